@@ -1,0 +1,241 @@
+//! marc's storage interface: a directory holding named tables of ordered
+//! byte keys. Everything above this crate speaks only [`Store`] and [`Table`],
+//! so sled (beta, pinned at 0.34.7) can be swapped without touching the engine.
+//!
+//! Rules the callers rely on:
+//! - every write that acknowledges a state change is followed by [`Store::flush`]
+//!   (sled loses unflushed writes on an unclean stop);
+//! - keys that must sort in time order are big-endian integers ([`be_key`]);
+//! - claims and exactly-once steps use [`Table::compare_and_swap`].
+
+use serde::{de::DeserializeOwned, Serialize};
+use std::path::{Path, PathBuf};
+
+/// What can go wrong with the data directory.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the data directory {path}: {reason}. Check that it exists, is writable and is not used by another marc process, or point --data elsewhere")]
+    Open { path: PathBuf, reason: String },
+    #[error("the data directory {path} looks corrupt ({reason}); move it aside and restore from backup, or start with an empty --data directory")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("storage error: {0}")]
+    Io(String),
+    #[error("stored record under {key:?} in table {table:?} is unreadable: {reason}")]
+    Decode { table: String, key: String, reason: String },
+    #[error("cannot encode a record: {0}")]
+    Encode(String),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Io(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// An open data directory.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates) the data directory. A directory that exists but is
+    /// not a marc store, or is corrupt, gives a clear error and is not touched.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        if path.exists() && !path.is_dir() {
+            return Err(StoreError::Open {
+                path,
+                reason: "it is a file, not a directory".into(),
+            });
+        }
+        if path.is_dir() {
+            let non_empty = std::fs::read_dir(&path)
+                .map_err(|e| StoreError::Open { path: path.clone(), reason: e.to_string() })?
+                .next()
+                .is_some();
+            if non_empty && !path.join("conf").exists() && !path.join("db").exists() {
+                return Err(StoreError::Open {
+                    path,
+                    reason: "it is not empty and holds no marc data (no sled 'conf'/'db' files)".into(),
+                });
+            }
+        }
+        std::fs::create_dir_all(&path)
+            .map_err(|e| StoreError::Open { path: path.clone(), reason: e.to_string() })?;
+        let db = sled::Config::new().path(&path).open().map_err(|e| match e {
+            sled::Error::Corruption { .. } | sled::Error::Unsupported(_) => StoreError::Corrupt {
+                path: path.clone(),
+                reason: e.to_string(),
+            },
+            sled::Error::Io(io) => StoreError::Open { path: path.clone(), reason: io.to_string() },
+            other => StoreError::Corrupt { path: path.clone(), reason: other.to_string() },
+        })?;
+        Ok(Store { db, path })
+    }
+
+    /// Opens a temporary store, for tests and dry runs.
+    pub fn temporary() -> Result<Store> {
+        let db = sled::Config::new().temporary(true).open()?;
+        Ok(Store { db, path: PathBuf::new() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A named table; created on first use.
+    pub fn table(&self, name: &str) -> Result<Table> {
+        Ok(Table { tree: self.db.open_tree(name)?, name: name.to_string() })
+    }
+
+    /// Makes every write so far durable. Call before acknowledging.
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// A process-wide increasing id (survives restarts).
+    pub fn next_id(&self) -> Result<u64> {
+        Ok(self.db.generate_id()?)
+    }
+}
+
+/// A table of ordered keys.
+#[derive(Clone)]
+pub struct Table {
+    tree: sled::Tree,
+    name: String,
+}
+
+impl Table {
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
+        Ok(self.tree.get(key)?.map(|v| v.to_vec()))
+    }
+
+    pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
+        self.tree.insert(key.as_ref(), value.as_ref())?;
+        Ok(())
+    }
+
+    pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<()> {
+        self.tree.remove(key)?;
+        Ok(())
+    }
+
+    /// Sets `key` to `new` only if it currently holds `old` (`None` = absent).
+    /// Returns whether the swap happened.
+    pub fn compare_and_swap(
+        &self,
+        key: impl AsRef<[u8]>,
+        old: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> Result<bool> {
+        Ok(self.tree.compare_and_swap(key, old, new)?.is_ok())
+    }
+
+    /// All entries whose key starts with `prefix`, in key order.
+    pub fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.tree
+            .scan_prefix(prefix)
+            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Iterates all entries in key order without loading them all.
+    pub fn iter(&self) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + '_ {
+        self.tree.iter().map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(StoreError::from))
+    }
+
+    /// The entry with the greatest key.
+    pub fn last(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        Ok(self.tree.last()?.map(|(k, v)| (k.to_vec(), v.to_vec())))
+    }
+
+    pub fn len(&self) -> usize {
+        self.tree.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tree.is_empty()
+    }
+
+    /// Reads a JSON record.
+    pub fn get_json<T: DeserializeOwned>(&self, key: impl AsRef<[u8]>) -> Result<Option<T>> {
+        let k = key.as_ref();
+        match self.get(k)? {
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(&v).map(Some).map_err(|e| StoreError::Decode {
+                table: self.name.clone(),
+                key: String::from_utf8_lossy(k).into_owned(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Writes a JSON record.
+    pub fn put_json<T: Serialize>(&self, key: impl AsRef<[u8]>, value: &T) -> Result<()> {
+        let v = serde_json::to_vec(value).map_err(|e| StoreError::Encode(e.to_string()))?;
+        self.put(key, v)
+    }
+
+    /// All JSON records under a prefix, in key order.
+    pub fn scan_json<T: DeserializeOwned>(&self, prefix: impl AsRef<[u8]>) -> Result<Vec<(Vec<u8>, T)>> {
+        self.scan_prefix(prefix)?
+            .into_iter()
+            .map(|(k, v)| {
+                let t = serde_json::from_slice(&v).map_err(|e| StoreError::Decode {
+                    table: self.name.clone(),
+                    key: String::from_utf8_lossy(&k).into_owned(),
+                    reason: e.to_string(),
+                })?;
+                Ok((k, t))
+            })
+            .collect()
+    }
+}
+
+/// A big-endian key for an integer, so byte order equals numeric order.
+pub fn be_key(n: u64) -> [u8; 8] {
+    n.to_be_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip_and_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(dir.path()).unwrap();
+            let t = s.table("requests").unwrap();
+            t.put_json("r1", &vec![1, 2, 3]).unwrap();
+            assert!(t.compare_and_swap("claim", None, Some(b"a")).unwrap());
+            assert!(!t.compare_and_swap("claim", None, Some(b"b")).unwrap());
+            s.flush().unwrap();
+        }
+        let s = Store::open(dir.path()).unwrap();
+        let t = s.table("requests").unwrap();
+        assert_eq!(t.get_json::<Vec<i32>>("r1").unwrap(), Some(vec![1, 2, 3]));
+        assert_eq!(t.get("claim").unwrap().as_deref(), Some(&b"a"[..]));
+    }
+
+    #[test]
+    fn refuses_foreign_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "hello").unwrap();
+        let e = Store::open(dir.path()).err().unwrap();
+        assert!(e.to_string().contains("holds no marc data"), "{e}");
+        let f = dir.path().join("notes.txt");
+        assert!(Store::open(&f).is_err());
+    }
+
+    #[test]
+    fn big_endian_keys_sort() {
+        assert!(be_key(2) < be_key(256));
+    }
+}
