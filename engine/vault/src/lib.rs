@@ -132,7 +132,10 @@ impl VaultKey {
     /// file readable by other users is refused.
     pub fn from_file(p: impl AsRef<Path>) -> Result<VaultKey> {
         let path = p.as_ref().to_path_buf();
-        let err = |e: std::io::Error| VaultError::KeyFile { path: path.clone(), reason: e.to_string() };
+        let err = |e: std::io::Error| VaultError::KeyFile {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
         let meta = std::fs::metadata(&path).map_err(err)?;
         #[cfg(unix)]
         {
@@ -142,7 +145,10 @@ impl VaultKey {
             }
         }
         if !meta.is_file() {
-            return Err(VaultError::KeyFile { path, reason: "it is not a regular file".into() });
+            return Err(VaultError::KeyFile {
+                path,
+                reason: "it is not a regular file".into(),
+            });
         }
         let raw = Zeroizing::new(std::fs::read(&path).map_err(err)?);
         let source = KeySource::File(path);
@@ -158,7 +164,10 @@ impl VaultKey {
         }
         Err(VaultError::BadKey {
             source_desc: source.describe(),
-            reason: format!("it holds {} bytes that are neither 64 hex digits, base64 of 32 bytes, nor 32 raw bytes", raw.len()),
+            reason: format!(
+                "it holds {} bytes that are neither 64 hex digits, base64 of 32 bytes, nor 32 raw bytes",
+                raw.len()
+            ),
         })
     }
 
@@ -166,12 +175,18 @@ impl VaultKey {
     pub fn generate() -> VaultKey {
         let mut bytes = Zeroizing::new([0u8; 32]);
         rand::rngs::OsRng.fill_bytes(bytes.as_mut());
-        VaultKey { bytes, source: KeySource::Generated }
+        VaultKey {
+            bytes,
+            source: KeySource::Generated,
+        }
     }
 
     /// A key from bytes held elsewhere (e.g. a secrets manager).
     pub fn from_bytes(b: [u8; 32]) -> VaultKey {
-        VaultKey { bytes: Zeroizing::new(b), source: KeySource::Bytes }
+        VaultKey {
+            bytes: Zeroizing::new(b),
+            source: KeySource::Bytes,
+        }
     }
 
     /// The key as 64 hex digits, to write into a key file. The returned string is
@@ -220,7 +235,10 @@ fn parse_key_text(text: &str, source: KeySource) -> Result<VaultKey> {
         }),
         None => Err(VaultError::BadKey {
             source_desc: source.describe(),
-            reason: format!("its {} characters are neither 64 hex digits nor base64", t.chars().count()),
+            reason: format!(
+                "its {} characters are neither 64 hex digits nor base64",
+                t.chars().count()
+            ),
         }),
     }
 }
@@ -256,7 +274,12 @@ impl fmt::Display for Secret {
 /// Checks a secret name: 1–128 characters of ASCII letters, digits and `_ - . / : @`,
 /// starting with a letter or digit (so names are safe in shells, Rhai strings and keys).
 pub fn validate_name(name: &str) -> Result<()> {
-    let bad = |reason: &str| Err(VaultError::BadName { name: name.chars().take(MAX_NAME_LEN).collect(), reason: reason.into() });
+    let bad = |reason: &str| {
+        Err(VaultError::BadName {
+            name: name.chars().take(MAX_NAME_LEN).collect(),
+            reason: reason.into(),
+        })
+    };
     if name.is_empty() {
         return bad("it is empty");
     }
@@ -266,8 +289,13 @@ pub fn validate_name(name: &str) -> Result<()> {
     if !name.as_bytes()[0].is_ascii_alphanumeric() {
         return bad("it must start with a letter or digit");
     }
-    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || "_-./:@".contains(*c))) {
-        return bad(&format!("the character {c:?} is not allowed (use letters, digits and _ - . / : @)"));
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "_-./:@".contains(*c)))
+    {
+        return bad(&format!(
+            "the character {c:?} is not allowed (use letters, digits and _ - . / : @)"
+        ));
     }
     Ok(())
 }
@@ -318,7 +346,11 @@ impl Vault {
                 }
             }
         }
-        Ok(Vault { store: store.clone(), table, cipher: Arc::new(cipher) })
+        Ok(Vault {
+            store: store.clone(),
+            table,
+            cipher: Arc::new(cipher),
+        })
     }
 
     /// Stores (or replaces) a secret; durable when this returns.
@@ -336,14 +368,23 @@ impl Vault {
     /// Decrypts a secret.
     pub fn get(&self, name: &str) -> Result<Secret> {
         validate_name(name)?;
-        let rec = self.table.get(record_key(name))?.ok_or_else(|| VaultError::NotFound(name.into()))?;
-        let plain = open_record(&self.cipher, &rec, &aad(name)).map_err(|reason| VaultError::Damaged { name: name.into(), reason })?;
+        let rec = self
+            .table
+            .get(record_key(name))?
+            .ok_or_else(|| VaultError::NotFound(name.into()))?;
+        let plain = open_record(&self.cipher, &rec, &aad(name)).map_err(|reason| VaultError::Damaged {
+            name: name.into(),
+            reason,
+        })?;
         match String::from_utf8(plain.to_vec()) {
             Ok(s) => Ok(Secret::new(s)),
             Err(e) => {
                 let mut b = e.into_bytes();
                 b.zeroize();
-                Err(VaultError::Damaged { name: name.into(), reason: "the value is not UTF-8".into() })
+                Err(VaultError::Damaged {
+                    name: name.into(),
+                    reason: "the value is not UTF-8".into(),
+                })
             }
         }
     }
@@ -420,7 +461,13 @@ fn open_record(cipher: &XChaCha20Poly1305, rec: &[u8], aad: &[u8]) -> std::resul
     }
     let nonce = XNonce::from_slice(&rec[1..1 + NONCE_LEN]);
     cipher
-        .decrypt(nonce, Payload { msg: &rec[1 + NONCE_LEN..], aad })
+        .decrypt(
+            nonce,
+            Payload {
+                msg: &rec[1 + NONCE_LEN..],
+                aad,
+            },
+        )
         .map(Zeroizing::new)
         .map_err(|_| "authentication failed".into())
 }
@@ -429,10 +476,16 @@ fn check_key_outside(key: &Path, data: &Path) -> Result<()> {
     if data.as_os_str().is_empty() {
         return Ok(()); // temporary store: no directory to protect
     }
-    let k = key.canonicalize().map_err(|e| VaultError::KeyFile { path: key.to_path_buf(), reason: e.to_string() })?;
+    let k = key.canonicalize().map_err(|e| VaultError::KeyFile {
+        path: key.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     let d = data.canonicalize().unwrap_or_else(|_| data.to_path_buf());
     if k.starts_with(&d) {
-        return Err(VaultError::KeyInsideData { key: key.to_path_buf(), data: data.to_path_buf() });
+        return Err(VaultError::KeyInsideData {
+            key: key.to_path_buf(),
+            data: data.to_path_buf(),
+        });
     }
     Ok(())
 }
@@ -518,7 +571,11 @@ impl Redactor {
         self.matcher = if pats.is_empty() {
             None
         } else {
-            AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&pats).ok().map(Arc::new)
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&pats)
+                .ok()
+                .map(Arc::new)
         };
         for p in &mut pats {
             p.zeroize();
@@ -598,7 +655,10 @@ mod tests {
         v.set("sbsys/password", "hemmeligt-Æøå 123").unwrap();
         v.set("kmd.user", "robot01").unwrap();
         assert_eq!(v.get("sbsys/password").unwrap().expose(), "hemmeligt-Æøå 123");
-        assert_eq!(v.list().unwrap(), vec!["kmd.user".to_string(), "sbsys/password".to_string()]);
+        assert_eq!(
+            v.list().unwrap(),
+            vec!["kmd.user".to_string(), "sbsys/password".to_string()]
+        );
         assert!(v.remove("kmd.user").unwrap());
         assert!(!v.remove("kmd.user").unwrap());
         let e = v.get("kmd.user").unwrap_err();
@@ -682,7 +742,10 @@ mod tests {
         let hexk = k.to_hex();
         assert_eq!(parse_key_text(&hexk, KeySource::Env).unwrap().id(), k.id());
         let b64 = base64::engine::general_purpose::STANDARD.encode(k.bytes.as_ref());
-        assert_eq!(parse_key_text(&format!(" {b64}\n"), KeySource::Env).unwrap().id(), k.id());
+        assert_eq!(
+            parse_key_text(&format!(" {b64}\n"), KeySource::Env).unwrap().id(),
+            k.id()
+        );
         let e = parse_key_text("abcd", KeySource::Env).unwrap_err().to_string();
         assert!(e.contains("32 bytes") && !e.contains("abcd"), "{e}");
         assert!(format!("{k:?}").contains(&k.id()) && !format!("{k:?}").contains(&hexk));
@@ -705,7 +768,10 @@ mod tests {
         let outside = dir.path().join("vault.key");
         std::fs::write(&outside, k.to_hex()).unwrap();
         std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(matches!(VaultKey::from_file(&outside), Err(VaultError::KeyFileTooOpen { .. })));
+        assert!(matches!(
+            VaultKey::from_file(&outside),
+            Err(VaultError::KeyFileTooOpen { .. })
+        ));
         std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(0o600)).unwrap();
         let kf = VaultKey::from_file(&outside).unwrap();
         assert_eq!(kf.id(), k.id());
@@ -714,7 +780,10 @@ mod tests {
         let raw = dir.path().join("raw.key");
         std::fs::write(&raw, [7u8; 32]).unwrap();
         std::fs::set_permissions(&raw, std::fs::Permissions::from_mode(0o600)).unwrap();
-        assert_eq!(VaultKey::from_file(&raw).unwrap().id(), VaultKey::from_bytes([7u8; 32]).id());
+        assert_eq!(
+            VaultKey::from_file(&raw).unwrap().id(),
+            VaultKey::from_bytes([7u8; 32]).id()
+        );
     }
 
     #[test]
