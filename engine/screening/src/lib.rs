@@ -1,1 +1,363 @@
-//! marc-screening
+//! marc-screening: finds what must be blacked out of a document before it is
+//! handed out under access to records — other people's CPR numbers, names,
+//! private addresses, and the municipality's sensitive words — while never
+//! marking the requesting citizen's (or a consented party's) own data.
+//!
+//! Pure functions over text: build a [`Screener`] once (lists loaded, rules
+//! compiled), share it between threads, and call [`Screener::screen`] or
+//! [`Screener::screen_request`]. The only I/O is [`Lexicon::load`] and the
+//! JSON Lines driver [`screen_jsonl`].
+
+mod address;
+pub mod builtin;
+pub mod corpus;
+mod cpr;
+mod jsonl;
+mod lexicon;
+mod names;
+mod rules;
+mod token;
+mod words;
+
+pub use jsonl::{screen_jsonl, JsonlReport};
+pub use lexicon::{Lexicon, NameInfo};
+pub use marc_model::{Mark, MarkKind, Subject};
+pub use words::WordMatcher;
+
+use names::NameFinder;
+use rules::Rules;
+use rustc_hash::FxHashSet;
+use std::path::PathBuf;
+use token::Tok;
+
+/// Why the lists could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ScreenError {
+    #[error("cannot open screening list {path}: {source}; point the screening data directory at a folder with names/ and streets/ (see shared/data/SOURCE.md)")]
+    Open { path: PathBuf, source: std::io::Error },
+    #[error("cannot read screening list {path} at line {line}: {source}")]
+    Read { path: PathBuf, line: usize, source: std::io::Error },
+    #[error("screening list {path} line {line} is not one JSON string: {reason}; each line must look like \"JENSEN\"")]
+    Parse { path: PathBuf, line: usize, reason: String },
+    #[error("screening list {0} is empty; the screener would miss every name or street in it")]
+    Empty(PathBuf),
+}
+
+/// The municipality's settings for screening.
+#[derive(Clone, Debug)]
+pub struct ScreenConfig {
+    /// Sensitive words and phrases ("anbringelse", "psykisk sygdom");
+    /// inflections are matched.
+    pub words: Vec<String>,
+    /// Addresses never marked, e.g. the municipality's own
+    /// ("Søvej 1, 8600 Silkeborg"); compared by street and house number.
+    pub allow_addresses: Vec<String>,
+    /// Marks below this confidence are flagged for a caseworker's review.
+    pub review_threshold: f32,
+}
+
+impl Default for ScreenConfig {
+    fn default() -> Self {
+        ScreenConfig { words: Vec::new(), allow_addresses: Vec::new(), review_threshold: 0.6 }
+    }
+}
+
+/// A person whose own data must not be marked: the requesting citizen or a
+/// consented party.
+#[derive(Clone, Debug, Default)]
+pub struct Party {
+    cpr: Option<[u8; 10]>,
+    /// Lower-case name words, hyphenated names also split.
+    tokens: FxHashSet<String>,
+    first: Option<String>,
+    last: Option<String>,
+    address: Option<String>,
+}
+
+impl Party {
+    /// Builds a party from a request subject (CPR in any format, name,
+    /// address; any may be empty).
+    pub fn from_subject(s: &Subject) -> Party {
+        let mut tokens = FxHashSet::default();
+        let words: Vec<String> = s
+            .name
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .map(|w| lexicon::lower(w.trim_matches('.')))
+            .filter(|w| !w.is_empty())
+            .collect();
+        for w in &words {
+            tokens.insert(w.clone());
+            for p in w.split('-') {
+                tokens.insert(p.to_string());
+            }
+        }
+        Party {
+            cpr: cpr::digits_of(&s.cpr),
+            first: words.first().cloned(),
+            last: if words.len() > 1 { words.last().cloned() } else { None },
+            tokens,
+            address: address::address_key(&s.address),
+        }
+    }
+
+    fn has_token(&self, k: &str) -> bool {
+        self.tokens.contains(k) || (!k.is_empty() && self.tokens.contains(&format!("{k}s")))
+    }
+
+    /// Whether a name with these words is this party's.
+    fn owns_name(&self, keys: &[String]) -> bool {
+        if keys.is_empty() || self.tokens.is_empty() {
+            return false;
+        }
+        if keys.iter().all(|k| self.has_token(k)) {
+            return true;
+        }
+        // "Anna Marie Jensen" for a subject registered as "Anna Jensen"
+        keys.len() >= 2
+            && self.first.as_deref().is_some_and(|f| self.last.is_some() && (keys[0] == f))
+            && self.last.as_deref().is_some_and(|l| keys.last().is_some_and(|k| k == l || format!("{k}s") == l))
+    }
+}
+
+/// The screening engine: lists and rules compiled once; `Send + Sync`.
+#[derive(Debug)]
+pub struct Screener {
+    lex: Lexicon,
+    rules: Rules,
+    config: ScreenConfig,
+    words: WordMatcher,
+    allow: Vec<String>,
+}
+
+/// Per-document working state between the two passes of a request.
+struct Doc {
+    toks: Vec<Tok>,
+    marks: Vec<Mark>,
+    /// Spans of the parties' own data and allow-listed addresses.
+    protected: Vec<(usize, usize)>,
+    names: Vec<names::NameCand>,
+}
+
+fn overlaps(a: (usize, usize), b: (usize, usize)) -> bool {
+    a.0 < b.1 && b.0 < a.1
+}
+
+fn priority(k: MarkKind) -> u8 {
+    match k {
+        MarkKind::Cpr => 4,
+        MarkKind::Address => 3,
+        MarkKind::Name => 2,
+        MarkKind::Word => 1,
+    }
+}
+
+impl Screener {
+    /// Compiles the rules and the configured word list.
+    pub fn new(lexicon: Lexicon, config: ScreenConfig) -> Screener {
+        let words = WordMatcher::new(&config.words);
+        let allow = config.allow_addresses.iter().filter_map(|a| address::address_key(a)).collect();
+        Screener { lex: lexicon, rules: Rules::new(), config, words, allow }
+    }
+
+    /// The configuration this screener was built with.
+    pub fn config(&self) -> &ScreenConfig {
+        &self.config
+    }
+
+    /// Screens one text. `known` = the unmarked parties (the subject first,
+    /// then consented parties). Marks are sorted and do not overlap.
+    pub fn screen(&self, text: &str, known: &[Subject]) -> Vec<Mark> {
+        self.screen_request(&[text], known).pop().unwrap_or_default()
+    }
+
+    /// Screens all documents of one request together, so that a first name
+    /// alone is marked when that person is named in full elsewhere in the
+    /// request.
+    pub fn screen_request(&self, texts: &[&str], known: &[Subject]) -> Vec<Vec<Mark>> {
+        self.screen_request_with(texts, known, None)
+    }
+
+    /// As [`Screener::screen_request`], with extra words for this request
+    /// only (a JSON Lines line's `words`).
+    pub fn screen_request_with(&self, texts: &[&str], known: &[Subject], extra: Option<&WordMatcher>) -> Vec<Vec<Mark>> {
+        let parties: Vec<Party> = known.iter().map(Party::from_subject).collect();
+        let mut docs: Vec<Doc> = texts.iter().map(|t| self.first_pass(t, &parties, extra)).collect();
+        // people named in full anywhere in the request
+        let mut people: FxHashSet<String> = FxHashSet::default();
+        for d in &docs {
+            for c in &d.names {
+                if c.words >= 2 && c.confidence >= 0.7 {
+                    for k in &c.keys {
+                        if !parties.iter().any(|p| p.has_token(k)) && !self.rules.function.contains(k) {
+                            people.insert(k.clone());
+                        }
+                    }
+                }
+            }
+        }
+        texts
+            .iter()
+            .zip(docs.iter_mut())
+            .map(|(t, d)| self.second_pass(t, d, &people, &parties))
+            .collect()
+    }
+
+    fn first_pass(&self, s: &str, parties: &[Party], extra: Option<&WordMatcher>) -> Doc {
+        let mut toks = Vec::new();
+        token::tokenize(s, &mut toks);
+        let mut marks = Vec::new();
+        let mut protected = Vec::new();
+        for h in cpr::scan(s) {
+            if parties.iter().any(|p| p.cpr == Some(h.digits)) {
+                protected.push((h.start, h.end));
+                continue;
+            }
+            marks.push(self.mark(s, h.start, h.end, MarkKind::Cpr, h.confidence, h.reason));
+        }
+        for a in address::find(s, &toks, &self.lex, &self.rules) {
+            if parties.iter().any(|p| p.address.as_deref() == Some(a.key.as_str())) || self.allow.contains(&a.key) {
+                protected.push((a.start, a.end));
+                continue;
+            }
+            marks.push(self.mark(s, a.start, a.end, MarkKind::Address, a.confidence, a.reason.to_string()));
+        }
+        let finder = NameFinder { lex: &self.lex, rules: &self.rules };
+        let mut names = finder.find(s, &toks);
+        names.retain(|c| {
+            if parties.iter().any(|p| p.owns_name(&c.keys)) {
+                protected.push((c.start, c.end));
+                false
+            } else {
+                true
+            }
+        });
+        let mut w = Vec::new();
+        self.words.find(s, &mut w);
+        if let Some(x) = extra {
+            x.find(s, &mut w);
+        }
+        for (a, b, c) in w {
+            marks.push(self.mark(s, a, b, MarkKind::Word, c, "word from the municipality's list".into()));
+        }
+        Doc { toks, marks, protected, names }
+    }
+
+    fn second_pass(&self, s: &str, d: &mut Doc, people: &FxHashSet<String>, parties: &[Party]) -> Vec<Mark> {
+        let mut marks = std::mem::take(&mut d.marks);
+        let mut named: Vec<(usize, usize)> = Vec::new();
+        for c in &d.names {
+            let mut conf = c.confidence;
+            let mut reason = c.reason.to_string();
+            if conf < 0.7 && !c.keys.is_empty() && c.keys.iter().all(|k| people.contains(k)) {
+                conf = 0.8;
+                reason = "name of a person named in full elsewhere in the request".into();
+            }
+            if conf > 0.0 {
+                named.push((c.start, c.end));
+                marks.push(self.mark(s, c.start, c.end, MarkKind::Name, conf, reason));
+            }
+        }
+        if !people.is_empty() {
+            let mut buf = String::new();
+            for t in &d.toks {
+                if !names::is_cap_word(t) || named.iter().any(|&n| overlaps(n, (t.start, t.end))) {
+                    continue;
+                }
+                let (full, stripped) = names::key_forms(t.text(s), &mut buf);
+                if self.rules.function.contains(&full) {
+                    continue;
+                }
+                let hit = people.contains(&full) || stripped.as_ref().is_some_and(|k| people.contains(k));
+                let party = parties.iter().any(|p| p.has_token(&full));
+                if hit && !party {
+                    marks.push(self.mark(
+                        s,
+                        t.start,
+                        t.end,
+                        MarkKind::Name,
+                        0.8,
+                        "name of a person named in full elsewhere in the request".into(),
+                    ));
+                }
+            }
+        }
+        let protected = std::mem::take(&mut d.protected);
+        marks.retain(|m| !protected.iter().any(|&p| overlaps(p, (m.start, m.end))));
+        resolve(marks)
+    }
+
+    fn mark(&self, s: &str, start: usize, end: usize, kind: MarkKind, confidence: f32, reason: String) -> Mark {
+        Mark {
+            start,
+            end,
+            kind,
+            text: s[start..end].to_string(),
+            confidence,
+            reason,
+            review: confidence < self.config.review_threshold,
+        }
+    }
+}
+
+/// Keeps the strongest of overlapping marks (CPR > address > name > word,
+/// then longer) and sorts by position.
+fn resolve(mut marks: Vec<Mark>) -> Vec<Mark> {
+    marks.sort_by(|a, b| {
+        priority(b.kind)
+            .cmp(&priority(a.kind))
+            .then((b.end - b.start).cmp(&(a.end - a.start)))
+            .then(a.start.cmp(&b.start))
+    });
+    let mut kept: Vec<Mark> = Vec::with_capacity(marks.len());
+    let mut spans: std::collections::BTreeMap<usize, usize> = std::collections::BTreeMap::new();
+    for m in marks {
+        let clash = spans.range(..m.end).next_back().is_some_and(|(_, &e)| e > m.start);
+        if !clash {
+            spans.insert(m.start, m.end);
+            kept.push(m);
+        }
+    }
+    kept.sort_by_key(|m| m.start);
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn screener() -> Screener {
+        Screener::new(
+            Lexicon::builtin(),
+            ScreenConfig { words: vec!["anbringelse".into(), "misbrug".into()], ..Default::default() },
+        )
+    }
+
+    fn subject() -> Subject {
+        Subject { cpr: "0707614285".into(), name: "Anna Jensen".into(), address: "Vestergade 12, 8600 Silkeborg".into() }
+    }
+
+    #[test]
+    fn subject_is_never_marked() {
+        let s = "Anna Jensen (070761-4285), Vestergade 12, 8600 Silkeborg. Anna sagde at Jensen var syg.";
+        let m = screener().screen(s, &[subject()]);
+        assert!(m.is_empty(), "{m:?}");
+    }
+
+    #[test]
+    fn others_are_marked() {
+        let s = "Faderen Peter Hansen, cpr 010190-1235, bor på Nørregade 4, 2. tv., 8000 Aarhus C. \
+                 Anbringelsen skyldes misbruget. Peter kom ikke.";
+        let m = screener().screen(s, &[subject()]);
+        let texts: Vec<&str> = m.iter().map(|m| m.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            vec!["Peter Hansen", "010190-1235", "Nørregade 4, 2. tv., 8000 Aarhus C", "Anbringelsen", "misbruget", "Peter"]
+        );
+    }
+
+    #[test]
+    fn screener_is_send_and_sync() {
+        fn f<T: Send + Sync>() {}
+        f::<Screener>();
+    }
+}

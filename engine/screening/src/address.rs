@@ -1,0 +1,265 @@
+//! Addresses: a street (from the list, or a word with a street suffix) and a
+//! house number, then optional letter, floor and side, postcode and town.
+
+use crate::lexicon::{lower_into, street_key, Lexicon};
+use crate::rules::Rules;
+use crate::token::{Tok, TokKind};
+
+/// An address found in a text.
+#[derive(Clone, Debug)]
+pub struct AddrHit {
+    pub start: usize,
+    pub end: usize,
+    /// "street-key number[letter]", to compare with the parties' addresses
+    /// and the allow-list.
+    pub key: String,
+    pub confidence: f32,
+    pub reason: &'static str,
+}
+
+/// Words after a number that make it a count, not a house number.
+const UNITS: &[&str] = &[
+    "kr", "år", "årig", "gange", "gang", "dage", "dag", "timer", "time", "min", "minutter", "stk", "procent",
+    "personer", "børn", "måneder", "måned", "uger", "uge", "km", "m", "meter", "kg", "t", "mio", "mia",
+    "januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober",
+    "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "okt", "nov", "dec",
+];
+
+/// Builds the comparison key of a written address ("Vestergade 12B, 2. tv."
+/// -> "vestergade 12b"). Returns None when there is no house number.
+pub fn address_key(addr: &str) -> Option<String> {
+    let mut toks = Vec::new();
+    crate::token::tokenize(addr, &mut toks);
+    let k = toks.iter().position(|t| t.kind == TokKind::Number && t.start > 0)?;
+    let mut key = String::new();
+    street_key(&addr[..toks[k].start], &mut key);
+    if key.is_empty() {
+        return None;
+    }
+    key.push(' ');
+    key.push_str(toks[k].text(addr));
+    if let Some(n) = toks.get(k + 1) {
+        if n.is_word() && n.end - n.start == 1 && (n.start == toks[k].end || n.cap) {
+            key.push_str(&n.text(addr).to_lowercase());
+        }
+    }
+    Some(key)
+}
+
+/// Finds addresses in one tokenized text.
+pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit> {
+    let mut out = Vec::new();
+    let mut key = String::new();
+    let mut buf = String::new();
+    let maxw = lex.max_street_words().min(8);
+    let mut k = 1;
+    while k < toks.len() {
+        let num = toks[k];
+        if num.kind != TokKind::Number || !num.space_before || num.newline_before || num.end - num.start > 4 {
+            k += 1;
+            continue;
+        }
+        let prev = toks[k - 1];
+        if !prev.is_word() {
+            k += 1;
+            continue;
+        }
+        // longest known street ending right before the number
+        let mut best: Option<usize> = None; // token index where the street starts
+        let mut words = 0;
+        let mut m = k;
+        while m > 0 && words < maxw + 2 {
+            m -= 1;
+            let t = toks[m];
+            match t.kind {
+                TokKind::Word => words += 1,
+                TokKind::Number | TokKind::Punct('.') | TokKind::Punct('-') => {}
+                _ => break,
+            }
+            let first_ok = (t.is_word() && (t.cap || t.all_caps)) || t.kind == TokKind::Number;
+            if first_ok {
+                street_key(&s[t.start..prev.end], &mut key);
+                if lex.is_street(&key) {
+                    best = Some(m);
+                }
+            }
+            if toks[m].newline_before {
+                break;
+            }
+        }
+        let (street_start, mut conf, reason) = match best {
+            Some(m) => (m, 0.9f32, "street from the street list and house number"),
+            None => {
+                lower_into(prev.text(s), &mut buf);
+                if !prev.cap || !rules.street_like(&buf, false) && !rules.street_word(&buf) {
+                    k += 1;
+                    continue;
+                }
+                // "Solsikkevej 4"; "Mølle Allé 4", "Peter Bangs Vej 4": take capitalised words before a bare suffix
+                let mut m = k - 1;
+                if rules.street_word(&buf) && buf.chars().count() <= 9 {
+                    let mut back = 0;
+                    while m > 0 && back < 3 {
+                        let t = toks[m - 1];
+                        if !(t.is_word() && t.cap && !toks[m].newline_before) {
+                            break;
+                        }
+                        lower_into(t.text(s), &mut buf);
+                        if rules.function.contains(buf.as_str()) {
+                            break;
+                        }
+                        m -= 1;
+                        back += 1;
+                    }
+                }
+                (m, 0.72, "street-like word and house number")
+            }
+        };
+        // the house number must not be a count or a date
+        let mut e = k + 1;
+        if let Some(n) = toks.get(e) {
+            if n.is_word() {
+                lower_into(n.text(s), &mut buf);
+                if UNITS.contains(&buf.as_str()) {
+                    k += 1;
+                    continue;
+                }
+            }
+            if n.is_punct('%') {
+                k += 1;
+                continue;
+            }
+        }
+        let mut end = num.end;
+        let mut number_key = num.text(s).to_string();
+        // letter: "12B", "12 B"
+        if let Some(n) = toks.get(e) {
+            if n.is_word() && n.end - n.start == 1 && (n.start == num.end || n.cap) && !toks.get(e + 1).is_some_and(|x| x.is_punct('.') && !x.space_before) {
+                number_key.push_str(&n.text(s).to_lowercase());
+                end = n.end;
+                e += 1;
+            }
+        }
+        // range "12-14"
+        if toks.get(e).is_some_and(|t| t.is_punct('-') && !t.space_before) && toks.get(e + 1).is_some_and(|t| t.kind == TokKind::Number && !t.space_before) {
+            end = toks[e + 1].end;
+            e += 2;
+        }
+        // floor and side: ", 2. tv.", " st. th.", ", 1. sal", ", 3 mf", ", kl."
+        let mut f = e;
+        if toks.get(f).is_some_and(|t| t.is_punct(',')) {
+            f += 1;
+        }
+        let mut floor_end = None;
+        let mut g = f;
+        if let Some(t) = toks.get(g) {
+            if t.kind == TokKind::Number && t.end - t.start <= 2 && !t.newline_before {
+                g += 1;
+                if toks.get(g).is_some_and(|t| t.is_punct('.') && !t.space_before) {
+                    floor_end = Some(toks[g].end);
+                    g += 1;
+                } else if toks.get(g).is_some_and(|t| t.is_word() && is_side(&s[t.start..t.end])) {
+                    floor_end = Some(toks[g - 1].end);
+                }
+            } else if t.is_word() && !t.newline_before {
+                lower_into(t.text(s), &mut buf);
+                if matches!(buf.as_str(), "st" | "stuen" | "kl" | "kælder" | "kld" | "sal") {
+                    g += 1;
+                    floor_end = Some(toks[g - 1].end);
+                    if toks.get(g).is_some_and(|t| t.is_punct('.') && !t.space_before) {
+                        floor_end = Some(toks[g].end);
+                        g += 1;
+                    }
+                }
+            }
+        }
+        if let Some(fe) = floor_end {
+            end = fe;
+            // "sal", side, door number
+            let mut h = g;
+            if toks.get(h).is_some_and(|t| t.is_punct(',')) {
+                h += 1;
+            }
+            if let Some(t) = toks.get(h) {
+                let w = t.text(s);
+                if t.is_word() && (is_side(w) || w.eq_ignore_ascii_case("sal")) {
+                    end = t.end;
+                    h += 1;
+                    if toks.get(h).is_some_and(|t| t.is_punct('.') && !t.space_before) {
+                        end = toks[h].end;
+                        h += 1;
+                    }
+                    // "1. sal tv."
+                    if let Some(t2) = toks.get(h) {
+                        if t2.is_word() && is_side(t2.text(s)) && w.eq_ignore_ascii_case("sal") {
+                            end = t2.end;
+                            h += 1;
+                            if toks.get(h).is_some_and(|t| t.is_punct('.') && !t.space_before) {
+                                end = toks[h].end;
+                                h += 1;
+                            }
+                        }
+                    }
+                } else if t.kind == TokKind::Number && t.end - t.start <= 3 && !t.newline_before {
+                    end = t.end; // door number "2. 3"
+                    h += 1;
+                }
+            }
+            e = h;
+        }
+        // postcode and town: ", 8600 Silkeborg", "DK-8600 Silkeborg C"
+        let mut p = e;
+        if toks.get(p).is_some_and(|t| t.is_punct(',')) {
+            p += 1;
+        }
+        if toks.get(p).is_some_and(|t| t.is_word() && t.text(s) == "DK") && toks.get(p + 1).is_some_and(|t| t.is_punct('-')) {
+            p += 2;
+        }
+        let mut with_town = false;
+        if let Some(t) = toks.get(p) {
+            let pc = t.text(s);
+            if t.kind == TokKind::Number && pc.len() == 4 && !pc.starts_with('0') {
+                if let Some(town) = toks.get(p + 1) {
+                    if town.is_word() && town.cap && !town.newline_before {
+                        end = town.end;
+                        with_town = true;
+                        let mut q = p + 2;
+                        // more town words: "Frederiksberg C", "Aarhus N", "Ny Ellebjerg"
+                        while let Some(t) = toks.get(q) {
+                            if t.is_word() && t.cap && t.space_before && !t.newline_before && q < p + 4 {
+                                end = t.end;
+                                q += 1;
+                            } else {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if floor_end.is_some() {
+            conf += 0.03;
+        }
+        if with_town {
+            conf += 0.05;
+        }
+        street_key(&s[toks[street_start].start..prev.end], &mut key);
+        let full_key = format!("{key} {number_key}");
+        out.push(AddrHit {
+            start: toks[street_start].start,
+            end,
+            key: full_key,
+            confidence: conf.min(0.98),
+            reason,
+        });
+        // continue after the address
+        while k < toks.len() && toks[k].start < end {
+            k += 1;
+        }
+    }
+    out
+}
+
+fn is_side(w: &str) -> bool {
+    matches!(w.to_ascii_lowercase().as_str(), "tv" | "th" | "mf" | "t" | "v" | "h")
+}

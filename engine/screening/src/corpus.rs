@@ -1,0 +1,1 @@
+//! Evaluation corpus (see below).

@@ -1,0 +1,297 @@
+//! CPR numbers: a hand-written scanner over digit groups, every separator of
+//! SPEC §4, date validation with the century from the 7th digit, modulus 11
+//! and context words as confidence, and the look-alikes (phone, case and
+//! journal numbers, amounts) held apart.
+
+use marc_model::Cpr;
+
+/// A CPR-shaped number found in a text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CprHit {
+    pub start: usize,
+    pub end: usize,
+    pub digits: [u8; 10],
+    pub confidence: f32,
+    pub reason: String,
+}
+
+/// Separators allowed between digit groups: hyphen, en/em dash,
+/// non-breaking hyphen, minus, slash, dot, and all kinds of space.
+fn sep_char(c: char) -> Option<bool> {
+    // Some(true) = a visible separator, Some(false) = a space
+    match c {
+        '-' | '\u{2013}' | '\u{2014}' | '\u{2011}' | '\u{2010}' | '\u{2212}' | '/' | '.' => Some(true),
+        ' ' | '\u{A0}' | '\u{202F}' | '\u{2009}' | '\u{2007}' => Some(false),
+        _ => None,
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Group {
+    start: usize,
+    end: usize,
+    /// The separator text before this group (for groups after the first).
+    sep_start: usize,
+    /// The visible separator char before this group, if any.
+    sep: Option<char>,
+}
+
+/// Reads a separator (at most 3 chars: spaces around at most one visible
+/// separator) at `i`, followed by a digit. Returns (digit position, visible sep).
+fn read_sep(s: &str, i: usize) -> Option<(usize, Option<char>)> {
+    let mut j = i;
+    let mut visible: Option<char> = None;
+    let mut count = 0;
+    for c in s[i..].chars() {
+        if c.is_ascii_digit() {
+            break;
+        }
+        match sep_char(c)? {
+            true => {
+                if visible.is_some() {
+                    return None;
+                }
+                visible = Some(c);
+            }
+            false => {}
+        }
+        count += 1;
+        if count > 3 {
+            return None;
+        }
+        j += c.len_utf8();
+    }
+    if count == 0 || j >= s.len() || !s.as_bytes()[j].is_ascii_digit() {
+        return None;
+    }
+    Some((j, visible))
+}
+
+fn digit_run(b: &[u8], i: usize) -> usize {
+    let mut j = i;
+    while j < b.len() && b[j].is_ascii_digit() {
+        j += 1;
+    }
+    j
+}
+
+/// Words before a number that make it a CPR number.
+const POSITIVE: &[&str] = &[
+    "cpr", "personnummer", "personnr", "person nr", "cpr-nr", "cprnr", "født", "fødselsdato", "cpr.nr",
+    "personnumre", "cpr-numre", "cpr numre", "cpr-nummer",
+];
+
+/// Words right before a number that make it something else.
+const NEGATIVE: &[&str] = &[
+    "tlf", "telefon", "telefonnr", "telefonnummer", "mobil", "mobilnr", "mobilnummer", "fax", "sagsnr",
+    "sags nr", "sagsnummer", "sag nr", "j.nr", "j nr", "jnr", "journalnr", "journalnummer", "journal nr",
+    "konto", "kontonr", "kontonummer", "reg.nr", "regnr", "faktura", "fakturanr", "fakturanummer",
+    "ordrenr", "ordre", "cvr", "cvr-nr", "cvr.nr", "p-nr", "se-nr", "ean", "ean-nr", "kr", "dkk", "beløb",
+    "ref", "ref.nr", "referencenr", "referencenummer", "dok.nr", "dokumentnr", "bilagsnr", "id-nr",
+    "løbenr", "kvitteringsnr", "betalingsid", "+45", "+", "postboks", "tel", "phone", "sms", "nummer",
+];
+
+/// Context before a number, lower-cased, without trailing spaces and ":#.-".
+fn context_before(s: &str, start: usize, max: usize) -> String {
+    let mut from = start.saturating_sub(max);
+    while from > 0 && !s.is_char_boundary(from) {
+        from -= 1;
+    }
+    let t = s[from..start].to_lowercase();
+    t.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ':' | '#' | '.' | '-' | '(' | ','))
+        .to_string()
+}
+
+fn ends_with_word(ctx: &str, w: &str) -> bool {
+    if !ctx.ends_with(w) {
+        return false;
+    }
+    let before = &ctx[..ctx.len() - w.len()];
+    match before.chars().last() {
+        None => true,
+        Some(c) => !c.is_alphanumeric() || w.starts_with('+'),
+    }
+}
+
+fn amount_after(s: &str, end: usize) -> bool {
+    let rest = &s[end..];
+    let rest = rest.trim_start_matches([' ', '\u{A0}']);
+    let l: String = rest.chars().take(4).collect::<String>().to_lowercase();
+    l.starts_with("kr") || l.starts_with(",-") || l.starts_with(",00") || l.starts_with("dkk") || l.starts_with("€")
+}
+
+/// Finds every CPR-shaped number in `s` that the rules do not rule out.
+pub fn scan(s: &str) -> Vec<CprHit> {
+    let b = s.as_bytes();
+    let mut hits = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        // a digit run starts here; collect up to 4 groups
+        let mut groups: Vec<Group> = Vec::with_capacity(4);
+        let e = digit_run(b, i);
+        groups.push(Group { start: i, end: e, sep_start: i, sep: None });
+        let mut j = e;
+        while groups.len() < 4 {
+            match read_sep(s, j) {
+                Some((d, sep)) => {
+                    let e2 = digit_run(b, d);
+                    groups.push(Group { start: d, end: e2, sep_start: j, sep });
+                    j = e2;
+                }
+                None => break,
+            }
+        }
+        let lens: Vec<usize> = groups.iter().map(|g| g.end - g.start).collect();
+        let used = if lens[0] == 10 {
+            Some(1)
+        } else if lens.len() >= 2 && lens[0] == 6 && lens[1] == 4 {
+            Some(2)
+        } else if lens.len() >= 4
+            && lens[..4] == [2, 2, 2, 4]
+            && groups[1].sep == groups[2].sep
+            && groups[1].sep.is_some()
+        {
+            Some(4)
+        } else {
+            None
+        };
+        let Some(used) = used else {
+            // skip this run only; a later group may start a CPR ("nr. 12 010190-1234")
+            i = e;
+            continue;
+        };
+        let start = groups[0].start;
+        let end = groups[used - 1].end;
+        let mut digits = [0u8; 10];
+        let mut k = 0;
+        for g in &groups[..used] {
+            for &c in &b[g.start..g.end] {
+                digits[k] = c - b'0';
+                k += 1;
+            }
+        }
+        // part of a longer code? ("2023-010190-1234", "010190-1234-02", "1.234.567.890")
+        let glued_after = groups.len() > used && groups[used].sep.is_some() && groups[used].sep_start == end;
+        let glued_before = start >= 2 && {
+            let p = b[start - 1];
+            (p == b'-' || p == b'/' || p == b'.') && b[start - 2].is_ascii_digit()
+        };
+        let ctx = context_before(s, start, 48);
+        let positive = POSITIVE.iter().any(|w| ctx.contains(w));
+        let near = context_before(s, start, 24);
+        let negative = NEGATIVE.iter().any(|w| ends_with_word(&near, w))
+            || amount_after(s, end)
+            || (start > 0 && b[start - 1] == b'+');
+        let sep = if used == 1 { None } else { groups[used - 1].sep };
+        let next_i = end;
+        match Cpr::from_digits(digits) {
+            Ok(cpr) => {
+                let mod11 = cpr.mod11_ok();
+                let mut conf: f32 = match (used, sep) {
+                    (1, _) => 0.55,
+                    (_, Some('-')) | (_, Some('\u{2013}')) => 0.7,
+                    _ => 0.6,
+                };
+                let mut why = vec!["CPR-shaped number with a valid date"];
+                if mod11 {
+                    conf += 0.25;
+                    why.push("modulus 11");
+                } else if is_non_mod11_date(&cpr) {
+                    conf += 0.1;
+                    why.push("a 1 January date where numbers without modulus 11 are issued");
+                }
+                if positive {
+                    conf += 0.25;
+                    why.push("context word");
+                }
+                if negative && !positive {
+                    if !mod11 {
+                        i = next_i;
+                        continue; // a phone, case number or amount
+                    }
+                    conf = 0.35;
+                    why.push("but looks like a phone, case number or amount: review");
+                }
+                if glued_after || glued_before {
+                    conf = conf.min(0.4);
+                    why.push("but part of a longer code: review");
+                }
+                hits.push(CprHit {
+                    start,
+                    end,
+                    digits,
+                    confidence: conf.min(0.99),
+                    reason: why.join(", "),
+                });
+            }
+            Err(_) => {
+                if positive && !negative {
+                    hits.push(CprHit {
+                        start,
+                        end,
+                        digits,
+                        confidence: 0.3,
+                        reason: "CPR context word but impossible date: review".into(),
+                    });
+                }
+            }
+        }
+        i = next_i;
+    }
+    hits
+}
+
+/// Dates on which numbers without modulus 11 have been issued (1 January of
+/// these years), per the CPR office.
+fn is_non_mod11_date(c: &Cpr) -> bool {
+    const YEARS: &[i32] = &[
+        1960, 1962, 1964, 1965, 1966, 1967, 1969, 1970, 1974, 1975, 1978, 1980, 1981, 1982, 1983, 1984,
+        1985, 1986, 1987, 1988, 1989, 1990, 1991, 1992, 1994, 1995,
+    ];
+    let d = c.digits();
+    d[0] == 0 && d[1] == 1 && d[2] == 0 && d[3] == 1 && YEARS.contains(&Cpr::century_year(&d))
+}
+
+/// The ten digits of a CPR written any way, if it has ten digits.
+pub fn digits_of(s: &str) -> Option<[u8; 10]> {
+    let v: Vec<u8> = s.bytes().filter(u8::is_ascii_digit).map(|c| c - b'0').collect();
+    if v.len() != 10 {
+        return None;
+    }
+    let mut d = [0u8; 10];
+    d.copy_from_slice(&v);
+    Some(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(s: &str) -> Vec<&str> {
+        scan(s).into_iter().map(|h| &s[h.start..h.end]).collect::<Vec<_>>()
+    }
+
+    #[test]
+    fn every_separator() {
+        for sep in ["-", "\u{2013}", " ", "\u{A0}", "/", ".", ""] {
+            let s = format!("CPR {}{}{} bla", "070761", sep, "4285");
+            assert_eq!(found(&s).len(), 1, "{s:?}");
+        }
+        assert_eq!(found("født 07.07.61-4285"), vec!["07.07.61-4285"]);
+    }
+
+    #[test]
+    fn look_alikes() {
+        assert!(found("310299-1234").is_empty(), "impossible date");
+        assert!(found("tlf. 12 34 56 78").is_empty());
+        assert!(found("12345678901").is_empty(), "eleven digits");
+        assert!(found("Sagsnr. 0707614286").is_empty(), "case number without mod 11");
+        assert!(found("beløb 0707614286 kr.").is_empty());
+        let h = scan("Tlf. 0707614285");
+        assert!(h.len() == 1 && h[0].confidence < 0.5, "doubt is reviewed, not dropped");
+    }
+}

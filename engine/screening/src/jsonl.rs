@@ -1,0 +1,134 @@
+//! `marc screen` over JSON Lines: one request per line in, its marks out.
+
+use crate::{Screener, Subject, WordMatcher};
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, Write};
+
+/// Counts from one run of [`screen_jsonl`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JsonlReport {
+    /// Non-empty input lines.
+    pub lines: usize,
+    /// Lines that could not be processed (each reported to `errors`).
+    pub failed: usize,
+    /// Marks written.
+    pub marks: usize,
+}
+
+#[derive(Deserialize)]
+struct InLine {
+    id: serde_json::Value,
+    text: String,
+    #[serde(default)]
+    subject: Option<Subject>,
+    /// Consented parties (optional extension): never marked either.
+    #[serde(default)]
+    consented: Vec<Subject>,
+    #[serde(default)]
+    words: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct OutMark<'a> {
+    start: usize,
+    end: usize,
+    kind: &'static str,
+    text: &'a str,
+    confidence: f32,
+    review: bool,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct OutLine<'a> {
+    id: &'a serde_json::Value,
+    marks: Vec<OutMark<'a>>,
+}
+
+/// Screens JSON Lines: input `{"id","text","subject":{"name","cpr","address"},"words":[...]}`,
+/// output `{"id","marks":[{"start","end","kind","text","confidence","review","reason"}]}`
+/// with UTF-8 byte offsets. A malformed line is reported to `errors` with
+/// its line number and reason and the rest are still processed; the caller
+/// turns `failed > 0` into a failing exit code.
+pub fn screen_jsonl(
+    screener: &Screener,
+    input: impl BufRead,
+    mut output: impl Write,
+    mut errors: impl Write,
+) -> std::io::Result<JsonlReport> {
+    let mut rep = JsonlReport::default();
+    for (i, line) in input.lines().enumerate() {
+        let n = i + 1;
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                rep.failed += 1;
+                writeln!(errors, "line {n}: cannot read: {e} (is the file UTF-8?)")?;
+                continue;
+            }
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        rep.lines += 1;
+        let req: InLine = match serde_json::from_str(&line) {
+            Ok(r) => r,
+            Err(e) => {
+                rep.failed += 1;
+                writeln!(
+                    errors,
+                    "line {n}: not a screening request ({e}); expected {{\"id\": ..., \"text\": \"...\", \"subject\": {{\"name\", \"cpr\", \"address\"}}, \"words\": [...]}}"
+                )?;
+                continue;
+            }
+        };
+        let mut known: Vec<Subject> = req.subject.into_iter().collect();
+        known.extend(req.consented);
+        let extra = (!req.words.is_empty()).then(|| WordMatcher::new(&req.words));
+        let marks = screener
+            .screen_request_with(&[req.text.as_str()], &known, extra.as_ref())
+            .pop()
+            .unwrap_or_default();
+        rep.marks += marks.len();
+        let out = OutLine {
+            id: &req.id,
+            marks: marks
+                .iter()
+                .map(|m| OutMark {
+                    start: m.start,
+                    end: m.end,
+                    kind: m.kind.as_str(),
+                    text: &m.text,
+                    confidence: (m.confidence * 100.0).round() / 100.0,
+                    review: m.review,
+                    reason: &m.reason,
+                })
+                .collect(),
+        };
+        serde_json::to_writer(&mut output, &out)?;
+        output.write_all(b"\n")?;
+    }
+    output.flush()?;
+    Ok(rep)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Lexicon, ScreenConfig};
+
+    #[test]
+    fn reports_bad_lines_and_goes_on() {
+        let s = Screener::new(Lexicon::builtin(), ScreenConfig::default());
+        let input = "{\"id\":\"a\",\"text\":\"cpr 010190-1235 og misbrug\",\"subject\":{\"cpr\":\"\",\"name\":\"\"},\"words\":[\"misbrug\"]}\nnot json\n\n{\"id\":2,\"text\":\"ingen\"}\n";
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let rep = screen_jsonl(&s, input.as_bytes(), &mut out, &mut err).unwrap();
+        assert_eq!(rep, JsonlReport { lines: 3, failed: 1, marks: 2 });
+        let err = String::from_utf8(err).unwrap();
+        assert!(err.starts_with("line 2:"), "{err}");
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out.lines().count(), 2);
+        assert!(out.contains("\"kind\":\"cpr\""));
+    }
+}

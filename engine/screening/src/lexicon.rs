@@ -1,0 +1,210 @@
+//! The name and street lists: loaded once from a data directory (the
+//! Danmarks Statistik name lists and the street list in `shared/data`), or
+//! the small compiled-in fallback.
+
+use crate::builtin;
+use crate::ScreenError;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::io::BufRead;
+use std::path::Path;
+
+/// What the lists say about one lower-cased word.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NameInfo {
+    /// 1-based rank in the first-name lists (most common first); 0 = absent.
+    pub first_rank: u32,
+    /// 1-based rank in the surname list; 0 = absent.
+    pub sur_rank: u32,
+}
+
+impl NameInfo {
+    /// A name common enough that a capitalised occurrence is a person even at
+    /// a sentence start.
+    pub fn is_common_name(&self) -> bool {
+        (self.first_rank > 0 && self.first_rank <= 3000) || (self.sur_rank > 0 && self.sur_rank <= 1500)
+    }
+}
+
+/// First names, surnames and street names, keyed by their Unicode
+/// lower-case form (Aho-Corasick and hashing fold only ASCII, so Æ/Ø/Å are
+/// folded here, once, on both sides).
+#[derive(Clone, Debug, Default)]
+pub struct Lexicon {
+    names: FxHashMap<Box<str>, NameInfo>,
+    streets: FxHashSet<Box<str>>,
+    max_street_words: usize,
+}
+
+/// Normalises a street name for lookup: lower case, dots as spaces, single
+/// spaces ("H.C. Andersens Boulevard" = "H. C. Andersens  boulevard").
+pub fn street_key(s: &str, out: &mut String) {
+    out.clear();
+    let mut pending_space = false;
+    for c in s.chars() {
+        if c == '.' || c.is_whitespace() {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        out.extend(c.to_lowercase());
+    }
+}
+
+impl Lexicon {
+    /// Loads `names/first_names_female.jsonl`, `names/first_names_male.jsonl`,
+    /// `names/surnames.jsonl` and `streets/street_names.jsonl` (one JSON
+    /// string per line) from `dir`, and adds the built-in fallback entries so
+    /// that names missing from the statistics are still known.
+    pub fn load(dir: &Path) -> Result<Lexicon, ScreenError> {
+        let mut lex = Lexicon::builtin();
+        // the built-in ranks are placeholders: the real lists decide ranks
+        let builtin_names = std::mem::take(&mut lex.names);
+        for file in ["names/first_names_female.jsonl", "names/first_names_male.jsonl"] {
+            let path = dir.join(file);
+            read_jsonl_strings(&path, |rank, s| {
+                let e = lex.names.entry(lower(s).into()).or_default();
+                if e.first_rank == 0 || rank < e.first_rank {
+                    e.first_rank = rank;
+                }
+            })?;
+        }
+        read_jsonl_strings(&dir.join("names/surnames.jsonl"), |rank, s| {
+            let e = lex.names.entry(lower(s).into()).or_default();
+            if e.sur_rank == 0 || rank < e.sur_rank {
+                e.sur_rank = rank;
+            }
+        })?;
+        for (k, v) in builtin_names {
+            let e = lex.names.entry(k).or_default();
+            if e.first_rank == 0 && v.first_rank > 0 {
+                e.first_rank = v.first_rank;
+            }
+            if e.sur_rank == 0 && v.sur_rank > 0 {
+                e.sur_rank = v.sur_rank;
+            }
+        }
+        let mut key = String::new();
+        read_jsonl_strings(&dir.join("streets/street_names.jsonl"), |_, s| {
+            street_key(s, &mut key);
+            if !key.is_empty() {
+                lex.max_street_words = lex.max_street_words.max(key.split(' ').count());
+                lex.streets.insert(key.as_str().into());
+            }
+        })?;
+        Ok(lex)
+    }
+
+    /// The compiled-in fallback: a few hundred common Danish names and
+    /// streets. Used when no data directory is configured.
+    pub fn builtin() -> Lexicon {
+        let mut lex = Lexicon::default();
+        for (list, first) in [
+            (builtin::FIRST_NAMES_FEMALE, true),
+            (builtin::FIRST_NAMES_MALE, true),
+            (builtin::SURNAMES, false),
+        ] {
+            for (i, w) in builtin::words(list).enumerate() {
+                // builtin names are common ones: give them a common rank
+                let rank = (i as u32 / 4) + 1;
+                let e = lex.names.entry(lower(w).into()).or_default();
+                if first {
+                    if e.first_rank == 0 {
+                        e.first_rank = rank;
+                    }
+                } else if e.sur_rank == 0 {
+                    e.sur_rank = rank;
+                }
+            }
+        }
+        let mut key = String::new();
+        for line in builtin::STREETS.lines() {
+            for s in line.split('|') {
+                street_key(s, &mut key);
+                if !key.is_empty() {
+                    lex.max_street_words = lex.max_street_words.max(key.split(' ').count());
+                    lex.streets.insert(key.as_str().into());
+                }
+            }
+        }
+        lex
+    }
+
+    /// What the lists know about a lower-cased word.
+    pub fn name(&self, lower: &str) -> Option<NameInfo> {
+        self.names.get(lower).copied()
+    }
+
+    /// Whether a street key (see [`street_key`]) is a known street.
+    pub fn is_street(&self, key: &str) -> bool {
+        self.streets.contains(key)
+    }
+
+    /// The longest street name in words.
+    pub fn max_street_words(&self) -> usize {
+        self.max_street_words.max(1)
+    }
+
+    /// Number of distinct name words and street names.
+    pub fn len(&self) -> (usize, usize) {
+        (self.names.len(), self.streets.len())
+    }
+
+    /// Whether both lists are empty.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty() && self.streets.is_empty()
+    }
+}
+
+/// Unicode lower case.
+pub fn lower(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    lower_into(s, &mut o);
+    o
+}
+
+/// Unicode lower case into a reused buffer.
+pub fn lower_into(s: &str, out: &mut String) {
+    out.clear();
+    if s.is_ascii() {
+        out.push_str(s);
+        out.make_ascii_lowercase();
+    } else {
+        for c in s.chars() {
+            out.extend(c.to_lowercase());
+        }
+    }
+}
+
+fn read_jsonl_strings(path: &Path, mut f: impl FnMut(u32, &str)) -> Result<(), ScreenError> {
+    let file = std::fs::File::open(path).map_err(|e| ScreenError::Open {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let reader = std::io::BufReader::new(file);
+    let mut rank = 0u32;
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.map_err(|e| ScreenError::Read {
+            path: path.to_path_buf(),
+            line: i + 1,
+            source: e,
+        })?;
+        let t = line.trim();
+        if t.is_empty() {
+            continue;
+        }
+        let s: String = serde_json::from_str(t).map_err(|e| ScreenError::Parse {
+            path: path.to_path_buf(),
+            line: i + 1,
+            reason: e.to_string(),
+        })?;
+        rank += 1;
+        f(rank, s.trim());
+    }
+    if rank == 0 {
+        return Err(ScreenError::Empty(path.to_path_buf()));
+    }
+    Ok(())
+}

@@ -1,0 +1,349 @@
+//! Person names: runs of capitalised words classified by the name lists and
+//! the evidence rules.
+//!
+//! Danish writes common nouns in lower case, so a capital in the middle of a
+//! sentence already says "proper noun"; the rules then decide between a
+//! person, a place, an institution and a street, and ask for more evidence
+//! where a word is also an ordinary word ("Storm", "Skov") or opens a
+//! sentence.
+
+use crate::lexicon::{lower_into, Lexicon};
+use crate::rules::Rules;
+use crate::token::{Tok, TokKind};
+
+/// How a capitalised word relates to names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// "hr", "Fru", "Kontaktperson": the next capitalised words are a name.
+    Title,
+    /// A function or common word: never a name by itself.
+    Function,
+    /// Ends a run: institution, street word, acronym.
+    Breaker,
+    /// A street word ("Vej", "Solsikkevej"): the run before it is a street.
+    Street,
+    /// A common first name or surname.
+    Strong,
+    /// In the lists but rare (the lists' tail holds many non-names).
+    Rare,
+    /// A name that is also an ordinary word or a town.
+    Weak,
+    /// A single-letter initial ("H." in "H.C. Andersen").
+    Initial,
+    /// A lower-case particle inside a name ("van", "bin").
+    Particle,
+    /// Not in any list.
+    Unknown,
+}
+
+/// One word of a run of capitalised words.
+#[derive(Clone, Debug)]
+struct RunTok {
+    start: usize,
+    end: usize,
+    class: Class,
+    key: String,
+    sent: bool,
+    all_caps: bool,
+}
+
+/// A name found in a text.
+#[derive(Clone, Debug)]
+pub struct NameCand {
+    pub start: usize,
+    pub end: usize,
+    /// Lower-case words of the name without genitive "s" (hyphenated parts
+    /// included), for the party and request-level rules.
+    pub keys: Vec<String>,
+    /// Number of name words (not initials) in the run.
+    pub words: usize,
+    pub confidence: f32,
+    pub reason: &'static str,
+}
+
+/// Lower-case key of a word without a genitive ending, and whether the
+/// genitive form was needed to find it.
+pub fn key_forms(w: &str, buf: &mut String) -> (String, Option<String>) {
+    lower_into(w, buf);
+    let full = buf.clone();
+    let stripped = full
+        .strip_suffix("'s")
+        .or_else(|| full.strip_suffix("\u{2019}s"))
+        .or_else(|| full.strip_suffix('\''))
+        .or_else(|| if full.chars().count() > 3 { full.strip_suffix('s') } else { None })
+        .map(str::to_string);
+    (full, stripped)
+}
+
+pub struct NameFinder<'a> {
+    pub lex: &'a Lexicon,
+    pub rules: &'a Rules,
+}
+
+impl NameFinder<'_> {
+    /// Classifies one capitalised word; returns the class and the key under
+    /// which it was recognised.
+    pub fn classify(&self, w: &str, all_caps: bool, buf: &mut String) -> (Class, String) {
+        let (full, stripped) = key_forms(w, buf);
+        if self.rules.titles.contains(&full) {
+            return (Class::Title, full);
+        }
+        if self.rules.function.contains(&full) {
+            return (Class::Function, full);
+        }
+        if all_caps && w.chars().count() <= 3 {
+            return (Class::Breaker, full); // acronyms: CPR, PPR, SFO
+        }
+        if self.rules.institution(&full) {
+            return (Class::Breaker, full);
+        }
+        let weak = |k: &str| self.rules.name_words.contains(k) || self.rules.towns.contains(k);
+        // the word itself, then without genitive "s"
+        let mut cands = vec![full.clone()];
+        if let Some(s) = stripped {
+            cands.push(s);
+        }
+        for k in &cands {
+            if weak(k) {
+                return (Class::Weak, k.clone());
+            }
+            if let Some(info) = self.lex.name(k) {
+                let c = if info.is_common_name() { Class::Strong } else { Class::Rare };
+                return (c, k.clone());
+            }
+        }
+        // hyphenated: "Hansen-Møller", "Al-Rashid", "Anne-Marie"
+        if full.contains('-') {
+            let mut best = Class::Unknown;
+            for part in full.split('-') {
+                let part = part.trim_end_matches("'s");
+                let p2 = if part.chars().count() > 3 { part.strip_suffix('s') } else { None };
+                for k in std::iter::once(part).chain(p2) {
+                    if let Some(info) = self.lex.name(k) {
+                        if info.is_common_name() {
+                            best = Class::Strong;
+                        } else if best != Class::Strong {
+                            best = Class::Rare;
+                        }
+                    }
+                }
+            }
+            if best != Class::Unknown {
+                return (best, cands.pop().unwrap_or(full));
+            }
+        }
+        if self.rules.street_word(&full) {
+            return (Class::Street, full);
+        }
+        if let Some(k) = cands.last() {
+            if self.rules.function.contains(k) {
+                return (Class::Function, k.clone());
+            }
+        }
+        let key = cands.pop().unwrap_or(full);
+        (Class::Unknown, key)
+    }
+
+    /// Finds name candidates in one tokenized text.
+    pub fn find(&self, s: &str, toks: &[Tok]) -> Vec<NameCand> {
+        let mut out = Vec::new();
+        let mut buf = String::new();
+        let mut k = 0;
+        while k < toks.len() {
+            let t = toks[k];
+            if !(t.is_word() && t.cap) {
+                k += 1;
+                continue;
+            }
+            // collect the run of capitalised words k..
+            let mut run: Vec<RunTok> = Vec::new();
+            let mut j = k;
+            loop {
+                let tj = toks[j];
+                let w = tj.text(s);
+                let single = w.chars().count() == 1;
+                if single && j + 1 < toks.len() && toks[j + 1].is_punct('.') && !toks[j + 1].space_before {
+                    run.push(RunTok { start: tj.start, end: toks[j + 1].end, class: Class::Initial, key: String::new(), sent: tj.sent_start, all_caps: false });
+                    j += 2;
+                } else {
+                    let (c, key) = self.classify(w, tj.all_caps, &mut buf);
+                    run.push(RunTok { start: tj.start, end: tj.end, class: c, key, sent: tj.sent_start, all_caps: tj.all_caps });
+                    j += 1;
+                }
+                // continue with the next capitalised word on the same line,
+                // or over a lower-case particle ("van", "bin") to one
+                if j >= toks.len() || toks[j].newline_before {
+                    break;
+                }
+                let nx = toks[j];
+                if nx.is_word() && nx.cap && (nx.space_before || run.last().map(|r| r.class) == Some(Class::Initial)) {
+                    continue;
+                }
+                if nx.is_word() && !nx.cap && nx.space_before && j + 1 < toks.len() {
+                    let p = nx.text(s);
+                    let n2 = toks[j + 1];
+                    if matches!(p, "van" | "von" | "der" | "den" | "de" | "al" | "el" | "bin" | "ibn" | "da" | "di" | "la" | "le" | "du" | "ten" | "ter")
+                        && n2.is_word()
+                        && n2.cap
+                        && n2.space_before
+                        && !n2.newline_before
+                        && !run.is_empty()
+                        && matches!(run.last().map(|r| r.class), Some(Class::Strong | Class::Rare | Class::Unknown | Class::Weak))
+                    {
+                        run.push(RunTok { start: nx.start, end: nx.end, class: Class::Particle, key: String::new(), sent: false, all_caps: false });
+                        j += 1;
+                        continue;
+                    }
+                }
+                break;
+            }
+            let next = j;
+            // the word before the run: a lower-case title ("hr.", "fru", "mor")
+            let mut title_before = false;
+            if k > 0 {
+                let mut p = k - 1;
+                if toks[p].is_punct('.') && p > 0 {
+                    p -= 1;
+                }
+                let pt = toks[p];
+                if pt.is_word() && !toks[k].newline_before {
+                    lower_into(pt.text(s), &mut buf);
+                    title_before = self.rules.titles.contains(buf.as_str());
+                }
+            }
+            self.decide(&run, title_before, &mut out);
+            k = next.max(k + 1);
+        }
+        out
+    }
+
+    fn decide(
+        &self,
+        run: &[RunTok],
+        title_before: bool,
+        out: &mut Vec<NameCand>,
+    ) {
+        // split into segments at titles and breakers
+        let mut seg_start = 0;
+        let mut evidence = title_before;
+        let mut i = 0;
+        while i <= run.len() {
+            let boundary = i == run.len() || matches!(run[i].class, Class::Title | Class::Function | Class::Breaker | Class::Street);
+            if boundary {
+                let seg = &run[seg_start..i];
+                let after = run.get(i).map(|r| r.class);
+                // a segment right before a street word or an institution is part of its name
+                let part_of_other = match after {
+                    Some(Class::Street) => true,
+                    Some(Class::Breaker) => !run[i].all_caps,
+                    _ => false,
+                };
+                if !seg.is_empty() && !part_of_other {
+                    self.segment(seg, evidence, out);
+                }
+                evidence = i < run.len() && run[i].class == Class::Title;
+                seg_start = i + 1;
+            }
+            i += 1;
+        }
+    }
+
+    fn segment(&self, seg: &[RunTok], evidence: bool, out: &mut Vec<NameCand>) {
+        let mut seg = seg;
+        // a particle or an initial does not end a name
+        while let Some(l) = seg.last() {
+            if matches!(l.class, Class::Particle | Class::Initial) {
+                seg = &seg[..seg.len() - 1];
+            } else {
+                break;
+            }
+        }
+        if seg.is_empty() {
+            return;
+        }
+        let names = |s: &[RunTok]| s.iter().filter(|r| matches!(r.class, Class::Strong | Class::Rare | Class::Weak)).count();
+        // a sentence-initial word gets no credit for its capital
+        if seg[0].sent && !evidence {
+            let first = seg[0].class;
+            let drop_first = match first {
+                Class::Unknown => true,
+                Class::Weak | Class::Rare => names(&seg[1..]) == 0 && seg.len() == 1,
+                _ => false,
+            };
+            if drop_first {
+                seg = &seg[1..];
+                if seg.is_empty() {
+                    return;
+                }
+                // the rest does not start a sentence; fall through
+            }
+        }
+        let n_words = seg.iter().filter(|r| !matches!(r.class, Class::Initial | Class::Particle)).count();
+        if n_words == 0 {
+            return;
+        }
+        let strong = seg.iter().filter(|r| r.class == Class::Strong).count();
+        let rare = seg.iter().filter(|r| r.class == Class::Rare).count();
+        let weak = seg.iter().filter(|r| r.class == Class::Weak).count();
+        let weak_names = seg
+            .iter()
+            .filter(|r| r.class == Class::Weak && self.rules.name_words.contains(&r.key))
+            .count();
+        let sent = seg[0].sent;
+        let (conf, reason): (f32, &'static str) = if evidence {
+            (0.85, "capitalised word(s) after a title or relation word")
+        } else if strong > 0 {
+            if n_words >= 2 {
+                (0.92, "full name (name lists)")
+            } else {
+                (0.82, "name from the name lists")
+            }
+        } else if rare > 0 {
+            if n_words >= 2 {
+                (0.8, "full name (rare name in the lists)")
+            } else if !sent {
+                (0.62, "capitalised word in the name lists (rare name)")
+            } else {
+                return;
+            }
+        } else if weak > 0 {
+            if n_words >= 2 && weak_names > 0 {
+                (0.72, "capitalised words that are also names, side by side")
+            } else if n_words == 1 && weak_names == 1 && !sent {
+                (0.5, "capitalised word that is also an ordinary word: review")
+            } else if n_words >= 2 && !sent {
+                (0.5, "capitalised words beside a place name: review")
+            } else {
+                return;
+            }
+        } else {
+            // only unknown words
+            let all_caps = seg.iter().any(|r| r.all_caps);
+            if n_words >= 2 && !sent && !all_caps {
+                (0.45, "capitalised unknown words in a row (foreign name?): review")
+            } else {
+                // kept as a candidate for the request-level rule only
+                (0.0, "capitalised unknown word")
+            }
+        };
+        let start = seg[0].start;
+        let end = seg[seg.len() - 1].end;
+        let keys = seg
+            .iter()
+            .filter(|r| !r.key.is_empty())
+            .flat_map(|r| {
+                let mut v = vec![r.key.clone()];
+                if r.key.contains('-') {
+                    v.extend(r.key.split('-').map(str::to_string));
+                }
+                v
+            })
+            .collect();
+        out.push(NameCand { start, end, keys, words: n_words, confidence: conf, reason });
+    }
+}
+
+/// Whether a token is a capitalised word (for the request-level pass).
+pub fn is_cap_word(t: &Tok) -> bool {
+    t.kind == TokKind::Word && t.cap
+}
