@@ -1,1 +1,19 @@
-//! marc-testbed
+//! marc-testbed: simulated case systems for exercising marc end to end.
+//!
+//! * [`world`]: seeded, deterministic Danish citizens, cases and documents with
+//!   ground truth ([`World::truth`]).
+//! * [`server`]: two web case systems on 127.0.0.1 — a modern ESDH and a legacy
+//!   system full of traps (frames, late JavaScript, pagination, popups, session
+//!   expiry, transient 503s, a read-only role and a delete button) — with a
+//!   request log that tests read.
+//! * [`pdf`]: the small PDFs served as attachments.
+
+pub mod pdf;
+pub mod server;
+pub mod world;
+
+pub use pdf::attachment_pdf;
+pub use server::{LogEntry, RequestLog, Testbed, TestbedConfig, CREDENTIALS};
+pub use world::{
+    Case, Citizen, Pii, TbAttachment, TbDocument, Truth, World, DEMO_SEED, SYSTEMS,
+};
