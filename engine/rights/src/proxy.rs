@@ -1,0 +1,557 @@
+//! The enforcing forward proxy.
+//!
+//! HTTP/1.1 with absolute-form request URIs (what browsers send to an HTTP
+//! proxy). Every request is checked against the [`RightsProfile`] before
+//! anything is sent upstream; a refused request is answered with 403 and an
+//! HTML page "Afvist af marc: <reason>" and recorded. Allowed requests are
+//! forwarded with hyper's pooled client (keep-alive, streaming bodies with
+//! Content-Length or chunked), with hop-by-hop headers removed in both
+//! directions.
+//!
+//! `CONNECT` opens an opaque tunnel, inside which the proxy can no longer see
+//! methods or paths. It is therefore allowed only to origins the profile lists
+//! with `https://`; for an `http://` origin the browser never needs CONNECT
+//! except for WebSockets, which would bypass path checks, so it is refused.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use http_body_util::{combinators::BoxBody, BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde::{Deserialize, Serialize};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{broadcast, oneshot};
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::profile::{Decision, RightsProfile};
+
+type ProxyBody = BoxBody<Bytes, hyper::Error>;
+
+/// A request the proxy refused. Kept for the run's log and the audit trail.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub method: String,
+    pub url: String,
+    pub reason: String,
+    pub time: DateTime<Utc>,
+}
+
+/// Called synchronously, on the proxy's connection task, for every refusal,
+/// before the 403 is sent. Keep it short (e.g. set a cancel flag).
+pub type RefusalCallback = Arc<dyn Fn(&Refusal) + Send + Sync>;
+
+/// Options for [`Proxy::start_with`].
+#[derive(Clone)]
+pub struct ProxyOptions {
+    /// Called for every refusal (in addition to [`Proxy::subscribe`]).
+    pub on_refusal: Option<RefusalCallback>,
+    /// Time to connect to the upstream system.
+    pub connect_timeout: Duration,
+    /// Time until the upstream's response headers arrive.
+    pub response_timeout: Duration,
+}
+
+impl Default for ProxyOptions {
+    fn default() -> Self {
+        ProxyOptions {
+            on_refusal: None,
+            connect_timeout: Duration::from_secs(10),
+            response_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+impl std::fmt::Debug for ProxyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyOptions")
+            .field("on_refusal", &self.on_refusal.is_some())
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .finish()
+    }
+}
+
+/// Counters since the proxy started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxyStats {
+    /// Every request received (allowed + refused + malformed).
+    pub requests: u64,
+    pub allowed: u64,
+    pub refused: u64,
+    /// Allowed requests that failed upstream (answered 502/504).
+    pub upstream_errors: u64,
+    /// Body bytes sent to upstream systems (request bodies, tunnel traffic).
+    pub bytes_up: u64,
+    /// Body bytes received from upstream systems.
+    pub bytes_down: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    allowed: AtomicU64,
+    refused: AtomicU64,
+    upstream_errors: AtomicU64,
+    bytes_up: AtomicU64,
+    bytes_down: AtomicU64,
+}
+
+struct Shared {
+    profile: RwLock<RightsProfile>,
+    refusals: Mutex<Vec<Refusal>>,
+    counters: Counters,
+    tx: broadcast::Sender<Refusal>,
+    options: ProxyOptions,
+    client: Client<HttpConnector, ProxyBody>,
+    /// Set to true when the proxy stops, so CONNECT tunnels close too.
+    closing: tokio::sync::watch::Sender<bool>,
+}
+
+/// The enforcing proxy. Dropping it stops accepting connections; call
+/// [`Proxy::stop`] to also wait for the accept loop to end.
+pub struct Proxy {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Proxy {
+    /// Starts a proxy on 127.0.0.1 (random port) enforcing `profile`.
+    pub async fn start(profile: RightsProfile) -> std::io::Result<Proxy> {
+        Self::start_with(profile, ProxyOptions::default()).await
+    }
+
+    /// Like [`Proxy::start`], with a refusal callback and timeouts.
+    pub async fn start_with(
+        profile: RightsProfile,
+        options: ProxyOptions,
+    ) -> std::io::Result<Proxy> {
+        if profile.origins.iter().any(|o| o.is_placeholder()) {
+            tracing::warn!(
+                "rights profile still contains \"$base\"; call RightsProfile::resolve before starting the proxy, or every request to the system will be refused"
+            );
+        }
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(options.connect_timeout));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(connector);
+        let (tx, _) = broadcast::channel(256);
+        let shared = Arc::new(Shared {
+            profile: RwLock::new(profile),
+            refusals: Mutex::new(Vec::new()),
+            counters: Counters::default(),
+            tx,
+            options,
+            client,
+            closing: tokio::sync::watch::channel(false).0,
+        });
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let task = tokio::spawn(accept_loop(listener, shared.clone(), stop_rx));
+        tracing::info!(%addr, "rights proxy listening");
+        Ok(Proxy {
+            addr,
+            shared,
+            shutdown: Some(stop_tx),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, for `--proxy-server=`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The Chromium flags that route *all* its traffic, loopback included,
+    /// through this proxy. Without `<-loopback>` Chromium talks to
+    /// 127.0.0.1/localhost directly and the testbed would be unprotected.
+    pub fn chromium_args(&self) -> Vec<String> {
+        vec![
+            format!("--proxy-server={}", self.url()),
+            "--proxy-bypass-list=<-loopback>".to_string(),
+        ]
+    }
+
+    /// Every refusal so far, oldest first.
+    pub fn refusals(&self) -> Vec<Refusal> {
+        lock(&self.shared.refusals).clone()
+    }
+
+    /// Number of refusals so far (a cursor for [`Proxy::take_refusals_since`]).
+    pub fn refusal_count(&self) -> usize {
+        lock(&self.shared.refusals).len()
+    }
+
+    /// Refusals after the first `n` (non-destructive): the engine keeps a
+    /// cursor and polls after each script action.
+    pub fn take_refusals_since(&self, n: usize) -> Vec<Refusal> {
+        let all = lock(&self.shared.refusals);
+        all.get(n..).map(<[Refusal]>::to_vec).unwrap_or_default()
+    }
+
+    /// A channel that receives each refusal as it happens, so the engine can
+    /// stop the robot immediately instead of waiting for its next poll.
+    pub fn subscribe(&self) -> broadcast::Receiver<Refusal> {
+        self.shared.tx.subscribe()
+    }
+
+    /// Requests received so far.
+    pub fn requests(&self) -> u64 {
+        self.shared.counters.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn stats(&self) -> ProxyStats {
+        let c = &self.shared.counters;
+        ProxyStats {
+            requests: c.requests.load(Ordering::Relaxed),
+            allowed: c.allowed.load(Ordering::Relaxed),
+            refused: c.refused.load(Ordering::Relaxed),
+            upstream_errors: c.upstream_errors.load(Ordering::Relaxed),
+            bytes_up: c.bytes_up.load(Ordering::Relaxed),
+            bytes_down: c.bytes_down.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The profile being enforced.
+    pub fn profile(&self) -> RightsProfile {
+        self.shared
+            .profile
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Replaces the enforced profile; takes effect for the next request.
+    pub fn set_profile(&self, profile: RightsProfile) {
+        *self
+            .shared
+            .profile
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = profile;
+    }
+
+    /// Stops accepting, closes open connections and tunnels, and waits for
+    /// the accept loop to end.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    // Dropping the JoinSet at the end aborts every open connection.
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "rights proxy: accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let shared = shared.clone();
+                conns.spawn(async move {
+                    let svc = service_fn(move |req| handle(shared.clone(), req));
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .preserve_header_case(true)
+                        .title_case_headers(true)
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .with_upgrades();
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "rights proxy: connection ended with error");
+                    }
+                });
+            }
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    let _ = shared.closing.send(true);
+    conns.shutdown().await;
+}
+
+fn full(status: StatusCode, content_type: &str, body: String) -> Response<ProxyBody> {
+    let mut resp = Response::new(
+        Full::new(Bytes::from(body))
+            .map_err(|never: Infallible| match never {})
+            .boxed(),
+    );
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        h.insert(hyper::header::CONTENT_TYPE, v);
+    }
+    h.insert(hyper::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The page the browser shows for a refused request.
+fn refusal_page(reason: &str) -> Response<ProxyBody> {
+    let r = html_escape(reason);
+    let body = format!(
+        "<!doctype html>\n<html lang=\"da\"><head><meta charset=\"utf-8\"><title>Afvist af marc</title></head>\
+         <body><h1>Afvist af marc: {r}</h1><p>Robottens rettighedsprofil tillader ikke denne forespørgsel. \
+         Den er ikke sendt videre til systemet.</p></body></html>\n"
+    );
+    let mut resp = full(StatusCode::FORBIDDEN, "text/html; charset=utf-8", body);
+    resp.headers_mut()
+        .insert("x-marc-refused", HeaderValue::from_static("1"));
+    resp
+}
+
+fn record_refusal(shared: &Shared, method: &str, url: &str, reason: &str) -> Response<ProxyBody> {
+    let refusal = Refusal {
+        method: method.to_string(),
+        url: url.to_string(),
+        reason: reason.to_string(),
+        time: Utc::now(),
+    };
+    shared.counters.refused.fetch_add(1, Ordering::Relaxed);
+    tracing::warn!(method, url, reason, "rights proxy refused a request");
+    lock(&shared.refusals).push(refusal.clone());
+    if let Some(cb) = &shared.options.on_refusal {
+        cb(&refusal);
+    }
+    let _ = shared.tx.send(refusal);
+    refusal_page(reason)
+}
+
+/// Headers that apply to one connection only (RFC 9110 §7.6.1) plus the
+/// proxy-specific ones, and any header named in `Connection`.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(hyper::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for n in named {
+        headers.remove(n);
+    }
+    for n in [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    ] {
+        headers.remove(n);
+    }
+}
+
+fn counting(body: Incoming, counter: Arc<Shared>, up: bool) -> ProxyBody {
+    body.map_frame(move |frame| {
+        if let Some(data) = frame.data_ref() {
+            let c = if up {
+                &counter.counters.bytes_up
+            } else {
+                &counter.counters.bytes_down
+            };
+            c.fetch_add(data.len() as u64, Ordering::Relaxed);
+        }
+        frame
+    })
+    .boxed()
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+) -> Result<Response<ProxyBody>, Infallible> {
+    shared.counters.requests.fetch_add(1, Ordering::Relaxed);
+    if req.method() == hyper::Method::CONNECT {
+        return Ok(handle_connect(shared, req));
+    }
+    let method = req.method().as_str().to_string();
+    let url = req.uri().to_string();
+    let (Some(scheme), Some(authority)) = (req.uri().scheme_str(), req.uri().authority()) else {
+        let reason = format!(
+            "{method} {url}: not a proxy request (absolute URL expected); the marc proxy serves nothing itself"
+        );
+        return Ok(record_refusal(&shared, &method, &url, &reason));
+    };
+    let authority = authority.clone();
+    let scheme = scheme.to_string();
+    let decision = shared
+        .profile
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .check_request(&method, &url);
+    if let Decision::Refuse(reason) = decision {
+        return Ok(record_refusal(&shared, &method, &url, &reason));
+    }
+    if scheme != "http" {
+        let reason = format!("{method} {url}: only http:// can be proxied in absolute form; https goes through CONNECT");
+        return Ok(record_refusal(&shared, &method, &url, &reason));
+    }
+    shared.counters.allowed.fetch_add(1, Ordering::Relaxed);
+
+    let (mut parts, body) = req.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    // The upstream must see the host the rights were checked against.
+    match HeaderValue::from_str(authority.as_str()) {
+        Ok(v) => {
+            parts.headers.insert(hyper::header::HOST, v);
+        }
+        Err(_) => {
+            parts.headers.remove(hyper::header::HOST);
+        }
+    }
+    parts.version = hyper::Version::HTTP_11;
+    let out = Request::from_parts(parts, counting(body, shared.clone(), true));
+    let timeout = shared.options.response_timeout;
+    match tokio::time::timeout(timeout, shared.client.request(out)).await {
+        Ok(Ok(resp)) => {
+            let (mut parts, body) = resp.into_parts();
+            strip_hop_by_hop(&mut parts.headers);
+            Ok(Response::from_parts(
+                parts,
+                counting(body, shared.clone(), false),
+            ))
+        }
+        Ok(Err(e)) => {
+            shared.counters.upstream_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(%url, error = %e, "rights proxy: upstream request failed");
+            Ok(full(
+                StatusCode::BAD_GATEWAY,
+                "text/plain; charset=utf-8",
+                format!("marc proxy: the system at {authority} did not answer: {e}\n"),
+            ))
+        }
+        Err(_) => {
+            shared.counters.upstream_errors.fetch_add(1, Ordering::Relaxed);
+            Ok(full(
+                StatusCode::GATEWAY_TIMEOUT,
+                "text/plain; charset=utf-8",
+                format!(
+                    "marc proxy: the system at {authority} sent no response within {} s\n",
+                    timeout.as_secs()
+                ),
+            ))
+        }
+    }
+}
+
+fn handle_connect(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ProxyBody> {
+    let target = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .unwrap_or_default();
+    let url = format!("https://{target}/");
+    let decision = if target.is_empty() {
+        Decision::Refuse("CONNECT without host:port".into())
+    } else {
+        match shared
+            .profile
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .check_origin(&url)
+        {
+            Decision::Allow => Decision::Allow,
+            Decision::Refuse(r) => Decision::Refuse(format!(
+                "CONNECT {target}: {r} (tunnels are allowed only to https:// origins in the profile)"
+            )),
+        }
+    };
+    if let Decision::Refuse(reason) = decision {
+        return record_refusal(&shared, "CONNECT", &target, &reason);
+    }
+    shared.counters.allowed.fetch_add(1, Ordering::Relaxed);
+    let mut closing = shared.closing.subscribe();
+    tokio::spawn(async move {
+        let upgraded = match hyper::upgrade::on(req).await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::debug!(error = %e, "rights proxy: CONNECT upgrade failed");
+                return;
+            }
+        };
+        let mut upstream = match TcpStream::connect(&target).await {
+            Ok(s) => s,
+            Err(e) => {
+                shared.counters.upstream_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%target, error = %e, "rights proxy: CONNECT target unreachable");
+                return;
+            }
+        };
+        let mut client = TokioIo::new(upgraded);
+        tokio::select! {
+            res = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {
+                if let Ok((up, down)) = res {
+                    shared.counters.bytes_up.fetch_add(up, Ordering::Relaxed);
+                    shared.counters.bytes_down.fetch_add(down, Ordering::Relaxed);
+                }
+            }
+            _ = closing.wait_for(|c| *c) => {}
+        }
+    });
+    Response::new(
+        http_body_util::Empty::<Bytes>::new()
+            .map_err(|never: Infallible| match never {})
+            .boxed(),
+    )
+}
