@@ -1,0 +1,116 @@
+use crate::DriverError;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+/// A chromedriver process owned by marc. Dropping it kills the process.
+pub struct Chromedriver {
+    child: Child,
+    url: String,
+    path: PathBuf,
+}
+
+impl Chromedriver {
+    /// Where chromedriver is: `$MARC_CHROMEDRIVER`, `/usr/bin/chromedriver`, then `$PATH`.
+    pub fn find() -> Result<PathBuf, DriverError> {
+        let mut tried = Vec::new();
+        if let Some(p) = std::env::var_os("MARC_CHROMEDRIVER") {
+            let p = PathBuf::from(p);
+            if p.is_file() {
+                return Ok(p);
+            }
+            tried.push(p.display().to_string());
+        }
+        let default = PathBuf::from("/usr/bin/chromedriver");
+        if default.is_file() {
+            return Ok(default);
+        }
+        tried.push(default.display().to_string());
+        if let Some(path) = std::env::var_os("PATH") {
+            for dir in std::env::split_paths(&path) {
+                let p = dir.join("chromedriver");
+                if p.is_file() {
+                    return Ok(p);
+                }
+            }
+            tried.push("$PATH".into());
+        }
+        Err(DriverError::NoChromedriver { tried: tried.join(", ") })
+    }
+
+    /// Starts chromedriver on a free loopback port and waits until it is ready.
+    pub async fn start(path: Option<&Path>) -> Result<Chromedriver, DriverError> {
+        let path = match path {
+            Some(p) => p.to_path_buf(),
+            None => Self::find()?,
+        };
+        let start_err = |reason: String| DriverError::ChromedriverStart {
+            path: path.display().to_string(),
+            reason,
+        };
+        let port = free_port().map_err(|e| start_err(format!("no free port: {e}")))?;
+        let mut cmd = Command::new(&path);
+        cmd.arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        // SAFETY: prctl is async-signal-safe; it only asks the kernel to send
+        // SIGTERM to chromedriver when marc dies, so no orphan survives SIGKILL.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().map_err(|e| start_err(e.to_string()))?;
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                let mut msg = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    use tokio::io::AsyncReadExt;
+                    let _ = e.read_to_string(&mut msg).await;
+                }
+                return Err(start_err(format!("exited with {status}: {}", msg.trim())));
+            }
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(start_err("did not listen within 20 s".into()));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tracing::debug!(%url, "chromedriver ready");
+        Ok(Chromedriver { child, url, path })
+    }
+
+    /// The WebDriver URL to connect sessions to.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Stops chromedriver (and with it any browser it started).
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
