@@ -134,7 +134,8 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
         let mut number_key = num.text(s).to_string();
         // letter: "12B", "12 B"
         if let Some(n) = toks.get(e) {
-            if n.is_word() && n.end - n.start == 1 && (n.start == num.end || n.cap) && !toks.get(e + 1).is_some_and(|x| x.is_punct('.') && !x.space_before) {
+            let glued = n.start == num.end;
+            if n.is_word() && n.end - n.start == 1 && (glued || (n.cap && !toks.get(e + 1).is_some_and(|x| x.is_punct('.') && !x.space_before))) {
                 number_key.push_str(&n.text(s).to_lowercase());
                 end = n.end;
                 e += 1;

@@ -88,7 +88,7 @@ const NEGATIVE: &[&str] = &[
     "konto", "kontonr", "kontonummer", "reg.nr", "regnr", "faktura", "fakturanr", "fakturanummer",
     "ordrenr", "ordre", "cvr", "cvr-nr", "cvr.nr", "p-nr", "se-nr", "ean", "ean-nr", "kr", "dkk", "beløb",
     "ref", "ref.nr", "referencenr", "referencenummer", "dok.nr", "dokumentnr", "bilagsnr", "id-nr",
-    "løbenr", "kvitteringsnr", "betalingsid", "+45", "+", "postboks", "tel", "phone", "sms", "nummer",
+    "løbenr", "kvitteringsnr", "betalingsid", "+45", "+", "postboks", "tel", "phone", "sms",
 ];
 
 /// Context before a number, lower-cased, without trailing spaces and ":#.-".

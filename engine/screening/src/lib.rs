@@ -101,12 +101,28 @@ impl Party {
     }
 
     fn has_token(&self, k: &str) -> bool {
-        self.tokens.contains(k) || (!k.is_empty() && self.tokens.contains(&format!("{k}s")))
+        if k.is_empty() {
+            return false;
+        }
+        self.tokens.contains(k)
+            || self.tokens.contains(&format!("{k}s"))
+            || k.strip_suffix('\'').is_some_and(|x| self.tokens.contains(x))
+            || k.strip_suffix('s').is_some_and(|x| self.tokens.contains(x))
     }
 
     /// Whether a name with these words is this party's.
-    fn owns_name(&self, keys: &[String]) -> bool {
+    fn owns_name(&self, keys: &[String], function: &FxHashSet<String>) -> bool {
         if keys.is_empty() || self.tokens.is_empty() {
+            return false;
+        }
+        // "Jensen-familien": judge the parts of a hyphenated word, not
+        // counting ordinary words
+        let keys: Vec<String> = keys
+            .iter()
+            .filter(|k| !function.contains(k.as_str()) && (!k.contains('-') || self.has_token(k)))
+            .cloned()
+            .collect();
+        if keys.is_empty() {
             return false;
         }
         if keys.iter().all(|k| self.has_token(k)) {
@@ -224,7 +240,7 @@ impl Screener {
         let finder = NameFinder { lex: &self.lex, rules: &self.rules };
         let mut names = finder.find(s, &toks);
         names.retain(|c| {
-            if parties.iter().any(|p| p.owns_name(&c.keys)) {
+            if parties.iter().any(|p| p.owns_name(&c.keys, &self.rules.function)) {
                 protected.push((c.start, c.end));
                 false
             } else {
@@ -252,7 +268,9 @@ impl Screener {
                 conf = 0.8;
                 reason = "name of a person named in full elsewhere in the request".into();
             }
-            if conf > 0.0 {
+            if conf < 0.0 {
+                named.push((c.start, c.end)); // part of a street or institution
+            } else if conf > 0.0 {
                 named.push((c.start, c.end));
                 marks.push(self.mark(s, c.start, c.end, MarkKind::Name, conf, reason));
             }
@@ -300,8 +318,27 @@ impl Screener {
 }
 
 /// Keeps the strongest of overlapping marks (CPR > address > name > word,
-/// then longer) and sorts by position.
+/// then longer) and sorts by position. A name that runs into an address
+/// ("… 8000 Aarhus C. Connor Smith") keeps the part outside it.
 fn resolve(mut marks: Vec<Mark>) -> Vec<Mark> {
+    let strong: Vec<(usize, usize)> =
+        marks.iter().filter(|m| m.kind == MarkKind::Address || m.kind == MarkKind::Cpr).map(|m| (m.start, m.end)).collect();
+    for m in marks.iter_mut().filter(|m| m.kind == MarkKind::Name) {
+        for &(a, b) in &strong {
+            if a <= m.start && m.start < b && b < m.end {
+                // keep the tail after the address, from its first letter
+                let tail = &m.text[b - m.start..];
+                if let Some(off) = tail.find(|c: char| c.is_alphabetic()) {
+                    let cut = b - m.start + off;
+                    let tail_text = m.text[cut..].to_string();
+                    if tail_text.chars().next().is_some_and(|c| c.is_uppercase()) && tail_text.chars().count() > 1 {
+                        m.start += cut;
+                        m.text = tail_text;
+                    }
+                }
+            }
+        }
+    }
     marks.sort_by(|a, b| {
         priority(b.kind)
             .cmp(&priority(a.kind))

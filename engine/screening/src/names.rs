@@ -88,14 +88,17 @@ impl NameFinder<'_> {
         if self.rules.titles.contains(&full) {
             return (Class::Title, full);
         }
-        if self.rules.function.contains(&full) {
-            return (Class::Function, full);
-        }
         if all_caps && w.chars().count() <= 3 {
             return (Class::Breaker, full); // acronyms: CPR, PPR, SFO
         }
         if self.rules.institution(&full) {
             return (Class::Breaker, full);
+        }
+        if self.rules.street_word(&full) {
+            return (Class::Street, full);
+        }
+        if self.rules.function.contains(&full) {
+            return (Class::Function, full);
         }
         let weak = |k: &str| self.rules.name_words.contains(k) || self.rules.towns.contains(k);
         // the word itself, then without genitive "s"
@@ -132,9 +135,6 @@ impl NameFinder<'_> {
                 return (best, cands.pop().unwrap_or(full));
             }
         }
-        if self.rules.street_word(&full) {
-            return (Class::Street, full);
-        }
         if let Some(k) = cands.last() {
             if self.rules.function.contains(k) {
                 return (Class::Function, k.clone());
@@ -151,7 +151,7 @@ impl NameFinder<'_> {
         let mut k = 0;
         while k < toks.len() {
             let t = toks[k];
-            if !(t.is_word() && t.cap) {
+            if !(t.is_word() && t.cap) || glued_to_digit(s, &t) {
                 k += 1;
                 continue;
             }
@@ -165,6 +165,8 @@ impl NameFinder<'_> {
                 if single && j + 1 < toks.len() && toks[j + 1].is_punct('.') && !toks[j + 1].space_before {
                     run.push(RunTok { start: tj.start, end: toks[j + 1].end, class: Class::Initial, key: String::new(), sent: tj.sent_start, all_caps: false });
                     j += 2;
+                } else if single || glued_to_digit(s, &tj) {
+                    break;
                 } else {
                     let (c, key) = self.classify(w, tj.all_caps, &mut buf);
                     run.push(RunTok { start: tj.start, end: tj.end, class: c, key, sent: tj.sent_start, all_caps: tj.all_caps });
@@ -176,7 +178,7 @@ impl NameFinder<'_> {
                     break;
                 }
                 let nx = toks[j];
-                if nx.is_word() && nx.cap && (nx.space_before || run.last().map(|r| r.class) == Some(Class::Initial)) {
+                if nx.is_word() && nx.cap && !glued_to_digit(s, &nx) && (nx.space_before || run.last().map(|r| r.class) == Some(Class::Initial)) {
                     continue;
                 }
                 if nx.is_word() && !nx.cap && nx.space_before && j + 1 < toks.len() {
@@ -202,13 +204,46 @@ impl NameFinder<'_> {
             let mut title_before = false;
             if k > 0 {
                 let mut p = k - 1;
-                if toks[p].is_punct('.') && p > 0 {
+                let dotted = toks[p].is_punct('.') && p > 0;
+                if dotted {
                     p -= 1;
                 }
                 let pt = toks[p];
-                if pt.is_word() && !toks[k].newline_before {
+                if pt.is_word() {
                     lower_into(pt.text(s), &mut buf);
-                    title_before = self.rules.titles.contains(buf.as_str());
+                    let b = buf.as_str();
+                    title_before = if matches!(b, "hilsen" | "mvh" | "vh") {
+                        true // the line after "Med venlig hilsen" is a signature
+                    } else if toks[k].newline_before {
+                        false
+                    } else if dotted {
+                        matches!(b, "hr" | "fru" | "frk" | "dr" | "att" | "mr" | "mrs" | "ms")
+                    } else {
+                        self.rules.titles.contains(b)
+                    };
+                }
+            }
+            if run.is_empty() {
+                k = j.max(k + 1);
+                continue;
+            }
+            // words that are ordinary words but also names ("Sine", "Dag",
+            // "Lang"): a name when capitalised mid-sentence or beside a name;
+            // a title word after a name is a surname ("Anne Farfar")
+            for i in 0..run.len() {
+                let next_is_name = run
+                    .get(i + 1)
+                    .is_some_and(|r| matches!(r.class, Class::Strong | Class::Rare | Class::Weak | Class::Unknown));
+                let prev_is_name = i > 0 && matches!(run[i - 1].class, Class::Strong | Class::Rare | Class::Weak);
+                match run[i].class {
+                    Class::Function => {
+                        let known = self.lex.name(&run[i].key).is_some_and(|n| n.is_common_name());
+                        if known && (!run[i].sent || (next_is_name && run[i + 1].class != Class::Unknown) || prev_is_name) {
+                            run[i].class = Class::Weak;
+                        }
+                    }
+                    Class::Title if prev_is_name && !run[i].sent => run[i].class = Class::Unknown,
+                    _ => {}
                 }
             }
             self.decide(&run, title_before, &mut out);
@@ -238,8 +273,20 @@ impl NameFinder<'_> {
                     Some(Class::Breaker) => !run[i].all_caps,
                     _ => false,
                 };
-                if !seg.is_empty() && !part_of_other {
-                    self.segment(seg, evidence, out);
+                if !seg.is_empty() {
+                    if part_of_other {
+                        // part of a street or institution name: block the request-level rule too
+                        out.push(NameCand {
+                            start: seg[0].start,
+                            end: run[i].end,
+                            keys: Vec::new(),
+                            words: 0,
+                            confidence: -1.0,
+                            reason: "part of a street or institution name",
+                        });
+                    } else {
+                        self.segment(seg, evidence, out);
+                    }
                 }
                 evidence = i < run.len() && run[i].class == Class::Title;
                 seg_start = i + 1;
@@ -287,7 +334,7 @@ impl NameFinder<'_> {
         let weak = seg.iter().filter(|r| r.class == Class::Weak).count();
         let weak_names = seg
             .iter()
-            .filter(|r| r.class == Class::Weak && self.rules.name_words.contains(&r.key))
+            .filter(|r| r.class == Class::Weak && !self.rules.towns.contains(&r.key))
             .count();
         let sent = seg[0].sent;
         let (conf, reason): (f32, &'static str) = if evidence {
@@ -341,6 +388,12 @@ impl NameFinder<'_> {
             .collect();
         out.push(NameCand { start, end, keys, words: n_words, confidence: conf, reason });
     }
+}
+
+/// Whether a word touches a digit ("A00", "3B"): a code, not a name.
+fn glued_to_digit(s: &str, t: &Tok) -> bool {
+    let b = s.as_bytes();
+    (t.start > 0 && b[t.start - 1].is_ascii_digit()) || (t.end < b.len() && b[t.end].is_ascii_digit())
 }
 
 /// Whether a token is a capitalised word (for the request-level pass).

@@ -136,6 +136,19 @@ pub fn tokenize(s: &str, out: &mut Vec<Tok>) {
                     }
                     break;
                 }
+                // genitive apostrophe after s/x/z: "Lars'", "Martens'"
+                if i < n && matches!(b[i - 1], b's' | b'x' | b'z' | b'S' | b'X' | b'Z') {
+                    let al = if b[i] == b'\'' {
+                        1
+                    } else if s[i..].starts_with('\u{2019}') {
+                        3
+                    } else {
+                        0
+                    };
+                    if al > 0 && !(i + al < n && decode(s, i + al).is_alphanumeric()) {
+                        i += al;
+                    }
+                }
                 all_caps = letters >= 2 && upper == letters;
                 kind = TokKind::Word;
             } else {

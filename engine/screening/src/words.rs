@@ -13,7 +13,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 const SUFFIXES: &[&str] = &[
     "", "e", "en", "et", "er", "erne", "ene", "es", "s", "ens", "ets", "ers", "ernes", "enes", "ende",
     "ede", "ed", "te", "t", "r", "n", "ne", "rne", "ns", "rs", "nes", "rnes", "de", "ts", "ing", "inger",
-    "ingen", "ingerne", "ingens", "ig", "ige", "lig", "lige", "ts", "tes", "ne", "ede", "edes",
+    "ingen", "ingerne", "ingens", "ig", "ige", "lig", "lige", "elig", "elige", "eligt", "ligt", "ts", "tes", "ne", "ede", "edes",
 ];
 
 /// A compiled word list.
