@@ -14,6 +14,4 @@ pub mod world;
 
 pub use pdf::attachment_pdf;
 pub use server::{LogEntry, RequestLog, Testbed, TestbedConfig, CREDENTIALS};
-pub use world::{
-    Case, Citizen, Pii, TbAttachment, TbDocument, Truth, World, DEMO_SEED, SYSTEMS,
-};
+pub use world::{Case, Citizen, Pii, TbAttachment, TbDocument, Truth, World, DEMO_SEED, SYSTEMS};

@@ -37,11 +37,25 @@ pub fn text_pdf(title: &str, text: &str) -> Vec<u8> {
     let mut objects: Vec<Vec<u8>> = Vec::new();
     objects.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
     let kids: Vec<String> = (0..n_pages).map(|i| format!("{} 0 R", 5 + 2 * i)).collect();
-    objects.push(format!("<< /Type /Pages /Kids [{}] /Count {} >>", kids.join(" "), n_pages).into_bytes());
     objects.push(
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec(),
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {} >>",
+            kids.join(" "),
+            n_pages
+        )
+        .into_bytes(),
     );
-    objects.push(format!("<< /Title {} /Producer (marc-testbed) >>", utf16_string(title)).into_bytes());
+    objects.push(
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+            .to_vec(),
+    );
+    objects.push(
+        format!(
+            "<< /Title {} /Producer (marc-testbed) >>",
+            utf16_string(title)
+        )
+        .into_bytes(),
+    );
     for (i, page) in pages.iter().enumerate() {
         let content = 6 + 2 * i;
         objects.push(
@@ -78,7 +92,9 @@ pub fn text_pdf(title: &str, text: &str) -> Vec<u8> {
         out.extend_from_slice(b"\nendobj\n");
     }
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
     for o in offsets {
         out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
     }
@@ -217,7 +233,10 @@ fn units(line: &str) -> Vec<String> {
 }
 
 fn capitalised(w: &str) -> bool {
-    w.trim_start_matches('(').chars().next().is_some_and(char::is_uppercase)
+    w.trim_start_matches('(')
+        .chars()
+        .next()
+        .is_some_and(char::is_uppercase)
 }
 
 #[cfg(test)]

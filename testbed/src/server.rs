@@ -137,7 +137,10 @@ impl Testbed {
             let _ = tx.send(());
         }
         for mut task in self.tasks {
-            if tokio::time::timeout(Duration::from_secs(2), &mut task).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(2), &mut task)
+                .await
+                .is_err()
+            {
                 task.abort();
             }
         }
@@ -217,9 +220,18 @@ pub(crate) fn url_enc(s: &str) -> String {
 pub(crate) fn pdf_response(name: &str, bytes: Vec<u8>) -> Response {
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
-    let disp = format!("inline; filename=\"{ascii}\"; filename*=UTF-8''{}", url_enc(name));
+    let disp = format!(
+        "inline; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        url_enc(name)
+    );
     (
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
@@ -255,7 +267,8 @@ pub(crate) async fn log_requests(State(ctx): State<LogCtx>, req: Request, next: 
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| req.uri().path().to_string());
-    let forbidden = !(method == Method::GET || method == Method::HEAD) && req.uri().path() != "/login";
+    let forbidden =
+        !(method == Method::GET || method == Method::HEAD) && req.uri().path() != "/login";
     let before = cookie(req.headers(), ctx.cookie)
         .and_then(|t| lock(&ctx.sessions).get(&t).map(|s| s.user.clone()));
     let resp = next.run(req).await;

@@ -20,7 +20,13 @@ impl Resp {
 }
 
 /// Minimal HTTP/1.1 client (Connection: close, chunked bodies decoded).
-async fn http(base: &str, method: &str, path: &str, cookie: Option<&str>, form: Option<&str>) -> Resp {
+async fn http(
+    base: &str,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: Option<&str>,
+) -> Resp {
     let addr = base.trim_start_matches("http://");
     let mut s = TcpStream::connect(addr).await.expect("connect");
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
@@ -40,21 +46,36 @@ async fn http(base: &str, method: &str, path: &str, cookie: Option<&str>, form: 
     s.write_all(req.as_bytes()).await.expect("write");
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).await.expect("read");
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut body = raw[split + 4..].to_vec();
     let mut lines = head.split("\r\n");
-    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("status");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status");
     let headers: HashMap<String, String> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    if headers.get("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+    if headers
+        .get("transfer-encoding")
+        .is_some_and(|v| v.contains("chunked"))
+    {
         let mut out = Vec::new();
         let mut rest = &body[..];
         loop {
-            let nl = rest.windows(2).position(|w| w == b"\r\n").expect("chunk size");
-            let n = usize::from_str_radix(std::str::from_utf8(&rest[..nl]).expect("utf8").trim(), 16).expect("hex");
+            let nl = rest
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .expect("chunk size");
+            let n =
+                usize::from_str_radix(std::str::from_utf8(&rest[..nl]).expect("utf8").trim(), 16)
+                    .expect("hex");
             if n == 0 {
                 break;
             }
@@ -63,7 +84,11 @@ async fn http(base: &str, method: &str, path: &str, cookie: Option<&str>, form: 
         }
         body = out;
     }
-    Resp { status, headers, body }
+    Resp {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn session_cookie(r: &Resp) -> String {
@@ -72,7 +97,10 @@ fn session_cookie(r: &Resp) -> String {
 }
 
 fn cred(system: &str) -> (&'static str, &'static str) {
-    let (_, u, p) = CREDENTIALS.iter().find(|(s, _, _)| *s == system).expect("credentials");
+    let (_, u, p) = CREDENTIALS
+        .iter()
+        .find(|(s, _, _)| *s == system)
+        .expect("credentials");
     (u, p)
 }
 
@@ -87,42 +115,83 @@ fn attrs(html: &str, marker: &str) -> Vec<String> {
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
 }
 
 #[tokio::test]
 async fn esdh_login_cases_document_attachment() {
-    let tb = Testbed::start(TestbedConfig::default()).await.expect("start");
+    let tb = Testbed::start(TestbedConfig::default())
+        .await
+        .expect("start");
     let base = tb.esdh_url.clone();
     let demo = tb.world.demo_citizen().clone();
 
     // No session: redirect to login.
     let r = http(&base, "GET", "/search", None, None).await;
     assert_eq!(r.status, 303);
-    assert_eq!(r.headers.get("location").map(String::as_str), Some("/login"));
+    assert_eq!(
+        r.headers.get("location").map(String::as_str),
+        Some("/login")
+    );
     let r = http(&base, "GET", "/login", None, None).await;
-    assert!(r.text().contains("<form id=\"login\" method=\"post\" action=\"/login\">"));
+    assert!(r
+        .text()
+        .contains("<form id=\"login\" method=\"post\" action=\"/login\">"));
 
     // Wrong password: login page with an error.
-    let r = http(&base, "POST", "/login", None, Some("username=marc-robot&password=wrong")).await;
+    let r = http(
+        &base,
+        "POST",
+        "/login",
+        None,
+        Some("username=marc-robot&password=wrong"),
+    )
+    .await;
     assert_eq!(r.status, 200);
     assert!(r.text().contains("id=\"login-error\""));
 
     let (u, p) = cred("esdh");
-    let r = http(&base, "POST", "/login", None, Some(&format!("username={u}&password={p}"))).await;
+    let r = http(
+        &base,
+        "POST",
+        "/login",
+        None,
+        Some(&format!("username={u}&password={p}")),
+    )
+    .await;
     assert_eq!(r.status, 303);
-    assert_eq!(r.headers.get("location").map(String::as_str), Some("/search"));
+    assert_eq!(
+        r.headers.get("location").map(String::as_str),
+        Some("/search")
+    );
     let c = session_cookie(&r);
     let r = http(&base, "GET", "/search", Some(&c), None).await;
-    assert!(r.text().contains("<form id=\"search\" method=\"get\" action=\"/cases\">"));
+    assert!(r
+        .text()
+        .contains("<form id=\"search\" method=\"get\" action=\"/cases\">"));
 
     // Case list, CPR without hyphen.
     let compact = demo.cpr.replace('-', "");
-    let r = http(&base, "GET", &format!("/cases?cpr={compact}"), Some(&c), None).await;
+    let r = http(
+        &base,
+        "GET",
+        &format!("/cases?cpr={compact}"),
+        Some(&c),
+        None,
+    )
+    .await;
     assert_eq!(r.status, 200);
     let html = r.text();
     let case_ids = attrs(&html, "<td class=\"case-id\"><a href=\"/cases/");
-    let want: Vec<String> = tb.world.cases_for("esdh", &demo.cpr).map(|c| c.case_id.clone()).collect();
+    let want: Vec<String> = tb
+        .world
+        .cases_for("esdh", &demo.cpr)
+        .map(|c| c.case_id.clone())
+        .collect();
     assert_eq!(case_ids, want);
     assert!(!html.contains("no-results"));
 
@@ -130,10 +199,19 @@ async fn esdh_login_cases_document_attachment() {
     let mut seen = 0;
     let mut pdfs = 0;
     for id in &case_ids {
-        let html = http(&base, "GET", &format!("/cases/{id}"), Some(&c), None).await.text();
+        let html = http(&base, "GET", &format!("/cases/{id}"), Some(&c), None)
+            .await
+            .text();
         assert!(html.contains("<h1 id=\"case-title\">"));
         for doc_id in attrs(&html, "<a href=\"/documents/") {
-            let r = http(&base, "GET", &format!("/documents/{doc_id}"), Some(&c), None).await;
+            let r = http(
+                &base,
+                "GET",
+                &format!("/documents/{doc_id}"),
+                Some(&c),
+                None,
+            )
+            .await;
             let html = r.text();
             let truth = tb.world.document(&doc_id).expect("doc in world");
             assert!(html.contains(&format!("data-doc-id=\"{doc_id}\" data-case-id=\"{id}\"")));
@@ -148,7 +226,10 @@ async fn esdh_login_cases_document_attachment() {
             assert_eq!(paras.join("\n\n"), truth.text);
             for att in attrs(&html, "class=\"attachment\" href=\"/attachments/") {
                 let r = http(&base, "GET", &format!("/attachments/{att}"), Some(&c), None).await;
-                assert_eq!(r.headers.get("content-type").map(String::as_str), Some("application/pdf"));
+                assert_eq!(
+                    r.headers.get("content-type").map(String::as_str),
+                    Some("application/pdf")
+                );
                 assert!(r.body.starts_with(b"%PDF-1.4"));
                 pdfs += 1;
             }
@@ -165,14 +246,26 @@ async fn esdh_login_cases_document_attachment() {
         .iter()
         .find(|x| tb.world.cases_for("esdh", &x.cpr).next().is_none())
         .expect("someone without esdh cases");
-    let html = http(&base, "GET", &format!("/cases?cpr={}", other.cpr), Some(&c), None).await.text();
+    let html = http(
+        &base,
+        "GET",
+        &format!("/cases?cpr={}", other.cpr),
+        Some(&c),
+        None,
+    )
+    .await
+    .text();
     assert!(html.contains("<tbody>\n</tbody>") && html.contains("id=\"no-results\""));
 
     // The log saw all of it, with the user, and nothing forbidden.
     let log = tb.log.entries();
     assert!(log.iter().all(|e| e.system == "esdh" && !e.forbidden));
-    assert!(log.iter().any(|e| e.path == format!("/cases?cpr={compact}") && e.user.as_deref() == Some(u)));
-    let served = http(&base, "GET", "/__testbed/log", None, None).await.text();
+    assert!(log
+        .iter()
+        .any(|e| e.path == format!("/cases?cpr={compact}") && e.user.as_deref() == Some(u)));
+    let served = http(&base, "GET", "/__testbed/log", None, None)
+        .await
+        .text();
     let parsed: Vec<marc_testbed::LogEntry> = serde_json::from_str(&served).expect("log json");
     assert_eq!(parsed.len(), log.len());
     tb.stop().await;
@@ -201,17 +294,32 @@ async fn legacy_traps_are_served_and_logged() {
     let r = http(&base, "POST", "/login", None, Some("user=ROBOT01&pass=nej")).await;
     assert!(r.text().contains("id=\"loginfejl\""));
 
-    let mut c = Robot { base: base.clone(), cookie: String::new(), n503: 0, expired: 0 };
+    let mut c = Robot {
+        base: base.clone(),
+        cookie: String::new(),
+        n503: 0,
+        expired: 0,
+    };
     c.login().await;
 
     let html = c.get("/find".into()).await.text();
     assert!(html.contains("id=\"cprnr\"") && html.contains("id=\"searchbtn\""));
     let html = c.get(format!("/list?cpr={}", demo.cpr)).await.text();
     assert!(html.contains("<div id=\"caselist\">Henter sager…</div>"));
-    let json = c.get(format!("/api/cases?cpr={}", demo.cpr.replace('-', ""))).await.text();
+    let json = c
+        .get(format!("/api/cases?cpr={}", demo.cpr.replace('-', "")))
+        .await
+        .text();
     let cases: Vec<serde_json::Value> = serde_json::from_str(&json).expect("json");
-    let want: Vec<String> = tb.world.cases_for("legacy", &demo.cpr).map(|c| c.case_id.clone()).collect();
-    let got: Vec<String> = cases.iter().map(|c| c["case_id"].as_str().unwrap_or("").to_string()).collect();
+    let want: Vec<String> = tb
+        .world
+        .cases_for("legacy", &demo.cpr)
+        .map(|c| c.case_id.clone())
+        .collect();
+    let got: Vec<String> = cases
+        .iter()
+        .map(|c| c["case_id"].as_str().unwrap_or("").to_string())
+        .collect();
     assert_eq!(got, want);
 
     let mut docs = Vec::new();
@@ -239,8 +347,15 @@ async fn legacy_traps_are_served_and_logged() {
             }
         }
     }
-    assert!(saw_pager, "the demo citizen has a case with more than 5 documents");
-    let mut want_docs: Vec<String> = tb.world.documents_for("legacy", &demo.cpr).map(|d| d.doc_id.clone()).collect();
+    assert!(
+        saw_pager,
+        "the demo citizen has a case with more than 5 documents"
+    );
+    let mut want_docs: Vec<String> = tb
+        .world
+        .documents_for("legacy", &demo.cpr)
+        .map(|d| d.doc_id.clone())
+        .collect();
     let mut got_docs = docs.clone();
     want_docs.sort();
     got_docs.sort();
@@ -251,8 +366,14 @@ async fn legacy_traps_are_served_and_logged() {
         let html = c.get(format!("/doc?id={id}")).await.text();
         let truth = tb.world.document(id).expect("doc");
         let pre = &html[html.find("<pre id=\"tekst\">").expect("pre") + 16..];
-        assert_eq!(unescape(&pre[..pre.find("</pre>").expect("end")]), truth.text);
-        assert!(html.contains(&format!("data-felt=\"dato\">{}</div>", marc_testbed::world::legacy_date(&truth.date))));
+        assert_eq!(
+            unescape(&pre[..pre.find("</pre>").expect("end")]),
+            truth.text
+        );
+        assert!(html.contains(&format!(
+            "data-felt=\"dato\">{}</div>",
+            marc_testbed::world::legacy_date(&truth.date)
+        )));
         assert!(html.contains("<button id=\"slet\""));
         for b in attrs(&html, "class=\"bilag\" href=\"/bilag?id=") {
             let r = c.get(format!("/bilag?id={b}")).await;
@@ -265,10 +386,20 @@ async fn legacy_traps_are_served_and_logged() {
     assert!(c.expired > 0, "expected session expiry after 6 requests");
 
     // The dangerous button: refused and logged as forbidden.
-    let r = http(&base, "POST", "/doc/delete", Some(&c.cookie), Some(&format!("id={}", docs[0]))).await;
+    let r = http(
+        &base,
+        "POST",
+        "/doc/delete",
+        Some(&c.cookie),
+        Some(&format!("id={}", docs[0])),
+    )
+    .await;
     assert_eq!(r.status, 403);
     let log = tb.log.entries();
-    let del = log.iter().find(|e| e.path == "/doc/delete").expect("logged");
+    let del = log
+        .iter()
+        .find(|e| e.path == "/doc/delete")
+        .expect("logged");
     assert!(del.forbidden && del.status == 403 && del.method == "POST");
     assert_eq!(tb.log.forbidden().len(), 1);
     assert!(log.iter().filter(|e| e.status == 503).count() == c.n503);
@@ -276,7 +407,11 @@ async fn legacy_traps_are_served_and_logged() {
     let mut last: HashMap<&str, u16> = HashMap::new();
     for e in &log {
         if let Some(prev) = last.insert(&e.path, e.status) {
-            assert!(!(prev == 503 && e.status == 503), "two 503s in a row for {}", e.path);
+            assert!(
+                !(prev == 503 && e.status == 503),
+                "two 503s in a row for {}",
+                e.path
+            );
         }
     }
     // The JSON Lines file holds the same entries.
@@ -296,7 +431,14 @@ struct Robot {
 impl Robot {
     async fn login(&mut self) {
         let (u, p) = cred("legacy");
-        let r = http(&self.base, "POST", "/login", None, Some(&format!("user={u}&pass={p}"))).await;
+        let r = http(
+            &self.base,
+            "POST",
+            "/login",
+            None,
+            Some(&format!("user={u}&pass={p}")),
+        )
+        .await;
         assert_eq!(r.status, 303);
         assert_eq!(r.headers.get("location").map(String::as_str), Some("/find"));
         self.cookie = session_cookie(&r);
@@ -335,9 +477,22 @@ fn attachment_pdfs_pass_pdftotext_and_qpdf() {
         att_id: "X".into(),
         name: "Lang.pdf".into(),
         mime: "application/pdf".into(),
-        text: (0..80).map(|i| format!("Afsnit {i}: Søren Ærø bor på Åboulevarden {i}, 8000 Aarhus C (010203 1234).")).collect::<Vec<_>>().join("\n\n"),
+        text: (0..80)
+            .map(|i| {
+                format!(
+                    "Afsnit {i}: Søren Ærø bor på Åboulevarden {i}, 8000 Aarhus C (010203 1234)."
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n\n"),
     };
-    let atts: Vec<_> = w.documents.iter().flat_map(|d| d.attachments.iter()).take(5).chain([&long]).collect();
+    let atts: Vec<_> = w
+        .documents
+        .iter()
+        .flat_map(|d| d.attachments.iter())
+        .take(5)
+        .chain([&long])
+        .collect();
     for a in atts {
         let path = dir.path().join(format!("{}.pdf", a.att_id));
         std::fs::write(&path, attachment_pdf(a)).expect("write");
@@ -347,16 +502,40 @@ fn attachment_pdfs_pass_pdftotext_and_qpdf() {
             .arg("-")
             .output()
             .expect("pdftotext installed (poppler-utils)");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8(out.stdout).expect("utf8");
-        assert!(norm(&text).contains(&norm(&a.text)), "{}\n---\n{}", text, a.text);
-        let q = std::process::Command::new("qpdf").arg("--check").arg(&path).output().expect("qpdf installed");
-        assert!(q.status.success(), "qpdf: {}", String::from_utf8_lossy(&q.stdout));
+        assert!(
+            norm(&text).contains(&norm(&a.text)),
+            "{}\n---\n{}",
+            text,
+            a.text
+        );
+        let q = std::process::Command::new("qpdf")
+            .arg("--check")
+            .arg(&path)
+            .output()
+            .expect("qpdf installed");
+        assert!(
+            q.status.success(),
+            "qpdf: {}",
+            String::from_utf8_lossy(&q.stdout)
+        );
         checked += 1;
     }
     assert_eq!(checked, 6);
     // Multi-page.
-    let info = std::process::Command::new("pdfinfo").arg(dir.path().join("X.pdf")).output().expect("pdfinfo");
+    let info = std::process::Command::new("pdfinfo")
+        .arg(dir.path().join("X.pdf"))
+        .output()
+        .expect("pdfinfo");
     let info = String::from_utf8_lossy(&info.stdout);
-    assert!(info.lines().any(|l| l.starts_with("Pages:") && !l.ends_with(" 1")), "{info}");
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("Pages:") && !l.ends_with(" 1")),
+        "{info}"
+    );
 }

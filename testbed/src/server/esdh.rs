@@ -48,7 +48,11 @@ pub(crate) fn router(world: Arc<World>, log: RequestLog) -> Router {
         .route("/attachments/{att_id}", get(attachment))
         .fallback(fallback)
         .with_state(st)
-        .merge(Router::new().route(LOG_PATH, get(log_endpoint)).with_state(ctx.clone()))
+        .merge(
+            Router::new()
+                .route(LOG_PATH, get(log_endpoint))
+                .with_state(ctx.clone()),
+        )
         .layer(axum::middleware::from_fn_with_state(ctx, log_requests))
 }
 
@@ -69,17 +73,20 @@ fn page(title: &str, user: Option<&str>, body: &str) -> Html<String> {
     ))
 }
 
-/// The logged-in user, or a redirect to the login page.
-fn user(st: &St, headers: &HeaderMap) -> Result<String, Response> {
-    cookie(headers, COOKIE)
-        .and_then(|t| {
-            let mut s = lock(&st.sessions);
-            s.get_mut(&t).map(|s| {
-                s.requests += 1;
-                s.user.clone()
-            })
+/// The logged-in user, if the request carries a live session.
+fn user(st: &St, headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE).and_then(|t| {
+        let mut s = lock(&st.sessions);
+        s.get_mut(&t).map(|s| {
+            s.requests += 1;
+            s.user.clone()
         })
-        .ok_or_else(|| Redirect::to("/login").into_response())
+    })
+}
+
+/// Where a request without a session goes.
+fn to_login() -> Response {
+    Redirect::to("/login").into_response()
 }
 
 fn login_html(error: Option<&str>) -> Html<String> {
@@ -140,9 +147,8 @@ async fn logout(State(st): State<St>, headers: HeaderMap) -> Response {
 }
 
 async fn search(State(st): State<St>, headers: HeaderMap) -> Response {
-    let u = match user(&st, &headers) {
-        Ok(u) => u,
-        Err(r) => return r,
+    let Some(u) = user(&st, &headers) else {
+        return to_login();
     };
     page(
         "Søg borger",
@@ -159,12 +165,12 @@ async fn cases(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let u = match user(&st, &headers) {
-        Ok(u) => u,
-        Err(r) => return r,
+    let Some(u) = user(&st, &headers) else {
+        return to_login();
     };
     let raw = q.get("cpr").map(String::as_str).unwrap_or("");
-    let head = "<thead><tr><th>Sagsnr.</th><th>Titel</th><th>Afdeling</th><th>Oprettet</th></tr></thead>";
+    let head =
+        "<thead><tr><th>Sagsnr.</th><th>Titel</th><th>Afdeling</th><th>Oprettet</th></tr></thead>";
     let cpr = match raw.parse::<Cpr>() {
         Ok(c) => c,
         Err(e) => {
@@ -209,15 +215,22 @@ async fn cases(
 fn not_found(u: &str, what: &str) -> Response {
     (
         StatusCode::NOT_FOUND,
-        page("Ikke fundet", Some(u), &format!("<h1>Ikke fundet</h1><p id=\"not-found\">{}</p>", esc(what))),
+        page(
+            "Ikke fundet",
+            Some(u),
+            &format!("<h1>Ikke fundet</h1><p id=\"not-found\">{}</p>", esc(what)),
+        ),
     )
         .into_response()
 }
 
-async fn case_page(State(st): State<St>, headers: HeaderMap, Path(case_id): Path<String>) -> Response {
-    let u = match user(&st, &headers) {
-        Ok(u) => u,
-        Err(r) => return r,
+async fn case_page(
+    State(st): State<St>,
+    headers: HeaderMap,
+    Path(case_id): Path<String>,
+) -> Response {
+    let Some(u) = user(&st, &headers) else {
+        return to_login();
     };
     let Some(case) = st.world.case(&case_id).filter(|c| c.system == SYSTEM) else {
         return not_found(&u, &format!("Sagen {case_id} findes ikke."));
@@ -251,10 +264,13 @@ async fn case_page(State(st): State<St>, headers: HeaderMap, Path(case_id): Path
     page(&case.title, Some(&u), &body).into_response()
 }
 
-async fn document(State(st): State<St>, headers: HeaderMap, Path(doc_id): Path<String>) -> Response {
-    let u = match user(&st, &headers) {
-        Ok(u) => u,
-        Err(r) => return r,
+async fn document(
+    State(st): State<St>,
+    headers: HeaderMap,
+    Path(doc_id): Path<String>,
+) -> Response {
+    let Some(u) = user(&st, &headers) else {
+        return to_login();
     };
     let Some(d) = st.world.document(&doc_id).filter(|d| d.system == SYSTEM) else {
         return not_found(&u, &format!("Dokumentet {doc_id} findes ikke."));
@@ -291,12 +307,19 @@ async fn document(State(st): State<St>, headers: HeaderMap, Path(doc_id): Path<S
     page(&d.title, Some(&u), &body).into_response()
 }
 
-async fn attachment(State(st): State<St>, headers: HeaderMap, Path(att_id): Path<String>) -> Response {
-    let u = match user(&st, &headers) {
-        Ok(u) => u,
-        Err(r) => return r,
+async fn attachment(
+    State(st): State<St>,
+    headers: HeaderMap,
+    Path(att_id): Path<String>,
+) -> Response {
+    let Some(u) = user(&st, &headers) else {
+        return to_login();
     };
-    match st.world.attachment(&att_id).filter(|(d, _)| d.system == SYSTEM) {
+    match st
+        .world
+        .attachment(&att_id)
+        .filter(|(d, _)| d.system == SYSTEM)
+    {
         Some((_, a)) => pdf_response(&a.name, attachment_pdf(a)),
         None => not_found(&u, &format!("Bilaget {att_id} findes ikke.")),
     }

@@ -80,7 +80,11 @@ pub(crate) fn router(world: Arc<World>, log: RequestLog, cfg: &TestbedConfig) ->
         .route("/bilag", get(bilag))
         .fallback(fallback)
         .with_state(st)
-        .merge(Router::new().route(LOG_PATH, get(log_endpoint)).with_state(ctx.clone()))
+        .merge(
+            Router::new()
+                .route(LOG_PATH, get(log_endpoint))
+                .with_state(ctx.clone()),
+        )
         .layer(axum::middleware::from_fn_with_state(ctx, log_requests))
 }
 
@@ -137,13 +141,15 @@ impl St {
         failed.remove(&key);
         Ok(user)
     }
+}
 
-    /// [`St::gate`] for HTML pages: refusals become the login page or a 503.
-    fn page_gate(&self, headers: &HeaderMap, uri: &Uri) -> Result<String, Response> {
-        self.gate(headers, uri).map_err(|r| match r {
+impl Refusal {
+    /// The answer an HTML page gives: the login page (200) or a 503.
+    fn page(self) -> Response {
+        match self {
             Refusal::NoSession { expired } => login_html(None, expired).into_response(),
             Refusal::Unavailable => unavailable(),
-        })
+        }
     }
 }
 
@@ -186,10 +192,15 @@ async fn menu() -> Html<String> {
 fn login_html(error: Option<&str>, expired: bool) -> Html<String> {
     let mut msg = String::new();
     if expired {
-        msg.push_str("<p class=\"fejl\" id=\"expired\">Session udløbet. Log venligst ind igen.</p>");
+        msg.push_str(
+            "<p class=\"fejl\" id=\"expired\">Session udløbet. Log venligst ind igen.</p>",
+        );
     }
     if let Some(e) = error {
-        msg.push_str(&format!("<p class=\"fejl\" id=\"loginfejl\">{}</p>", esc(e)));
+        msg.push_str(&format!(
+            "<p class=\"fejl\" id=\"loginfejl\">{}</p>",
+            esc(e)
+        ));
     }
     page(
         "Log på",
@@ -240,8 +251,8 @@ async fn logout(State(st): State<St>, headers: HeaderMap) -> Response {
 }
 
 async fn find(State(st): State<St>, headers: HeaderMap, uri: Uri) -> Response {
-    if let Err(r) = st.page_gate(&headers, &uri) {
-        return r;
+    if let Err(r) = st.gate(&headers, &uri) {
+        return r.page();
     }
     page(
         "Søg borger",
@@ -258,8 +269,8 @@ async fn list(
     uri: Uri,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = st.page_gate(&headers, &uri) {
-        return r;
+    if let Err(r) = st.gate(&headers, &uri) {
+        return r.page();
     }
     let cpr = q.get("cpr").cloned().unwrap_or_default();
     let cpr_js = serde_json::to_string(&cpr)
@@ -326,7 +337,10 @@ async fn api_cases(
     let cpr = match raw.parse::<Cpr>() {
         Ok(c) => c.formatted(),
         Err(e) => {
-            return (StatusCode::BAD_REQUEST, Json(serde_json::json!({"error": e.to_string()})))
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(serde_json::json!({"error": e.to_string()})),
+            )
                 .into_response()
         }
     };
@@ -345,7 +359,10 @@ async fn api_cases(
 fn not_found(what: &str) -> Response {
     (
         StatusCode::NOT_FOUND,
-        page("Fejl", &format!("<p class=\"fejl\" id=\"ikke-fundet\">{}</p>", esc(what))),
+        page(
+            "Fejl",
+            &format!("<p class=\"fejl\" id=\"ikke-fundet\">{}</p>", esc(what)),
+        ),
     )
         .into_response()
 }
@@ -356,8 +373,8 @@ async fn case_page(
     uri: Uri,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = st.page_gate(&headers, &uri) {
-        return r;
+    if let Err(r) = st.gate(&headers, &uri) {
+        return r.page();
     }
     let id = q.get("id").map(String::as_str).unwrap_or("");
     let Some(case) = st.world.case(id).filter(|c| c.system == SYSTEM) else {
@@ -427,8 +444,8 @@ async fn doc(
     uri: Uri,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = st.page_gate(&headers, &uri) {
-        return r;
+    if let Err(r) = st.gate(&headers, &uri) {
+        return r.page();
     }
     let id = q.get("id").map(String::as_str).unwrap_or("");
     let Some(d) = st.world.document(id).filter(|d| d.system == SYSTEM) else {
@@ -464,8 +481,7 @@ async fn doc(
         &format!(
             "<div id=\"dokument\">\n<table>{fields}</table>\n<pre id=\"tekst\">{}</pre>\n\
              <p>Bilag:<br>{bilag}</p>\n</div>\n<hr>\n<form method=\"post\" action=\"/doc/delete\">\
-             <input type=\"hidden\" name=\"id\" value=\"{}\"><button id=\"slet\" type=\"submit\" \
-             onclick=\"return confirm('Slet dokumentet?');\">Slet dokument</button></form>\n\
+             <input type=\"hidden\" name=\"id\" value=\"{}\"><button id=\"slet\" type=\"submit\">Slet dokument</button></form>\n\
              <p><a href=\"#\" onclick=\"window.close();return false;\">Luk vindue</a></p>",
             esc(&d.text),
             esc(&d.doc_id)
@@ -480,8 +496,8 @@ async fn bilag(
     uri: Uri,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = st.page_gate(&headers, &uri) {
-        return r;
+    if let Err(r) = st.gate(&headers, &uri) {
+        return r.page();
     }
     let id = q.get("id").map(String::as_str).unwrap_or("");
     match st.world.attachment(id).filter(|(d, _)| d.system == SYSTEM) {
