@@ -59,8 +59,14 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
             k += 1;
             continue;
         }
+        // the street's last word; "Aqq. 174": an abbreviation's dot may end it
         let prev = toks[k - 1];
-        if !prev.is_word() {
+        let prev_word = if prev.is_punct('.') && k >= 2 && toks[k - 2].end == prev.start {
+            toks[k - 2]
+        } else {
+            prev
+        };
+        if !prev_word.is_word() {
             k += 1;
             continue;
         }
@@ -90,8 +96,8 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
         let (street_start, mut conf, reason) = match best {
             Some(m) => (m, 0.9f32, "street from the street list and house number"),
             None => {
-                lower_into(prev.text(s), &mut buf);
-                if !prev.cap || !rules.street_like(&buf, false) && !rules.street_word(&buf) {
+                lower_into(prev_word.text(s), &mut buf);
+                if !prev_word.cap || !rules.street_like(&buf, false) && !rules.street_word(&buf) {
                     k += 1;
                     continue;
                 }

@@ -106,6 +106,7 @@ bekymring bekymringen beslutning beslutningen kontakt kontakten telefon telefoni
 ansøgning ansøgningen hjemmet hjem hjemme dreng drengen pige pigen mand manden kvinde kvinden
 ung unge den unge ven veninde venner nabo naboen alder klasse klassen lærer læreren
 venlig venligst hilsen med mvh
+ring se skriv send husk bemærk vedlagt vedhæftet kontakt læs svar tak velkommen
 ";
 
 /// Words that are names but also ordinary Danish words or place names
@@ -152,7 +153,7 @@ stege vordingborg præstø faxe haslev tølløse hvidovre rødovre glostrup brø
 ishøj vallensbæk dragør tårnby ballerup herlev gladsaxe gentofte frederiksberg charlottenlund
 hellerup valby vanløse brønshøj amager nørrebro østerbro vesterbro christianshavn danmark
 jylland fyn sjælland bornholm lolland falster møn midtjylland nordjylland syddanmark
-hovedstaden europa tyskland sverige norge
+hovedstaden europa tyskland sverige norge lund malmø
 ";
 
 /// Words that end a name run: institutions and organisations ("Silkeborg

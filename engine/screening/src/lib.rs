@@ -230,7 +230,17 @@ impl Screener {
             }
             marks.push(self.mark(s, h.start, h.end, MarkKind::Cpr, h.confidence, h.reason));
         }
-        for a in address::find(s, &toks, &self.lex, &self.rules) {
+        let addrs = address::find(s, &toks, &self.lex, &self.rules);
+        let blocked: Vec<(usize, usize)> = addrs.iter().map(|a| (a.start, a.end)).collect();
+        // "… 8000 Aarhus C. Peter kom": the full stop after an address ends a sentence
+        for &(_, e) in &blocked {
+            if let Some(i) = toks.iter().position(|t| t.start >= e) {
+                if toks[i].is_punct('.') && i + 1 < toks.len() && toks[i + 1].is_word() {
+                    toks[i + 1].sent_start = true;
+                }
+            }
+        }
+        for a in addrs {
             if parties.iter().any(|p| p.address.as_deref() == Some(a.key.as_str())) || self.allow.contains(&a.key) {
                 protected.push((a.start, a.end));
                 continue;
@@ -238,7 +248,7 @@ impl Screener {
             marks.push(self.mark(s, a.start, a.end, MarkKind::Address, a.confidence, a.reason.to_string()));
         }
         let finder = NameFinder { lex: &self.lex, rules: &self.rules };
-        let mut names = finder.find(s, &toks);
+        let mut names = finder.find(s, &toks, &blocked);
         names.retain(|c| {
             if parties.iter().any(|p| p.owns_name(&c.keys, &self.rules.function)) {
                 protected.push((c.start, c.end));

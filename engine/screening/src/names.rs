@@ -145,13 +145,15 @@ impl NameFinder<'_> {
     }
 
     /// Finds name candidates in one tokenized text.
-    pub fn find(&self, s: &str, toks: &[Tok]) -> Vec<NameCand> {
+    /// `blocked` are spans already taken (addresses): no name runs into one.
+    pub fn find(&self, s: &str, toks: &[Tok], blocked: &[(usize, usize)]) -> Vec<NameCand> {
+        let inside = |t: &Tok| blocked.iter().any(|&(a, b)| a < t.end && t.start < b);
         let mut out = Vec::new();
         let mut buf = String::new();
         let mut k = 0;
         while k < toks.len() {
             let t = toks[k];
-            if !(t.is_word() && t.cap) || glued_to_digit(s, &t) {
+            if !(t.is_word() && t.cap) || glued_to_digit(s, &t) || inside(&t) {
                 k += 1;
                 continue;
             }
@@ -178,11 +180,28 @@ impl NameFinder<'_> {
                     break;
                 }
                 let nx = toks[j];
+                if inside(&nx) {
+                    break;
+                }
                 if nx.is_word() && nx.cap && !glued_to_digit(s, &nx) && (nx.space_before || run.last().map(|r| r.class) == Some(Class::Initial)) {
                     continue;
                 }
                 if nx.is_word() && !nx.cap && nx.space_before && j + 1 < toks.len() {
                     let p = nx.text(s);
+                    let particle = |w: &str| {
+                        matches!(w, "van" | "von" | "der" | "den" | "de" | "al" | "el" | "bin" | "ibn" | "da" | "di" | "la" | "le" | "du" | "ten" | "ter")
+                    };
+                    // "van der Berg": two particles
+                    if particle(p) && toks[j + 1].is_word() && !toks[j + 1].cap && particle(toks[j + 1].text(s)) && j + 2 < toks.len() {
+                        let n3 = toks[j + 2];
+                        if n3.is_word() && n3.cap && n3.space_before && !n3.newline_before
+                            && matches!(run.last().map(|r| r.class), Some(Class::Strong | Class::Rare | Class::Unknown | Class::Weak))
+                        {
+                            run.push(RunTok { start: nx.start, end: toks[j + 1].end, class: Class::Particle, key: String::new(), sent: false, all_caps: false });
+                            j += 2;
+                            continue;
+                        }
+                    }
                     let n2 = toks[j + 1];
                     if matches!(p, "van" | "von" | "der" | "den" | "de" | "al" | "el" | "bin" | "ibn" | "da" | "di" | "la" | "le" | "du" | "ten" | "ter")
                         && n2.is_word()
