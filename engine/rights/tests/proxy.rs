@@ -1,0 +1,231 @@
+//! The enforcing proxy against a real local upstream (axum).
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{big_body, chunked, empty, full, sha, start_upstream, ProxyConn};
+use marc_rights::{parse_manifest_rights, Proxy, ProxyOptions, RightsProfile};
+
+fn profile_for(base: &str, extra: &str) -> RightsProfile {
+    let manifest = format!(
+        r#"[rights]
+origins = ["$base"{extra}]
+allow_paths = ["/", "/cases*", "/big", "/chunked", "/headers"]
+deny_paths = ["*/delete*"]
+methods = ["GET", "HEAD"]
+submit = ["POST /echo"]
+"#
+    );
+    parse_manifest_rights(&manifest)
+        .expect("profile")
+        .resolve(base)
+        .expect("resolve")
+}
+
+#[tokio::test]
+async fn allowed_get_passes_with_body_intact() {
+    let up = start_upstream().await;
+    let proxy = Proxy::start(profile_for(&up.base, "")).await.expect("proxy");
+    let mut c = ProxyConn::open(proxy.addr()).await;
+
+    // Several requests on one keep-alive connection.
+    let r = c.get(&format!("{}/cases", up.base)).await;
+    assert_eq!((r.status, r.text().as_str()), (200, "sager: 17, 18"));
+
+    let r = c.get(&format!("{}/big", up.base)).await;
+    assert_eq!(r.status, 200);
+    let expected = big_body(5 * 1024 * 1024 + 7);
+    assert_eq!(r.body.len(), expected.len());
+    assert_eq!(sha(&r.body), sha(&expected));
+
+    let r = c.get(&format!("{}/chunked", up.base)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.len(), 300 * 10_000);
+    assert!(r.headers.get("content-length").is_none(), "streamed, not buffered");
+    assert_eq!(&r.body[..3], b"nnn", "first chunk first (299 % 26 = n)");
+
+    // A submit grant with a Content-Length body and with a chunked body.
+    let payload = big_body(1_000_003);
+    let r = c.send("POST", &format!("{}/echo", up.base), full(payload.clone())).await;
+    assert_eq!(r.text(), format!("{} {}", payload.len(), sha(&payload)));
+    let r = c.send("POST", &format!("{}/echo", up.base), chunked(50, 4096)).await;
+    assert!(r.text().starts_with(&format!("{} ", 50 * 4096)), "{}", r.text());
+
+    // Hop-by-hop and proxy headers do not reach the upstream; Host is the checked one.
+    let req_uri = format!("{}/headers", up.base);
+    let r = c.get(&req_uri).await;
+    let t = r.text();
+    assert!(!t.contains("proxy-"), "{t}");
+    assert!(t.ends_with(&format!("host=127.0.0.1:{}", up.port)), "{t}");
+
+    assert_eq!(up.count("GET /big"), 1);
+    let stats = proxy.stats();
+    assert_eq!(stats.requests, 6);
+    assert_eq!(stats.allowed, 6);
+    assert_eq!(stats.refused, 0);
+    assert!(stats.bytes_down > 8_000_000, "{stats:?}");
+    assert!(stats.bytes_up >= 1_000_003 + 50 * 4096, "{stats:?}");
+    assert!(proxy.refusals().is_empty());
+    proxy.stop().await;
+}
+
+#[tokio::test]
+async fn refused_post_never_reaches_upstream() {
+    let up = start_upstream().await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let cb_calls = calls.clone();
+    let proxy = Proxy::start_with(
+        profile_for(&up.base, ""),
+        ProxyOptions {
+            on_refusal: Some(Arc::new(move |_r| {
+                cb_calls.fetch_add(1, Ordering::SeqCst);
+            })),
+            ..ProxyOptions::default()
+        },
+    )
+    .await
+    .expect("proxy");
+    let mut events = proxy.subscribe();
+    let mut c = ProxyConn::open(proxy.addr()).await;
+
+    let url = format!("{}/doc/delete", up.base);
+    let r = c.send("POST", &url, full(b"id=7".to_vec())).await;
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("Afvist af marc: POST /doc/delete"), "{}", r.text());
+    assert_eq!(r.headers.get("x-marc-refused").map(|v| v.as_bytes()), Some(&b"1"[..]));
+
+    // Also via encoding tricks and a method outside the rights.
+    let r = c.send("POST", &format!("{}/doc/%64elete", up.base), empty()).await;
+    assert_eq!(r.status, 403);
+    let r = c.send("DELETE", &format!("{}/cases/17", up.base), empty()).await;
+    assert_eq!(r.status, 403);
+    let r = c.send("POST", &format!("{}/cases", up.base), empty()).await;
+    assert!(r.text().contains("is not in the robot&#39;s submit rights"), "{}", r.text());
+
+    // The connection is still usable after refusals.
+    let r = c.get(&format!("{}/cases", up.base)).await;
+    assert_eq!(r.status, 200);
+
+    let ev = tokio::time::timeout(Duration::from_secs(2), events.recv())
+        .await
+        .expect("event in time")
+        .expect("event");
+    assert_eq!((ev.method.as_str(), ev.url.as_str()), ("POST", url.as_str()));
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+    let all = proxy.refusals();
+    assert_eq!(all.len(), 4);
+    assert_eq!(proxy.take_refusals_since(3).len(), 1);
+    assert!(proxy.take_refusals_since(10).is_empty());
+    assert!(all[0].reason.contains("deny_paths"));
+
+    // The upstream saw only the one allowed GET.
+    assert_eq!(up.seen(), vec!["GET /cases".to_string()]);
+    assert_eq!(proxy.stats().refused, 4);
+    proxy.stop().await;
+}
+
+#[tokio::test]
+async fn other_origin_and_non_proxy_requests_refused() {
+    let up = start_upstream().await;
+    let other = start_upstream().await;
+    let proxy = Proxy::start(profile_for(&up.base, "")).await.expect("proxy");
+    let mut c = ProxyConn::open(proxy.addr()).await;
+
+    let r = c.get(&format!("{}/cases", other.base)).await;
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("not among the robot"), "{}", r.text());
+    let r = c.get("http://example.invalid/cases").await;
+    assert_eq!(r.status, 403);
+    let r = c.get(&format!("http://localhost:{}/cases", up.port)).await;
+    assert_eq!(r.status, 403);
+    // Origin-form: someone talking to the proxy as if it were a server.
+    let r = c.get("/cases").await;
+    assert_eq!(r.status, 403);
+
+    assert!(other.seen().is_empty());
+    assert!(up.seen().is_empty());
+    assert_eq!(proxy.refusals().len(), 4);
+    proxy.stop().await;
+}
+
+#[tokio::test]
+async fn connect_refused_unless_https_origin_allowed() {
+    let up = start_upstream().await;
+    let proxy = Proxy::start(profile_for(&up.base, "")).await.expect("proxy");
+    let mut c = ProxyConn::open(proxy.addr()).await;
+    let target = format!("127.0.0.1:{}", up.port);
+    // The http origin is allowed, but a tunnel would hide paths: refused.
+    let r = c.send("CONNECT", &target, empty()).await;
+    assert_eq!(r.status, 403);
+    let r = c.send("CONNECT", "example.invalid:443", empty()).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(proxy.refusals().len(), 2);
+    assert_eq!(proxy.refusals()[0].method, "CONNECT");
+    assert!(up.seen().is_empty());
+    proxy.stop().await;
+
+    // With the https origin in the profile the tunnel opens. (The upstream
+    // speaks plain HTTP, which is enough to prove bytes flow both ways.)
+    let extra = format!(", \"https://127.0.0.1:{}\"", up.port);
+    let proxy = Proxy::start(profile_for(&up.base, &extra)).await.expect("proxy");
+    let mut stream = tokio::net::TcpStream::connect(proxy.addr()).await.expect("connect");
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
+        .await
+        .expect("write");
+    let mut buf = vec![0u8; 1024];
+    let n = stream.read(&mut buf).await.expect("read");
+    let head = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    stream
+        .write_all(b"GET /cases HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out))
+        .await
+        .expect("in time")
+        .expect("read");
+    assert!(String::from_utf8_lossy(&out).contains("sager: 17, 18"));
+    assert_eq!(up.seen(), vec!["GET /cases".to_string()]);
+    proxy.stop().await;
+}
+
+#[tokio::test]
+async fn upstream_down_gives_502_and_stop_closes_port() {
+    let up = start_upstream().await;
+    let base = up.base.clone();
+    drop(up);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let proxy = Proxy::start(profile_for(&base, "")).await.expect("proxy");
+    let addr = proxy.addr();
+    let mut c = ProxyConn::open(addr).await;
+    let r = c.get(&format!("{base}/cases")).await;
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert_eq!(proxy.stats().upstream_errors, 1);
+    assert!(proxy.refusals().is_empty(), "a down system is not a refusal");
+    proxy.stop().await;
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
+async fn profile_can_be_swapped_at_run_time() {
+    let up = start_upstream().await;
+    let proxy = Proxy::start(profile_for(&up.base, "")).await.expect("proxy");
+    let mut c = ProxyConn::open(proxy.addr()).await;
+    assert_eq!(c.get(&format!("{}/cases", up.base)).await.status, 200);
+    let strict: RightsProfile = parse_manifest_rights(
+        "[rights]\norigins = [\"$base\"]\nallow_paths = [\"/login\"]\n",
+    )
+    .expect("parse")
+    .resolve(&up.base)
+    .expect("resolve");
+    proxy.set_profile(strict);
+    assert_eq!(c.get(&format!("{}/cases", up.base)).await.status, 403);
+    assert_eq!(up.count("GET /cases"), 1);
+    proxy.stop().await;
+}
