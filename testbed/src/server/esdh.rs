@@ -47,6 +47,7 @@ pub(crate) fn router(world: Arc<World>, log: RequestLog) -> Router {
         .route("/documents/{doc_id}", get(document))
         .route("/attachments/{att_id}", get(attachment))
         .fallback(fallback)
+        .method_not_allowed_fallback(fallback)
         .with_state(st)
         .merge(
             Router::new()

@@ -79,6 +79,7 @@ pub(crate) fn router(world: Arc<World>, log: RequestLog, cfg: &TestbedConfig) ->
         .route("/doc/delete", post(|| async { forbidden_page() }))
         .route("/bilag", get(bilag))
         .fallback(fallback)
+        .method_not_allowed_fallback(fallback)
         .with_state(st)
         .merge(
             Router::new()
