@@ -1,1 +1,113 @@
-fn main() {}
+//! Throughput of the screener with the full lists, against a straightforward
+//! baseline (one case-insensitive regex per list entry) in the same run.
+//!
+//! Run: `cargo bench -p marc-screening --bench throughput` (release).
+//! Size: `SCREEN_BENCH_MB` (default 50).
+
+use marc_screening::corpus::{self, Pools};
+use marc_screening::{Lexicon, ScreenConfig, Screener, Subject};
+use std::path::Path;
+use std::time::Instant;
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+
+fn read_list(p: &Path) -> Vec<String> {
+    let t = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()));
+    t.lines().filter_map(|l| serde_json::from_str::<String>(l.trim()).ok()).collect()
+}
+
+fn main() {
+    let dir = Path::new(DATA);
+    assert!(
+        dir.join("names/surnames.jsonl").is_file(),
+        "screening data not found at {DATA}: check out shared/ beside the repository"
+    );
+    let mb: usize = std::env::var("SCREEN_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+
+    let t = Instant::now();
+    let lex = Lexicon::load(dir).unwrap_or_else(|e| panic!("{e}"));
+    let load = t.elapsed();
+    let (names, streets) = lex.len();
+    let words: Vec<String> = corpus::WORDS.iter().map(|(w, _)| w.to_string()).collect();
+    let t = Instant::now();
+    let screener = Screener::new(
+        lex,
+        ScreenConfig { words, allow_addresses: vec![corpus::INSTITUTION_ADDRESS.into()], review_threshold: 0.6 },
+    );
+    let build = t.elapsed();
+
+    // documents: the seeded generator, repeated with new seeds until large enough
+    let pools = Pools::from_dir(dir).unwrap_or_else(|e| panic!("{e}"));
+    let t = Instant::now();
+    let mut docs: Vec<(String, Subject)> = Vec::new();
+    let mut bytes = 0usize;
+    let mut seed = 1u64;
+    while bytes < mb * 1_000_000 {
+        for c in corpus::generate(&pools, seed, 2000) {
+            bytes += c.text.len();
+            docs.push((c.text, c.subject));
+        }
+        seed += 1;
+    }
+    let gen = t.elapsed();
+
+    let t = Instant::now();
+    let mut marks = 0usize;
+    for (text, subject) in &docs {
+        marks += screener.screen(text, std::slice::from_ref(subject)).len();
+    }
+    let dt = t.elapsed().as_secs_f64();
+    let mbps = bytes as f64 / 1e6 / dt;
+
+    // baseline: one case-insensitive, word-bounded regex per list entry
+    let mut entries: Vec<String> = Vec::new();
+    for f in ["names/first_names_female.jsonl", "names/first_names_male.jsonl", "names/surnames.jsonl", "streets/street_names.jsonl"] {
+        entries.extend(read_list(&dir.join(f)));
+    }
+    let total_entries = entries.len();
+    let step = (total_entries / 400).max(1);
+    let sample_entries: Vec<&String> = entries.iter().step_by(step).collect();
+    let mut sample = String::new();
+    for (t, _) in &docs {
+        if sample.len() > 200_000 {
+            break;
+        }
+        sample.push_str(t);
+        sample.push('\n');
+    }
+    let t = Instant::now();
+    let regexes: Vec<regex::Regex> = sample_entries
+        .iter()
+        .filter_map(|e| regex::Regex::new(&format!(r"(?i)\b{}\b", regex::escape(e))).ok())
+        .collect();
+    let base_build = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let mut base_hits = 0usize;
+    for r in &regexes {
+        base_hits += r.find_iter(&sample).count();
+    }
+    let base_scan = t.elapsed().as_secs_f64();
+    // scale the sampled entries to the full list
+    let scale = total_entries as f64 / regexes.len() as f64;
+    let base_secs_per_mb = base_scan * scale / (sample.len() as f64 / 1e6);
+    let base_mbps = 1.0 / base_secs_per_mb;
+
+    println!("screening-bench lists_load_ms {:.0}", load.as_secs_f64() * 1e3);
+    println!("screening-bench screener_build_ms {:.0}", build.as_secs_f64() * 1e3);
+    println!("screening-bench name_words {names} streets {streets}");
+    println!("screening-bench corpus_generate_ms {:.0}", gen.as_secs_f64() * 1e3);
+    println!("screening-bench documents {} bytes {} marks {}", docs.len(), bytes, marks);
+    println!("screening-bench screen_seconds {dt:.3}");
+    println!("screening-bench throughput_mb_per_s_single_core {mbps:.1}");
+    println!(
+        "screening-bench baseline regex_per_entry sampled {} of {} entries over {} bytes: build {:.2}s scan {:.2}s hits {}",
+        regexes.len(),
+        total_entries,
+        sample.len(),
+        base_build,
+        base_scan,
+        base_hits
+    );
+    println!("screening-bench baseline_mb_per_s_full_lists {base_mbps:.4}");
+    println!("screening-bench speedup_vs_baseline {:.0}x", mbps / base_mbps);
+}

@@ -74,7 +74,9 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
         let mut best: Option<usize> = None; // token index where the street starts
         let mut words = 0;
         let mut m = k;
-        while m > 0 && words < maxw + 2 {
+        street_key(prev_word.text(s), &mut key);
+        let could_be_listed = lex.is_street_last_word(&key);
+        while could_be_listed && m > 0 && words < maxw + 2 {
             m -= 1;
             let t = toks[m];
             match t.kind {
@@ -111,7 +113,7 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
                             break;
                         }
                         lower_into(t.text(s), &mut buf);
-                        if rules.function.contains(buf.as_str()) {
+                        if rules.is_function(buf.as_str()) {
                             break;
                         }
                         m -= 1;

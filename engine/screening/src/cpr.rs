@@ -131,21 +131,27 @@ pub fn scan(s: &str) -> Vec<CprHit> {
             continue;
         }
         // a digit run starts here; collect up to 4 groups
-        let mut groups: Vec<Group> = Vec::with_capacity(4);
         let e = digit_run(b, i);
-        groups.push(Group { start: i, end: e, sep_start: i, sep: None });
+        let mut buf = [Group { start: i, end: e, sep_start: i, sep: None }; 4];
+        let mut count = 1;
         let mut j = e;
-        while groups.len() < 4 {
+        while count < 4 {
             match read_sep(s, j) {
                 Some((d, sep)) => {
                     let e2 = digit_run(b, d);
-                    groups.push(Group { start: d, end: e2, sep_start: j, sep });
+                    buf[count] = Group { start: d, end: e2, sep_start: j, sep };
+                    count += 1;
                     j = e2;
                 }
                 None => break,
             }
         }
-        let lens: Vec<usize> = groups.iter().map(|g| g.end - g.start).collect();
+        let groups = &buf[..count];
+        let mut lens_buf = [0usize; 4];
+        for (l, g) in lens_buf.iter_mut().zip(groups) {
+            *l = g.end - g.start;
+        }
+        let lens = &lens_buf[..count];
         let used = if lens[0] == 10 {
             Some(1)
         } else if lens.len() >= 2 && lens[0] == 6 && lens[1] == 4 {

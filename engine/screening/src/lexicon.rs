@@ -32,6 +32,9 @@ impl NameInfo {
 pub struct Lexicon {
     names: FxHashMap<Box<str>, NameInfo>,
     streets: FxHashSet<Box<str>>,
+    /// The last word of every street key: most words before a number are
+    /// not, and then no longer key needs building.
+    street_last: FxHashSet<Box<str>>,
     max_street_words: usize,
 }
 
@@ -90,8 +93,7 @@ impl Lexicon {
         read_jsonl_strings(&dir.join("streets/street_names.jsonl"), |_, s| {
             street_key(s, &mut key);
             if !key.is_empty() {
-                lex.max_street_words = lex.max_street_words.max(key.split(' ').count());
-                lex.streets.insert(key.as_str().into());
+                lex.add_street(&key);
             }
         })?;
         Ok(lex)
@@ -124,12 +126,24 @@ impl Lexicon {
             for s in line.split('|') {
                 street_key(s, &mut key);
                 if !key.is_empty() {
-                    lex.max_street_words = lex.max_street_words.max(key.split(' ').count());
-                    lex.streets.insert(key.as_str().into());
+                    lex.add_street(&key);
                 }
             }
         }
         lex
+    }
+
+    fn add_street(&mut self, key: &str) {
+        self.max_street_words = self.max_street_words.max(key.split(' ').count());
+        if let Some(last) = key.rsplit(' ').next() {
+            self.street_last.insert(last.into());
+        }
+        self.streets.insert(key.into());
+    }
+
+    /// Whether some street name ends with this lower-case word.
+    pub fn is_street_last_word(&self, w: &str) -> bool {
+        self.street_last.contains(w)
     }
 
     /// What the lists know about a lower-cased word.

@@ -86,9 +86,9 @@ impl Party {
             .filter(|w| !w.is_empty())
             .collect();
         for w in &words {
-            tokens.insert(w.clone());
-            for p in w.split('-') {
+            for p in std::iter::once(w.as_str()).chain(w.split('-')) {
                 tokens.insert(p.to_string());
+                tokens.insert(format!("{p}s"));
             }
         }
         Party {
@@ -104,14 +104,15 @@ impl Party {
         if k.is_empty() {
             return false;
         }
+        // `tokens` also holds each name word with a genitive "s"
         self.tokens.contains(k)
-            || self.tokens.contains(&format!("{k}s"))
             || k.strip_suffix('\'').is_some_and(|x| self.tokens.contains(x))
             || k.strip_suffix('s').is_some_and(|x| self.tokens.contains(x))
+            || self.tokens.contains(&format!("{k}s")) // "Thoma" from an unknown "Thomas"
     }
 
     /// Whether a name with these words is this party's.
-    fn owns_name(&self, keys: &[String], function: &FxHashSet<String>) -> bool {
+    fn owns_name(&self, keys: &[String], rules: &Rules) -> bool {
         if keys.is_empty() || self.tokens.is_empty() {
             return false;
         }
@@ -119,7 +120,7 @@ impl Party {
         // counting ordinary words
         let keys: Vec<String> = keys
             .iter()
-            .filter(|k| !function.contains(k.as_str()) && (!k.contains('-') || self.has_token(k)))
+            .filter(|k| !rules.is_function(k) && (!k.contains('-') || self.has_token(k)))
             .cloned()
             .collect();
         if keys.is_empty() {
@@ -204,7 +205,7 @@ impl Screener {
             for c in &d.names {
                 if c.words >= 2 && c.confidence >= 0.7 {
                     for k in &c.keys {
-                        if !parties.iter().any(|p| p.has_token(k)) && !self.rules.function.contains(k) {
+                        if !parties.iter().any(|p| p.has_token(k)) && !self.rules.is_function(k) {
                             people.insert(k.clone());
                         }
                     }
@@ -250,7 +251,7 @@ impl Screener {
         let finder = NameFinder { lex: &self.lex, rules: &self.rules };
         let mut names = finder.find(s, &toks, &blocked);
         names.retain(|c| {
-            if parties.iter().any(|p| p.owns_name(&c.keys, &self.rules.function)) {
+            if parties.iter().any(|p| p.owns_name(&c.keys, &self.rules)) {
                 protected.push((c.start, c.end));
                 false
             } else {
@@ -287,17 +288,24 @@ impl Screener {
         }
         if !people.is_empty() {
             let mut buf = String::new();
+            named.sort_unstable();
             for t in &d.toks {
-                if !names::is_cap_word(t) || named.iter().any(|&n| overlaps(n, (t.start, t.end))) {
+                if !names::is_cap_word(t) {
                     continue;
                 }
-                let (full, stripped) = names::key_forms(t.text(s), &mut buf);
-                if self.rules.function.contains(&full) {
+                // `named` is sorted by start: find the last span starting before the token's end
+                let i = named.partition_point(|n| n.0 < t.end);
+                if named[..i].iter().rev().take(4).any(|&n| overlaps(n, (t.start, t.end))) {
                     continue;
                 }
-                let hit = people.contains(&full) || stripped.as_ref().is_some_and(|k| people.contains(k));
-                let party = parties.iter().any(|p| p.has_token(&full));
-                if hit && !party {
+                lexicon::lower_into(t.text(s), &mut buf);
+                let full = buf.as_str();
+                if self.rules.is_function(full) {
+                    continue;
+                }
+                let stripped = full.strip_suffix('s').or_else(|| full.strip_suffix('\''));
+                let hit = people.contains(full) || stripped.is_some_and(|k| people.contains(k));
+                if hit && !parties.iter().any(|p| p.has_token(full)) {
                     marks.push(self.mark(
                         s,
                         t.start,

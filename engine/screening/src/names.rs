@@ -61,20 +61,6 @@ pub struct NameCand {
     pub reason: &'static str,
 }
 
-/// Lower-case key of a word without a genitive ending, and whether the
-/// genitive form was needed to find it.
-pub fn key_forms(w: &str, buf: &mut String) -> (String, Option<String>) {
-    lower_into(w, buf);
-    let full = buf.clone();
-    let stripped = full
-        .strip_suffix("'s")
-        .or_else(|| full.strip_suffix("\u{2019}s"))
-        .or_else(|| full.strip_suffix('\''))
-        .or_else(|| if full.chars().count() > 3 { full.strip_suffix('s') } else { None })
-        .map(str::to_string);
-    (full, stripped)
-}
-
 pub struct NameFinder<'a> {
     pub lex: &'a Lexicon,
     pub rules: &'a Rules,
@@ -84,43 +70,51 @@ impl NameFinder<'_> {
     /// Classifies one capitalised word; returns the class and the key under
     /// which it was recognised.
     pub fn classify(&self, w: &str, all_caps: bool, buf: &mut String) -> (Class, String) {
-        let (full, stripped) = key_forms(w, buf);
-        if self.rules.titles.contains(&full) {
-            return (Class::Title, full);
+        use crate::rules::{FUNCTION, INSTITUTION, NAME_WORD, TITLE, TOWN};
+        lower_into(w, buf);
+        let full: &str = buf.as_str();
+        let flags = self.rules.flags(full);
+        if flags & TITLE != 0 {
+            return (Class::Title, full.to_string());
         }
         if all_caps && w.chars().count() <= 3 {
-            return (Class::Breaker, full); // acronyms: CPR, PPR, SFO
+            return (Class::Breaker, full.to_string()); // acronyms: CPR, PPR, SFO
         }
-        if self.rules.institution(&full) {
-            return (Class::Breaker, full);
+        if flags & INSTITUTION != 0 || self.rules.institution_suffixes.matches(full, 0) {
+            return (Class::Breaker, full.to_string());
         }
-        if self.rules.street_word(&full) {
-            return (Class::Street, full);
+        if self.rules.street_word(full) {
+            return (Class::Street, full.to_string());
         }
-        if self.rules.function.contains(&full) {
-            return (Class::Function, full);
+        if flags & FUNCTION != 0 {
+            return (Class::Function, full.to_string());
         }
-        let weak = |k: &str| self.rules.name_words.contains(k) || self.rules.towns.contains(k);
-        // the word itself, then without genitive "s"
-        let mut cands = vec![full.clone()];
-        if let Some(s) = stripped {
-            cands.push(s);
-        }
-        for k in &cands {
-            if weak(k) {
-                return (Class::Weak, k.clone());
+        let known = |k: &str| -> Option<Class> {
+            if self.rules.flags(k) & (NAME_WORD | TOWN) != 0 {
+                return Some(Class::Weak);
             }
-            if let Some(info) = self.lex.name(k) {
-                let c = if info.is_common_name() { Class::Strong } else { Class::Rare };
-                return (c, k.clone());
+            self.lex.name(k).map(|info| if info.is_common_name() { Class::Strong } else { Class::Rare })
+        };
+        if let Some(c) = known(full) {
+            return (c, full.to_string());
+        }
+        // without a genitive ending: "Peters", "Lars'", "Anna's"
+        let stripped = full
+            .strip_suffix("'s")
+            .or_else(|| full.strip_suffix("\u{2019}s"))
+            .or_else(|| full.strip_suffix('\''))
+            .or_else(|| if full.len() > 3 { full.strip_suffix('s') } else { None });
+        if let Some(st) = stripped {
+            if let Some(c) = known(st) {
+                return (c, st.to_string());
             }
         }
+        let key = stripped.unwrap_or(full);
         // hyphenated: "Hansen-Møller", "Al-Rashid", "Anne-Marie"
-        if full.contains('-') {
+        if key.contains('-') {
             let mut best = Class::Unknown;
-            for part in full.split('-') {
-                let part = part.trim_end_matches("'s");
-                let p2 = if part.chars().count() > 3 { part.strip_suffix('s') } else { None };
+            for part in key.split('-') {
+                let p2 = if part.len() > 3 { part.strip_suffix('s') } else { None };
                 for k in std::iter::once(part).chain(p2) {
                     if let Some(info) = self.lex.name(k) {
                         if info.is_common_name() {
@@ -132,16 +126,13 @@ impl NameFinder<'_> {
                 }
             }
             if best != Class::Unknown {
-                return (best, cands.pop().unwrap_or(full));
+                return (best, key.to_string());
             }
         }
-        if let Some(k) = cands.last() {
-            if self.rules.function.contains(k) {
-                return (Class::Function, k.clone());
-            }
+        if self.rules.flags(key) & FUNCTION != 0 {
+            return (Class::Function, key.to_string());
         }
-        let key = cands.pop().unwrap_or(full);
-        (Class::Unknown, key)
+        (Class::Unknown, key.to_string())
     }
 
     /// Finds name candidates in one tokenized text.
@@ -238,7 +229,7 @@ impl NameFinder<'_> {
                     } else if dotted {
                         matches!(b, "hr" | "fru" | "frk" | "dr" | "att" | "mr" | "mrs" | "ms")
                     } else {
-                        self.rules.titles.contains(b)
+                        self.rules.flags(b) & crate::rules::TITLE != 0
                     };
                 }
             }
@@ -353,7 +344,7 @@ impl NameFinder<'_> {
         let weak = seg.iter().filter(|r| r.class == Class::Weak).count();
         let weak_names = seg
             .iter()
-            .filter(|r| r.class == Class::Weak && !self.rules.towns.contains(&r.key))
+            .filter(|r| r.class == Class::Weak && self.rules.flags(&r.key) & crate::rules::TOWN == 0)
             .count();
         let sent = seg[0].sent;
         let (conf, reason): (f32, &'static str) = if evidence {

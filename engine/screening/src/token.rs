@@ -58,8 +58,7 @@ fn is_abbrev(w: &str) -> bool {
     if w.chars().count() == 1 {
         return true; // initials "H." and list letters "a."
     }
-    let lw = w.to_lowercase();
-    ABBREV.contains(&lw.as_str())
+    ABBREV.iter().any(|a| a.eq_ignore_ascii_case(w))
 }
 
 /// Splits `s` into tokens.
