@@ -558,18 +558,30 @@ const FILLER: [&[&str]; 5] = [
     ],
 ];
 
-const RELATIONS: &[&str] = &[
+/// How another person relates to the citizen, by the other person's sex.
+const RELATIONS_MALE: &[&str] = &[
     "samlever",
     "ægtefælle",
-    "søster",
     "bror",
-    "mor",
     "far",
     "nabo",
     "kollega",
     "tidligere samlever",
-    "svigermor",
+    "svigerfar",
     "fætter",
+    "ven",
+    "udlejer",
+];
+const RELATIONS_FEMALE: &[&str] = &[
+    "samlever",
+    "ægtefælle",
+    "søster",
+    "mor",
+    "nabo",
+    "kollega",
+    "tidligere samlever",
+    "svigermor",
+    "kusine",
     "veninde",
     "udlejer",
 ];
@@ -627,6 +639,14 @@ impl Generator {
             used_cprs: Default::default(),
             seq: 0,
         }
+    }
+
+    fn relation(&mut self, other: &Person) -> &'static str {
+        self.pick(if other.male {
+            RELATIONS_MALE
+        } else {
+            RELATIONS_FEMALE
+        })
     }
 
     fn pick<'a>(&mut self, xs: &'a [&'a str]) -> &'a str {
@@ -777,7 +797,7 @@ impl Generator {
             let circle: Vec<(Person, &str)> = (0..self.rng.gen_range(2..=4))
                 .map(|_| {
                     let p = self.other_person(&people, &me);
-                    let rel = self.pick(RELATIONS);
+                    let rel = self.relation(&p);
                     (p, rel)
                 })
                 .collect();
@@ -966,7 +986,9 @@ impl Generator {
                         let (p, r) = &circle[self.rng.gen_range(0..circle.len())];
                         (p.clone(), *r)
                     } else {
-                        (self.other_person(people, me), self.pick(RELATIONS))
+                        let p = self.other_person(people, me);
+                        let rel = self.relation(&p);
+                        (p, rel)
                     };
                     self.mention(me, &other, rel, dept_i)
                 } else if self.rng.gen_bool(0.25) {
