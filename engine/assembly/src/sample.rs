@@ -55,7 +55,10 @@ pub fn generated_doc(i: usize) -> AssemblyDoc {
          skolen. Borgeren var enig i planen og fik udleveret pjecen om rådgivning. \
          Opfølgning: tjek indkomstoplysninger i eIndkomst og vurder behovet for hjælp efter \
          serviceloven § 11. Ingen yderligere bemærkninger på mødet, der varede cirka en time. \
-         Referatet er godkendt af teamleder.",
+         Referatet er godkendt af teamleder.\n\
+         Supplerende oplysninger: skolen har meldt om fravær i efteråret, og sundhedsplejersken \
+         har været på besøg to gange. Der er ikke behov for akut handling, men sagen følges tæt. \
+         Borgeren ønsker at blive inddraget i alle beslutninger og har bedt om kopi af notatet.",
         n = 1 + i % 90
     );
     let addr = format!("Åboulevarden {}, 2. th., 8000 Aarhus C", 1 + i % 90);
