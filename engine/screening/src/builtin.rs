@@ -107,6 +107,7 @@ ansøgning ansøgningen hjemmet hjem hjemme dreng drengen pige pigen mand manden
 ung unge den unge ven veninde venner nabo naboen alder klasse klassen lærer læreren
 venlig venligst hilsen med mvh
 ring se skriv send husk bemærk vedlagt vedhæftet kontakt læs svar tak velkommen
+digital nemid mitid e-boks borger sundhed statsforvaltningen
 ";
 
 /// Words that are names but also ordinary Danish words or place names

@@ -615,6 +615,78 @@ fn generate_one(r: &mut Rng, p: &Pools, i: usize) -> Case {
     }
 }
 
+/// Ordinary case-work prose without personal data: the bulk of a real
+/// journal. Any mark inside it is a false positive.
+pub const FILLER: &[&str] = &[
+    "Forvaltningen har behandlet sagen efter servicelovens § 50, stk. 1.",
+    "Der blev afholdt et opfølgende møde på skolen den 14. september kl. 10.00.",
+    "Barnet trives generelt godt i institutionen og har fået flere venner.",
+    "Det blev aftalt, at der skal følges op på sagen inden for tre måneder.",
+    "Skolen oplyser, at fraværet er faldet til 4 % i indeværende skoleår.",
+    "Familien ønsker fortsat hjælp til struktur i hverdagen og praktiske opgaver.",
+    "Sagen forelægges for Børne- og Ungeudvalget på næste møde.",
+    "Ifølge handleplanen skal der evalueres hvert halve år.",
+    "Bemærk at afgørelsen kan påklages til Ankestyrelsen inden for fire uger.",
+    "Vi har modtaget jeres henvendelse og vender tilbage hurtigst muligt.",
+    "Mødet sluttede kl. 11.30, og referatet sendes til alle deltagere.",
+    "Der er bevilget 8 timers praktisk pædagogisk støtte om ugen.",
+    "Kommunen vurderer, at betingelserne for at iværksætte foranstaltningen er opfyldt.",
+    "Den unge går i 8. klasse og deltager i undervisningen tre dage om ugen.",
+    "Efter samtalen blev der udarbejdet en ny plan for samværet.",
+    "Sundhedsplejersken har været på besøg i hjemmet to gange i oktober.",
+    "Psykologen anbefaler en udredning i børne- og ungdomspsykiatrien.",
+    "Der er ikke modtaget nye oplysninger siden sidste statusmøde.",
+    "Afgørelsen træder i kraft den 1. januar og gælder i et år.",
+    "Ydelsen udbetales den sidste hverdag i måneden.",
+    "Se vedlagte bilag 2 og 3 for en nærmere beskrivelse af forløbet.",
+    "Familieafdelingen har kontaktet PPR med henblik på en pædagogisk vurdering.",
+    "I perioden fra marts til juni har der været tæt kontakt med skolen.",
+    "Hjemmet fremstod ryddeligt, og der var mad i køleskabet.",
+    "Han fortalte, at han glæder sig til at starte på efterskole efter sommerferien.",
+    "Hun oplyste, at hun har svært ved at sove og ofte er træt om morgenen.",
+    "Der er aftalt et nyt møde i uge 42 med deltagelse af skolen og familien.",
+    "Kontakten til netværket er god, og der er støtte fra bedsteforældrene.",
+    "Det vurderes, at der ikke er grundlag for at ændre den nuværende indsats.",
+    "Sagsbehandleren orienterede om reglerne for aktindsigt og partshøring.",
+    "Sagen er oprettet på baggrund af en henvendelse fra skolen.",
+    "Den samlede udgift til foranstaltningen udgør 12.500 kr. om måneden.",
+    "Vurderingen bygger på samtaler, observationer og skriftligt materiale.",
+    "Partshøringen blev sendt med Digital Post den 3. februar.",
+    "Der er givet samtykke til, at kommunen må indhente oplysninger fra lægen.",
+    "Næste statusudtalelse forventes at foreligge i slutningen af november.",
+    "Kl. 9.15 ringede skolen og oplyste, at eleven ikke var mødt.",
+    "Efter en samlet vurdering træffes afgørelse om at fortsætte indsatsen.",
+    "Alle parter var enige om, at forløbet har været positivt.",
+    "Sagen afsluttes, da der ikke længere er behov for støtte.",
+];
+
+/// Generates `n` documents for throughput runs: the labelled generator's
+/// sentences mixed with `filler_per_doc` sentences of ordinary prose, which
+/// is closer to a real journal's density of personal data.
+pub fn generate_mixed(p: &Pools, seed: u64, n: usize, filler_per_doc: usize) -> Vec<Case> {
+    let mut r = Rng::new(seed ^ 0x5EED);
+    generate(p, seed, n)
+        .into_iter()
+        .map(|mut c| {
+            let mut extra = String::new();
+            for _ in 0..filler_per_doc {
+                let f: &str = FILLER[r.below(FILLER.len())];
+                extra.push_str(f);
+                extra.push(if r.chance(0.2) { '\n' } else { ' ' });
+            }
+            // prose first, so the gold offsets shift by its length
+            let shift = extra.len();
+            extra.push_str(&c.text);
+            c.text = extra;
+            for g in &mut c.gold {
+                g.start += shift;
+                g.end += shift;
+            }
+            c
+        })
+        .collect()
+}
+
 fn phone(r: &mut Rng) -> String {
     let d: String = (0..8).map(|i| char::from(b'0' + if i == 0 { 2 + r.below(8) } else { r.below(10) } as u8)).collect();
     if r.chance(0.5) {
