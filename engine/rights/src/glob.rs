@@ -75,9 +75,7 @@ pub fn normalize_path(path: &str) -> String {
     }
     let mut out = String::from("/");
     out.push_str(&segs.join("/"));
-    let trailing = unified.ends_with('/')
-        || unified.ends_with("/.")
-        || unified.ends_with("/..");
+    let trailing = unified.ends_with('/') || unified.ends_with("/.") || unified.ends_with("/..");
     if trailing && out.len() > 1 {
         out.push('/');
     }
@@ -136,7 +134,10 @@ mod tests {
         assert_eq!(normalize_path("/../../"), "/");
         assert_eq!(
             path_forms("/cases/..%2Fdoc%2Fdelete"),
-            vec!["/cases/..%2Fdoc%2Fdelete".to_string(), "/doc/delete".to_string()]
+            vec![
+                "/cases/..%2Fdoc%2Fdelete".to_string(),
+                "/doc/delete".to_string()
+            ]
         );
         assert_eq!(path_forms("/login"), vec!["/login".to_string()]);
     }

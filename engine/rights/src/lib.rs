@@ -25,5 +25,8 @@ pub use profile::{
     parse_manifest_rights, ClickRule, Decision, Method, OriginPattern, PathGlob, RightsError,
     RightsProfile, SubmitRule, BASE_PLACEHOLDER,
 };
-pub use proxy::{Proxy, ProxyOptions, ProxyStats, Refusal, RefusalCallback};
+pub use proxy::{
+    classify, Initiator, Proxy, ProxyOptions, ProxyStats, Refusal, RefusalCallback,
+    QUIET_CHROMIUM_ARGS,
+};
 pub use selector::TAG_KEY;

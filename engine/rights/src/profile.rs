@@ -266,11 +266,7 @@ impl TryFrom<String> for SubmitRule {
             return Err(format!("submit rule {src:?}: {m:?} is not an HTTP method"));
         }
         let path = PathGlob::try_from(p.to_string())?.0;
-        Ok(SubmitRule {
-            src,
-            method,
-            path,
-        })
+        Ok(SubmitRule { src, method, path })
     }
 }
 
@@ -323,7 +319,9 @@ impl TryFrom<String> for ClickRule {
         let kind = if let Some(t) = src.trim().strip_prefix("text:") {
             let t = normalize_text(t);
             if t.is_empty() {
-                return Err(format!("never_click rule {src:?} has an empty text pattern"));
+                return Err(format!(
+                    "never_click rule {src:?} has an empty text pattern"
+                ));
             }
             ClickKind::Text(t)
         } else {
@@ -466,11 +464,7 @@ impl RightsProfile {
         let scheme = url.scheme();
         let host = url.host_str().unwrap_or("");
         let port = url.port_or_known_default().unwrap_or(0);
-        if self
-            .origins
-            .iter()
-            .any(|o| o.matches(scheme, host, port))
-        {
+        if self.origins.iter().any(|o| o.matches(scheme, host, port)) {
             return Ok(());
         }
         let unresolved = self.origins.iter().any(|o| o.is_placeholder());
@@ -539,9 +533,10 @@ impl RightsProfile {
         if general {
             return Decision::Allow;
         }
-        let granted = self.submit.iter().any(|r| {
-            r.method == method && forms.iter().all(|f| glob_match(&r.path, f))
-        });
+        let granted = self
+            .submit
+            .iter()
+            .any(|r| r.method == method && forms.iter().all(|f| glob_match(&r.path, f)));
         if granted {
             return Decision::Allow;
         }
@@ -642,7 +637,8 @@ impl RightsProfile {
             for cap in window_open_re().captures_iter(v) {
                 let Some(arg) = cap.get(2) else {
                     return Decision::Refuse(
-                        "eval_js refused: window.open with a computed URL; use navigate(url)".into(),
+                        "eval_js refused: window.open with a computed URL; use navigate(url)"
+                            .into(),
                     );
                 };
                 let target = arg.as_str();
@@ -694,7 +690,10 @@ fn text_matches(pat: &str, text: &str) -> bool {
             .chars()
             .next_back()
             .is_none_or(|c| !c.is_alphanumeric());
-        let after_ok = text[end..].chars().next().is_none_or(|c| !c.is_alphanumeric());
+        let after_ok = text[end..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric());
         if before_ok && after_ok {
             return true;
         }
@@ -749,7 +748,9 @@ fn concat_re() -> &'static Regex {
 
 fn bracket_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r#"\[\s*["'`]([A-Za-z_$][\w$]*)["'`]\s*\]"#).expect("static regex"))
+    RE.get_or_init(|| {
+        Regex::new(r#"\[\s*["'`]([A-Za-z_$][\w$]*)["'`]\s*\]"#).expect("static regex")
+    })
 }
 
 fn window_open_re() -> &'static Regex {

@@ -38,6 +38,39 @@ use crate::profile::{Decision, RightsProfile};
 
 type ProxyBody = BoxBody<Bytes, hyper::Error>;
 
+/// Chromium flags that switch off most of the browser's own background
+/// traffic (update checks, sign-in, time queries, safe browsing). Whatever
+/// remains is still refused by the proxy, but is noise in the refusal log.
+pub const QUIET_CHROMIUM_ARGS: &[&str] = &[
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-default-apps",
+    "--disable-domain-reliability",
+    "--disable-client-side-phishing-detection",
+    "--disable-breakpad",
+    "--no-pings",
+    "--metrics-recording-only",
+    "--disable-field-trial-config",
+    "--password-store=basic",
+    "--disable-features=Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider,CertificateTransparencyComponentUpdater,AutofillServerCommunication,NetworkTimeServiceQuerying,InterestFeedContentSuggestions,PrivacySandboxSettings4,SafeBrowsing",
+];
+
+/// Who most likely made a refused request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Initiator {
+    /// The page or the robot: navigations, subresources, fetch/XHR, form posts.
+    Page,
+    /// Chromium's own service traffic (update checks, sign-in, time queries)
+    /// to a browser vendor's host, without any of the headers a page request
+    /// carries. Still refused; it should be logged, but it is not the robot
+    /// misbehaving, so it should not stop the run.
+    Browser,
+}
+
 /// A request the proxy refused. Kept for the run's log and the audit trail.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refusal {
@@ -45,6 +78,53 @@ pub struct Refusal {
     pub url: String,
     pub reason: String,
     pub time: DateTime<Utc>,
+    pub initiator: Initiator,
+}
+
+impl Refusal {
+    /// Should the engine stop the robot because of this refusal? True for
+    /// everything except recognised browser background traffic.
+    pub fn stops_robot(&self) -> bool {
+        self.initiator == Initiator::Page
+    }
+}
+
+/// Hosts (and their subdomains) of Chromium's own background services.
+const BROWSER_SERVICE_DOMAINS: &[&str] = &[
+    "google.com",
+    "googleapis.com",
+    "gstatic.com",
+    "gvt1.com",
+    "gvt2.com",
+    "googleusercontent.com",
+    "chromium.org",
+];
+
+/// Classifies a refused request. Conservative: only requests to a browser
+/// vendor's service host that carry none of the headers Blink adds to page
+/// requests (Referer, Origin, Sec-Fetch-*, Accept-Language) count as
+/// browser traffic. A page that mimics this still has its request refused;
+/// at worst the run is not stopped for it.
+pub fn classify(method: &str, host: &str, headers: &HeaderMap) -> Initiator {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let vendor_host = BROWSER_SERVICE_DOMAINS
+        .iter()
+        .any(|d| host == *d || host.ends_with(&format!(".{d}")));
+    if !vendor_host {
+        return Initiator::Page;
+    }
+    if method == "CONNECT" {
+        return Initiator::Browser;
+    }
+    let page_like = headers.contains_key(hyper::header::REFERER)
+        || headers.contains_key(hyper::header::ORIGIN)
+        || headers.contains_key(hyper::header::ACCEPT_LANGUAGE)
+        || headers.keys().any(|k| k.as_str().starts_with("sec-fetch-"));
+    if page_like {
+        Initiator::Page
+    } else {
+        Initiator::Browser
+    }
 }
 
 /// Called synchronously, on the proxy's connection task, for every refusal,
@@ -89,6 +169,8 @@ pub struct ProxyStats {
     pub requests: u64,
     pub allowed: u64,
     pub refused: u64,
+    /// Of `refused`, those classified as browser background traffic.
+    pub refused_browser: u64,
     /// Allowed requests that failed upstream (answered 502/504).
     pub upstream_errors: u64,
     /// Body bytes sent to upstream systems (request bodies, tunnel traffic).
@@ -102,6 +184,7 @@ struct Counters {
     requests: AtomicU64,
     allowed: AtomicU64,
     refused: AtomicU64,
+    refused_browser: AtomicU64,
     upstream_errors: AtomicU64,
     bytes_up: AtomicU64,
     bytes_down: AtomicU64,
@@ -225,6 +308,7 @@ impl Proxy {
             requests: c.requests.load(Ordering::Relaxed),
             allowed: c.allowed.load(Ordering::Relaxed),
             refused: c.refused.load(Ordering::Relaxed),
+            refused_browser: c.refused_browser.load(Ordering::Relaxed),
             upstream_errors: c.upstream_errors.load(Ordering::Relaxed),
             bytes_up: c.bytes_up.load(Ordering::Relaxed),
             bytes_down: c.bytes_down.load(Ordering::Relaxed),
@@ -273,11 +357,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    mut stop: oneshot::Receiver<()>,
-) {
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
     // Dropping the JoinSet at the end aborts every open connection.
     let mut conns = JoinSet::new();
     loop {
@@ -324,7 +404,10 @@ fn full(status: StatusCode, content_type: &str, body: String) -> Response<ProxyB
     if let Ok(v) = HeaderValue::from_str(content_type) {
         h.insert(hyper::header::CONTENT_TYPE, v);
     }
-    h.insert(hyper::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        hyper::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
     resp
 }
 
@@ -357,15 +440,35 @@ fn refusal_page(reason: &str) -> Response<ProxyBody> {
     resp
 }
 
-fn record_refusal(shared: &Shared, method: &str, url: &str, reason: &str) -> Response<ProxyBody> {
+fn record_refusal(
+    shared: &Shared,
+    method: &str,
+    url: &str,
+    reason: &str,
+    initiator: Initiator,
+) -> Response<ProxyBody> {
     let refusal = Refusal {
         method: method.to_string(),
         url: url.to_string(),
         reason: reason.to_string(),
         time: Utc::now(),
+        initiator,
     };
     shared.counters.refused.fetch_add(1, Ordering::Relaxed);
-    tracing::warn!(method, url, reason, "rights proxy refused a request");
+    if initiator == Initiator::Browser {
+        shared
+            .counters
+            .refused_browser
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            method,
+            url,
+            reason,
+            "rights proxy refused browser background traffic"
+        );
+    } else {
+        tracing::warn!(method, url, reason, "rights proxy refused a request");
+    }
     lock(&shared.refusals).push(refusal.clone());
     if let Some(cb) = &shared.options.on_refusal {
         cb(&refusal);
@@ -431,9 +534,16 @@ async fn handle(
         let reason = format!(
             "{method} {url}: not a proxy request (absolute URL expected); the marc proxy serves nothing itself"
         );
-        return Ok(record_refusal(&shared, &method, &url, &reason));
+        return Ok(record_refusal(
+            &shared,
+            &method,
+            &url,
+            &reason,
+            Initiator::Page,
+        ));
     };
     let authority = authority.clone();
+    let initiator = || classify(&method, authority.host(), req.headers());
     let scheme = scheme.to_string();
     let decision = shared
         .profile
@@ -441,11 +551,11 @@ async fn handle(
         .unwrap_or_else(|e| e.into_inner())
         .check_request(&method, &url);
     if let Decision::Refuse(reason) = decision {
-        return Ok(record_refusal(&shared, &method, &url, &reason));
+        return Ok(record_refusal(&shared, &method, &url, &reason, initiator()));
     }
     if scheme != "http" {
         let reason = format!("{method} {url}: only http:// can be proxied in absolute form; https goes through CONNECT");
-        return Ok(record_refusal(&shared, &method, &url, &reason));
+        return Ok(record_refusal(&shared, &method, &url, &reason, initiator()));
     }
     shared.counters.allowed.fetch_add(1, Ordering::Relaxed);
 
@@ -473,7 +583,10 @@ async fn handle(
             ))
         }
         Ok(Err(e)) => {
-            shared.counters.upstream_errors.fetch_add(1, Ordering::Relaxed);
+            shared
+                .counters
+                .upstream_errors
+                .fetch_add(1, Ordering::Relaxed);
             tracing::warn!(%url, error = %e, "rights proxy: upstream request failed");
             Ok(full(
                 StatusCode::BAD_GATEWAY,
@@ -482,7 +595,10 @@ async fn handle(
             ))
         }
         Err(_) => {
-            shared.counters.upstream_errors.fetch_add(1, Ordering::Relaxed);
+            shared
+                .counters
+                .upstream_errors
+                .fetch_add(1, Ordering::Relaxed);
             Ok(full(
                 StatusCode::GATEWAY_TIMEOUT,
                 "text/plain; charset=utf-8",
@@ -518,7 +634,9 @@ fn handle_connect(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Proxy
         }
     };
     if let Decision::Refuse(reason) = decision {
-        return record_refusal(&shared, "CONNECT", &target, &reason);
+        let host = req.uri().host().unwrap_or("");
+        let initiator = classify("CONNECT", host, req.headers());
+        return record_refusal(&shared, "CONNECT", &target, &reason, initiator);
     }
     shared.counters.allowed.fetch_add(1, Ordering::Relaxed);
     let mut closing = shared.closing.subscribe();
@@ -533,7 +651,10 @@ fn handle_connect(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Proxy
         let mut upstream = match TcpStream::connect(&target).await {
             Ok(s) => s,
             Err(e) => {
-                shared.counters.upstream_errors.fetch_add(1, Ordering::Relaxed);
+                shared
+                    .counters
+                    .upstream_errors
+                    .fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(%target, error = %e, "rights proxy: CONNECT target unreachable");
                 return;
             }

@@ -266,8 +266,9 @@ impl Simple {
         match self {
             Simple::Tag(t) => attr_value(attrs, TAG_KEY).is_some_and(|v| v.eq_ignore_ascii_case(t)),
             Simple::Id(id) => attr_value(attrs, "id") == Some(id.as_str()),
-            Simple::Class(c) => attr_value(attrs, "class")
-                .is_some_and(|v| v.split_whitespace().any(|x| x == c)),
+            Simple::Class(c) => {
+                attr_value(attrs, "class").is_some_and(|v| v.split_whitespace().any(|x| x == c))
+            }
             Simple::Attr {
                 name,
                 op,
@@ -307,7 +308,9 @@ impl Compound {
     /// True when each simple selector of `rule` appears in `self`: a static
     /// check on the script's selector that works even without element data.
     pub(crate) fn implies(&self, rule: &Compound) -> bool {
-        rule.0.iter().all(|r| self.0.iter().any(|s| simple_eq(s, r)))
+        rule.0
+            .iter()
+            .all(|r| self.0.iter().any(|s| simple_eq(s, r)))
     }
 }
 
@@ -382,7 +385,10 @@ mod tests {
     #[test]
     fn implication() {
         let rule = parse("button[name=delete]").expect("parse").0.remove(0);
-        let script = parse("form#f button.x[name=\"delete\"]").expect("parse").0.remove(0);
+        let script = parse("form#f button.x[name=\"delete\"]")
+            .expect("parse")
+            .0
+            .remove(0);
         assert!(script.implies(&rule));
         let script = parse("button[name=save]").expect("parse").0.remove(0);
         assert!(!script.implies(&rule));

@@ -35,22 +35,48 @@ fn allowed(d: Decision) -> bool {
 #[test]
 fn origins_and_port_wildcards() {
     let p = profile();
-    assert!(allowed(p.check_request("GET", "http://127.0.0.1:4000/cases")));
-    assert!(!allowed(p.check_request("GET", "http://127.0.0.1:4001/cases")));
-    assert!(!allowed(p.check_request("GET", "http://localhost:4000/cases")));
-    assert!(!allowed(p.check_request("GET", "https://127.0.0.1:4000/cases")));
-    assert!(!allowed(p.check_request("GET", "http://evil.example/cases")));
+    assert!(allowed(
+        p.check_request("GET", "http://127.0.0.1:4000/cases")
+    ));
+    assert!(!allowed(
+        p.check_request("GET", "http://127.0.0.1:4001/cases")
+    ));
+    assert!(!allowed(
+        p.check_request("GET", "http://localhost:4000/cases")
+    ));
+    assert!(!allowed(
+        p.check_request("GET", "https://127.0.0.1:4000/cases")
+    ));
+    assert!(!allowed(
+        p.check_request("GET", "http://evil.example/cases")
+    ));
     // https origin without port means 443
-    assert!(allowed(p.check_request("GET", "https://docs.kommune.example/documents/1")));
-    assert!(allowed(p.check_request("GET", "https://DOCS.kommune.example:443/documents/1")));
-    assert!(!allowed(p.check_request("GET", "https://docs.kommune.example:8443/documents/1")));
+    assert!(allowed(p.check_request(
+        "GET",
+        "https://docs.kommune.example/documents/1"
+    )));
+    assert!(allowed(p.check_request(
+        "GET",
+        "https://DOCS.kommune.example:443/documents/1"
+    )));
+    assert!(!allowed(p.check_request(
+        "GET",
+        "https://docs.kommune.example:8443/documents/1"
+    )));
     // userinfo tricks do not change the host
-    assert!(!allowed(p.check_request("GET", "http://127.0.0.1:4000@evil.example/cases")));
+    assert!(!allowed(p.check_request(
+        "GET",
+        "http://127.0.0.1:4000@evil.example/cases"
+    )));
 
     let wild: RightsProfile = toml::from_str(r#"origins = ["http://127.0.0.1:*"]"#).expect("parse");
-    assert!(allowed(wild.check_request("GET", "http://127.0.0.1:1234/x")));
+    assert!(allowed(
+        wild.check_request("GET", "http://127.0.0.1:1234/x")
+    ));
     assert!(allowed(wild.check_request("GET", "http://127.0.0.1/x")));
-    assert!(!allowed(wild.check_request("GET", "http://127.0.0.2:1234/x")));
+    assert!(!allowed(
+        wild.check_request("GET", "http://127.0.0.2:1234/x")
+    ));
     assert!(!allowed(wild.check_request("GET", "ftp://127.0.0.1:21/x")));
     // Methods default to GET and HEAD.
     assert!(allowed(wild.check_request("HEAD", "http://127.0.0.1:1/")));
@@ -74,20 +100,38 @@ fn path_globs_and_deny_beats_allow() {
     let p = profile();
     let b = "http://127.0.0.1:4000";
     assert!(allowed(p.check_request("GET", &format!("{b}/login"))));
-    assert!(allowed(p.check_request("GET", &format!("{b}/cases?id=1&x=/delete"))), "query ignored");
-    assert!(allowed(p.check_request("GET", &format!("{b}/cases/17/docs"))));
+    assert!(
+        allowed(p.check_request("GET", &format!("{b}/cases?id=1&x=/delete"))),
+        "query ignored"
+    );
+    assert!(allowed(
+        p.check_request("GET", &format!("{b}/cases/17/docs"))
+    ));
     assert!(allowed(p.check_request("GET", &format!("{b}/documents/9"))));
     assert!(!allowed(p.check_request("GET", &format!("{b}/documents"))));
     assert!(!allowed(p.check_request("GET", &format!("{b}/admin"))));
     // deny beats allow, even for an allowed path and method
     let d = p.check_request("GET", &format!("{b}/cases/17/delete"));
-    assert!(d.reason().is_some_and(|r| r.contains("deny_paths")), "{d:?}");
+    assert!(
+        d.reason().is_some_and(|r| r.contains("deny_paths")),
+        "{d:?}"
+    );
     // encoding and traversal tricks
-    assert!(!allowed(p.check_request("GET", &format!("{b}/cases/17/%64elete"))));
-    assert!(!allowed(p.check_request("GET", &format!("{b}/cases/17/DELETE"))));
-    assert!(!allowed(p.check_request("GET", &format!("{b}/cases/../admin"))));
-    assert!(!allowed(p.check_request("GET", &format!("{b}/cases/..%2Fadmin"))));
-    assert!(!allowed(p.check_request("GET", &format!("{b}/cases/%2e%2e/admin"))));
+    assert!(!allowed(
+        p.check_request("GET", &format!("{b}/cases/17/%64elete"))
+    ));
+    assert!(!allowed(
+        p.check_request("GET", &format!("{b}/cases/17/DELETE"))
+    ));
+    assert!(!allowed(
+        p.check_request("GET", &format!("{b}/cases/../admin"))
+    ));
+    assert!(!allowed(
+        p.check_request("GET", &format!("{b}/cases/..%2Fadmin"))
+    ));
+    assert!(!allowed(
+        p.check_request("GET", &format!("{b}/cases/%2e%2e/admin"))
+    ));
 }
 
 #[test]
@@ -102,7 +146,9 @@ fn methods_and_submit_pairs() {
     let d = p.check_request("POST", &format!("{b}/doc/delete"));
     assert_eq!(
         d,
-        Decision::Refuse("POST /doc/delete matches the robot's deny_paths pattern \"*/delete*\"".into())
+        Decision::Refuse(
+            "POST /doc/delete matches the robot's deny_paths pattern \"*/delete*\"".into()
+        )
     );
     let d = p.check_request("POST", &format!("{b}/doc/save"));
     assert_eq!(
@@ -110,7 +156,9 @@ fn methods_and_submit_pairs() {
         Decision::Refuse("POST /doc/save is not in the robot's submit rights".into())
     );
     // A submit grant is exact on the path glob.
-    assert!(!allowed(p.check_request("POST", &format!("{b}/login/../cases"))));
+    assert!(!allowed(
+        p.check_request("POST", &format!("{b}/login/../cases"))
+    ));
 }
 
 #[test]
@@ -122,7 +170,9 @@ fn navigation() {
     assert!(!allowed(p.check_navigation("data:text/html,<b>x</b>")));
     assert!(!allowed(p.check_navigation("file:///etc/passwd")));
     let d = p.check_navigation("https://www.google.com/");
-    assert!(d.reason().is_some_and(|r| r.starts_with("navigation refused")));
+    assert!(d
+        .reason()
+        .is_some_and(|r| r.starts_with("navigation refused")));
 }
 
 fn attrs(tag: &str, kv: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -138,20 +188,63 @@ fn never_click() {
     assert!(!allowed(p.check_click("#slet", "", &[])));
     assert!(!allowed(p.check_click("  button[name=delete] ", "", &[])));
     // selector implies a rule
-    assert!(!allowed(p.check_click("form.case button[name='delete']", "", &[])));
+    assert!(!allowed(p.check_click(
+        "form.case button[name='delete']",
+        "",
+        &[]
+    )));
     // element matches by id even when found through another selector
-    assert!(!allowed(p.check_click(".toolbar > a:nth-child(3)", "Fjern", &attrs("a", &[("id", "slet")]))));
-    assert!(!allowed(p.check_click("#b7", "OK", &attrs("button", &[("name", "delete")]))));
-    assert!(!allowed(p.check_click("#b7", "OK", &attrs("A", &[("class", "btn danger")]))));
-    assert!(!allowed(p.check_click("#b7", "OK", &attrs("div", &[("data-action", "remove-doc")]))));
+    assert!(!allowed(p.check_click(
+        ".toolbar > a:nth-child(3)",
+        "Fjern",
+        &attrs("a", &[("id", "slet")])
+    )));
+    assert!(!allowed(p.check_click(
+        "#b7",
+        "OK",
+        &attrs("button", &[("name", "delete")])
+    )));
+    assert!(!allowed(p.check_click(
+        "#b7",
+        "OK",
+        &attrs("A", &[("class", "btn danger")])
+    )));
+    assert!(!allowed(p.check_click(
+        "#b7",
+        "OK",
+        &attrs("div", &[("data-action", "remove-doc")])
+    )));
     // visible text, whole words, case-insensitive, also value/aria-label of inputs
-    assert!(!allowed(p.check_click("#b8", "  Slet\n sag ", &attrs("button", &[]))));
-    assert!(!allowed(p.check_click("#b8", "", &attrs("input", &[("type", "submit"), ("value", "SLET")]))));
-    assert!(!allowed(p.check_click("#b8", "", &attrs("button", &[("aria-label", "slet dokument")]))));
+    assert!(!allowed(p.check_click(
+        "#b8",
+        "  Slet\n sag ",
+        &attrs("button", &[])
+    )));
+    assert!(!allowed(p.check_click(
+        "#b8",
+        "",
+        &attrs("input", &[("type", "submit"), ("value", "SLET")])
+    )));
+    assert!(!allowed(p.check_click(
+        "#b8",
+        "",
+        &attrs("button", &[("aria-label", "slet dokument")])
+    )));
     // allowed: other words containing the letters, other buttons
-    assert!(allowed(p.check_click("#b9", "Sletning af data (info)", &attrs("a", &[]))), "whole words only");
-    assert!(allowed(p.check_click("button[name=search]", "Søg", &attrs("button", &[("name", "search")]))));
-    assert!(allowed(p.check_click("a.case-link", "Sag 17", &attrs("a", &[("class", "case-link")]))));
+    assert!(
+        allowed(p.check_click("#b9", "Sletning af data (info)", &attrs("a", &[]))),
+        "whole words only"
+    );
+    assert!(allowed(p.check_click(
+        "button[name=search]",
+        "Søg",
+        &attrs("button", &[("name", "search")])
+    )));
+    assert!(allowed(p.check_click(
+        "a.case-link",
+        "Sag 17",
+        &attrs("a", &[("class", "case-link")])
+    )));
 
     let globbed: RightsProfile =
         toml::from_str("origins = [\"$base\"]\nnever_click = [\"text:Slet*\"]").expect("parse");
@@ -204,7 +297,11 @@ fn check_script_guard() {
         "window.open('/documents/3')",
     ];
     for js in allowed_js {
-        assert!(p.check_script(js).is_allowed(), "should allow: {js} -> {:?}", p.check_script(js));
+        assert!(
+            p.check_script(js).is_allowed(),
+            "should allow: {js} -> {:?}",
+            p.check_script(js)
+        );
     }
     assert!(!p.check_script("window.open('/admin')").is_allowed());
 }
@@ -213,7 +310,11 @@ fn check_script_guard() {
 fn manifest_errors_have_line_and_column() {
     let bad_origin = "name = \"x\"\n\n[rights]\norigins = [\"http://127.0.0.1:4000/cases\"]\n";
     match parse_manifest_rights(bad_origin) {
-        Err(RightsError::Manifest { line, column, message }) => {
+        Err(RightsError::Manifest {
+            line,
+            column,
+            message,
+        }) => {
             assert_eq!((line, column), (4, 11), "{message}");
             assert!(message.contains("allow_paths"), "{message}");
         }
@@ -260,6 +361,10 @@ fn profile_round_trips_through_toml() {
     assert_eq!(p.max_documents, Some(500));
     assert_eq!(
         p.never_click_css(),
-        vec!["#slet", "button[name=delete]", "a.danger, [data-action^=remove]"]
+        vec![
+            "#slet",
+            "button[name=delete]",
+            "a.danger, [data-action^=remove]"
+        ]
     );
 }

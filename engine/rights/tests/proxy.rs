@@ -28,7 +28,9 @@ submit = ["POST /echo"]
 #[tokio::test]
 async fn allowed_get_passes_with_body_intact() {
     let up = start_upstream().await;
-    let proxy = Proxy::start(profile_for(&up.base, "")).await.expect("proxy");
+    let proxy = Proxy::start(profile_for(&up.base, ""))
+        .await
+        .expect("proxy");
     let mut c = ProxyConn::open(proxy.addr()).await;
 
     // Several requests on one keep-alive connection.
@@ -44,15 +46,26 @@ async fn allowed_get_passes_with_body_intact() {
     let r = c.get(&format!("{}/chunked", up.base)).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body.len(), 300 * 10_000);
-    assert!(r.headers.get("content-length").is_none(), "streamed, not buffered");
+    assert!(
+        r.headers.get("content-length").is_none(),
+        "streamed, not buffered"
+    );
     assert_eq!(&r.body[..3], b"nnn", "first chunk first (299 % 26 = n)");
 
     // A submit grant with a Content-Length body and with a chunked body.
     let payload = big_body(1_000_003);
-    let r = c.send("POST", &format!("{}/echo", up.base), full(payload.clone())).await;
+    let r = c
+        .send("POST", &format!("{}/echo", up.base), full(payload.clone()))
+        .await;
     assert_eq!(r.text(), format!("{} {}", payload.len(), sha(&payload)));
-    let r = c.send("POST", &format!("{}/echo", up.base), chunked(50, 4096)).await;
-    assert!(r.text().starts_with(&format!("{} ", 50 * 4096)), "{}", r.text());
+    let r = c
+        .send("POST", &format!("{}/echo", up.base), chunked(50, 4096))
+        .await;
+    assert!(
+        r.text().starts_with(&format!("{} ", 50 * 4096)),
+        "{}",
+        r.text()
+    );
 
     // Hop-by-hop and proxy headers do not reach the upstream; Host is the checked one.
     let req_uri = format!("{}/headers", up.base);
@@ -94,16 +107,31 @@ async fn refused_post_never_reaches_upstream() {
     let url = format!("{}/doc/delete", up.base);
     let r = c.send("POST", &url, full(b"id=7".to_vec())).await;
     assert_eq!(r.status, 403);
-    assert!(r.text().contains("Afvist af marc: POST /doc/delete"), "{}", r.text());
-    assert_eq!(r.headers.get("x-marc-refused").map(|v| v.as_bytes()), Some(&b"1"[..]));
+    assert!(
+        r.text().contains("Afvist af marc: POST /doc/delete"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        r.headers.get("x-marc-refused").map(|v| v.as_bytes()),
+        Some(&b"1"[..])
+    );
 
     // Also via encoding tricks and a method outside the rights.
-    let r = c.send("POST", &format!("{}/doc/%64elete", up.base), empty()).await;
+    let r = c
+        .send("POST", &format!("{}/doc/%64elete", up.base), empty())
+        .await;
     assert_eq!(r.status, 403);
-    let r = c.send("DELETE", &format!("{}/cases/17", up.base), empty()).await;
+    let r = c
+        .send("DELETE", &format!("{}/cases/17", up.base), empty())
+        .await;
     assert_eq!(r.status, 403);
     let r = c.send("POST", &format!("{}/cases", up.base), empty()).await;
-    assert!(r.text().contains("is not in the robot&#39;s submit rights"), "{}", r.text());
+    assert!(
+        r.text().contains("is not in the robot&#39;s submit rights"),
+        "{}",
+        r.text()
+    );
 
     // The connection is still usable after refusals.
     let r = c.get(&format!("{}/cases", up.base)).await;
@@ -113,7 +141,10 @@ async fn refused_post_never_reaches_upstream() {
         .await
         .expect("event in time")
         .expect("event");
-    assert_eq!((ev.method.as_str(), ev.url.as_str()), ("POST", url.as_str()));
+    assert_eq!(
+        (ev.method.as_str(), ev.url.as_str()),
+        ("POST", url.as_str())
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 4);
     let all = proxy.refusals();
     assert_eq!(all.len(), 4);
@@ -131,7 +162,9 @@ async fn refused_post_never_reaches_upstream() {
 async fn other_origin_and_non_proxy_requests_refused() {
     let up = start_upstream().await;
     let other = start_upstream().await;
-    let proxy = Proxy::start(profile_for(&up.base, "")).await.expect("proxy");
+    let proxy = Proxy::start(profile_for(&up.base, ""))
+        .await
+        .expect("proxy");
     let mut c = ProxyConn::open(proxy.addr()).await;
 
     let r = c.get(&format!("{}/cases", other.base)).await;
@@ -154,7 +187,9 @@ async fn other_origin_and_non_proxy_requests_refused() {
 #[tokio::test]
 async fn connect_refused_unless_https_origin_allowed() {
     let up = start_upstream().await;
-    let proxy = Proxy::start(profile_for(&up.base, "")).await.expect("proxy");
+    let proxy = Proxy::start(profile_for(&up.base, ""))
+        .await
+        .expect("proxy");
     let mut c = ProxyConn::open(proxy.addr()).await;
     let target = format!("127.0.0.1:{}", up.port);
     // The http origin is allowed, but a tunnel would hide paths: refused.
@@ -170,8 +205,12 @@ async fn connect_refused_unless_https_origin_allowed() {
     // With the https origin in the profile the tunnel opens. (The upstream
     // speaks plain HTTP, which is enough to prove bytes flow both ways.)
     let extra = format!(", \"https://127.0.0.1:{}\"", up.port);
-    let proxy = Proxy::start(profile_for(&up.base, &extra)).await.expect("proxy");
-    let mut stream = tokio::net::TcpStream::connect(proxy.addr()).await.expect("connect");
+    let proxy = Proxy::start(profile_for(&up.base, &extra))
+        .await
+        .expect("proxy");
+    let mut stream = tokio::net::TcpStream::connect(proxy.addr())
+        .await
+        .expect("connect");
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     stream
         .write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
@@ -207,7 +246,10 @@ async fn upstream_down_gives_502_and_stop_closes_port() {
     let r = c.get(&format!("{base}/cases")).await;
     assert_eq!(r.status, 502, "{}", r.text());
     assert_eq!(proxy.stats().upstream_errors, 1);
-    assert!(proxy.refusals().is_empty(), "a down system is not a refusal");
+    assert!(
+        proxy.refusals().is_empty(),
+        "a down system is not a refusal"
+    );
     proxy.stop().await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
@@ -215,17 +257,47 @@ async fn upstream_down_gives_502_and_stop_closes_port() {
 #[tokio::test]
 async fn profile_can_be_swapped_at_run_time() {
     let up = start_upstream().await;
-    let proxy = Proxy::start(profile_for(&up.base, "")).await.expect("proxy");
+    let proxy = Proxy::start(profile_for(&up.base, ""))
+        .await
+        .expect("proxy");
     let mut c = ProxyConn::open(proxy.addr()).await;
     assert_eq!(c.get(&format!("{}/cases", up.base)).await.status, 200);
-    let strict: RightsProfile = parse_manifest_rights(
-        "[rights]\norigins = [\"$base\"]\nallow_paths = [\"/login\"]\n",
-    )
-    .expect("parse")
-    .resolve(&up.base)
-    .expect("resolve");
+    let strict: RightsProfile =
+        parse_manifest_rights("[rights]\norigins = [\"$base\"]\nallow_paths = [\"/login\"]\n")
+            .expect("parse")
+            .resolve(&up.base)
+            .expect("resolve");
     proxy.set_profile(strict);
     assert_eq!(c.get(&format!("{}/cases", up.base)).await.status, 403);
     assert_eq!(up.count("GET /cases"), 1);
     proxy.stop().await;
+}
+
+#[test]
+fn browser_background_traffic_is_classified_conservatively() {
+    use hyper::header::{HeaderMap, HeaderValue};
+    use marc_rights::{classify, Initiator};
+    let bare = HeaderMap::new();
+    assert_eq!(
+        classify("POST", "update.googleapis.com", &bare),
+        Initiator::Browser
+    );
+    assert_eq!(
+        classify("CONNECT", "accounts.google.com", &bare),
+        Initiator::Browser
+    );
+    assert_eq!(
+        classify("GET", "clients2.google.com.", &bare),
+        Initiator::Browser
+    );
+    // A non-vendor host is always the page's doing.
+    assert_eq!(classify("GET", "evil.example", &bare), Initiator::Page);
+    assert_eq!(classify("CONNECT", "notgoogle.com", &bare), Initiator::Page);
+    // Page-like headers make even a vendor host count as the page's.
+    let mut page = HeaderMap::new();
+    page.insert("sec-fetch-mode", HeaderValue::from_static("cors"));
+    assert_eq!(classify("POST", "www.google.com", &page), Initiator::Page);
+    let mut page = HeaderMap::new();
+    page.insert("referer", HeaderValue::from_static("http://127.0.0.1:1/"));
+    assert_eq!(classify("GET", "www.google.com", &page), Initiator::Page);
 }

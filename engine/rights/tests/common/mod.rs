@@ -100,13 +100,16 @@ pub async fn start_upstream() -> Upstream {
         )
         .route(
             "/chunked",
-            get(|| async { Body::new(ChunkBody { chunks: 300, size: 10_000 }) }),
+            get(|| async {
+                Body::new(ChunkBody {
+                    chunks: 300,
+                    size: 10_000,
+                })
+            }),
         )
         .route(
             "/echo",
-            post(|body: Bytes| async move {
-                format!("{} {}", body.len(), sha(&body))
-            }),
+            post(|body: Bytes| async move { format!("{} {}", body.len(), sha(&body)) }),
         )
         .route("/doc/delete", post(|| async { "deleted" }))
         .route(
@@ -143,8 +146,9 @@ pub async fn start_upstream() -> Upstream {
 
 /// A cheap checksum to compare bodies without printing megabytes.
 pub fn sha(b: &[u8]) -> u64 {
-    b.iter()
-        .fold(0xcbf29ce484222325u64, |h, &x| (h ^ x as u64).wrapping_mul(0x100000001b3))
+    b.iter().fold(0xcbf29ce484222325u64, |h, &x| {
+        (h ^ x as u64).wrapping_mul(0x100000001b3)
+    })
 }
 
 type BoxedBody = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;

@@ -1,0 +1,104 @@
+//! Real headless Chromium routed through the proxy: a page's own
+//! `fetch('/doc/delete', {method: 'POST'})` is stopped at the proxy and never
+//! reaches the upstream. A control run without the proxy shows the same page
+//! does reach the upstream, so the test can tell the difference.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::start_upstream;
+use marc_rights::{parse_manifest_rights, Proxy};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+async fn dump_dom(url: &str, extra: &[String]) -> String {
+    let profile_dir = tempfile::tempdir().expect("tmp dir");
+    let mut cmd = tokio::process::Command::new(CHROMIUM);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--virtual-time-budget=10000",
+    ])
+    .arg(format!("--user-data-dir={}", profile_dir.path().display()))
+    .args(extra)
+    .arg("--dump-dom")
+    .arg(url)
+    .kill_on_drop(true)
+    .stdin(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null());
+    let out = tokio::time::timeout(Duration::from_secs(90), cmd.output())
+        .await
+        .expect("chromium finished within 90 s")
+        .expect("chromium ran");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_fetch_post_is_stopped_at_the_proxy() {
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!("skipping: {CHROMIUM} not installed");
+        return;
+    }
+    let up = start_upstream().await;
+    let profile = parse_manifest_rights(
+        "[rights]\norigins = [\"$base\"]\ndeny_paths = [\"*/delete*\"]\nmethods = [\"GET\", \"HEAD\"]\n",
+    )
+    .expect("profile")
+    .resolve(&up.base)
+    .expect("resolve");
+    let proxy = Proxy::start(profile).await.expect("proxy");
+    let page = format!("{}/", up.base);
+
+    let mut args = proxy.chromium_args();
+    if std::env::var("QUIET").is_ok() {
+        args.extend(
+            marc_rights::QUIET_CHROMIUM_ARGS
+                .iter()
+                .map(|s| s.to_string()),
+        );
+    }
+    let dom = dump_dom(&page, &args).await;
+    let refusals = proxy.refusals();
+    eprintln!(
+        "DOM: {dom}\nrefusals: {refusals:#?}\nupstream saw: {:?}",
+        up.seen()
+    );
+
+    assert!(
+        dom.contains("status=403 refused-by-marc"),
+        "the page's fetch got marc's 403: {dom}"
+    );
+    assert!(
+        refusals
+            .iter()
+            .any(|r| r.method == "POST" && r.url == format!("{}/doc/delete", up.base)),
+        "refusal recorded"
+    );
+    for r in &refusals {
+        let is_delete = r.url.ends_with("/doc/delete");
+        assert_eq!(r.stops_robot(), is_delete, "classification of {r:?}");
+    }
+    assert!(
+        up.count("GET /") >= 1,
+        "the page itself came through the proxy"
+    );
+    assert!(proxy.stats().allowed >= 1);
+    assert_eq!(
+        up.count("POST /doc/delete"),
+        0,
+        "the upstream never saw the POST"
+    );
+    proxy.stop().await;
+
+    // Control: without the proxy the same page's POST does reach the upstream.
+    let dom = dump_dom(&page, &[]).await;
+    assert!(dom.contains("status=200 not-refused"), "control run: {dom}");
+    assert_eq!(up.count("POST /doc/delete"), 1);
+}
