@@ -157,6 +157,13 @@ fn main() {
         base_scan,
         base_hits
     );
+    println!(
+        "screening-bench dense documents {} bytes {} marks {} ({:.0} bytes per mark): {dense_mbps:.1} MB/s CPU",
+        dense.len(),
+        dense_bytes,
+        dense_marks,
+        dense_bytes as f64 / dense_marks.max(1) as f64
+    );
     println!("screening-bench baseline_mb_per_s_full_lists {base_mbps:.4}");
     println!("screening-bench speedup_vs_baseline {:.0}x", mbps / base_mbps);
 }

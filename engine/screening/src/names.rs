@@ -42,7 +42,8 @@ struct RunTok {
     start: usize,
     end: usize,
     class: Class,
-    key: String,
+    /// Byte range of the lower-case key in the finder's arena.
+    key: (u32, u32),
     sent: bool,
     all_caps: bool,
 }
@@ -69,25 +70,25 @@ pub struct NameFinder<'a> {
 impl NameFinder<'_> {
     /// Classifies one capitalised word; returns the class and the key under
     /// which it was recognised.
-    pub fn classify(&self, w: &str, all_caps: bool, buf: &mut String) -> (Class, String) {
+    pub fn classify(&self, w: &str, all_caps: bool, buf: &mut String) -> (Class, usize) {
         use crate::rules::{FUNCTION, INSTITUTION, NAME_WORD, TITLE, TOWN};
         lower_into(w, buf);
         let full: &str = buf.as_str();
         let flags = self.rules.flags(full);
         if flags & TITLE != 0 {
-            return (Class::Title, full.to_string());
+            return (Class::Title, full.len());
         }
         if all_caps && w.chars().count() <= 3 {
-            return (Class::Breaker, full.to_string()); // acronyms: CPR, PPR, SFO
+            return (Class::Breaker, full.len()); // acronyms: CPR, PPR, SFO
         }
         if flags & INSTITUTION != 0 || self.rules.institution_suffixes.matches(full, 0) {
-            return (Class::Breaker, full.to_string());
+            return (Class::Breaker, full.len());
         }
         if self.rules.street_word(full) {
-            return (Class::Street, full.to_string());
+            return (Class::Street, full.len());
         }
         if flags & FUNCTION != 0 {
-            return (Class::Function, full.to_string());
+            return (Class::Function, full.len());
         }
         let known = |k: &str| -> Option<Class> {
             if self.rules.flags(k) & (NAME_WORD | TOWN) != 0 {
@@ -96,7 +97,7 @@ impl NameFinder<'_> {
             self.lex.name(k).map(|info| if info.is_common_name() { Class::Strong } else { Class::Rare })
         };
         if let Some(c) = known(full) {
-            return (c, full.to_string());
+            return (c, full.len());
         }
         // without a genitive ending: "Peters", "Lars'", "Anna's"
         let stripped = full
@@ -106,7 +107,7 @@ impl NameFinder<'_> {
             .or_else(|| if full.len() > 3 { full.strip_suffix('s') } else { None });
         if let Some(st) = stripped {
             if let Some(c) = known(st) {
-                return (c, st.to_string());
+                return (c, st.len());
             }
         }
         let key = stripped.unwrap_or(full);
@@ -126,13 +127,13 @@ impl NameFinder<'_> {
                 }
             }
             if best != Class::Unknown {
-                return (best, key.to_string());
+                return (best, key.len());
             }
         }
         if self.rules.flags(key) & FUNCTION != 0 {
-            return (Class::Function, key.to_string());
+            return (Class::Function, key.len());
         }
-        (Class::Unknown, key.to_string())
+        (Class::Unknown, key.len())
     }
 
     /// Finds name candidates in one tokenized text.
@@ -141,6 +142,8 @@ impl NameFinder<'_> {
         let inside = |t: &Tok| blocked.iter().any(|&(a, b)| a < t.end && t.start < b);
         let mut out = Vec::new();
         let mut buf = String::new();
+        let mut arena = String::new();
+        let mut run: Vec<RunTok> = Vec::new();
         let mut k = 0;
         while k < toks.len() {
             let t = toks[k];
@@ -149,19 +152,23 @@ impl NameFinder<'_> {
                 continue;
             }
             // collect the run of capitalised words k..
-            let mut run: Vec<RunTok> = Vec::new();
+            run.clear();
+            arena.clear();
             let mut j = k;
             loop {
                 let tj = toks[j];
                 let w = tj.text(s);
                 let single = w.chars().count() == 1;
                 if single && j + 1 < toks.len() && toks[j + 1].is_punct('.') && !toks[j + 1].space_before {
-                    run.push(RunTok { start: tj.start, end: toks[j + 1].end, class: Class::Initial, key: String::new(), sent: tj.sent_start, all_caps: false });
+                    run.push(RunTok { start: tj.start, end: toks[j + 1].end, class: Class::Initial, key: (0, 0), sent: tj.sent_start, all_caps: false });
                     j += 2;
                 } else if single || glued_to_digit(s, &tj) {
                     break;
                 } else {
-                    let (c, key) = self.classify(w, tj.all_caps, &mut buf);
+                    let (c, klen) = self.classify(w, tj.all_caps, &mut buf);
+                    let ks = arena.len() as u32;
+                    arena.push_str(&buf[..klen]);
+                    let key = (ks, arena.len() as u32);
                     run.push(RunTok { start: tj.start, end: tj.end, class: c, key, sent: tj.sent_start, all_caps: tj.all_caps });
                     j += 1;
                 }
@@ -188,7 +195,7 @@ impl NameFinder<'_> {
                         if n3.is_word() && n3.cap && n3.space_before && !n3.newline_before
                             && matches!(run.last().map(|r| r.class), Some(Class::Strong | Class::Rare | Class::Unknown | Class::Weak))
                         {
-                            run.push(RunTok { start: nx.start, end: toks[j + 1].end, class: Class::Particle, key: String::new(), sent: false, all_caps: false });
+                            run.push(RunTok { start: nx.start, end: toks[j + 1].end, class: Class::Particle, key: (0, 0), sent: false, all_caps: false });
                             j += 2;
                             continue;
                         }
@@ -202,7 +209,7 @@ impl NameFinder<'_> {
                         && !run.is_empty()
                         && matches!(run.last().map(|r| r.class), Some(Class::Strong | Class::Rare | Class::Unknown | Class::Weak))
                     {
-                        run.push(RunTok { start: nx.start, end: nx.end, class: Class::Particle, key: String::new(), sent: false, all_caps: false });
+                        run.push(RunTok { start: nx.start, end: nx.end, class: Class::Particle, key: (0, 0), sent: false, all_caps: false });
                         j += 1;
                         continue;
                     }
@@ -247,7 +254,7 @@ impl NameFinder<'_> {
                 let prev_is_name = i > 0 && matches!(run[i - 1].class, Class::Strong | Class::Rare | Class::Weak);
                 match run[i].class {
                     Class::Function => {
-                        let known = self.lex.name(&run[i].key).is_some_and(|n| n.is_common_name());
+                        let known = self.lex.name(key_of(&arena, &run[i])).is_some_and(|n| n.is_common_name());
                         if known && (!run[i].sent || (next_is_name && run[i + 1].class != Class::Unknown) || prev_is_name) {
                             run[i].class = Class::Weak;
                         }
@@ -256,7 +263,7 @@ impl NameFinder<'_> {
                     _ => {}
                 }
             }
-            self.decide(&run, title_before, &mut out);
+            self.decide(&run, &arena, title_before, &mut out);
             k = next.max(k + 1);
         }
         out
@@ -265,6 +272,7 @@ impl NameFinder<'_> {
     fn decide(
         &self,
         run: &[RunTok],
+        arena: &str,
         title_before: bool,
         out: &mut Vec<NameCand>,
     ) {
@@ -295,7 +303,7 @@ impl NameFinder<'_> {
                             reason: "part of a street or institution name",
                         });
                     } else {
-                        self.segment(seg, evidence, out);
+                        self.segment(seg, arena, evidence, out);
                     }
                 }
                 evidence = i < run.len() && run[i].class == Class::Title;
@@ -305,7 +313,7 @@ impl NameFinder<'_> {
         }
     }
 
-    fn segment(&self, seg: &[RunTok], evidence: bool, out: &mut Vec<NameCand>) {
+    fn segment(&self, seg: &[RunTok], arena: &str, evidence: bool, out: &mut Vec<NameCand>) {
         let mut seg = seg;
         // a particle or an initial does not end a name
         while let Some(l) = seg.last() {
@@ -344,7 +352,7 @@ impl NameFinder<'_> {
         let weak = seg.iter().filter(|r| r.class == Class::Weak).count();
         let weak_names = seg
             .iter()
-            .filter(|r| r.class == Class::Weak && self.rules.flags(&r.key) & crate::rules::TOWN == 0)
+            .filter(|r| r.class == Class::Weak && self.rules.flags(key_of(arena, r)) & crate::rules::TOWN == 0)
             .count();
         let sent = seg[0].sent;
         let (conf, reason): (f32, &'static str) = if evidence {
@@ -385,19 +393,24 @@ impl NameFinder<'_> {
         };
         let start = seg[0].start;
         let end = seg[seg.len() - 1].end;
-        let keys = seg
-            .iter()
-            .filter(|r| !r.key.is_empty())
-            .flat_map(|r| {
-                let mut v = vec![r.key.clone()];
-                if r.key.contains('-') {
-                    v.extend(r.key.split('-').map(str::to_string));
-                }
-                v
-            })
-            .collect();
+        let mut keys = Vec::with_capacity(seg.len());
+        for r in seg {
+            let key = key_of(arena, r);
+            if key.is_empty() {
+                continue;
+            }
+            keys.push(key.to_string());
+            if key.contains('-') {
+                keys.extend(key.split('-').map(str::to_string));
+            }
+        }
         out.push(NameCand { start, end, keys, words: n_words, confidence: conf, reason });
     }
+}
+
+/// The lower-case key of a run word.
+fn key_of<'a>(arena: &'a str, r: &RunTok) -> &'a str {
+    &arena[r.key.0 as usize..r.key.1 as usize]
 }
 
 /// Whether a word touches a digit ("A00", "3B"): a code, not a name.

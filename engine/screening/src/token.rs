@@ -64,6 +64,7 @@ fn is_abbrev(w: &str) -> bool {
 /// Splits `s` into tokens.
 pub fn tokenize(s: &str, out: &mut Vec<Tok>) {
     out.clear();
+    out.reserve(s.len() / 5);
     let b = s.as_bytes();
     let n = b.len();
     let mut i = 0;
