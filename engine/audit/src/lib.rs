@@ -21,6 +21,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use marc_store::{be_key, Store, StoreError, Table};
+pub use marc_vault::Redactor;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -259,6 +260,7 @@ pub struct AuditLog {
     table: Table,
     head: Table,
     lock: Arc<Mutex<()>>,
+    redactor: Option<Redactor>,
 }
 
 const MAX_CAS_ATTEMPTS: u32 = 1000;
@@ -271,7 +273,29 @@ impl AuditLog {
             table: store.table(TABLE)?,
             head: store.table(HEAD_TABLE)?,
             lock: Arc::new(Mutex::new(())),
+            redactor: None,
         })
+    }
+
+    /// Masks every known secret value in the text fields and in every string (and
+    /// object key) of `detail` before an entry is hashed and stored: defence in depth
+    /// for callers that put a value where a name was meant. Applies to this handle
+    /// and clones made from it afterwards.
+    pub fn with_redactor(mut self, r: Redactor) -> AuditLog {
+        self.redactor = Some(r);
+        self
+    }
+
+    fn mask(&self, mut e: NewEntry) -> NewEntry {
+        if let Some(r) = self.redactor.as_ref().filter(|r| !r.is_empty()) {
+            e.actor = r.mask(&e.actor);
+            e.action = r.mask(&e.action);
+            e.request = e.request.map(|s| r.mask(&s));
+            e.session = e.session.map(|s| r.mask(&s));
+            e.system = e.system.map(|s| r.mask(&s));
+            e.detail = mask_value(r, e.detail);
+        }
+        e
     }
 
     /// Appends one entry; durable (flushed) when this returns.
@@ -285,7 +309,7 @@ impl AuditLog {
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = Vec::with_capacity(entries.len());
         for ne in entries {
-            out.push(self.append_locked(ne)?);
+            out.push(self.append_locked(self.mask(ne))?);
         }
         if let Some(last) = out.last() {
             let newer = match self.head.get_json::<Head>(HEAD_KEY)? {
@@ -346,11 +370,10 @@ impl AuditLog {
     /// hash, and the last one agrees with the head record. Names the first broken entry.
     pub fn verify(&self) -> Result<VerifyReport> {
         let entries = self.table.len() as u64;
-        let mut expected_seq = 1u64;
         let mut prev = GENESIS.to_string();
         let mut broken = None;
         let mut last: Option<Entry> = None;
-        for kv in self.table.iter() {
+        for (expected_seq, kv) in (1u64..).zip(self.table.iter()) {
             let (k, v) = kv?;
             let Some(key_seq) = key_to_seq(&k) else {
                 broken = Some(BrokenEntry {
@@ -409,7 +432,6 @@ impl AuditLog {
                 break;
             }
             prev = e.hash.clone();
-            expected_seq += 1;
             last = Some(e);
         }
         if broken.is_none() {
@@ -489,6 +511,15 @@ impl AuditLog {
 
     pub fn is_empty(&self) -> bool {
         self.table.is_empty()
+    }
+}
+
+fn mask_value(r: &Redactor, v: Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(r.mask(&s)),
+        Value::Array(a) => Value::Array(a.into_iter().map(|x| mask_value(r, x)).collect()),
+        Value::Object(m) => Value::Object(m.into_iter().map(|(k, x)| (r.mask(&k), mask_value(r, x))).collect()),
+        other => other,
     }
 }
 
@@ -872,6 +903,23 @@ mod tests {
         let j = render_jsonl(&es);
         let back: Vec<Entry> = j.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(back, es);
+    }
+
+    #[test]
+    fn redactor_masks_entries() {
+        let s = Store::temporary().unwrap();
+        let log = AuditLog::open(&s)
+            .unwrap()
+            .with_redactor(Redactor::new(["pw-Hemmelig".to_string()]));
+        let e = log
+            .append(NewEntry::robot("r", "type").detail(json!({"args": ["#pw", "pw-Hemmelig"], "pw-Hemmelig": 1})))
+            .unwrap();
+        assert_eq!(e.detail, json!({"args": ["#pw", "***"], "***": 1}));
+        for kv in s.table(TABLE).unwrap().iter() {
+            let (_, v) = kv.unwrap();
+            assert!(!String::from_utf8_lossy(&v).contains("Hemmelig"));
+        }
+        assert!(log.verify().unwrap().is_ok());
     }
 
     #[test]

@@ -29,8 +29,9 @@ pub(crate) fn esc(s: &str) -> String {
 const CSS: &str = r#"
 :root{--ok:#2e7d32;--fail:#c62828;--ref:#ef6c00;--bg:#fafafa;--line:#ddd;--cur:#e3f2fd}
 *{box-sizing:border-box}
-body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;background:var(--bg);color:#222}
-header{padding:12px 20px;background:#fff;border-bottom:1px solid var(--line);position:sticky;top:0;z-index:2}
+html,body{height:100%}
+body{margin:0;display:flex;flex-direction:column;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;background:var(--bg);color:#222}
+header{flex:none;padding:12px 20px;background:#fff;border-bottom:1px solid var(--line)}
 h1{font-size:18px;margin:0 0 6px}
 .meta{display:flex;flex-wrap:wrap;gap:4px 20px;margin:0}
 .meta div{display:flex;gap:6px}.meta dt{color:#666}.meta dd{margin:0;font-weight:600}
@@ -40,8 +41,8 @@ h1{font-size:18px;margin:0 0 6px}
 #timeline a.current{opacity:1;outline:2px solid #0d47a1;outline-offset:-2px}
 .bar{display:flex;gap:10px;align-items:center;color:#555;font-size:13px}
 .bar button{font:inherit;padding:2px 10px}
-#banner{margin:8px 20px;padding:8px 12px;background:#fff3e0;border:1px solid var(--ref)}
-main{padding:8px 20px 40px}
+#banner{flex:none;margin:8px 20px;padding:8px 12px;background:#fff3e0;border:1px solid var(--ref)}
+main{flex:1 1 auto;overflow:auto;padding:8px 20px 40px}
 ol#steps{list-style:none;margin:0;padding:0}
 .step{background:#fff;border:1px solid var(--line);border-left:5px solid var(--ok);margin:6px 0;border-radius:3px}
 .step.fail{border-left-color:var(--fail)}.step.refused{border-left-color:var(--ref)}
@@ -55,7 +56,7 @@ ol#steps{list-style:none;margin:0;padding:0}
 .body dt{color:#666}.body dd{margin:0;overflow-wrap:anywhere}
 pre{margin:0;white-space:pre-wrap;font:12px/1.4 ui-monospace,"DejaVu Sans Mono",monospace}
 code{font:12px ui-monospace,"DejaVu Sans Mono",monospace}
-figure{margin:0}figure img{max-width:100%;border:1px solid var(--line);display:block}
+figure{margin:0}figure img{max-width:100%;max-height:75vh;object-fit:contain;border:1px solid var(--line);display:block}
 figcaption{color:#777;font-size:12px}
 body.js .step:not(.current) .body{display:none}
 "#;
@@ -198,9 +199,9 @@ fn render_page(session: &Session, missing: &BTreeSet<String>) -> String {
     if missing.is_empty() {
         h.push_str("<div id=\"banner\" hidden></div>\n");
     } else {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<div id=\"banner\">{} screenshot(s) are missing from the data directory and are not shown.</div>\n",
+            "<div id=\"banner\">{} screenshot(s) are missing from the data directory and are not shown.</div>",
             missing.len()
         );
     }
