@@ -194,7 +194,7 @@ struct Inner {
     sessions: Table,
     steps: Table,
     shots: Table,
-    redactor: Redactor,
+    redactor: std::sync::RwLock<Redactor>,
     state: Mutex<State>,
     screenshots_on: AtomicBool,
     flush_each_step: AtomicBool,
@@ -273,7 +273,7 @@ impl Recorder {
                 sessions,
                 steps: store.table(STEPS_TABLE)?,
                 shots: store.table(SCREENSHOTS_TABLE)?,
-                redactor,
+                redactor: std::sync::RwLock::new(redactor),
                 state: Mutex::new(State {
                     meta,
                     next_index: 1,
@@ -283,6 +283,19 @@ impl Recorder {
                 flush_each_step: AtomicBool::new(true),
             }),
         })
+    }
+
+    /// Masks one more value from now on (e.g. a one-time code the robot received).
+    pub fn add_secret(&self, value: impl Into<String>) {
+        self.inner
+            .redactor
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .add(value);
+    }
+
+    fn redactor(&self) -> std::sync::RwLockReadGuard<'_, Redactor> {
+        self.inner.redactor.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The session id.
@@ -297,7 +310,8 @@ impl Recorder {
     /// Records a step (masking every text field) and returns its index. Flushed
     /// before returning unless [`Recorder::set_flush_each_step`] turned that off.
     pub fn step(&self, s: NewStep) -> Result<u64> {
-        let r = &self.inner.redactor;
+        let guard = self.redactor();
+        let r = &*guard;
         let mut st = self.lock();
         if st.finished {
             return Err(RecordingError::Finished(st.meta.id.clone()));
@@ -360,12 +374,13 @@ impl Recorder {
     /// Ends the session with an outcome (`ok`, `failed: …`, `refused: …`) and flushes.
     /// Calling it again is a no-op, so error paths may call it freely.
     pub fn finish(&self, outcome: &str) -> Result<()> {
+        let outcome = self.redactor().mask(outcome);
         let mut st = self.lock();
         if st.finished {
             return Ok(());
         }
         st.meta.finished = Some(now());
-        st.meta.outcome = Some(self.inner.redactor.mask(outcome));
+        st.meta.outcome = Some(outcome);
         self.inner.sessions.put_json(st.meta.id.as_bytes(), &st.meta)?;
         self.inner.store.flush()?;
         st.finished = true;

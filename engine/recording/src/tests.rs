@@ -174,6 +174,12 @@ fn secrets_are_never_stored() {
         )
     })
     .unwrap();
+    rec.add_secret("otp-918273");
+    rec.step(NewStep {
+        result: "code otp-918273 accepted".into(),
+        ..NewStep::new("type", vec!["otp-918273".into()])
+    })
+    .unwrap();
     rec.finish(&format!("failed: wrong password {SECRET}")).unwrap();
     let needles = [
         SECRET.as_bytes().to_vec(),
@@ -339,4 +345,31 @@ fn html_loads_in_headless_chromium() {
     );
     assert!(dom.contains("class=\"step ok current\""), "first step not selected");
     assert!(dom.contains("step 1 of 4"));
+}
+
+#[test]
+fn clones_on_several_threads_share_one_numbering() {
+    let s = Store::temporary().unwrap();
+    let rec = Recorder::start(&s, SessionMeta::new("mt", "r"), Redactor::default()).unwrap();
+    rec.set_flush_each_step(false);
+    let hs: Vec<_> = (0..4)
+        .map(|t| {
+            let r = rec.clone();
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    r.step(NewStep::new(format!("t{t}"), vec![i.to_string()])).unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    rec.finish("ok").unwrap();
+    let sess = load_session(&s, "mt").unwrap();
+    assert_eq!(
+        sess.steps.iter().map(|s| s.index).collect::<Vec<_>>(),
+        (1..=100).collect::<Vec<u64>>()
+    );
+    assert_eq!(sess.meta.steps, 100);
 }
