@@ -33,16 +33,16 @@ pub fn address_key(addr: &str) -> Option<String> {
     let k = toks.iter().position(|t| t.kind == TokKind::Number && t.start > 0)?;
     let mut key = String::new();
     street_key(&addr[..toks[k].start], &mut key);
+    if let Some(x) = key.strip_suffix(" nr") {
+        key = x.to_string();
+    }
     if key.is_empty() {
         return None;
     }
     key.push(' ');
+    // the letter ("12B") is left out: "Vestergade 12" and "Vestergade 12B"
+    // are treated as the same address, so the subject's own is never marked
     key.push_str(toks[k].text(addr));
-    if let Some(n) = toks.get(k + 1) {
-        if n.is_word() && n.end - n.start == 1 && (n.start == toks[k].end || n.cap) {
-            key.push_str(&n.text(addr).to_lowercase());
-        }
-    }
     Some(key)
 }
 
@@ -59,13 +59,17 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
             k += 1;
             continue;
         }
-        // the street's last word; "Aqq. 174": an abbreviation's dot may end it
+        // the street's last word: "Vestergade 4", "Aqq. 174" (an
+        // abbreviation's dot ends it), "Vestergade nr. 4"
         let prev = toks[k - 1];
-        let prev_word = if prev.is_punct('.') && k >= 2 && toks[k - 2].end == prev.start {
-            toks[k - 2]
+        let (last, street_end) = if prev.is_punct('.') && k >= 3 && toks[k - 2].text(s).eq_ignore_ascii_case("nr") {
+            (k - 3, toks[k - 3].end)
+        } else if prev.is_punct('.') && k >= 2 && toks[k - 2].end == prev.start {
+            (k - 2, prev.end)
         } else {
-            prev
+            (k - 1, prev.end)
         };
+        let prev_word = toks[last];
         if !prev_word.is_word() {
             k += 1;
             continue;
@@ -73,7 +77,7 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
         // longest known street ending right before the number
         let mut best: Option<usize> = None; // token index where the street starts
         let mut words = 0;
-        let mut m = k;
+        let mut m = last + 1;
         street_key(prev_word.text(s), &mut key);
         let could_be_listed = lex.is_street_last_word(&key);
         while could_be_listed && m > 0 && words < maxw + 2 {
@@ -86,7 +90,7 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
             }
             let first_ok = (t.is_word() && (t.cap || t.all_caps)) || t.kind == TokKind::Number;
             if first_ok {
-                street_key(&s[t.start..prev.end], &mut key);
+                street_key(&s[t.start..street_end], &mut key);
                 if lex.is_street(&key) {
                     best = Some(m);
                 }
@@ -104,7 +108,7 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
                     continue;
                 }
                 // "Solsikkevej 4"; "Mølle Allé 4", "Peter Bangs Vej 4": take capitalised words before a bare suffix
-                let mut m = k - 1;
+                let mut m = last;
                 if rules.street_word(&buf) && buf.chars().count() <= 9 {
                     let mut back = 0;
                     while m > 0 && back < 3 {
@@ -139,12 +143,11 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
             }
         }
         let mut end = num.end;
-        let mut number_key = num.text(s).to_string();
+        let number_key = num.text(s);
         // letter: "12B", "12 B"
         if let Some(n) = toks.get(e) {
             let glued = n.start == num.end;
             if n.is_word() && n.end - n.start == 1 && (glued || (n.cap && !toks.get(e + 1).is_some_and(|x| x.is_punct('.') && !x.space_before))) {
-                number_key.push_str(&n.text(s).to_lowercase());
                 end = n.end;
                 e += 1;
             }
@@ -252,7 +255,7 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
         if with_town {
             conf += 0.05;
         }
-        street_key(&s[toks[street_start].start..prev.end], &mut key);
+        street_key(&s[toks[street_start].start..street_end], &mut key);
         let full_key = format!("{key} {number_key}");
         out.push(AddrHit {
             start: toks[street_start].start,

@@ -155,6 +155,25 @@ ishøj vallensbæk dragør tårnby ballerup herlev gladsaxe gentofte frederiksbe
 hellerup valby vanløse brønshøj amager nørrebro østerbro vesterbro christianshavn danmark
 jylland fyn sjælland bornholm lolland falster møn midtjylland nordjylland syddanmark
 hovedstaden europa tyskland sverige norge lund malmø
+kjellerup gjern them bjerringbro ry galten hammel hinnerup hadsten lystrup trige tilst brabrand
+viby højbjerg risskov egå hasle åbyhøj beder malling solbjerg tranbjerg mårslet skødstrup hornslet
+rønde kolind ebeltoft auning ørsted allingåbro randers langå hobro mariager arden støvring aars
+nibe løgstør farsø vestbjerg vodskov svenstrup storvorde gistrup klarup hals pandrup fjerritslev
+hurup vestervig hanstholm snedsted nykøbing mors sallingsund roslev spøttrup skive hvidbjerg
+vinderup struer lemvig harboøre thyborøn bøvlingbjerg ulfborg tim ringkøbing hvide sande tarm
+skjern videbæk spjald ølgod varde oksbøl blåvand esbjerg bramming ribe gram rødding vojens
+christiansfeld haderslev aabenraa padborg kruså gråsten nordborg augustenborg tinglev bylderup
+løgumkloster toftlund brørup holsted vejen lunderskov vamdrup kolding fredericia børkop jelling
+give brande ikast herning sunds aulum hammerum gjellerup bording engesvang kibæk aars vildbjerg
+tørring uldum juelsminde hedensted løsning egtved vejle gedved brædstrup nørre snede silkeborg
+skanderborg hørning stilling odder hou gylling assens glamsbjerg vissenbjerg årup bogense otterup
+søndersø munkebo kerteminde langeskov ullerslev nyborg ørbæk ringe faaborg kværndrup gudme
+svendborg rudkøbing marstal ærøskøbing tranekær holbæk jyderup svinninge tølløse mørkøv
+kalundborg høng gørlev slagelse korsør skælskør dianalund sorø ringsted haslev køge herfølge
+solrød greve karlslunde jyllinge hundested frederiksværk helsinge gilleleje græsted hornbæk
+espergærde humlebæk fredensborg kokkedal nivå rungsted hørsholm allerød lillerød birkerød værløse
+farum stenløse ølstykke ballerup måløv smørum skovlunde virum kongens holte nærum søborg bagsværd
+
 ";
 
 /// Words that end a name run: institutions and organisations ("Silkeborg

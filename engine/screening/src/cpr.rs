@@ -159,8 +159,9 @@ pub fn scan(s: &str) -> Vec<CprHit> {
         } else if lens.len() >= 4
             && lens[..4] == [2, 2, 2, 4]
             && groups[1].sep == groups[2].sep
-            && groups[1].sep.is_some()
+            && (groups[1].sep.is_some() || POSITIVE.iter().any(|w| context_before(s, i, 48).contains(w)))
         {
+            // "01.01.90-1234"; "01 01 90 1234" only after a CPR context word
             Some(4)
         } else {
             None

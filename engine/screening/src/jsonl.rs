@@ -15,15 +15,36 @@ pub struct JsonlReport {
     pub marks: usize,
 }
 
+/// A subject as the input gives it; every field may be left out.
+#[derive(Deserialize, Default)]
+struct InSubject {
+    #[serde(default)]
+    cpr: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    address: Option<String>,
+}
+
+impl From<InSubject> for Subject {
+    fn from(s: InSubject) -> Subject {
+        Subject {
+            cpr: s.cpr.unwrap_or_default(),
+            name: s.name.unwrap_or_default(),
+            address: s.address.unwrap_or_default(),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct InLine {
     id: serde_json::Value,
     text: String,
     #[serde(default)]
-    subject: Option<Subject>,
+    subject: Option<InSubject>,
     /// Consented parties (optional extension): never marked either.
     #[serde(default)]
-    consented: Vec<Subject>,
+    consented: Vec<InSubject>,
     #[serde(default)]
     words: Vec<String>,
 }
@@ -82,8 +103,8 @@ pub fn screen_jsonl(
                 continue;
             }
         };
-        let mut known: Vec<Subject> = req.subject.into_iter().collect();
-        known.extend(req.consented);
+        let mut known: Vec<Subject> = req.subject.into_iter().map(Subject::from).collect();
+        known.extend(req.consented.into_iter().map(Subject::from));
         let extra = (!req.words.is_empty()).then(|| WordMatcher::new(&req.words));
         let marks = screener
             .screen_request_with(&[req.text.as_str()], &known, extra.as_ref())

@@ -263,6 +263,24 @@ impl NameFinder<'_> {
                     _ => {}
                 }
             }
+            // "i Gjern", "i Them": after the preposition "i" a single
+            // capitalised word is a place, not a person
+            let after_i = k > 0
+                && toks[k - 1].is_word()
+                && toks[k - 1].text(s) == "i"
+                && !toks[k].newline_before;
+            if after_i && run.len() == 1 && !title_before {
+                out.push(NameCand {
+                    start: run[0].start,
+                    end: run[0].end,
+                    keys: Vec::new(),
+                    words: 0,
+                    confidence: -1.0,
+                    reason: "place after \"i\"",
+                });
+                k = next.max(k + 1);
+                continue;
+            }
             self.decide(&run, &arena, title_before, &mut out);
             k = next.max(k + 1);
         }
