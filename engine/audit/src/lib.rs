@@ -115,7 +115,11 @@ pub struct NewEntry {
 }
 
 impl NewEntry {
-    pub fn new(actor_kind: ActorKind, actor: impl Into<String>, action: impl Into<String>) -> NewEntry {
+    pub fn new(
+        actor_kind: ActorKind,
+        actor: impl Into<String>,
+        action: impl Into<String>,
+    ) -> NewEntry {
         NewEntry {
             actor_kind,
             actor: actor.into(),
@@ -206,7 +210,9 @@ pub struct Filter {
 impl Filter {
     /// Whether an entry passes the filter (ignores `limit`).
     pub fn matches(&self, e: &Entry) -> bool {
-        let eq = |want: &Option<String>, have: Option<&str>| want.as_deref().is_none_or(|w| have == Some(w));
+        let eq = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref().is_none_or(|w| have == Some(w))
+        };
         if !eq(&self.actor, Some(&e.actor))
             || !eq(&self.request, e.request.as_deref())
             || !eq(&self.session, e.session.as_deref())
@@ -301,7 +307,8 @@ impl AuditLog {
     /// Appends one entry; durable (flushed) when this returns.
     pub fn append(&self, e: NewEntry) -> Result<Entry> {
         let mut v = self.append_batch(vec![e])?;
-        v.pop().ok_or_else(|| AuditError::Encode("no entry appended".into()))
+        v.pop()
+            .ok_or_else(|| AuditError::Encode("no entry appended".into()))
     }
 
     /// Appends several entries as consecutive links with one flush at the end.
@@ -336,10 +343,11 @@ impl AuditLog {
                 None => (1, GENESIS.to_string()),
                 Some((k, v)) => {
                     let key_seq = key_to_seq(&k).unwrap_or(0);
-                    let last: Entry = serde_json::from_slice(&v).map_err(|e| AuditError::Unreadable {
-                        seq: key_seq,
-                        reason: e.to_string(),
-                    })?;
+                    let last: Entry =
+                        serde_json::from_slice(&v).map_err(|e| AuditError::Unreadable {
+                            seq: key_seq,
+                            reason: e.to_string(),
+                        })?;
                     (last.seq + 1, last.hash)
                 }
             };
@@ -357,8 +365,12 @@ impl AuditLog {
                 hash: String::new(),
             };
             entry.hash = entry.compute_hash();
-            let bytes = serde_json::to_vec(&entry).map_err(|e| AuditError::Encode(e.to_string()))?;
-            if self.table.compare_and_swap(be_key(seq), None, Some(&bytes))? {
+            let bytes =
+                serde_json::to_vec(&entry).map_err(|e| AuditError::Encode(e.to_string()))?;
+            if self
+                .table
+                .compare_and_swap(be_key(seq), None, Some(&bytes))?
+            {
                 return Ok(entry);
             }
         }
@@ -447,11 +459,14 @@ impl AuditLog {
                             h.seq
                         ),
                     });
-                } else if let Some(Ok(Some(e))) = (h.seq > 0).then(|| self.table.get_json::<Entry>(be_key(h.seq))) {
+                } else if let Some(Ok(Some(e))) =
+                    (h.seq > 0).then(|| self.table.get_json::<Entry>(be_key(h.seq)))
+                {
                     if e.hash != h.hash {
                         broken = Some(BrokenEntry {
                             seq: h.seq,
-                            reason: "it does not match the head record: the log was rewritten".into(),
+                            reason: "it does not match the head record: the log was rewritten"
+                                .into(),
                         });
                     }
                 }
@@ -495,10 +510,11 @@ impl AuditLog {
         Ok(match self.table.last()? {
             None => None,
             Some((k, v)) => {
-                let e: Entry = serde_json::from_slice(&v).map_err(|err| AuditError::Unreadable {
-                    seq: key_to_seq(&k).unwrap_or(0),
-                    reason: err.to_string(),
-                })?;
+                let e: Entry =
+                    serde_json::from_slice(&v).map_err(|err| AuditError::Unreadable {
+                        seq: key_to_seq(&k).unwrap_or(0),
+                        reason: err.to_string(),
+                    })?;
                 Some((e.seq, e.hash))
             }
         })
@@ -518,7 +534,11 @@ fn mask_value(r: &Redactor, v: Value) -> Value {
     match v {
         Value::String(s) => Value::String(r.mask(&s)),
         Value::Array(a) => Value::Array(a.into_iter().map(|x| mask_value(r, x)).collect()),
-        Value::Object(m) => Value::Object(m.into_iter().map(|(k, x)| (r.mask(&k), mask_value(r, x))).collect()),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, x)| (r.mask(&k), mask_value(r, x)))
+                .collect(),
+        ),
         other => other,
     }
 }
@@ -616,8 +636,10 @@ pub fn render_table(entries: &[Entry]) -> String {
             }
             [
                 e.seq.to_string(),
-                e.time_utc()
-                    .map_or_else(|| e.time.clone(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
+                e.time_utc().map_or_else(
+                    || e.time.clone(),
+                    |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
+                ),
                 e.actor_kind.as_str().to_string(),
                 cell(&e.actor, 24),
                 cell(&e.action, 28),
@@ -667,7 +689,10 @@ pub fn render_jsonl(entries: &[Entry]) -> String {
 }
 
 fn cell(s: &str, max: usize) -> String {
-    let clean: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let clean: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if clean.chars().count() <= max {
         clean
     } else {
@@ -705,7 +730,10 @@ mod tests {
         assert!(r.is_ok(), "{r:?}");
         assert_eq!(r.entries, 5);
         let all = log.query(&Filter::default()).unwrap();
-        assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+        assert_eq!(
+            all.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4, 5]
+        );
         assert_eq!(all[0].prev, GENESIS);
         for w in all.windows(2) {
             assert_eq!(w[1].prev, w[0].hash);
@@ -770,7 +798,9 @@ mod tests {
         // the link from 4 (now 3) to entry 2 breaks
         let (s, log) = log_with(5);
         let t = s.table(TABLE).unwrap();
-        let mut rest: Vec<Entry> = (4..=5).map(|i| t.get_json(be_key(i)).unwrap().unwrap()).collect();
+        let mut rest: Vec<Entry> = (4..=5)
+            .map(|i| t.get_json(be_key(i)).unwrap().unwrap())
+            .collect();
         t.remove(be_key(5)).unwrap();
         for e in &mut rest {
             e.seq -= 1;
@@ -788,11 +818,17 @@ mod tests {
         let other = AuditLog::open(&s).unwrap(); // separate lock: exercises the CAS path
         let mut hs = Vec::new();
         for t in 0..4 {
-            let l = if t % 2 == 0 { log.clone() } else { other.clone() };
+            let l = if t % 2 == 0 {
+                log.clone()
+            } else {
+                other.clone()
+            };
             hs.push(std::thread::spawn(move || {
                 for i in 0..40 {
-                    l.append(NewEntry::robot(format!("robot-{t}"), "click").detail(json!({ "i": i })))
-                        .unwrap();
+                    l.append(
+                        NewEntry::robot(format!("robot-{t}"), "click").detail(json!({ "i": i })),
+                    )
+                    .unwrap();
                 }
             }));
         }
@@ -825,7 +861,9 @@ mod tests {
         }
         let s = Store::open(dir.path()).unwrap();
         let log = AuditLog::open(&s).unwrap();
-        let e = log.append(NewEntry::system_actor("scheduler", "start")).unwrap();
+        let e = log
+            .append(NewEntry::system_actor("scheduler", "start"))
+            .unwrap();
         assert_eq!(e.seq, 3);
         assert!(log.verify().unwrap().is_ok());
     }
@@ -836,7 +874,13 @@ mod tests {
         log.append(NewEntry::user("anna", "secret.set").detail(json!({"name": "sbsys/pw"})))
             .unwrap();
         log.append(NewEntry::user("anna", "audit.verify")).unwrap();
-        let q = |f: Filter| log.query(&f).unwrap().iter().map(|e| e.seq).collect::<Vec<_>>();
+        let q = |f: Filter| {
+            log.query(&f)
+                .unwrap()
+                .iter()
+                .map(|e| e.seq)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
             q(Filter {
                 request: Some("req-0".into()),
@@ -874,7 +918,9 @@ mod tests {
             }),
             vec![5, 6]
         );
-        let t5 = log.query(&Filter::default()).unwrap()[4].time_utc().unwrap();
+        let t5 = log.query(&Filter::default()).unwrap()[4]
+            .time_utc()
+            .unwrap();
         assert_eq!(
             q(Filter {
                 since: Some(t5),
@@ -899,9 +945,16 @@ mod tests {
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines.len(), 3);
         assert!(lines[0].starts_with("SEQ"));
-        assert!(lines[1].contains("aktindsigt-sbsys") && lines[1].contains("navigate") && lines[1].contains("Søren"));
+        assert!(
+            lines[1].contains("aktindsigt-sbsys")
+                && lines[1].contains("navigate")
+                && lines[1].contains("Søren")
+        );
         let j = render_jsonl(&es);
-        let back: Vec<Entry> = j.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let back: Vec<Entry> = j
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(back, es);
     }
 
@@ -912,7 +965,10 @@ mod tests {
             .unwrap()
             .with_redactor(Redactor::new(["pw-Hemmelig".to_string()]));
         let e = log
-            .append(NewEntry::robot("r", "type").detail(json!({"args": ["#pw", "pw-Hemmelig"], "pw-Hemmelig": 1})))
+            .append(
+                NewEntry::robot("r", "type")
+                    .detail(json!({"args": ["#pw", "pw-Hemmelig"], "pw-Hemmelig": 1})),
+            )
             .unwrap();
         assert_eq!(e.detail, json!({"args": ["#pw", "***"], "***": 1}));
         for kv in s.table(TABLE).unwrap().iter() {

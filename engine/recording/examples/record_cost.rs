@@ -3,7 +3,9 @@
 //! (default 1000 steps; 50 distinct 1280×800 PNGs cycled; on-disk store in a temp dir).
 //! With HTML_DIR, the screenshot session is also written there as a trace page.
 
-use marc_recording::{load_session, screenshot_stats, write_html, NewStep, Recorder, Redactor, SessionMeta};
+use marc_recording::{
+    load_session, screenshot_stats, write_html, NewStep, Recorder, Redactor, SessionMeta,
+};
 use marc_store::Store;
 use std::time::Instant;
 
@@ -26,7 +28,8 @@ fn screen(seed: u32) -> Vec<u8> {
         }
     });
     let mut buf = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut buf, image::ImageFormat::Png).expect("encode png");
+    img.write_to(&mut buf, image::ImageFormat::Png)
+        .expect("encode png");
     buf.into_inner()
 }
 
@@ -50,7 +53,9 @@ fn run(store: &Store, id: &str, n: usize, shots: Option<&[Vec<u8>]>, flush: bool
     let red = Redactor::new(["hunter2-password".to_string()]);
     let rec = Recorder::start(
         store,
-        SessionMeta::new(id, "bench").system("sbsys").request("req-1"),
+        SessionMeta::new(id, "bench")
+            .system("sbsys")
+            .request("req-1"),
         red,
     )
     .expect("start");
@@ -68,7 +73,10 @@ fn run(store: &Store, id: &str, n: usize, shots: Option<&[Vec<u8>]>, flush: bool
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000);
     let html = std::env::args().nth(2);
     let pngs: Vec<Vec<u8>> = (0..50).map(screen).collect();
     let avg_png = pngs.iter().map(|p| p.len()).sum::<usize>() / pngs.len();

@@ -91,7 +91,12 @@ pub fn diff_replay(recorded: &Session, replayed: &Session) -> Option<Divergence>
         let nv = normalize_volatile;
         let field = if a.command != b.command {
             Some(("command", a.command.clone(), b.command.clone()))
-        } else if a.args.iter().map(|x| nv(x)).ne(b.args.iter().map(|x| nv(x))) {
+        } else if a
+            .args
+            .iter()
+            .map(|x| nv(x))
+            .ne(b.args.iter().map(|x| nv(x)))
+        {
             Some(("args", a.args.join(", "), b.args.join(", ")))
         } else if a.ok != b.ok {
             Some(("ok", describe(a), describe(b)))
@@ -175,7 +180,10 @@ mod tests {
 
     #[test]
     fn length_and_ok_differences() {
-        let a = session("a", vec![step(1, "click", &["#x"], ""), step(2, "click", &["#y"], "")]);
+        let a = session(
+            "a",
+            vec![step(1, "click", &["#x"], ""), step(2, "click", &["#y"], "")],
+        );
         let mut b = a.clone();
         b.steps.pop();
         let d = diff_replay(&a, &b).unwrap();

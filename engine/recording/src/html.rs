@@ -123,7 +123,11 @@ pub fn write_html(store: &Store, session: &Session, dir: &Path) -> Result<PathBu
     };
     let shots_dir = dir.join("shots");
     std::fs::create_dir_all(&shots_dir).map_err(|e| werr(&shots_dir, e))?;
-    let hashes: BTreeSet<&str> = session.steps.iter().filter_map(|s| s.screenshot.as_deref()).collect();
+    let hashes: BTreeSet<&str> = session
+        .steps
+        .iter()
+        .filter_map(|s| s.screenshot.as_deref())
+        .collect();
     let mut missing = BTreeSet::new();
     for h in &hashes {
         let p = shots_dir.join(format!("{h}.png"));
@@ -132,7 +136,8 @@ pub fn write_html(store: &Store, session: &Session, dir: &Path) -> Result<PathBu
         }
         match load_screenshot(store, h) {
             Ok(png) => std::fs::write(&p, png).map_err(|e| werr(&p, e))?,
-            Err(RecordingError::NoScreenshot(_)) | Err(RecordingError::DamagedScreenshot { .. }) => {
+            Err(RecordingError::NoScreenshot(_))
+            | Err(RecordingError::DamagedScreenshot { .. }) => {
                 missing.insert(h.to_string());
             }
             Err(e) => return Err(e),
@@ -218,7 +223,11 @@ fn render_page(session: &Session, missing: &BTreeSet<String>) -> String {
             cmd = esc(&s.command),
             d = s.duration_ms
         );
-        let _ = write!(h, "<dt>command</dt><dd><code>{}</code></dd>", esc(&s.command));
+        let _ = write!(
+            h,
+            "<dt>command</dt><dd><code>{}</code></dd>",
+            esc(&s.command)
+        );
         let args = if s.args.is_empty() {
             "<dd>-</dd>".to_string()
         } else {
@@ -243,7 +252,11 @@ fn render_page(session: &Session, missing: &BTreeSet<String>) -> String {
         h.push_str("</dl>");
         if let Some(hash) = &s.screenshot {
             if missing.contains(hash) {
-                let _ = write!(h, "<p class=\"missing\">screenshot {} is missing</p>", esc(hash));
+                let _ = write!(
+                    h,
+                    "<p class=\"missing\">screenshot {} is missing</p>",
+                    esc(hash)
+                );
             } else {
                 let _ = write!(
                     h,

@@ -67,7 +67,10 @@ pub enum RecordingError {
     #[error("the stored screenshot {hash} is damaged ({reason})")]
     DamagedScreenshot { hash: String, reason: String },
     #[error("cannot write the replay page into {path}: {reason}")]
-    Write { path: std::path::PathBuf, reason: String },
+    Write {
+        path: std::path::PathBuf,
+        reason: String,
+    },
     #[error("cannot encode a recording record: {0}")]
     Encode(String),
 }
@@ -220,7 +223,10 @@ pub fn validate_session_id(id: &str) -> Result<()> {
     if id.len() > 128 {
         return bad("it is longer than 128 characters");
     }
-    if !id.chars().all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c)) {
+    if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c))
+    {
         return bad("use only letters, digits and _ - . :");
     }
     Ok(())
@@ -295,7 +301,10 @@ impl Recorder {
     }
 
     fn redactor(&self) -> std::sync::RwLockReadGuard<'_, Redactor> {
-        self.inner.redactor.read().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .redactor
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// The session id.
@@ -316,7 +325,8 @@ impl Recorder {
         if st.finished {
             return Err(RecordingError::Finished(st.meta.id.clone()));
         }
-        let start = Utc::now() - chrono::Duration::milliseconds(s.duration_ms.min(i64::MAX as u64) as i64);
+        let start =
+            Utc::now() - chrono::Duration::milliseconds(s.duration_ms.min(i64::MAX as u64) as i64);
         let step = Step {
             index: st.next_index,
             time: start.to_rfc3339_opts(SecondsFormat::Millis, true),
@@ -336,7 +346,9 @@ impl Recorder {
                 .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit())),
         };
         let bytes = serde_json::to_vec(&step).map_err(|e| RecordingError::Encode(e.to_string()))?;
-        self.inner.steps.put(step_key(&st.meta.id, step.index), bytes)?;
+        self.inner
+            .steps
+            .put(step_key(&st.meta.id, step.index), bytes)?;
         st.next_index += 1;
         st.meta.steps = step.index;
         if self.inner.flush_each_step.load(Ordering::Relaxed) {
@@ -381,7 +393,9 @@ impl Recorder {
         }
         st.meta.finished = Some(now());
         st.meta.outcome = Some(outcome);
-        self.inner.sessions.put_json(st.meta.id.as_bytes(), &st.meta)?;
+        self.inner
+            .sessions
+            .put_json(st.meta.id.as_bytes(), &st.meta)?;
         self.inner.store.flush()?;
         st.finished = true;
         Ok(())
@@ -395,7 +409,10 @@ fn store_screenshot(table: &Table, png: &[u8]) -> Result<String> {
     if table.get(hash.as_bytes())?.is_some() {
         return Ok(hash);
     }
-    let mut enc = flate2::write::DeflateEncoder::new(Vec::with_capacity(clean.len()), flate2::Compression::fast());
+    let mut enc = flate2::write::DeflateEncoder::new(
+        Vec::with_capacity(clean.len()),
+        flate2::Compression::fast(),
+    );
     let compressed = enc.write_all(&clean).and_then(|_| enc.finish()).ok();
     let mut rec = Vec::with_capacity(clean.len() + 1);
     match compressed {
@@ -447,7 +464,9 @@ pub fn load_session(store: &Store, id: &str) -> Result<Session> {
 /// The PNG bytes of a stored screenshot (metadata already stripped).
 pub fn load_screenshot(store: &Store, hash: &str) -> Result<Vec<u8>> {
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(RecordingError::NoScreenshot(hash.chars().take(80).collect()));
+        return Err(RecordingError::NoScreenshot(
+            hash.chars().take(80).collect(),
+        ));
     }
     let rec = store
         .table(SCREENSHOTS_TABLE)?
@@ -504,11 +523,16 @@ pub fn outcome_text(meta: &SessionMeta) -> String {
 
 /// Whether a step was refused by the rights profile.
 pub fn is_refused(s: &Step) -> bool {
-    s.rights.as_deref().is_some_and(|r| r.starts_with("refused"))
+    s.rights
+        .as_deref()
+        .is_some_and(|r| r.starts_with("refused"))
 }
 
 fn one_line(s: &str, max: usize) -> String {
-    let flat: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let flat: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if flat.chars().count() <= max {
         flat
     } else {
@@ -559,7 +583,12 @@ pub fn render_terminal(session: &Session) -> String {
         let time = DateTime::parse_from_rfc3339(&s.time)
             .map(|t| t.with_timezone(&Utc).format("%H:%M:%S%.3f").to_string())
             .unwrap_or_else(|_| s.time.clone());
-        let args = s.args.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", ");
+        let args = s
+            .args
+            .iter()
+            .map(|a| format!("{a:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let _ = writeln!(
             out,
             "#{:<4} {time}  {:>7} ms  {status:<7}  {}({})",

@@ -31,8 +31,14 @@ pub fn strip_png(png: &[u8]) -> Result<Vec<u8>, String> {
             .checked_add(12)
             .and_then(|p| p.checked_add(len))
             .filter(|e| *e <= png.len())
-            .ok_or_else(|| format!("chunk {} at byte {pos} runs past the end", String::from_utf8_lossy(&ty)))?;
-        let crc_stored = u32::from_be_bytes([png[end - 4], png[end - 3], png[end - 2], png[end - 1]]);
+            .ok_or_else(|| {
+                format!(
+                    "chunk {} at byte {pos} runs past the end",
+                    String::from_utf8_lossy(&ty)
+                )
+            })?;
+        let crc_stored =
+            u32::from_be_bytes([png[end - 4], png[end - 3], png[end - 2], png[end - 1]]);
         if crc32fast::hash(&png[pos + 4..end - 4]) != crc_stored {
             return Err(format!(
                 "chunk {} at byte {pos} has a wrong CRC (damaged)",
@@ -84,7 +90,8 @@ mod tests {
     use super::*;
 
     fn tiny_png() -> Vec<u8> {
-        let img = image::RgbImage::from_fn(4, 3, |x, y| image::Rgb([x as u8 * 60, y as u8 * 80, 7]));
+        let img =
+            image::RgbImage::from_fn(4, 3, |x, y| image::Rgb([x as u8 * 60, y as u8 * 80, 7]));
         let mut buf = std::io::Cursor::new(Vec::new());
         img.write_to(&mut buf, image::ImageFormat::Png).unwrap();
         buf.into_inner()
@@ -94,7 +101,10 @@ mod tests {
     fn strips_text_chunks_and_keeps_pixels() {
         let png = tiny_png();
         let with_text = insert_after_ihdr(&png, &chunk(b"tEXt", b"Comment\0password=hunter2"));
-        let with_text = insert_after_ihdr(&with_text, &chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0hunter2"));
+        let with_text = insert_after_ihdr(
+            &with_text,
+            &chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0hunter2"),
+        );
         let mut with_tail = with_text.clone();
         with_tail.extend_from_slice(b"hunter2 after IEND");
         let s = strip_png(&with_tail).unwrap();
@@ -109,7 +119,9 @@ mod tests {
     fn rejects_non_png_and_damage() {
         assert!(strip_png(b"GIF89a....").is_err());
         let png = tiny_png();
-        assert!(strip_png(&png[..png.len() - 12]).unwrap_err().contains("truncated"));
+        assert!(strip_png(&png[..png.len() - 12])
+            .unwrap_err()
+            .contains("truncated"));
         let mut bad = png.clone();
         bad[20] ^= 1; // inside IHDR data
         assert!(strip_png(&bad).unwrap_err().contains("CRC"));

@@ -4,7 +4,9 @@ use crate::png::{chunk, insert_after_ihdr};
 const SECRET: &str = "Hemmelig#Kode 2026";
 
 fn png(w: u32, h: u32, seed: u8) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x as u8).wrapping_add(seed), y as u8, seed]));
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x as u8).wrapping_add(seed), y as u8, seed])
+    });
     let mut buf = std::io::Cursor::new(Vec::new());
     img.write_to(&mut buf, image::ImageFormat::Png).unwrap();
     buf.into_inner()
@@ -70,12 +72,22 @@ fn roundtrip_and_listing() {
     let sess = load_session(&s, "sess-1").unwrap();
     assert_eq!(sess.meta.robot, "aktindsigt-sbsys");
     assert_eq!(sess.meta.request.as_deref(), Some("req-42"));
-    assert_eq!(sess.meta.outcome.as_deref(), Some("refused: click on #delete"));
+    assert_eq!(
+        sess.meta.outcome.as_deref(),
+        Some("refused: click on #delete")
+    );
     assert!(sess.meta.finished.is_some());
-    assert_eq!(sess.steps.iter().map(|s| s.index).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        sess.steps.iter().map(|s| s.index).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
     assert_eq!(sess.steps[0].command, "navigate");
     assert_eq!(sess.steps[0].duration_ms, 120);
-    assert!(sess.steps[2].rights.as_deref().unwrap().starts_with("refused"));
+    assert!(sess.steps[2]
+        .rights
+        .as_deref()
+        .unwrap()
+        .starts_with("refused"));
     assert!(!sess.steps[2].ok);
     let hash = sess.steps[0].screenshot.clone().unwrap();
     let back = load_screenshot(&s, &hash).unwrap();
@@ -93,8 +105,14 @@ fn roundtrip_and_listing() {
         Recorder::start(&s, SessionMeta::new("sess-1", "x"), Redactor::default()),
         Err(RecordingError::SessionExists(_))
     ));
-    assert!(matches!(load_session(&s, "nope"), Err(RecordingError::NoSession(_))));
-    assert!(matches!(load_session(&s, "../etc"), Err(RecordingError::BadId { .. })));
+    assert!(matches!(
+        load_session(&s, "nope"),
+        Err(RecordingError::NoSession(_))
+    ));
+    assert!(matches!(
+        load_session(&s, "../etc"),
+        Err(RecordingError::BadId { .. })
+    ));
 }
 
 #[test]
@@ -111,7 +129,10 @@ fn screenshots_are_deduplicated_and_stripped() {
     assert_eq!(h1, h3, "metadata does not change the content address");
     assert_ne!(h1, h4);
     assert_eq!(screenshot_stats(&s).unwrap().0, 2);
-    assert!(matches!(rec.screenshot(b"not a png"), Err(RecordingError::BadPng(_))));
+    assert!(matches!(
+        rec.screenshot(b"not a png"),
+        Err(RecordingError::BadPng(_))
+    ));
     rec.set_screenshots(false);
     assert!(!rec.screenshots_enabled());
     assert_eq!(rec.screenshot(&png(10, 10, 9)).unwrap(), None);
@@ -160,7 +181,10 @@ fn secrets_are_never_stored() {
         &png(30, 20, 5),
         &chunk(b"tEXt", format!("Comment\0{SECRET}").as_bytes()),
     );
-    let shot = insert_after_ihdr(&shot, &chunk(b"iTXt", format!("k\0\0\0\0\0{SECRET}").as_bytes()));
+    let shot = insert_after_ihdr(
+        &shot,
+        &chunk(b"iTXt", format!("k\0\0\0\0\0{SECRET}").as_bytes()),
+    );
     let h = rec.screenshot(&shot).unwrap().unwrap();
     let enc = SECRET.replace(' ', "%20").replace('#', "%23");
     rec.step(NewStep {
@@ -180,7 +204,8 @@ fn secrets_are_never_stored() {
         ..NewStep::new("type", vec!["otp-918273".into()])
     })
     .unwrap();
-    rec.finish(&format!("failed: wrong password {SECRET}")).unwrap();
+    rec.finish(&format!("failed: wrong password {SECRET}"))
+        .unwrap();
     let needles = [
         SECRET.as_bytes().to_vec(),
         enc.as_bytes().to_vec(),
@@ -197,7 +222,10 @@ fn secrets_are_never_stored() {
     }
     let sess = load_session(&s, "leak").unwrap();
     assert_eq!(sess.steps[0].args, vec!["#pw", "***", "x***y"]);
-    assert_eq!(sess.steps[0].url.as_deref(), Some("https://sbsys.example/login?pw=***"));
+    assert_eq!(
+        sess.steps[0].url.as_deref(),
+        Some("https://sbsys.example/login?pw=***")
+    );
     let dir = tempfile::tempdir().unwrap();
     let index = write_html(&s, &sess, dir.path()).unwrap();
     let page = std::fs::read_to_string(index).unwrap();
@@ -231,7 +259,11 @@ fn long_results_are_truncated() {
     .unwrap();
     let r = &load_session(&s, "t").unwrap().steps[0].result;
     assert!(r.starts_with(&"æ".repeat(MAX_RESULT_CHARS)));
-    assert!(r.ends_with("[500 more characters]"), "{}", &r[r.len() - 40..]);
+    assert!(
+        r.ends_with("[500 more characters]"),
+        "{}",
+        &r[r.len() - 40..]
+    );
 }
 
 #[test]
@@ -268,12 +300,27 @@ fn html_contains_steps_and_images() {
     assert!(page.contains(&format!("src=\"shots/{shot}.png\"")));
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; more"));
     assert!(!page.contains("<script>alert(1)"));
-    for ext in ["src=\"http", "href=\"http", "src=\"//", "href=\"//", "@import", "url("] {
+    for ext in [
+        "src=\"http",
+        "href=\"http",
+        "src=\"//",
+        "href=\"//",
+        "@import",
+        "url(",
+    ] {
         assert!(!page.contains(ext), "external reference {ext}");
     }
     let file = dir.path().join("out/shots").join(format!("{shot}.png"));
-    assert_eq!(std::fs::read(file).unwrap(), load_screenshot(&s, &shot).unwrap());
-    assert_eq!(std::fs::read_dir(dir.path().join("out/shots")).unwrap().count(), 1);
+    assert_eq!(
+        std::fs::read(file).unwrap(),
+        load_screenshot(&s, &shot).unwrap()
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("out/shots"))
+            .unwrap()
+            .count(),
+        1
+    );
 }
 
 #[test]
@@ -281,10 +328,15 @@ fn html_lists_missing_screenshots() {
     let s = Store::temporary().unwrap();
     let (rec, shot) = demo(&s, "miss");
     rec.finish("ok").unwrap();
-    s.table(SCREENSHOTS_TABLE).unwrap().remove(shot.as_bytes()).unwrap();
+    s.table(SCREENSHOTS_TABLE)
+        .unwrap()
+        .remove(shot.as_bytes())
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let page =
-        std::fs::read_to_string(write_html(&s, &load_session(&s, "miss").unwrap(), dir.path()).unwrap()).unwrap();
+    let page = std::fs::read_to_string(
+        write_html(&s, &load_session(&s, "miss").unwrap(), dir.path()).unwrap(),
+    )
+    .unwrap();
     assert!(page.contains("missing from the data directory"));
     assert!(!page.contains(&format!("src=\"shots/{shot}.png\"")));
 }
@@ -308,7 +360,12 @@ fn html_loads_in_headless_chromium() {
     .unwrap();
     rec.finish("ok").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let index = write_html(&s, &load_session(&s, "chrome").unwrap(), &dir.path().join("page")).unwrap();
+    let index = write_html(
+        &s,
+        &load_session(&s, "chrome").unwrap(),
+        &dir.path().join("page"),
+    )
+    .unwrap();
     let profile = dir.path().join("profile");
     let out = std::process::Command::new("timeout")
         .arg("60")
@@ -343,7 +400,10 @@ fn html_loads_in_headless_chromium() {
         dom.contains("class=\"js\"") || dom.contains(" js\""),
         "script did not run"
     );
-    assert!(dom.contains("class=\"step ok current\""), "first step not selected");
+    assert!(
+        dom.contains("class=\"step ok current\""),
+        "first step not selected"
+    );
     assert!(dom.contains("step 1 of 4"));
 }
 
@@ -357,7 +417,8 @@ fn clones_on_several_threads_share_one_numbering() {
             let r = rec.clone();
             std::thread::spawn(move || {
                 for i in 0..25 {
-                    r.step(NewStep::new(format!("t{t}"), vec![i.to_string()])).unwrap();
+                    r.step(NewStep::new(format!("t{t}"), vec![i.to_string()]))
+                        .unwrap();
                 }
             })
         })

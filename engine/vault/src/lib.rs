@@ -54,7 +54,9 @@ pub enum VaultError {
     BadKey { source_desc: String, reason: String },
     #[error("cannot read the vault key file {path}: {reason}. Check {KEY_FILE_ENV} and the file's permissions")]
     KeyFile { path: PathBuf, reason: String },
-    #[error("the vault key file {path} can be read by other users; restrict it with `chmod 600 {path}`")]
+    #[error(
+        "the vault key file {path} can be read by other users; restrict it with `chmod 600 {path}`"
+    )]
     KeyFileTooOpen { path: PathBuf },
     #[error("the vault key file {key} lies inside the data directory {data}; move it outside (a copy of the data must not carry its own key) and point {KEY_FILE_ENV} at the new place")]
     KeyInsideData { key: PathBuf, data: PathBuf },
@@ -104,7 +106,12 @@ pub struct VaultKey {
 
 impl fmt::Debug for VaultKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "VaultKey(id {}, from {})", self.id(), self.source.describe())
+        write!(
+            f,
+            "VaultKey(id {}, from {})",
+            self.id(),
+            self.source.describe()
+        )
     }
 }
 
@@ -212,17 +219,21 @@ impl VaultKey {
 
 fn parse_key_text(text: &str, source: KeySource) -> Result<VaultKey> {
     let t = text.trim();
-    let decoded: Option<Zeroizing<Vec<u8>>> = if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
-        hex::decode(t).ok().map(Zeroizing::new)
-    } else {
-        let engines = [
-            base64::engine::general_purpose::STANDARD,
-            base64::engine::general_purpose::STANDARD_NO_PAD,
-            base64::engine::general_purpose::URL_SAFE,
-            base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        ];
-        engines.iter().find_map(|e| e.decode(t).ok()).map(Zeroizing::new)
-    };
+    let decoded: Option<Zeroizing<Vec<u8>>> =
+        if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+            hex::decode(t).ok().map(Zeroizing::new)
+        } else {
+            let engines = [
+                base64::engine::general_purpose::STANDARD,
+                base64::engine::general_purpose::STANDARD_NO_PAD,
+                base64::engine::general_purpose::URL_SAFE,
+                base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            ];
+            engines
+                .iter()
+                .find_map(|e| e.decode(t).ok())
+                .map(Zeroizing::new)
+        };
     match decoded {
         Some(v) if v.len() == 32 => {
             let mut bytes = Zeroizing::new([0u8; 32]);
@@ -372,10 +383,11 @@ impl Vault {
             .table
             .get(record_key(name))?
             .ok_or_else(|| VaultError::NotFound(name.into()))?;
-        let plain = open_record(&self.cipher, &rec, &aad(name)).map_err(|reason| VaultError::Damaged {
-            name: name.into(),
-            reason,
-        })?;
+        let plain =
+            open_record(&self.cipher, &rec, &aad(name)).map_err(|reason| VaultError::Damaged {
+                name: name.into(),
+                reason,
+            })?;
         match String::from_utf8(plain.to_vec()) {
             Ok(s) => Ok(Secret::new(s)),
             Err(e) => {
@@ -452,7 +464,11 @@ fn seal_record(cipher: &XChaCha20Poly1305, plain: &[u8], aad: &[u8]) -> Vec<u8> 
     rec
 }
 
-fn open_record(cipher: &XChaCha20Poly1305, rec: &[u8], aad: &[u8]) -> std::result::Result<Zeroizing<Vec<u8>>, String> {
+fn open_record(
+    cipher: &XChaCha20Poly1305,
+    rec: &[u8],
+    aad: &[u8],
+) -> std::result::Result<Zeroizing<Vec<u8>>, String> {
     if rec.len() < 1 + NONCE_LEN + 16 {
         return Err("the record is too short".into());
     }
@@ -545,7 +561,9 @@ impl Redactor {
 
     /// Replaces each occurrence of a known value (or its encoded forms) by `***`.
     pub fn mask(&self, s: &str) -> String {
-        let Some(m) = &self.matcher else { return s.to_string() };
+        let Some(m) = &self.matcher else {
+            return s.to_string();
+        };
         let mut out = String::with_capacity(s.len());
         m.replace_all_with(s, &mut out, |_, _, dst| {
             dst.push_str(MASK);
@@ -654,7 +672,10 @@ mod tests {
         let v = Vault::open(&s, VaultKey::generate()).unwrap();
         v.set("sbsys/password", "hemmeligt-Æøå 123").unwrap();
         v.set("kmd.user", "robot01").unwrap();
-        assert_eq!(v.get("sbsys/password").unwrap().expose(), "hemmeligt-Æøå 123");
+        assert_eq!(
+            v.get("sbsys/password").unwrap().expose(),
+            "hemmeligt-Æøå 123"
+        );
         assert_eq!(
             v.list().unwrap(),
             vec!["kmd.user".to_string(), "sbsys/password".to_string()]
@@ -694,16 +715,25 @@ mod tests {
         let k1 = VaultKey::generate();
         {
             let s = Store::open(&data).unwrap();
-            Vault::open(&s, k1.clone()).unwrap().set("pw", "x1").unwrap();
+            Vault::open(&s, k1.clone())
+                .unwrap()
+                .set("pw", "x1")
+                .unwrap();
         }
         let s = Store::open(&data).unwrap();
         let k2 = VaultKey::generate();
         let e = Vault::open(&s, k2.clone()).unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains("the vault key does not match the vault"), "{msg}");
+        assert!(
+            msg.contains("the vault key does not match the vault"),
+            "{msg}"
+        );
         assert!(msg.contains(&k1.id()) && msg.contains(&k2.id()), "{msg}");
         assert!(!msg.contains(&k1.to_hex()) && !msg.contains(&k2.to_hex()));
-        assert_eq!(Vault::open(&s, k1).unwrap().get("pw").unwrap().expose(), "x1");
+        assert_eq!(
+            Vault::open(&s, k1).unwrap().get("pw").unwrap().expose(),
+            "x1"
+        );
     }
 
     #[test]
@@ -743,10 +773,14 @@ mod tests {
         assert_eq!(parse_key_text(&hexk, KeySource::Env).unwrap().id(), k.id());
         let b64 = base64::engine::general_purpose::STANDARD.encode(k.bytes.as_ref());
         assert_eq!(
-            parse_key_text(&format!(" {b64}\n"), KeySource::Env).unwrap().id(),
+            parse_key_text(&format!(" {b64}\n"), KeySource::Env)
+                .unwrap()
+                .id(),
             k.id()
         );
-        let e = parse_key_text("abcd", KeySource::Env).unwrap_err().to_string();
+        let e = parse_key_text("abcd", KeySource::Env)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("32 bytes") && !e.contains("abcd"), "{e}");
         assert!(format!("{k:?}").contains(&k.id()) && !format!("{k:?}").contains(&hexk));
     }
@@ -805,7 +839,10 @@ mod tests {
         assert_eq!(r.mask("short p@ss!"), "short ***!");
         assert_eq!(r.mask("u=p%40ss%20word%221&x"), "u=***&x");
         assert_eq!(r.mask("u=p%40ss+word%221"), "u=***");
-        assert_eq!(r.mask("u=p%40ss%20word%221".to_lowercase().as_str()), "u=***");
+        assert_eq!(
+            r.mask("u=p%40ss%20word%221".to_lowercase().as_str()),
+            "u=***"
+        );
         assert_eq!(r.mask(r#"{"pw":"p@ss word\"1"}"#), r#"{"pw":"***"}"#);
         assert_eq!(r.mask("nothing here"), "nothing here");
         assert!(r.contains_secret("xx p@ss"));
