@@ -777,6 +777,15 @@ mod tests {
         s.table(TABLE).unwrap().remove(be_key(1)).unwrap();
         assert_eq!(log.verify().unwrap().first_broken.unwrap().seq, 1);
 
+        // emptying the whole log is caught by the head record
+        let (s, log) = log_with(3);
+        let t = s.table(TABLE).unwrap();
+        for i in 1..=3 {
+            t.remove(be_key(i)).unwrap();
+        }
+        let b = log.verify().unwrap().first_broken.unwrap();
+        assert_eq!(b.seq, 1, "{}", b.reason);
+
         // cutting off the end is caught by the head record
         let (s, log) = log_with(5);
         s.table(TABLE).unwrap().remove(be_key(5)).unwrap();
