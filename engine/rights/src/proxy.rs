@@ -199,6 +199,11 @@ struct Shared {
     client: Client<HttpConnector, ProxyBody>,
     /// Set to true when the proxy stops, so CONNECT tunnels close too.
     closing: tokio::sync::watch::Sender<bool>,
+    /// This proxy's own address, to refuse requests aimed at itself.
+    own_addr: SocketAddr,
+    /// Token added to `Via` on forwarded requests; seeing it come back means
+    /// a loop through this proxy (e.g. via a host name that resolves here).
+    via_token: String,
 }
 
 /// The enforcing proxy. Dropping it stops accepting connections; call
@@ -243,6 +248,8 @@ impl Proxy {
             options,
             client,
             closing: tokio::sync::watch::channel(false).0,
+            own_addr: addr,
+            via_token: format!("marc-{}-{}", addr.port(), std::process::id()),
         });
         let (stop_tx, stop_rx) = oneshot::channel();
         let task = tokio::spawn(accept_loop(listener, shared.clone(), stop_rx));
@@ -545,6 +552,21 @@ async fn handle(
     let authority = authority.clone();
     let initiator = || classify(&method, authority.host(), req.headers());
     let scheme = scheme.to_string();
+    if is_loop(
+        &shared,
+        authority.host(),
+        authority.port_u16(),
+        req.headers(),
+    ) {
+        let reason = format!("{method} {url}: the request is aimed at the marc proxy itself");
+        return Ok(record_refusal(
+            &shared,
+            &method,
+            &url,
+            &reason,
+            Initiator::Page,
+        ));
+    }
     let decision = shared
         .profile
         .read()
@@ -571,6 +593,10 @@ async fn handle(
         }
     }
     parts.version = hyper::Version::HTTP_11;
+    let via = format!("1.1 {}", shared.via_token);
+    if let Ok(v) = HeaderValue::from_str(&via) {
+        parts.headers.append(hyper::header::VIA, v);
+    }
     let out = Request::from_parts(parts, counting(body, shared.clone(), true));
     let timeout = shared.options.response_timeout;
     match tokio::time::timeout(timeout, shared.client.request(out)).await {
@@ -611,6 +637,25 @@ async fn handle(
     }
 }
 
+/// Is this request aimed at the proxy itself (directly, or looping back)?
+fn is_loop(shared: &Shared, host: &str, port: Option<u16>, headers: &HeaderMap) -> bool {
+    let looped = headers
+        .get_all(hyper::header::VIA)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains(&shared.via_token));
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    let local = host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+    looped || (local && port.unwrap_or(80) == shared.own_addr.port())
+}
+
 fn handle_connect(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ProxyBody> {
     let target = req
         .uri()
@@ -620,6 +665,15 @@ fn handle_connect(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Proxy
     let url = format!("https://{target}/");
     let decision = if target.is_empty() {
         Decision::Refuse("CONNECT without host:port".into())
+    } else if is_loop(
+        &shared,
+        req.uri().host().unwrap_or(""),
+        req.uri().port_u16(),
+        req.headers(),
+    ) {
+        Decision::Refuse(format!(
+            "CONNECT {target}: the tunnel is aimed at the marc proxy itself"
+        ))
     } else {
         match shared
             .profile

@@ -102,3 +102,80 @@ async fn page_fetch_post_is_stopped_at_the_proxy() {
     assert!(dom.contains("status=200 not-refused"), "control run: {dom}");
     assert_eq!(up.count("POST /doc/delete"), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_page_reaches_nothing_forbidden() {
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!("skipping: {CHROMIUM} not installed");
+        return;
+    }
+    let up = start_upstream().await;
+    let other = start_upstream().await;
+    let profile = parse_manifest_rights(
+        "[rights]\norigins = [\"$base\"]\nallow_paths = [\"/hostile\", \"/favicon.ico\"]\ndeny_paths = [\"*/delete*\"]\n",
+    )
+    .expect("profile")
+    .resolve(&up.base)
+    .expect("resolve");
+    let proxy = Proxy::start(profile).await.expect("proxy");
+    let mut args = proxy.chromium_args();
+    args.extend(
+        marc_rights::QUIET_CHROMIUM_ARGS
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    let page = format!("{}/hostile?{}", up.base, other.base);
+    let dom = dump_dom(&page, &args).await;
+    let refusals: Vec<_> = proxy
+        .refusals()
+        .into_iter()
+        .filter(|r| r.stops_robot())
+        .collect();
+    eprintln!(
+        "DOM: {dom}\nrefusals: {refusals:#?}\nupstream saw: {:?}",
+        up.seen()
+    );
+
+    let delete_posts = |via: &str| {
+        refusals
+            .iter()
+            .filter(|r| r.method == "POST" && r.url.contains(&format!("/doc/delete{via}")))
+            .count()
+    };
+    assert_eq!(delete_posts("?via=xhr"), 1, "XHR refused");
+    assert_eq!(delete_posts("?via=beacon"), 1, "sendBeacon refused");
+    assert_eq!(
+        refusals
+            .iter()
+            .filter(|r| r.method == "POST" && r.url.ends_with("/doc/delete"))
+            .count(),
+        1,
+        "the form submitted by clicking the delete button was refused"
+    );
+    assert!(
+        refusals
+            .iter()
+            .any(|r| r.url.starts_with(&other.base) && r.url.contains("via=img")),
+        "image from another origin refused"
+    );
+    assert!(
+        refusals
+            .iter()
+            .any(|r| r.url.starts_with(&other.base) && r.url.contains("via=fetch")),
+        "fetch to another origin refused"
+    );
+    assert!(
+        dom.contains("Afvist af marc: POST /doc/delete"),
+        "the browser shows marc's page: {dom}"
+    );
+    assert!(
+        up.seen()
+            .iter()
+            .all(|s| s == "GET /hostile" || s == "GET /favicon.ico"),
+        "nothing forbidden reached the system: {:?}",
+        up.seen()
+    );
+    assert_eq!(up.count("GET /hostile"), 1);
+    assert!(other.seen().is_empty(), "nothing reached the other origin");
+    proxy.stop().await;
+}

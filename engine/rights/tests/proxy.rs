@@ -301,3 +301,27 @@ fn browser_background_traffic_is_classified_conservatively() {
     page.insert("referer", HeaderValue::from_static("http://127.0.0.1:1/"));
     assert_eq!(classify("GET", "www.google.com", &page), Initiator::Page);
 }
+
+#[tokio::test]
+async fn requests_aimed_at_the_proxy_itself_are_refused() {
+    // A port wildcard would otherwise let the proxy forward to itself forever.
+    let profile: RightsProfile = parse_manifest_rights(
+        "[rights]\norigins = [\"http://127.0.0.1:*\", \"http://localhost:*\"]\n",
+    )
+    .expect("parse");
+    let proxy = Proxy::start(profile).await.expect("proxy");
+    let port = proxy.addr().port();
+    let mut c = ProxyConn::open(proxy.addr()).await;
+    for host in ["127.0.0.1", "localhost"] {
+        let r = tokio::time::timeout(
+            Duration::from_secs(5),
+            c.get(&format!("http://{host}:{port}/x")),
+        )
+        .await
+        .expect("answered at once, no loop");
+        assert_eq!(r.status, 403, "{}", r.text());
+        assert!(r.text().contains("marc proxy itself"));
+    }
+    assert_eq!(proxy.stats().requests, 2);
+    proxy.stop().await;
+}

@@ -82,6 +82,31 @@ fetch('/doc/delete', {method: 'POST', body: 'id=7'})
   .catch(e => { document.getElementById('status').textContent = 'error=' + e; });
 </script></body></html>"#;
 
+/// A page that tries every way a page can send a forbidden request: XHR,
+/// sendBeacon, an image and a fetch to another origin (given as the raw
+/// query string), and finally a click on a delete button that submits a form
+/// (into an iframe: a top-level navigation makes `--dump-dom` hang).
+pub const HOSTILE: &str = r#"<!doctype html>
+<html><head><meta charset="utf-8"><title>fjendtlig</title></head>
+<body><p id="status">pending</p>
+<iframe name="sink" id="sink"></iframe>
+<form id="f" method="post" action="/doc/delete" target="sink"><input name="id" value="7"><button id="slet">Slet</button></form>
+<script>
+const other = decodeURIComponent(location.search.slice(1));
+const x = new XMLHttpRequest();
+x.open('POST', '/doc/delete?via=xhr');
+x.send('id=7');
+navigator.sendBeacon('/doc/delete?via=beacon', 'id=7');
+const img = new Image();
+img.src = other + '/cases?via=img';
+fetch(other + '/cases?via=fetch', {mode: 'no-cors'}).catch(() => {});
+document.getElementById('sink').onload = () => {
+  const d = document.getElementById('sink').contentDocument;
+  document.getElementById('status').textContent = 'form: ' + (d ? d.body.textContent : 'unreadable');
+};
+setTimeout(() => document.getElementById('slet').click(), 500);
+</script></body></html>"#;
+
 async fn log_request(State(seen): State<Seen>, req: Request, next: Next) -> Response {
     if let Ok(mut v) = seen.lock() {
         v.push(format!("{} {}", req.method(), req.uri().path()));
@@ -93,6 +118,7 @@ pub async fn start_upstream() -> Upstream {
     let seen: Seen = Arc::new(Mutex::new(Vec::new()));
     let app = Router::new()
         .route("/", get(|| async { Html(PAGE) }))
+        .route("/hostile", get(|| async { Html(HOSTILE) }))
         .route("/cases", get(|| async { "sager: 17, 18" }))
         .route(
             "/big",
