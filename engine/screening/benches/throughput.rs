@@ -13,7 +13,9 @@ const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 
 fn read_list(p: &Path) -> Vec<String> {
     let t = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()));
-    t.lines().filter_map(|l| serde_json::from_str::<String>(l.trim()).ok()).collect()
+    t.lines()
+        .filter_map(|l| serde_json::from_str::<String>(l.trim()).ok())
+        .collect()
 }
 
 /// CPU time of this thread in seconds (the machine is shared: wall time
@@ -30,7 +32,10 @@ fn main() {
         dir.join("names/surnames.jsonl").is_file(),
         "screening data not found at {DATA}: check out shared/ beside the repository"
     );
-    let mb: usize = std::env::var("SCREEN_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    let mb: usize = std::env::var("SCREEN_BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
 
     let t = Instant::now();
     let lex = Lexicon::load(dir).unwrap_or_else(|e| panic!("{e}"));
@@ -40,7 +45,11 @@ fn main() {
     let t = Instant::now();
     let screener = Screener::new(
         lex,
-        ScreenConfig { words, allow_addresses: vec![corpus::INSTITUTION_ADDRESS.into()], review_threshold: 0.6 },
+        ScreenConfig {
+            words,
+            allow_addresses: vec![corpus::INSTITUTION_ADDRESS.into()],
+            review_threshold: 0.6,
+        },
     );
     let build = t.elapsed();
 
@@ -99,7 +108,12 @@ fn main() {
 
     // baseline: one case-insensitive, word-bounded regex per list entry
     let mut entries: Vec<String> = Vec::new();
-    for f in ["names/first_names_female.jsonl", "names/first_names_male.jsonl", "names/surnames.jsonl", "streets/street_names.jsonl"] {
+    for f in [
+        "names/first_names_female.jsonl",
+        "names/first_names_male.jsonl",
+        "names/surnames.jsonl",
+        "streets/street_names.jsonl",
+    ] {
         entries.extend(read_list(&dir.join(f)));
     }
     let total_entries = entries.len();
@@ -135,10 +149,19 @@ fn main() {
     let base_secs_per_mb = base_scan * scale / (sample.len() as f64 / 1e6);
     let base_mbps = 1.0 / base_secs_per_mb;
 
-    println!("screening-bench lists_load_ms {:.0}", load.as_secs_f64() * 1e3);
-    println!("screening-bench screener_build_ms {:.0}", build.as_secs_f64() * 1e3);
+    println!(
+        "screening-bench lists_load_ms {:.0}",
+        load.as_secs_f64() * 1e3
+    );
+    println!(
+        "screening-bench screener_build_ms {:.0}",
+        build.as_secs_f64() * 1e3
+    );
     println!("screening-bench name_words {names} streets {streets}");
-    println!("screening-bench corpus_generate_ms {:.0}", gen.as_secs_f64() * 1e3);
+    println!(
+        "screening-bench corpus_generate_ms {:.0}",
+        gen.as_secs_f64() * 1e3
+    );
     println!(
         "screening-bench typical documents {} bytes {} marks {} ({:.0} bytes per mark)",
         docs.len(),
@@ -165,5 +188,8 @@ fn main() {
         dense_bytes as f64 / dense_marks.max(1) as f64
     );
     println!("screening-bench baseline_mb_per_s_full_lists {base_mbps:.4}");
-    println!("screening-bench speedup_vs_baseline {:.0}x", mbps / base_mbps);
+    println!(
+        "screening-bench speedup_vs_baseline {:.0}x",
+        mbps / base_mbps
+    );
 }

@@ -19,10 +19,55 @@ pub struct AddrHit {
 
 /// Words after a number that make it a count, not a house number.
 const UNITS: &[&str] = &[
-    "kr", "år", "årig", "gange", "gang", "dage", "dag", "timer", "time", "min", "minutter", "stk", "procent",
-    "personer", "børn", "måneder", "måned", "uger", "uge", "km", "m", "meter", "kg", "t", "mio", "mia",
-    "januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober",
-    "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "okt", "nov", "dec",
+    "kr",
+    "år",
+    "årig",
+    "gange",
+    "gang",
+    "dage",
+    "dag",
+    "timer",
+    "time",
+    "min",
+    "minutter",
+    "stk",
+    "procent",
+    "personer",
+    "børn",
+    "måneder",
+    "måned",
+    "uger",
+    "uge",
+    "km",
+    "m",
+    "meter",
+    "kg",
+    "t",
+    "mio",
+    "mia",
+    "januar",
+    "februar",
+    "marts",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "okt",
+    "nov",
+    "dec",
 ];
 
 /// Builds the comparison key of a written address ("Vestergade 12B, 2. tv."
@@ -30,7 +75,9 @@ const UNITS: &[&str] = &[
 pub fn address_key(addr: &str) -> Option<String> {
     let mut toks = Vec::new();
     crate::token::tokenize(addr, &mut toks);
-    let k = toks.iter().position(|t| t.kind == TokKind::Number && t.start > 0)?;
+    let k = toks
+        .iter()
+        .position(|t| t.kind == TokKind::Number && t.start > 0)?;
     let mut key = String::new();
     street_key(&addr[..toks[k].start], &mut key);
     if let Some(x) = key.strip_suffix(" nr") {
@@ -55,20 +102,25 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
     let mut k = 1;
     while k < toks.len() {
         let num = toks[k];
-        if num.kind != TokKind::Number || !num.space_before || num.newline_before || num.end - num.start > 4 {
+        if num.kind != TokKind::Number
+            || !num.space_before
+            || num.newline_before
+            || num.end - num.start > 4
+        {
             k += 1;
             continue;
         }
         // the street's last word: "Vestergade 4", "Aqq. 174" (an
         // abbreviation's dot ends it), "Vestergade nr. 4"
         let prev = toks[k - 1];
-        let (last, street_end) = if prev.is_punct('.') && k >= 3 && toks[k - 2].text(s).eq_ignore_ascii_case("nr") {
-            (k - 3, toks[k - 3].end)
-        } else if prev.is_punct('.') && k >= 2 && toks[k - 2].end == prev.start {
-            (k - 2, prev.end)
-        } else {
-            (k - 1, prev.end)
-        };
+        let (last, street_end) =
+            if prev.is_punct('.') && k >= 3 && toks[k - 2].text(s).eq_ignore_ascii_case("nr") {
+                (k - 3, toks[k - 3].end)
+            } else if prev.is_punct('.') && k >= 2 && toks[k - 2].end == prev.start {
+                (k - 2, prev.end)
+            } else {
+                (k - 1, prev.end)
+            };
         let prev_word = toks[last];
         if !prev_word.is_word() {
             k += 1;
@@ -147,13 +199,26 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
         // letter: "12B", "12 B"
         if let Some(n) = toks.get(e) {
             let glued = n.start == num.end;
-            if n.is_word() && n.end - n.start == 1 && (glued || (n.cap && !toks.get(e + 1).is_some_and(|x| x.is_punct('.') && !x.space_before))) {
+            if n.is_word()
+                && n.end - n.start == 1
+                && (glued
+                    || (n.cap
+                        && !toks
+                            .get(e + 1)
+                            .is_some_and(|x| x.is_punct('.') && !x.space_before)))
+            {
                 end = n.end;
                 e += 1;
             }
         }
         // range "12-14"
-        if toks.get(e).is_some_and(|t| t.is_punct('-') && !t.space_before) && toks.get(e + 1).is_some_and(|t| t.kind == TokKind::Number && !t.space_before) {
+        if toks
+            .get(e)
+            .is_some_and(|t| t.is_punct('-') && !t.space_before)
+            && toks
+                .get(e + 1)
+                .is_some_and(|t| t.kind == TokKind::Number && !t.space_before)
+        {
             end = toks[e + 1].end;
             e += 2;
         }
@@ -167,18 +232,30 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
         if let Some(t) = toks.get(g) {
             if t.kind == TokKind::Number && t.end - t.start <= 2 && !t.newline_before {
                 g += 1;
-                if toks.get(g).is_some_and(|t| t.is_punct('.') && !t.space_before) {
+                if toks
+                    .get(g)
+                    .is_some_and(|t| t.is_punct('.') && !t.space_before)
+                {
                     floor_end = Some(toks[g].end);
                     g += 1;
-                } else if toks.get(g).is_some_and(|t| t.is_word() && is_side(&s[t.start..t.end])) {
+                } else if toks
+                    .get(g)
+                    .is_some_and(|t| t.is_word() && is_side(&s[t.start..t.end]))
+                {
                     floor_end = Some(toks[g - 1].end);
                 }
             } else if t.is_word() && !t.newline_before {
                 lower_into(t.text(s), &mut buf);
-                if matches!(buf.as_str(), "st" | "stuen" | "kl" | "kælder" | "kld" | "sal") {
+                if matches!(
+                    buf.as_str(),
+                    "st" | "stuen" | "kl" | "kælder" | "kld" | "sal"
+                ) {
                     g += 1;
                     floor_end = Some(toks[g - 1].end);
-                    if toks.get(g).is_some_and(|t| t.is_punct('.') && !t.space_before) {
+                    if toks
+                        .get(g)
+                        .is_some_and(|t| t.is_punct('.') && !t.space_before)
+                    {
                         floor_end = Some(toks[g].end);
                         g += 1;
                     }
@@ -197,7 +274,10 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
                 if t.is_word() && (is_side(w) || w.eq_ignore_ascii_case("sal")) {
                     end = t.end;
                     h += 1;
-                    if toks.get(h).is_some_and(|t| t.is_punct('.') && !t.space_before) {
+                    if toks
+                        .get(h)
+                        .is_some_and(|t| t.is_punct('.') && !t.space_before)
+                    {
                         end = toks[h].end;
                         h += 1;
                     }
@@ -206,7 +286,10 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
                         if t2.is_word() && is_side(t2.text(s)) && w.eq_ignore_ascii_case("sal") {
                             end = t2.end;
                             h += 1;
-                            if toks.get(h).is_some_and(|t| t.is_punct('.') && !t.space_before) {
+                            if toks
+                                .get(h)
+                                .is_some_and(|t| t.is_punct('.') && !t.space_before)
+                            {
                                 end = toks[h].end;
                                 h += 1;
                             }
@@ -224,7 +307,11 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
         if toks.get(p).is_some_and(|t| t.is_punct(',')) {
             p += 1;
         }
-        if toks.get(p).is_some_and(|t| t.is_word() && t.text(s) == "DK") && toks.get(p + 1).is_some_and(|t| t.is_punct('-')) {
+        if toks
+            .get(p)
+            .is_some_and(|t| t.is_word() && t.text(s) == "DK")
+            && toks.get(p + 1).is_some_and(|t| t.is_punct('-'))
+        {
             p += 2;
         }
         let mut with_town = false;
@@ -238,7 +325,12 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
                         let mut q = p + 2;
                         // more town words: "Frederiksberg C", "Aarhus N", "Ny Ellebjerg"
                         while let Some(t) = toks.get(q) {
-                            if t.is_word() && t.cap && t.space_before && !t.newline_before && q < p + 4 {
+                            if t.is_word()
+                                && t.cap
+                                && t.space_before
+                                && !t.newline_before
+                                && q < p + 4
+                            {
                                 end = t.end;
                                 q += 1;
                             } else {
@@ -273,5 +365,8 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
 }
 
 fn is_side(w: &str) -> bool {
-    matches!(w.to_ascii_lowercase().as_str(), "tv" | "th" | "mf" | "t" | "v" | "h")
+    matches!(
+        w.to_ascii_lowercase().as_str(),
+        "tv" | "th" | "mf" | "t" | "v" | "h"
+    )
 }

@@ -43,7 +43,10 @@ impl GoldKind {
     }
     /// Whether the span must be marked.
     pub fn must_mark(&self) -> bool {
-        matches!(self, GoldKind::Cpr | GoldKind::Name | GoldKind::Address | GoldKind::Word)
+        matches!(
+            self,
+            GoldKind::Cpr | GoldKind::Name | GoldKind::Address | GoldKind::Word
+        )
     }
     pub fn label(&self) -> &'static str {
         match self {
@@ -86,13 +89,24 @@ pub fn parse_markup(m: &str) -> Result<(String, Vec<Gold>), String> {
     while let Some(i) = rest.find("{{") {
         out.push_str(&rest[..i]);
         let after = &rest[i + 2..];
-        let close = after.find("}}").ok_or_else(|| format!("unclosed '{{{{' near {:?}", &rest[i..rest.len().min(i + 30)]))?;
+        let close = after.find("}}").ok_or_else(|| {
+            format!(
+                "unclosed '{{{{' near {:?}",
+                &rest[i..rest.len().min(i + 30)]
+            )
+        })?;
         let inner = &after[..close];
-        let (kind, text) = inner.split_once('|').ok_or_else(|| format!("gold {inner:?} lacks 'kind|'"))?;
+        let (kind, text) = inner
+            .split_once('|')
+            .ok_or_else(|| format!("gold {inner:?} lacks 'kind|'"))?;
         let kind = GoldKind::parse(kind).ok_or_else(|| format!("unknown gold kind {kind:?}"))?;
         let start = out.len();
         out.push_str(text);
-        gold.push(Gold { start, end: out.len(), kind });
+        gold.push(Gold {
+            start,
+            end: out.len(),
+            kind,
+        });
         rest = &after[close + 2..];
     }
     out.push_str(rest);
@@ -119,8 +133,10 @@ pub fn load_cases(jsonl: &str) -> Result<Vec<Case>, String> {
         if line.trim().is_empty() || line.trim_start().starts_with("//") {
             continue;
         }
-        let r: Raw = serde_json::from_str(line).map_err(|e| format!("hard case line {}: {e}", i + 1))?;
-        let (text, gold) = parse_markup(&r.text).map_err(|e| format!("hard case line {} ({}): {e}", i + 1, r.id))?;
+        let r: Raw =
+            serde_json::from_str(line).map_err(|e| format!("hard case line {}: {e}", i + 1))?;
+        let (text, gold) = parse_markup(&r.text)
+            .map_err(|e| format!("hard case line {} ({}): {e}", i + 1, r.id))?;
         v.push(Case {
             request: r.request.unwrap_or_else(|| r.id.clone()),
             id: r.id,
@@ -177,11 +193,25 @@ impl Score {
         let mut s = format!("== {title}\n");
         for (i, n) in names.iter().enumerate() {
             let (f, t) = self.recall[i];
-            s += &format!("recall {n:<8} {:>7.2}% ({f}/{t})\n", 100.0 * self.recall_of(i));
+            s += &format!(
+                "recall {n:<8} {:>7.2}% ({f}/{t})\n",
+                100.0 * self.recall_of(i)
+            );
         }
-        s += &format!("char precision   {:>7.2}% ({}/{})\n", 100.0 * self.precision(), self.correct_chars, self.marked_chars);
-        s += &format!("own data marked  {} of {}\n", self.own_marked, self.own_total);
-        s += &format!("look-alikes marked {} of {}\n", self.not_marked, self.not_total);
+        s += &format!(
+            "char precision   {:>7.2}% ({}/{})\n",
+            100.0 * self.precision(),
+            self.correct_chars,
+            self.marked_chars
+        );
+        s += &format!(
+            "own data marked  {} of {}\n",
+            self.own_marked, self.own_total
+        );
+        s += &format!(
+            "look-alikes marked {} of {}\n",
+            self.not_marked, self.not_total
+        );
         s += &format!("marks {} (review {})\n", self.marks, self.review_marks);
         s
     }
@@ -207,7 +237,11 @@ impl Score {
                     self.own_total += 1;
                     if touched(g.start, g.end) {
                         self.own_marked += 1;
-                        self.false_marks.push(format!("{}: OWN marked {:?}", c.id, &text[g.start..g.end]));
+                        self.false_marks.push(format!(
+                            "{}: OWN marked {:?}",
+                            c.id,
+                            &text[g.start..g.end]
+                        ));
                     }
                     continue;
                 }
@@ -242,7 +276,10 @@ impl Score {
                 }
                 let p = m.start + i;
                 self.marked_chars += 1;
-                if c.gold.iter().any(|g| g.kind.must_mark() && g.start <= p && p < g.end) {
+                if c.gold
+                    .iter()
+                    .any(|g| g.kind.must_mark() && g.start <= p && p < g.end)
+                {
                     self.correct_chars += 1;
                 } else {
                     wrong += 1;
@@ -352,7 +389,9 @@ fn title_case(s: &str) -> String {
 
 fn read_list(p: &Path) -> std::io::Result<Vec<String>> {
     let t = std::fs::read_to_string(p)?;
-    Ok(t.lines().filter_map(|l| serde_json::from_str::<String>(l.trim()).ok()).collect())
+    Ok(t.lines()
+        .filter_map(|l| serde_json::from_str::<String>(l.trim()).ok())
+        .collect())
 }
 
 impl Pools {
@@ -362,29 +401,72 @@ impl Pools {
         let m = read_list(&dir.join("names/first_names_male.jsonl"))?;
         let s = read_list(&dir.join("names/surnames.jsonl"))?;
         let st = read_list(&dir.join("streets/street_names.jsonl"))?;
-        let ok = |n: &&String| n.chars().count() >= 3 && n.chars().all(|c| c.is_alphabetic() || c == '-');
+        let ok = |n: &&String| {
+            n.chars().count() >= 3 && n.chars().all(|c| c.is_alphabetic() || c == '-')
+        };
         Ok(Pools {
-            first_female: f.iter().take(3000).filter(ok).map(|n| title_case(n)).collect(),
-            first_male: m.iter().take(3000).filter(ok).map(|n| title_case(n)).collect(),
-            first_rare: f.iter().chain(m.iter()).skip(3000).step_by(7).filter(ok).map(|n| title_case(n)).collect(),
-            surnames: s.iter().take(2500).filter(ok).map(|n| title_case(n)).collect(),
+            first_female: f
+                .iter()
+                .take(3000)
+                .filter(ok)
+                .map(|n| title_case(n))
+                .collect(),
+            first_male: m
+                .iter()
+                .take(3000)
+                .filter(ok)
+                .map(|n| title_case(n))
+                .collect(),
+            first_rare: f
+                .iter()
+                .chain(m.iter())
+                .skip(3000)
+                .step_by(7)
+                .filter(ok)
+                .map(|n| title_case(n))
+                .collect(),
+            surnames: s
+                .iter()
+                .take(2500)
+                .filter(ok)
+                .map(|n| title_case(n))
+                .collect(),
             streets: st
                 .into_iter()
-                .filter(|x| x.chars().next().is_some_and(char::is_uppercase) && !x.chars().any(|c| c.is_ascii_digit()))
+                .filter(|x| {
+                    x.chars().next().is_some_and(char::is_uppercase)
+                        && !x.chars().any(|c| c.is_ascii_digit())
+                })
                 .collect(),
         })
     }
 }
 
 const SYLLABLES: &[&str] = &[
-    "ka", "zu", "mo", "ri", "ta", "lan", "oda", "yu", "sha", "kem", "bar", "tu", "ngo", "wa", "lei", "xo", "dri",
-    "ema", "ko", "rash", "ib", "ulu", "zen", "far", "han", "dou", "mbe", "ke", "sy", "qui",
+    "ka", "zu", "mo", "ri", "ta", "lan", "oda", "yu", "sha", "kem", "bar", "tu", "ngo", "wa",
+    "lei", "xo", "dri", "ema", "ko", "rash", "ib", "ulu", "zen", "far", "han", "dou", "mbe", "ke",
+    "sy", "qui",
 ];
 const MADE_UP_STREET_START: &[&str] = &[
-    "Solsikke", "Kløverblad", "Hvidtjørn", "Mosebølle", "Fyrreskov", "Tranebær", "Lyngbakke", "Ravnsholt",
-    "Gøgeurt", "Snerle", "Blåbær", "Perikon", "Stenhøj", "Kragelund", "Hestehave",
+    "Solsikke",
+    "Kløverblad",
+    "Hvidtjørn",
+    "Mosebølle",
+    "Fyrreskov",
+    "Tranebær",
+    "Lyngbakke",
+    "Ravnsholt",
+    "Gøgeurt",
+    "Snerle",
+    "Blåbær",
+    "Perikon",
+    "Stenhøj",
+    "Kragelund",
+    "Hestehave",
 ];
-const MADE_UP_STREET_END: &[&str] = &["vej", "gade", "stræde", "vænget", "parken", "allé", "bakken", "toften"];
+const MADE_UP_STREET_END: &[&str] = &[
+    "vej", "gade", "stræde", "vænget", "parken", "allé", "bakken", "toften",
+];
 const TOWNS: &[(&str, &str)] = &[
     ("8600", "Silkeborg"),
     ("8000", "Aarhus C"),
@@ -403,14 +485,40 @@ const TOWNS: &[(&str, &str)] = &[
 pub const INSTITUTION_ADDRESS: &str = "Søvej 1, 8600 Silkeborg";
 /// The word list used by the generated corpus, with inflected forms.
 pub const WORDS: &[(&str, &[&str])] = &[
-    ("anbringelse", &["anbringelse", "anbringelsen", "anbringelser", "anbringelserne", "anbringelsens"]),
+    (
+        "anbringelse",
+        &[
+            "anbringelse",
+            "anbringelsen",
+            "anbringelser",
+            "anbringelserne",
+            "anbringelsens",
+        ],
+    ),
     ("misbrug", &["misbrug", "misbruget", "misbrugets"]),
-    ("psykisk sygdom", &["psykisk sygdom", "psykiske sygdomme", "psykisk sygdom"]),
-    ("underretning", &["underretning", "underretningen", "underretninger", "underretningerne"]),
+    (
+        "psykisk sygdom",
+        &["psykisk sygdom", "psykiske sygdomme", "psykisk sygdom"],
+    ),
+    (
+        "underretning",
+        &[
+            "underretning",
+            "underretningen",
+            "underretninger",
+            "underretningerne",
+        ],
+    ),
     ("vold", &["vold", "volden", "voldelig", "voldelige"]),
-    ("selvmordsforsøg", &["selvmordsforsøg", "selvmordsforsøget", "selvmordsforsøgene"]),
+    (
+        "selvmordsforsøg",
+        &["selvmordsforsøg", "selvmordsforsøget", "selvmordsforsøgene"],
+    ),
     ("alkohol", &["alkohol", "alkoholen"]),
-    ("tvangsfjernelse", &["tvangsfjernelse", "tvangsfjernelsen", "tvangsfjernelser"]),
+    (
+        "tvangsfjernelse",
+        &["tvangsfjernelse", "tvangsfjernelsen", "tvangsfjernelser"],
+    ),
 ];
 
 /// A random CPR number in one of the supported ways of writing it.
@@ -450,11 +558,13 @@ pub fn random_cpr(r: &mut Rng) -> String {
             }
             d[9] = last as u8;
         }
-        let Ok(c) = marc_model::Cpr::from_digits(d) else { continue };
+        let Ok(c) = marc_model::Cpr::from_digits(d) else {
+            continue;
+        };
         let x = c.compact();
         let (a, b) = x.split_at(6);
         return match r.below(9) {
-            0 | 1 | 2 => format!("{a}-{b}"),
+            0..=2 => format!("{a}-{b}"),
             3 => format!("{a}\u{2013}{b}"),
             4 => format!("{a} {b}"),
             5 => format!("{a}\u{A0}{b}"),
@@ -480,17 +590,32 @@ fn made_up_name(r: &mut Rng) -> String {
 
 fn random_address(r: &mut Rng, p: &Pools, made_up: bool) -> String {
     let street = if made_up || p.streets.is_empty() {
-        format!("{}{}", r.pick(MADE_UP_STREET_START), r.pick(MADE_UP_STREET_END))
+        format!(
+            "{}{}",
+            r.pick(MADE_UP_STREET_START),
+            r.pick(MADE_UP_STREET_END)
+        )
     } else {
         r.pick(&p.streets).clone()
     };
     let num = 1 + r.below(180);
-    let letter = if r.chance(0.15) { ["A", "B", "C"][r.below(3)] } else { "" };
+    let letter = if r.chance(0.15) {
+        ["A", "B", "C"][r.below(3)]
+    } else {
+        ""
+    };
     let (pc, town) = *r.pick(TOWNS);
     match r.below(6) {
         0 => format!("{street} {num}{letter}"),
-        1 => format!("{street} {num}{letter}, {}. {}", 1 + r.below(5), ["tv.", "th.", "mf."][r.below(3)]),
-        2 => format!("{street} {num}, st. {}, {pc} {town}", ["tv.", "th."][r.below(2)]),
+        1 => format!(
+            "{street} {num}{letter}, {}. {}",
+            1 + r.below(5),
+            ["tv.", "th.", "mf."][r.below(3)]
+        ),
+        2 => format!(
+            "{street} {num}, st. {}, {pc} {town}",
+            ["tv.", "th."][r.below(2)]
+        ),
         3 => format!("{street} {num}, {}. sal, {pc} {town}", 1 + r.below(4)),
         _ => format!("{street} {num}{letter}, {pc} {town}"),
     }
@@ -509,11 +634,19 @@ fn person(r: &mut Rng, p: &Pools, avoid: &[String]) -> Person {
         let mut full = first.clone();
         if r.chance(0.2) {
             full.push(' ');
-            let mid: &String = if female { r.pick(&p.first_female) } else { r.pick(&p.first_male) };
+            let mid: &String = if female {
+                r.pick(&p.first_female)
+            } else {
+                r.pick(&p.first_male)
+            };
             full.push_str(mid);
         }
         full.push(' ');
-        let sur = if r.chance(0.07) { made_up_name(r) } else { r.pick(&p.surnames).clone() };
+        let sur = if r.chance(0.07) {
+            made_up_name(r)
+        } else {
+            r.pick(&p.surnames).clone()
+        };
         full.push_str(&sur);
         if r.chance(0.08) {
             full.push('-');
@@ -521,11 +654,20 @@ fn person(r: &mut Rng, p: &Pools, avoid: &[String]) -> Person {
             full.push_str(s2);
         }
         let lower = full.to_lowercase();
-        if avoid.iter().any(|a| lower.split([' ', '-']).any(|w| a.split([' ', '-']).any(|x| x == w))) {
+        if avoid.iter().any(|a| {
+            lower
+                .split([' ', '-'])
+                .any(|w| a.split([' ', '-']).any(|x| x == w))
+        }) {
             continue;
         }
         let made_up = r.chance(0.15);
-        return Person { first, full, cpr: random_cpr(r), address: random_address(r, p, made_up) };
+        return Person {
+            first,
+            full,
+            cpr: random_cpr(r),
+            address: random_address(r, p, made_up),
+        };
     }
 }
 
@@ -563,53 +705,110 @@ fn generate_one(r: &mut Rng, p: &Pools, i: usize) -> Case {
     for _ in 0..sentences {
         let k = r.below(others.len());
         let o = &others[k];
-        let w = if r.chance(0.5) { *r.pick(wforms) } else { *r.pick(wforms2) };
+        let w = if r.chance(0.5) {
+            *r.pick(wforms)
+        } else {
+            *r.pick(wforms2)
+        };
         // a first name alone only after the person was introduced in full
-        let of = if intro[k] { format!("{{{{name|{}}}}}", o.first) } else { format!("{{{{name|{}}}}}", o.full) };
-        intro[k] = true;
+        let of = if intro[k] {
+            format!("{{{{name|{}}}}}", o.first)
+        } else {
+            format!("{{{{name|{}}}}}", o.full)
+        };
         let fullg = format!("{{{{name|{}}}}}", o.full);
         let s = match r.below(30) {
             0 => format!("{fullg}, cpr-nr. {{{{cpr|{}}}}}, er barnets far.", o.cpr),
             1 => format!("Mødet blev holdt med {fullg} og {{{{own|{}}}}}.", subj.full),
-            2 => format!("{{{{own|{}}}}} oplyste, at {of} ikke havde været hjemme siden mandag.", subj.first),
-            3 => format!("Sagsbehandler {fullg} ringede til {{{{own|{}}}}} den 12. marts.", subj.first),
+            2 => format!(
+                "{{{{own|{}}}}} oplyste, at {of} ikke havde været hjemme siden mandag.",
+                subj.first
+            ),
+            3 => format!(
+                "Sagsbehandler {fullg} ringede til {{{{own|{}}}}} den 12. marts.",
+                subj.first
+            ),
             4 => format!("Moderen {fullg} bor på {{{{addr|{}}}}}.", o.address),
-            5 => format!("Familien er flyttet fra {{{{own|{}}}}} til {{{{addr|{}}}}}.", subj.address, o.address),
-            6 => format!("Der er modtaget en {{{{word|{w}}}}} fra skolen vedrørende {{{{name|{}}}}} søn.", genitive(&o.full)),
+            5 => format!(
+                "Familien er flyttet fra {{{{own|{}}}}} til {{{{addr|{}}}}}.",
+                subj.address, o.address
+            ),
+            6 => format!(
+                "Der er modtaget en {{{{word|{w}}}}} fra skolen vedrørende {{{{name|{}}}}} søn.",
+                genitive(&o.full)
+            ),
             7 => format!("Der er tale om {{{{word|{w}}}}}, jf. journalnotat af 3. maj."),
-            8 => format!("Kontakt os på {{{{not|tlf. {}}}}} og oplys {{{{not|sagsnr. {}}}}}.", phone(r), case_no(r)),
-            9 => format!("Beløbet på {{{{not|{} kr.}}}} blev udbetalt til {{{{own|{}}}}}.", amount(r), subj.full),
-            10 => format!("Hun henviste til {{{{own|{}}}}} skole og til {{{{word|{w}}}}}.", genitive(&subj.first)),
+            8 => format!(
+                "Kontakt os på {{{{not|tlf. {}}}}} og oplys {{{{not|sagsnr. {}}}}}.",
+                phone(r),
+                case_no(r)
+            ),
+            9 => format!(
+                "Beløbet på {{{{not|{} kr.}}}} blev udbetalt til {{{{own|{}}}}}.",
+                amount(r),
+                subj.full
+            ),
+            10 => format!(
+                "Hun henviste til {{{{own|{}}}}} skole og til {{{{word|{w}}}}}.",
+                genitive(&subj.first)
+            ),
             11 => format!("{{{{own|{subj_sur}}}}} har tidligere haft kontakt med kommunen."),
-            12 => format!("{{{{own|{}}}}} ({{{{own|{}}}}}) er part i sagen.", subj.full, subj.cpr),
+            12 => format!(
+                "{{{{own|{}}}}} ({{{{own|{}}}}}) er part i sagen.",
+                subj.full, subj.cpr
+            ),
             13 => format!("Kontaktperson {{{{name|{imm_first} {imm_sur}}}}} deltog også i mødet."),
             14 => format!("Desuden deltog hr. {{{{name|{imm_sur}}}}} fra tolkeservice."),
             15 => format!("{{{{name|{} {imm_sur}}}}} er barnets onkel.", o.first),
             16 => format!("Rådhuset ligger på {INSTITUTION_ADDRESS}, hvor mødet fandt sted."),
             17 => format!("{of} er født {{{{cpr|{}}}}} og bor i Silkeborg.", o.cpr),
             18 => format!("Ifølge {of} har der ikke været {{{{word|{w}}}}} i hjemmet."),
-            19 => format!("{{{{own|{}}}}} bor fortsat på {{{{own|{}}}}}.", subj.full, subj.address),
+            19 => format!(
+                "{{{{own|{}}}}} bor fortsat på {{{{own|{}}}}}.",
+                subj.full, subj.address
+            ),
             20 => format!("Samtalen med {of} handlede om {{{{word|{w}}}}} og skolegang."),
             21 => format!("Personnummer: {{{{cpr|{}}}}}", o.cpr),
-            22 => format!("Det blev aftalt, at {of} kontakter Familieafdelingen i Silkeborg Kommune."),
+            22 => {
+                format!("Det blev aftalt, at {of} kontakter Familieafdelingen i Silkeborg Kommune.")
+            }
             23 => format!("Morgenmødet den {{{{not|{}}}}} blev aflyst.", date(r)),
-            24 => format!("{fullg} og {{{{own|{}}}}} mødtes på {{{{addr|{}}}}}.", subj.first, o.address),
-            25 => format!("{of} fortalte, at {{{{own|{}}}}} havde det godt.", subj.first),
-            26 => format!("Der henvises til {{{{not|j.nr. {}}}}} og til bilag 3.", case_no(r)),
+            24 => format!(
+                "{fullg} og {{{{own|{}}}}} mødtes på {{{{addr|{}}}}}.",
+                subj.first, o.address
+            ),
+            25 => format!(
+                "{of} fortalte, at {{{{own|{}}}}} havde det godt.",
+                subj.first
+            ),
+            26 => format!(
+                "Der henvises til {{{{not|j.nr. {}}}}} og til bilag 3.",
+                case_no(r)
+            ),
             27 => format!("Borgerens cpr-nr. er {{{{own|{}}}}}.", subj.cpr),
-            28 => format!("I weekenden var {fullg} hos {{{{name|{}}}}} søster.", genitive(&o.first)),
+            28 => format!(
+                "I weekenden var {fullg} hos {{{{name|{}}}}} søster.",
+                genitive(&o.first)
+            ),
             _ => format!("Med venlig hilsen\n{fullg}\nTlf. {}", phone(r)),
         };
+        // a first name alone only once the person was named in full
+        intro[k] |= s.contains(&format!("|{}", o.full));
         doc.push_str(&s);
         doc.push(if r.chance(0.25) { '\n' } else { ' ' });
     }
-    let (text, gold) = parse_markup(&doc).unwrap_or_else(|e| (format!("generator markup error: {e}"), Vec::new()));
+    let (text, gold) =
+        parse_markup(&doc).unwrap_or_else(|e| (format!("generator markup error: {e}"), Vec::new()));
     Case {
         id: format!("gen-{i}"),
         request: format!("gen-{i}"),
         text,
         gold,
-        subject: Subject { cpr: subj.cpr.clone(), name: subj.full.clone(), address: subj.address.clone() },
+        subject: Subject {
+            cpr: subj.cpr.clone(),
+            name: subj.full.clone(),
+            address: subj.address.clone(),
+        },
         consented: Vec::new(),
         words,
     }
@@ -688,7 +887,9 @@ pub fn generate_mixed(p: &Pools, seed: u64, n: usize, filler_per_doc: usize) -> 
 }
 
 fn phone(r: &mut Rng) -> String {
-    let d: String = (0..8).map(|i| char::from(b'0' + if i == 0 { 2 + r.below(8) } else { r.below(10) } as u8)).collect();
+    let d: String = (0..8)
+        .map(|i| char::from(b'0' + if i == 0 { 2 + r.below(8) } else { r.below(10) } as u8))
+        .collect();
     if r.chance(0.5) {
         format!("{} {} {} {}", &d[0..2], &d[2..4], &d[4..6], &d[6..8])
     } else {
@@ -700,7 +901,13 @@ fn case_no(r: &mut Rng) -> String {
     match r.below(3) {
         0 => format!("27.12.08-A00-{}-{}", r.below(9), 10 + r.below(14)),
         1 => format!("2023-{:06}", r.below(999_999)),
-        _ => format!("{:02}.{:02}.{:02}-{:04}", 10 + r.below(20), 10 + r.below(3), 10 + r.below(80), r.below(10_000)),
+        _ => format!(
+            "{:02}.{:02}.{:02}-{:04}",
+            10 + r.below(20),
+            10 + r.below(3),
+            10 + r.below(80),
+            r.below(10_000)
+        ),
     }
 }
 
@@ -709,5 +916,10 @@ fn amount(r: &mut Rng) -> String {
 }
 
 fn date(r: &mut Rng) -> String {
-    format!("{:02}.{:02}.{}", 1 + r.below(28), 1 + r.below(12), 2015 + r.below(9))
+    format!(
+        "{:02}.{:02}.{}",
+        1 + r.below(28),
+        1 + r.below(12),
+        2015 + r.below(9)
+    )
 }

@@ -20,7 +20,9 @@ pub struct CprHit {
 fn sep_char(c: char) -> Option<bool> {
     // Some(true) = a visible separator, Some(false) = a space
     match c {
-        '-' | '\u{2013}' | '\u{2014}' | '\u{2011}' | '\u{2010}' | '\u{2212}' | '/' | '.' => Some(true),
+        '-' | '\u{2013}' | '\u{2014}' | '\u{2011}' | '\u{2010}' | '\u{2212}' | '/' | '.' => {
+            Some(true)
+        }
         ' ' | '\u{A0}' | '\u{202F}' | '\u{2009}' | '\u{2007}' => Some(false),
         _ => None,
     }
@@ -46,14 +48,11 @@ fn read_sep(s: &str, i: usize) -> Option<(usize, Option<char>)> {
         if c.is_ascii_digit() {
             break;
         }
-        match sep_char(c)? {
-            true => {
-                if visible.is_some() {
-                    return None;
-                }
-                visible = Some(c);
+        if sep_char(c)? {
+            if visible.is_some() {
+                return None;
             }
-            false => {}
+            visible = Some(c);
         }
         count += 1;
         if count > 3 {
@@ -77,18 +76,78 @@ fn digit_run(b: &[u8], i: usize) -> usize {
 
 /// Words before a number that make it a CPR number.
 const POSITIVE: &[&str] = &[
-    "cpr", "personnummer", "personnr", "person nr", "cpr-nr", "cprnr", "født", "fødselsdato", "cpr.nr",
-    "personnumre", "cpr-numre", "cpr numre", "cpr-nummer",
+    "cpr",
+    "personnummer",
+    "personnr",
+    "person nr",
+    "cpr-nr",
+    "cprnr",
+    "født",
+    "fødselsdato",
+    "cpr.nr",
+    "personnumre",
+    "cpr-numre",
+    "cpr numre",
+    "cpr-nummer",
 ];
 
 /// Words right before a number that make it something else.
 const NEGATIVE: &[&str] = &[
-    "tlf", "telefon", "telefonnr", "telefonnummer", "mobil", "mobilnr", "mobilnummer", "fax", "sagsnr",
-    "sags nr", "sagsnummer", "sag nr", "j.nr", "j nr", "jnr", "journalnr", "journalnummer", "journal nr",
-    "konto", "kontonr", "kontonummer", "reg.nr", "regnr", "faktura", "fakturanr", "fakturanummer",
-    "ordrenr", "ordre", "cvr", "cvr-nr", "cvr.nr", "p-nr", "se-nr", "ean", "ean-nr", "kr", "dkk", "beløb",
-    "ref", "ref.nr", "referencenr", "referencenummer", "dok.nr", "dokumentnr", "bilagsnr", "id-nr",
-    "løbenr", "kvitteringsnr", "betalingsid", "+45", "+", "postboks", "tel", "phone", "sms",
+    "tlf",
+    "telefon",
+    "telefonnr",
+    "telefonnummer",
+    "mobil",
+    "mobilnr",
+    "mobilnummer",
+    "fax",
+    "sagsnr",
+    "sags nr",
+    "sagsnummer",
+    "sag nr",
+    "j.nr",
+    "j nr",
+    "jnr",
+    "journalnr",
+    "journalnummer",
+    "journal nr",
+    "konto",
+    "kontonr",
+    "kontonummer",
+    "reg.nr",
+    "regnr",
+    "faktura",
+    "fakturanr",
+    "fakturanummer",
+    "ordrenr",
+    "ordre",
+    "cvr",
+    "cvr-nr",
+    "cvr.nr",
+    "p-nr",
+    "se-nr",
+    "ean",
+    "ean-nr",
+    "kr",
+    "dkk",
+    "beløb",
+    "ref",
+    "ref.nr",
+    "referencenr",
+    "referencenummer",
+    "dok.nr",
+    "dokumentnr",
+    "bilagsnr",
+    "id-nr",
+    "løbenr",
+    "kvitteringsnr",
+    "betalingsid",
+    "+45",
+    "+",
+    "postboks",
+    "tel",
+    "phone",
+    "sms",
 ];
 
 /// Context before a number, lower-cased, without trailing spaces and ":#.-".
@@ -98,8 +157,10 @@ fn context_before(s: &str, start: usize, max: usize) -> String {
         from -= 1;
     }
     let t = s[from..start].to_lowercase();
-    t.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ':' | '#' | '.' | '-' | '(' | ','))
-        .to_string()
+    t.trim_end_matches(|c: char| {
+        c.is_whitespace() || matches!(c, ':' | '#' | '.' | '-' | '(' | ',')
+    })
+    .to_string()
 }
 
 fn ends_with_word(ctx: &str, w: &str) -> bool {
@@ -117,7 +178,11 @@ fn amount_after(s: &str, end: usize) -> bool {
     let rest = &s[end..];
     let rest = rest.trim_start_matches([' ', '\u{A0}']);
     let l: String = rest.chars().take(4).collect::<String>().to_lowercase();
-    l.starts_with("kr") || l.starts_with(",-") || l.starts_with(",00") || l.starts_with("dkk") || l.starts_with("€")
+    l.starts_with("kr")
+        || l.starts_with(",-")
+        || l.starts_with(",00")
+        || l.starts_with("dkk")
+        || l.starts_with("€")
 }
 
 /// Finds every CPR-shaped number in `s` that the rules do not rule out.
@@ -132,14 +197,24 @@ pub fn scan(s: &str) -> Vec<CprHit> {
         }
         // a digit run starts here; collect up to 4 groups
         let e = digit_run(b, i);
-        let mut buf = [Group { start: i, end: e, sep_start: i, sep: None }; 4];
+        let mut buf = [Group {
+            start: i,
+            end: e,
+            sep_start: i,
+            sep: None,
+        }; 4];
         let mut count = 1;
         let mut j = e;
         while count < 4 {
             match read_sep(s, j) {
                 Some((d, sep)) => {
                     let e2 = digit_run(b, d);
-                    buf[count] = Group { start: d, end: e2, sep_start: j, sep };
+                    buf[count] = Group {
+                        start: d,
+                        end: e2,
+                        sep_start: j,
+                        sep,
+                    };
                     count += 1;
                     j = e2;
                 }
@@ -159,7 +234,10 @@ pub fn scan(s: &str) -> Vec<CprHit> {
         } else if lens.len() >= 4
             && lens[..4] == [2, 2, 2, 4]
             && groups[1].sep == groups[2].sep
-            && (groups[1].sep.is_some() || POSITIVE.iter().any(|w| context_before(s, i, 48).contains(w)))
+            && (groups[1].sep.is_some()
+                || POSITIVE
+                    .iter()
+                    .any(|w| context_before(s, i, 48).contains(w)))
         {
             // "01.01.90-1234"; "01 01 90 1234" only after a CPR context word
             Some(4)
@@ -182,7 +260,8 @@ pub fn scan(s: &str) -> Vec<CprHit> {
             }
         }
         // part of a longer code? ("2023-010190-1234", "010190-1234-02", "1.234.567.890")
-        let glued_after = groups.len() > used && groups[used].sep.is_some() && groups[used].sep_start == end;
+        let glued_after =
+            groups.len() > used && groups[used].sep.is_some() && groups[used].sep_start == end;
         let glued_before = start >= 2 && {
             let p = b[start - 1];
             (p == b'-' || p == b'/' || p == b'.') && b[start - 2].is_ascii_digit()
@@ -193,7 +272,11 @@ pub fn scan(s: &str) -> Vec<CprHit> {
         let negative = NEGATIVE.iter().any(|w| ends_with_word(&near, w))
             || amount_after(s, end)
             || (start > 0 && b[start - 1] == b'+');
-        let sep = if used == 1 { None } else { groups[used - 1].sep };
+        let sep = if used == 1 {
+            None
+        } else {
+            groups[used - 1].sep
+        };
         let next_i = end;
         match Cpr::from_digits(digits) {
             Ok(cpr) => {
@@ -256,8 +339,8 @@ pub fn scan(s: &str) -> Vec<CprHit> {
 /// these years), per the CPR office.
 fn is_non_mod11_date(c: &Cpr) -> bool {
     const YEARS: &[i32] = &[
-        1960, 1962, 1964, 1965, 1966, 1967, 1969, 1970, 1974, 1975, 1978, 1980, 1981, 1982, 1983, 1984,
-        1985, 1986, 1987, 1988, 1989, 1990, 1991, 1992, 1994, 1995,
+        1960, 1962, 1964, 1965, 1966, 1967, 1969, 1970, 1974, 1975, 1978, 1980, 1981, 1982, 1983,
+        1984, 1985, 1986, 1987, 1988, 1989, 1990, 1991, 1992, 1994, 1995,
     ];
     let d = c.digits();
     d[0] == 0 && d[1] == 1 && d[2] == 0 && d[3] == 1 && YEARS.contains(&Cpr::century_year(&d))
@@ -265,7 +348,11 @@ fn is_non_mod11_date(c: &Cpr) -> bool {
 
 /// The ten digits of a CPR written any way, if it has ten digits.
 pub fn digits_of(s: &str) -> Option<[u8; 10]> {
-    let v: Vec<u8> = s.bytes().filter(u8::is_ascii_digit).map(|c| c - b'0').collect();
+    let v: Vec<u8> = s
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|c| c - b'0')
+        .collect();
     if v.len() != 10 {
         return None;
     }
@@ -279,7 +366,10 @@ mod tests {
     use super::*;
 
     fn found(s: &str) -> Vec<&str> {
-        scan(s).into_iter().map(|h| &s[h.start..h.end]).collect::<Vec<_>>()
+        scan(s)
+            .into_iter()
+            .map(|h| &s[h.start..h.end])
+            .collect::<Vec<_>>()
     }
 
     #[test]
@@ -296,9 +386,15 @@ mod tests {
         assert!(found("310299-1234").is_empty(), "impossible date");
         assert!(found("tlf. 12 34 56 78").is_empty());
         assert!(found("12345678901").is_empty(), "eleven digits");
-        assert!(found("Sagsnr. 0707614286").is_empty(), "case number without mod 11");
+        assert!(
+            found("Sagsnr. 0707614286").is_empty(),
+            "case number without mod 11"
+        );
         assert!(found("beløb 0707614286 kr.").is_empty());
         let h = scan("Tlf. 0707614285");
-        assert!(h.len() == 1 && h[0].confidence < 0.5, "doubt is reviewed, not dropped");
+        assert!(
+            h.len() == 1 && h[0].confidence < 0.5,
+            "doubt is reviewed, not dropped"
+        );
     }
 }

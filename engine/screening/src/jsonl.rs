@@ -145,7 +145,14 @@ mod tests {
         let mut out = Vec::new();
         let mut err = Vec::new();
         let rep = screen_jsonl(&s, input.as_bytes(), &mut out, &mut err).unwrap();
-        assert_eq!(rep, JsonlReport { lines: 3, failed: 1, marks: 2 });
+        assert_eq!(
+            rep,
+            JsonlReport {
+                lines: 3,
+                failed: 1,
+                marks: 2
+            }
+        );
         let err = String::from_utf8(err).unwrap();
         assert!(err.starts_with("line 2:"), "{err}");
         let out = String::from_utf8(out).unwrap();

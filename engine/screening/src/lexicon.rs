@@ -21,7 +21,8 @@ impl NameInfo {
     /// A name common enough that a capitalised occurrence is a person even at
     /// a sentence start.
     pub fn is_common_name(&self) -> bool {
-        (self.first_rank > 0 && self.first_rank <= 3000) || (self.sur_rank > 0 && self.sur_rank <= 1500)
+        (self.first_rank > 0 && self.first_rank <= 3000)
+            || (self.sur_rank > 0 && self.sur_rank <= 1500)
     }
 }
 
@@ -65,7 +66,10 @@ impl Lexicon {
         let mut lex = Lexicon::builtin();
         // the built-in ranks are placeholders: the real lists decide ranks
         let builtin_names = std::mem::take(&mut lex.names);
-        for file in ["names/first_names_female.jsonl", "names/first_names_male.jsonl"] {
+        for file in [
+            "names/first_names_female.jsonl",
+            "names/first_names_male.jsonl",
+        ] {
             let path = dir.join(file);
             read_jsonl_strings(&path, |rank, s| {
                 let e = lex.names.entry(lower(s).into()).or_default();

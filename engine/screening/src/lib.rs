@@ -34,11 +34,22 @@ use token::Tok;
 #[derive(Debug, thiserror::Error)]
 pub enum ScreenError {
     #[error("cannot open screening list {path}: {source}; point the screening data directory at a folder with names/ and streets/ (see shared/data/SOURCE.md)")]
-    Open { path: PathBuf, source: std::io::Error },
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot read screening list {path} at line {line}: {source}")]
-    Read { path: PathBuf, line: usize, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        line: usize,
+        source: std::io::Error,
+    },
     #[error("screening list {path} line {line} is not one JSON string: {reason}; each line must look like \"JENSEN\"")]
-    Parse { path: PathBuf, line: usize, reason: String },
+    Parse {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
     #[error("screening list {0} is empty; the screener would miss every name or street in it")]
     Empty(PathBuf),
 }
@@ -58,7 +69,11 @@ pub struct ScreenConfig {
 
 impl Default for ScreenConfig {
     fn default() -> Self {
-        ScreenConfig { words: Vec::new(), allow_addresses: Vec::new(), review_threshold: 0.6 }
+        ScreenConfig {
+            words: Vec::new(),
+            allow_addresses: Vec::new(),
+            review_threshold: 0.6,
+        }
     }
 }
 
@@ -94,7 +109,11 @@ impl Party {
         Party {
             cpr: cpr::digits_of(&s.cpr),
             first: words.first().cloned(),
-            last: if words.len() > 1 { words.last().cloned() } else { None },
+            last: if words.len() > 1 {
+                words.last().cloned()
+            } else {
+                None
+            },
             tokens,
             address: address::address_key(&s.address),
         }
@@ -106,7 +125,8 @@ impl Party {
         }
         // `tokens` also holds each name word with a genitive "s"
         self.tokens.contains(k)
-            || k.strip_suffix('\'').is_some_and(|x| self.tokens.contains(x))
+            || k.strip_suffix('\'')
+                .is_some_and(|x| self.tokens.contains(x))
             || k.strip_suffix('s').is_some_and(|x| self.tokens.contains(x))
             || self.tokens.contains(&format!("{k}s")) // "Thoma" from an unknown "Thomas"
     }
@@ -131,8 +151,14 @@ impl Party {
         }
         // "Anna Marie Jensen" for a subject registered as "Anna Jensen"
         keys.len() >= 2
-            && self.first.as_deref().is_some_and(|f| self.last.is_some() && (keys[0] == f))
-            && self.last.as_deref().is_some_and(|l| keys.last().is_some_and(|k| k == l || format!("{k}s") == l))
+            && self
+                .first
+                .as_deref()
+                .is_some_and(|f| self.last.is_some() && (keys[0] == f))
+            && self
+                .last
+                .as_deref()
+                .is_some_and(|l| keys.last().is_some_and(|k| k == l || format!("{k}s") == l))
     }
 }
 
@@ -172,8 +198,18 @@ impl Screener {
     /// Compiles the rules and the configured word list.
     pub fn new(lexicon: Lexicon, config: ScreenConfig) -> Screener {
         let words = WordMatcher::new(&config.words);
-        let allow = config.allow_addresses.iter().filter_map(|a| address::address_key(a)).collect();
-        Screener { lex: lexicon, rules: Rules::new(), config, words, allow }
+        let allow = config
+            .allow_addresses
+            .iter()
+            .filter_map(|a| address::address_key(a))
+            .collect();
+        Screener {
+            lex: lexicon,
+            rules: Rules::new(),
+            config,
+            words,
+            allow,
+        }
     }
 
     /// The configuration this screener was built with.
@@ -184,7 +220,9 @@ impl Screener {
     /// Screens one text. `known` = the unmarked parties (the subject first,
     /// then consented parties). Marks are sorted and do not overlap.
     pub fn screen(&self, text: &str, known: &[Subject]) -> Vec<Mark> {
-        self.screen_request(&[text], known).pop().unwrap_or_default()
+        self.screen_request(&[text], known)
+            .pop()
+            .unwrap_or_default()
     }
 
     /// Screens all documents of one request together, so that a first name
@@ -196,9 +234,17 @@ impl Screener {
 
     /// As [`Screener::screen_request`], with extra words for this request
     /// only (a JSON Lines line's `words`).
-    pub fn screen_request_with(&self, texts: &[&str], known: &[Subject], extra: Option<&WordMatcher>) -> Vec<Vec<Mark>> {
+    pub fn screen_request_with(
+        &self,
+        texts: &[&str],
+        known: &[Subject],
+        extra: Option<&WordMatcher>,
+    ) -> Vec<Vec<Mark>> {
         let parties: Vec<Party> = known.iter().map(Party::from_subject).collect();
-        let mut docs: Vec<Doc> = texts.iter().map(|t| self.first_pass(t, &parties, extra)).collect();
+        let mut docs: Vec<Doc> = texts
+            .iter()
+            .map(|t| self.first_pass(t, &parties, extra))
+            .collect();
         // people named in full anywhere in the request
         let mut people: FxHashSet<String> = FxHashSet::default();
         for d in &docs {
@@ -242,13 +288,27 @@ impl Screener {
             }
         }
         for a in addrs {
-            if parties.iter().any(|p| p.address.as_deref() == Some(a.key.as_str())) || self.allow.contains(&a.key) {
+            if parties
+                .iter()
+                .any(|p| p.address.as_deref() == Some(a.key.as_str()))
+                || self.allow.contains(&a.key)
+            {
                 protected.push((a.start, a.end));
                 continue;
             }
-            marks.push(self.mark(s, a.start, a.end, MarkKind::Address, a.confidence, a.reason.to_string()));
+            marks.push(self.mark(
+                s,
+                a.start,
+                a.end,
+                MarkKind::Address,
+                a.confidence,
+                a.reason.to_string(),
+            ));
         }
-        let finder = NameFinder { lex: &self.lex, rules: &self.rules };
+        let finder = NameFinder {
+            lex: &self.lex,
+            rules: &self.rules,
+        };
         let mut names = finder.find(s, &toks, &blocked);
         names.retain(|c| {
             if parties.iter().any(|p| p.owns_name(&c.keys, &self.rules)) {
@@ -264,12 +324,30 @@ impl Screener {
             x.find(s, &mut w);
         }
         for (a, b, c) in w {
-            marks.push(self.mark(s, a, b, MarkKind::Word, c, "word from the municipality's list".into()));
+            marks.push(self.mark(
+                s,
+                a,
+                b,
+                MarkKind::Word,
+                c,
+                "word from the municipality's list".into(),
+            ));
         }
-        Doc { toks, marks, protected, names }
+        Doc {
+            toks,
+            marks,
+            protected,
+            names,
+        }
     }
 
-    fn second_pass(&self, s: &str, d: &mut Doc, people: &FxHashSet<String>, parties: &[Party]) -> Vec<Mark> {
+    fn second_pass(
+        &self,
+        s: &str,
+        d: &mut Doc,
+        people: &FxHashSet<String>,
+        parties: &[Party],
+    ) -> Vec<Mark> {
         let mut marks = std::mem::take(&mut d.marks);
         let mut named: Vec<(usize, usize)> = Vec::new();
         for c in &d.names {
@@ -295,7 +373,12 @@ impl Screener {
                 }
                 // `named` is sorted by start: find the last span starting before the token's end
                 let i = named.partition_point(|n| n.0 < t.end);
-                if named[..i].iter().rev().take(4).any(|&n| overlaps(n, (t.start, t.end))) {
+                if named[..i]
+                    .iter()
+                    .rev()
+                    .take(4)
+                    .any(|&n| overlaps(n, (t.start, t.end)))
+                {
                     continue;
                 }
                 lexicon::lower_into(t.text(s), &mut buf);
@@ -322,7 +405,15 @@ impl Screener {
         resolve(marks)
     }
 
-    fn mark(&self, s: &str, start: usize, end: usize, kind: MarkKind, confidence: f32, reason: String) -> Mark {
+    fn mark(
+        &self,
+        s: &str,
+        start: usize,
+        end: usize,
+        kind: MarkKind,
+        confidence: f32,
+        reason: String,
+    ) -> Mark {
         Mark {
             start,
             end,
@@ -339,8 +430,11 @@ impl Screener {
 /// then longer) and sorts by position. A name that runs into an address
 /// ("… 8000 Aarhus C. Connor Smith") keeps the part outside it.
 fn resolve(mut marks: Vec<Mark>) -> Vec<Mark> {
-    let strong: Vec<(usize, usize)> =
-        marks.iter().filter(|m| m.kind == MarkKind::Address || m.kind == MarkKind::Cpr).map(|m| (m.start, m.end)).collect();
+    let strong: Vec<(usize, usize)> = marks
+        .iter()
+        .filter(|m| m.kind == MarkKind::Address || m.kind == MarkKind::Cpr)
+        .map(|m| (m.start, m.end))
+        .collect();
     for m in marks.iter_mut().filter(|m| m.kind == MarkKind::Name) {
         for &(a, b) in &strong {
             if a <= m.start && m.start < b && b < m.end {
@@ -349,7 +443,9 @@ fn resolve(mut marks: Vec<Mark>) -> Vec<Mark> {
                 if let Some(off) = tail.find(|c: char| c.is_alphabetic()) {
                     let cut = b - m.start + off;
                     let tail_text = m.text[cut..].to_string();
-                    if tail_text.chars().next().is_some_and(|c| c.is_uppercase()) && tail_text.chars().count() > 1 {
+                    if tail_text.chars().next().is_some_and(|c| c.is_uppercase())
+                        && tail_text.chars().count() > 1
+                    {
                         m.start += cut;
                         m.text = tail_text;
                     }
@@ -366,7 +462,10 @@ fn resolve(mut marks: Vec<Mark>) -> Vec<Mark> {
     let mut kept: Vec<Mark> = Vec::with_capacity(marks.len());
     let mut spans: std::collections::BTreeMap<usize, usize> = std::collections::BTreeMap::new();
     for m in marks {
-        let clash = spans.range(..m.end).next_back().is_some_and(|(_, &e)| e > m.start);
+        let clash = spans
+            .range(..m.end)
+            .next_back()
+            .is_some_and(|(_, &e)| e > m.start);
         if !clash {
             spans.insert(m.start, m.end);
             kept.push(m);
@@ -383,12 +482,19 @@ mod tests {
     fn screener() -> Screener {
         Screener::new(
             Lexicon::builtin(),
-            ScreenConfig { words: vec!["anbringelse".into(), "misbrug".into()], ..Default::default() },
+            ScreenConfig {
+                words: vec!["anbringelse".into(), "misbrug".into()],
+                ..Default::default()
+            },
         )
     }
 
     fn subject() -> Subject {
-        Subject { cpr: "0707614285".into(), name: "Anna Jensen".into(), address: "Vestergade 12, 8600 Silkeborg".into() }
+        Subject {
+            cpr: "0707614285".into(),
+            name: "Anna Jensen".into(),
+            address: "Vestergade 12, 8600 Silkeborg".into(),
+        }
     }
 
     #[test]
@@ -400,13 +506,21 @@ mod tests {
 
     #[test]
     fn others_are_marked() {
-        let s = "Faderen Peter Hansen, cpr 010190-1235, bor på Nørregade 4, 2. tv., 8000 Aarhus C. \
+        let s =
+            "Faderen Peter Hansen, cpr 010190-1235, bor på Nørregade 4, 2. tv., 8000 Aarhus C. \
                  Anbringelsen skyldes misbruget. Peter kom ikke.";
         let m = screener().screen(s, &[subject()]);
         let texts: Vec<&str> = m.iter().map(|m| m.text.as_str()).collect();
         assert_eq!(
             texts,
-            vec!["Peter Hansen", "010190-1235", "Nørregade 4, 2. tv., 8000 Aarhus C", "Anbringelsen", "misbruget", "Peter"]
+            vec![
+                "Peter Hansen",
+                "010190-1235",
+                "Nørregade 4, 2. tv., 8000 Aarhus C",
+                "Anbringelsen",
+                "misbruget",
+                "Peter"
+            ]
         );
     }
 

@@ -94,7 +94,13 @@ impl NameFinder<'_> {
             if self.rules.flags(k) & (NAME_WORD | TOWN) != 0 {
                 return Some(Class::Weak);
             }
-            self.lex.name(k).map(|info| if info.is_common_name() { Class::Strong } else { Class::Rare })
+            self.lex.name(k).map(|info| {
+                if info.is_common_name() {
+                    Class::Strong
+                } else {
+                    Class::Rare
+                }
+            })
         };
         if let Some(c) = known(full) {
             return (c, full.len());
@@ -104,7 +110,13 @@ impl NameFinder<'_> {
             .strip_suffix("'s")
             .or_else(|| full.strip_suffix("\u{2019}s"))
             .or_else(|| full.strip_suffix('\''))
-            .or_else(|| if full.len() > 3 { full.strip_suffix('s') } else { None });
+            .or_else(|| {
+                if full.len() > 3 {
+                    full.strip_suffix('s')
+                } else {
+                    None
+                }
+            });
         if let Some(st) = stripped {
             if let Some(c) = known(st) {
                 return (c, st.len());
@@ -115,7 +127,11 @@ impl NameFinder<'_> {
         if key.contains('-') {
             let mut best = Class::Unknown;
             for part in key.split('-') {
-                let p2 = if part.len() > 3 { part.strip_suffix('s') } else { None };
+                let p2 = if part.len() > 3 {
+                    part.strip_suffix('s')
+                } else {
+                    None
+                };
                 for k in std::iter::once(part).chain(p2) {
                     if let Some(info) = self.lex.name(k) {
                         if info.is_common_name() {
@@ -159,8 +175,19 @@ impl NameFinder<'_> {
                 let tj = toks[j];
                 let w = tj.text(s);
                 let single = w.chars().count() == 1;
-                if single && j + 1 < toks.len() && toks[j + 1].is_punct('.') && !toks[j + 1].space_before {
-                    run.push(RunTok { start: tj.start, end: toks[j + 1].end, class: Class::Initial, key: (0, 0), sent: tj.sent_start, all_caps: false });
+                if single
+                    && j + 1 < toks.len()
+                    && toks[j + 1].is_punct('.')
+                    && !toks[j + 1].space_before
+                {
+                    run.push(RunTok {
+                        start: tj.start,
+                        end: toks[j + 1].end,
+                        class: Class::Initial,
+                        key: (0, 0),
+                        sent: tj.sent_start,
+                        all_caps: false,
+                    });
                     j += 2;
                 } else if single || glued_to_digit(s, &tj) {
                     break;
@@ -169,7 +196,14 @@ impl NameFinder<'_> {
                     let ks = arena.len() as u32;
                     arena.push_str(&buf[..klen]);
                     let key = (ks, arena.len() as u32);
-                    run.push(RunTok { start: tj.start, end: tj.end, class: c, key, sent: tj.sent_start, all_caps: tj.all_caps });
+                    run.push(RunTok {
+                        start: tj.start,
+                        end: tj.end,
+                        class: c,
+                        key,
+                        sent: tj.sent_start,
+                        all_caps: tj.all_caps,
+                    });
                     j += 1;
                 }
                 // continue with the next capitalised word on the same line,
@@ -181,35 +215,102 @@ impl NameFinder<'_> {
                 if inside(&nx) {
                     break;
                 }
-                if nx.is_word() && nx.cap && !glued_to_digit(s, &nx) && (nx.space_before || run.last().map(|r| r.class) == Some(Class::Initial)) {
+                if nx.is_word()
+                    && nx.cap
+                    && !glued_to_digit(s, &nx)
+                    && (nx.space_before || run.last().map(|r| r.class) == Some(Class::Initial))
+                {
                     continue;
                 }
                 if nx.is_word() && !nx.cap && nx.space_before && j + 1 < toks.len() {
                     let p = nx.text(s);
                     let particle = |w: &str| {
-                        matches!(w, "van" | "von" | "der" | "den" | "de" | "al" | "el" | "bin" | "ibn" | "da" | "di" | "la" | "le" | "du" | "ten" | "ter")
+                        matches!(
+                            w,
+                            "van"
+                                | "von"
+                                | "der"
+                                | "den"
+                                | "de"
+                                | "al"
+                                | "el"
+                                | "bin"
+                                | "ibn"
+                                | "da"
+                                | "di"
+                                | "la"
+                                | "le"
+                                | "du"
+                                | "ten"
+                                | "ter"
+                        )
                     };
                     // "van der Berg": two particles
-                    if particle(p) && toks[j + 1].is_word() && !toks[j + 1].cap && particle(toks[j + 1].text(s)) && j + 2 < toks.len() {
+                    if particle(p)
+                        && toks[j + 1].is_word()
+                        && !toks[j + 1].cap
+                        && particle(toks[j + 1].text(s))
+                        && j + 2 < toks.len()
+                    {
                         let n3 = toks[j + 2];
-                        if n3.is_word() && n3.cap && n3.space_before && !n3.newline_before
-                            && matches!(run.last().map(|r| r.class), Some(Class::Strong | Class::Rare | Class::Unknown | Class::Weak))
+                        if n3.is_word()
+                            && n3.cap
+                            && n3.space_before
+                            && !n3.newline_before
+                            && matches!(
+                                run.last().map(|r| r.class),
+                                Some(Class::Strong | Class::Rare | Class::Unknown | Class::Weak)
+                            )
                         {
-                            run.push(RunTok { start: nx.start, end: toks[j + 1].end, class: Class::Particle, key: (0, 0), sent: false, all_caps: false });
+                            run.push(RunTok {
+                                start: nx.start,
+                                end: toks[j + 1].end,
+                                class: Class::Particle,
+                                key: (0, 0),
+                                sent: false,
+                                all_caps: false,
+                            });
                             j += 2;
                             continue;
                         }
                     }
                     let n2 = toks[j + 1];
-                    if matches!(p, "van" | "von" | "der" | "den" | "de" | "al" | "el" | "bin" | "ibn" | "da" | "di" | "la" | "le" | "du" | "ten" | "ter")
-                        && n2.is_word()
+                    if matches!(
+                        p,
+                        "van"
+                            | "von"
+                            | "der"
+                            | "den"
+                            | "de"
+                            | "al"
+                            | "el"
+                            | "bin"
+                            | "ibn"
+                            | "da"
+                            | "di"
+                            | "la"
+                            | "le"
+                            | "du"
+                            | "ten"
+                            | "ter"
+                    ) && n2.is_word()
                         && n2.cap
                         && n2.space_before
                         && !n2.newline_before
                         && !run.is_empty()
-                        && matches!(run.last().map(|r| r.class), Some(Class::Strong | Class::Rare | Class::Unknown | Class::Weak))
+                        && matches!(
+                            run.last().map(|r| r.class),
+                            Some(Class::Strong | Class::Rare | Class::Unknown | Class::Weak)
+                        )
                     {
-                        run.push(RunTok { start: nx.start, end: nx.end, class: Class::Particle, key: (0, 0), sent: false, all_caps: false });
+                        run.push(RunTok {
+                            start: nx.start,
+                            end: nx.end,
+                            class: Class::Particle,
+                            key: (0, 0),
+                            sent: false,
+                            all_caps: false,
+                        });
                         j += 1;
                         continue;
                     }
@@ -248,14 +349,25 @@ impl NameFinder<'_> {
             // "Lang"): a name when capitalised mid-sentence or beside a name;
             // a title word after a name is a surname ("Anne Farfar")
             for i in 0..run.len() {
-                let next_is_name = run
-                    .get(i + 1)
-                    .is_some_and(|r| matches!(r.class, Class::Strong | Class::Rare | Class::Weak | Class::Unknown));
-                let prev_is_name = i > 0 && matches!(run[i - 1].class, Class::Strong | Class::Rare | Class::Weak);
+                let next_is_name = run.get(i + 1).is_some_and(|r| {
+                    matches!(
+                        r.class,
+                        Class::Strong | Class::Rare | Class::Weak | Class::Unknown
+                    )
+                });
+                let prev_is_name =
+                    i > 0 && matches!(run[i - 1].class, Class::Strong | Class::Rare | Class::Weak);
                 match run[i].class {
                     Class::Function => {
-                        let known = self.lex.name(key_of(&arena, &run[i])).is_some_and(|n| n.is_common_name());
-                        if known && (!run[i].sent || (next_is_name && run[i + 1].class != Class::Unknown) || prev_is_name) {
+                        let known = self
+                            .lex
+                            .name(key_of(&arena, &run[i]))
+                            .is_some_and(|n| n.is_common_name());
+                        if known
+                            && (!run[i].sent
+                                || (next_is_name && run[i + 1].class != Class::Unknown)
+                                || prev_is_name)
+                        {
                             run[i].class = Class::Weak;
                         }
                     }
@@ -287,19 +399,17 @@ impl NameFinder<'_> {
         out
     }
 
-    fn decide(
-        &self,
-        run: &[RunTok],
-        arena: &str,
-        title_before: bool,
-        out: &mut Vec<NameCand>,
-    ) {
+    fn decide(&self, run: &[RunTok], arena: &str, title_before: bool, out: &mut Vec<NameCand>) {
         // split into segments at titles and breakers
         let mut seg_start = 0;
         let mut evidence = title_before;
         let mut i = 0;
         while i <= run.len() {
-            let boundary = i == run.len() || matches!(run[i].class, Class::Title | Class::Function | Class::Breaker | Class::Street);
+            let boundary = i == run.len()
+                || matches!(
+                    run[i].class,
+                    Class::Title | Class::Function | Class::Breaker | Class::Street
+                );
             if boundary {
                 let seg = &run[seg_start..i];
                 let after = run.get(i).map(|r| r.class);
@@ -344,7 +454,11 @@ impl NameFinder<'_> {
         if seg.is_empty() {
             return;
         }
-        let names = |s: &[RunTok]| s.iter().filter(|r| matches!(r.class, Class::Strong | Class::Rare | Class::Weak)).count();
+        let names = |s: &[RunTok]| {
+            s.iter()
+                .filter(|r| matches!(r.class, Class::Strong | Class::Rare | Class::Weak))
+                .count()
+        };
         // a sentence-initial word gets no credit for its capital
         if seg[0].sent && !evidence {
             let first = seg[0].class;
@@ -361,7 +475,10 @@ impl NameFinder<'_> {
                 // the rest does not start a sentence; fall through
             }
         }
-        let n_words = seg.iter().filter(|r| !matches!(r.class, Class::Initial | Class::Particle)).count();
+        let n_words = seg
+            .iter()
+            .filter(|r| !matches!(r.class, Class::Initial | Class::Particle))
+            .count();
         if n_words == 0 {
             return;
         }
@@ -370,7 +487,10 @@ impl NameFinder<'_> {
         let weak = seg.iter().filter(|r| r.class == Class::Weak).count();
         let weak_names = seg
             .iter()
-            .filter(|r| r.class == Class::Weak && self.rules.flags(key_of(arena, r)) & crate::rules::TOWN == 0)
+            .filter(|r| {
+                r.class == Class::Weak
+                    && self.rules.flags(key_of(arena, r)) & crate::rules::TOWN == 0
+            })
             .count();
         let sent = seg[0].sent;
         let (conf, reason): (f32, &'static str) = if evidence {
@@ -393,7 +513,10 @@ impl NameFinder<'_> {
             if n_words >= 2 && weak_names > 0 {
                 (0.72, "capitalised words that are also names, side by side")
             } else if n_words == 1 && weak_names == 1 && !sent {
-                (0.5, "capitalised word that is also an ordinary word: review")
+                (
+                    0.5,
+                    "capitalised word that is also an ordinary word: review",
+                )
             } else if n_words >= 2 && !sent {
                 (0.5, "capitalised words beside a place name: review")
             } else {
@@ -403,7 +526,10 @@ impl NameFinder<'_> {
             // only unknown words
             let all_caps = seg.iter().any(|r| r.all_caps);
             if n_words >= 2 && !sent && !all_caps {
-                (0.45, "capitalised unknown words in a row (foreign name?): review")
+                (
+                    0.45,
+                    "capitalised unknown words in a row (foreign name?): review",
+                )
             } else {
                 // kept as a candidate for the request-level rule only
                 (0.0, "capitalised unknown word")
@@ -422,7 +548,14 @@ impl NameFinder<'_> {
                 keys.extend(key.split('-').map(str::to_string));
             }
         }
-        out.push(NameCand { start, end, keys, words: n_words, confidence: conf, reason });
+        out.push(NameCand {
+            start,
+            end,
+            keys,
+            words: n_words,
+            confidence: conf,
+            reason,
+        });
     }
 }
 
@@ -434,7 +567,8 @@ fn key_of<'a>(arena: &'a str, r: &RunTok) -> &'a str {
 /// Whether a word touches a digit ("A00", "3B"): a code, not a name.
 fn glued_to_digit(s: &str, t: &Tok) -> bool {
     let b = s.as_bytes();
-    (t.start > 0 && b[t.start - 1].is_ascii_digit()) || (t.end < b.len() && b[t.end].is_ascii_digit())
+    (t.start > 0 && b[t.start - 1].is_ascii_digit())
+        || (t.end < b.len() && b[t.end].is_ascii_digit())
 }
 
 /// Whether a token is a capitalised word (for the request-level pass).

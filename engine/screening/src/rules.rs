@@ -10,7 +10,8 @@ pub const TOWN: u8 = 4;
 pub const NAME_WORD: u8 = 8;
 pub const INSTITUTION: u8 = 16;
 
-const STREET_STRICT: &str = "vej vejen gade gaden allé alle stræde strædet boulevard plads pladsen torv \
+const STREET_STRICT: &str =
+    "vej vejen gade gaden allé alle stræde strædet boulevard plads pladsen torv \
     torvet vænge vænget passage promenade kaj kajen brygge bryggen stien parken";
 const INSTITUTION_SUFFIXES: &str = "afdeling afdelingen forvaltning forvaltningen centret centeret center \
     styrelsen styrelse ministeriet hospital hospitalet sygehus sygehuset skole skolen institution \
@@ -27,7 +28,6 @@ pub struct Rules {
     pub street_strict: SuffixSet,
     pub institution_suffixes: SuffixSet,
 }
-
 
 impl Rules {
     pub fn new() -> Rules {
@@ -103,13 +103,19 @@ impl SuffixSet {
 
     /// Whether `w` ends with a suffix and has at least `extra` more bytes.
     pub fn matches(&self, w: &str, extra: usize) -> bool {
-        let Some(&b) = w.as_bytes().last() else { return false };
-        self.buckets[b as usize].iter().any(|s| w.len() >= s.len() + extra && w.ends_with(s.as_str()))
+        let Some(&b) = w.as_bytes().last() else {
+            return false;
+        };
+        self.buckets[b as usize]
+            .iter()
+            .any(|s| w.len() >= s.len() + extra && w.ends_with(s.as_str()))
     }
 
     /// Whether `w` is one of the suffixes itself.
     pub fn contains_exact(&self, w: &str) -> bool {
-        let Some(&b) = w.as_bytes().last() else { return false };
+        let Some(&b) = w.as_bytes().last() else {
+            return false;
+        };
         self.buckets[b as usize].iter().any(|s| s == w)
     }
 }

@@ -48,10 +48,11 @@ impl Tok {
 
 /// Abbreviations after which a full stop does not end a sentence.
 const ABBREV: &[&str] = &[
-    "hr", "fru", "frk", "dr", "nr", "ca", "jf", "mht", "bl", "a", "f", "eks", "kl", "st", "tv", "th",
-    "mf", "pga", "evt", "inkl", "ekskl", "vedr", "tlf", "att", "div", "osv", "mv", "ang", "iht", "mr",
-    "mrs", "ms", "stk", "pkt", "nb", "tel", "sal", "bd", "vol", "ref", "cand", "mag", "jur", "psych",
-    "scient", "med", "lic", "ph", "d", "sr", "jr", "sct", "skt", "ll", "mfl", "o", "lign", "dvs",
+    "hr", "fru", "frk", "dr", "nr", "ca", "jf", "mht", "bl", "a", "f", "eks", "kl", "st", "tv",
+    "th", "mf", "pga", "evt", "inkl", "ekskl", "vedr", "tlf", "att", "div", "osv", "mv", "ang",
+    "iht", "mr", "mrs", "ms", "stk", "pkt", "nb", "tel", "sal", "bd", "vol", "ref", "cand", "mag",
+    "jur", "psych", "scient", "med", "lic", "ph", "d", "sr", "jr", "sct", "skt", "ll", "mfl", "o",
+    "lign", "dvs",
 ];
 
 fn is_abbrev(w: &str) -> bool {
@@ -204,11 +205,26 @@ fn mark_sentence_starts(s: &str, toks: &mut [Tok]) {
                         true
                     }
                 }
-                TokKind::Punct(c) => matches!(
-                    c,
-                    '!' | '?' | ':' | ';' | '"' | '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{AB}'
-                        | '\u{BB}' | '\u{2022}' | '*' | '\u{2013}' | '\u{2014}' | '>' | '|'
-                ) || (c == '-' && toks[k - 1].newline_before),
+                TokKind::Punct(c) => {
+                    matches!(
+                        c,
+                        '!' | '?'
+                            | ':'
+                            | ';'
+                            | '"'
+                            | '\u{201C}'
+                            | '\u{201D}'
+                            | '\u{201E}'
+                            | '\u{AB}'
+                            | '\u{BB}'
+                            | '\u{2022}'
+                            | '*'
+                            | '\u{2013}'
+                            | '\u{2014}'
+                            | '>'
+                            | '|'
+                    ) || (c == '-' && toks[k - 1].newline_before)
+                }
                 _ => false,
             }
         };

@@ -11,9 +11,10 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 /// Danish noun and verb endings accepted after a word.
 const SUFFIXES: &[&str] = &[
-    "", "e", "en", "et", "er", "erne", "ene", "es", "s", "ens", "ets", "ers", "ernes", "enes", "ende",
-    "ede", "ed", "te", "t", "r", "n", "ne", "rne", "ns", "rs", "nes", "rnes", "de", "ts", "ing", "inger",
-    "ingen", "ingerne", "ingens", "ig", "ige", "lig", "lige", "elig", "elige", "eligt", "ligt", "ts", "tes", "ne", "ede", "edes",
+    "", "e", "en", "et", "er", "erne", "ene", "es", "s", "ens", "ets", "ers", "ernes", "enes",
+    "ende", "ede", "ed", "te", "t", "r", "n", "ne", "rne", "ns", "rs", "nes", "rnes", "de", "ts",
+    "ing", "inger", "ingen", "ingerne", "ingens", "ig", "ige", "lig", "lige", "elig", "elige",
+    "eligt", "ligt", "ts", "tes", "ne", "ede", "edes",
 ];
 
 /// A compiled word list.
@@ -64,7 +65,10 @@ impl WordMatcher {
         let mut pats: Vec<String> = Vec::new();
         let mut pattern_phrase = Vec::new();
         for w in words {
-            let p: Vec<String> = lower(w.as_ref()).split_whitespace().map(str::to_string).collect();
+            let p: Vec<String> = lower(w.as_ref())
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
             if p.is_empty() || phrases.contains(&p) {
                 continue;
             }
@@ -96,7 +100,11 @@ impl WordMatcher {
                 .build(&pats)
                 .ok()
         };
-        WordMatcher { ac, pattern_phrase, phrases }
+        WordMatcher {
+            ac,
+            pattern_phrase,
+            phrases,
+        }
     }
 
     /// Whether the list is empty.
@@ -173,7 +181,14 @@ mod tests {
         let got: Vec<&str> = out.iter().map(|(a, b, _)| &s[*a..*b]).collect();
         assert_eq!(
             got,
-            vec!["Anbringelsen", "anbringelser", "misbruget", "stofmisbrug", "psykiske sygdomme", "Anbringelsessagen"]
+            vec![
+                "Anbringelsen",
+                "anbringelser",
+                "misbruget",
+                "stofmisbrug",
+                "psykiske sygdomme",
+                "Anbringelsessagen"
+            ]
         );
         let mut out = Vec::new();
         m.find("mis brugt og brug", &mut out);
