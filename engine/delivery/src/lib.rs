@@ -1,1 +1,41 @@
-//! marc-delivery
+//! marc-delivery: Digital Post for aktindsigt.
+//!
+//! - [`memo_xml`] / [`parse_memo`]: MeMo 1.1 messages
+//!   (`https://DigitalPost.dk/MeMo-1`) with the PDF as base64 main document.
+//! - [`Outbox`]: writes `DIR/<uuid>.xml` atomically and optionally POSTs it
+//!   to an `http://` endpoint with bounded retries; exactly once per
+//!   delivery key, with the ledger in the marc store (table `delivery`).
+//! - [`response_message`], [`receipt_message`], [`forward_message`]: the
+//!   messages marc sends.
+
+mod http;
+mod memo;
+mod messages;
+mod outbox;
+
+pub use memo::{memo_xml, parse_memo, validate, MemoMessage, ParsedMemo, RecipientId, MAX_LABEL, MEMO_NS};
+pub use messages::{
+    delivery_key, forward_key, forward_message, message_uuid_for, receipt_message, response_message, Sender,
+};
+pub use outbox::{DeliveryReceipt, DeliveryRecord, DeliveryState, Outbox, RetryPolicy, LEDGER_TABLE};
+
+/// What can go wrong when building, writing or sending a message.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("the message is not valid: {0}")]
+    Invalid(String),
+    #[error("the delivery endpoint is not usable: {0}")]
+    Endpoint(String),
+    #[error("cannot write {path}: {reason}; check that the outbox directory exists and is writable")]
+    Io { path: std::path::PathBuf, reason: String },
+    #[error("delivery ledger: {0}")]
+    Store(#[from] marc_store::StoreError),
+    #[error("delivery {key} failed: {reason}. It is marked 'failed'; fix the cause, then retry it explicitly")]
+    Failed { key: String, reason: String },
+    #[error("delivery {key} was interrupted while posting message {uuid}; it may have arrived. Check the receiving system, then confirm it as delivered or retry it")]
+    InDoubt { key: String, uuid: uuid::Uuid },
+    #[error("delivery {0} is already in progress")]
+    Busy(String),
+    #[error("not a MeMo message: {0}")]
+    Parse(String),
+}

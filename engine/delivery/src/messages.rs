@@ -1,0 +1,121 @@
+//! Builders for the three messages marc sends. Message UUIDs are derived
+//! from the delivery key (UUID v5), so a message rebuilt after a restart
+//! has the same UUID as the first attempt.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use crate::memo::{MemoMessage, RecipientId};
+
+/// UUID namespace for marc's message UUIDs.
+const MARC_NS: Uuid = Uuid::from_u128(0x6d61_7263_2d64_656c_6976_6572_792d_6e73);
+
+/// The message UUID for a delivery key (stable across restarts).
+pub fn message_uuid_for(delivery_key: &str) -> Uuid {
+    Uuid::new_v5(&MARC_NS, delivery_key.as_bytes())
+}
+
+/// The delivery key of a request's response, receipt or forwarding.
+pub fn delivery_key(kind: &str, request_id: &str) -> String {
+    format!("{kind}/{request_id}")
+}
+
+/// The sender of every message: the municipality.
+#[derive(Clone, Debug)]
+pub struct Sender {
+    pub cvr: String,
+    /// e.g. "Silkeborg Kommune".
+    pub label: String,
+}
+
+fn safe_file_part(s: &str) -> String {
+    let s: String = s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    s.chars().take(80).collect()
+}
+
+fn dk(d: NaiveDate) -> String {
+    d.format("%d.%m.%Y").to_string()
+}
+
+/// The answer: the assembled PDF to the requester (citizen by CPR, or a
+/// third party by CPR/CVR). Delivery key: `response/<request id>`.
+pub fn response_message(request_id: &str, recipient: RecipientId, sender: &Sender, pdf: Vec<u8>, created: DateTime<Utc>) -> MemoMessage {
+    MemoMessage {
+        message_uuid: message_uuid_for(&delivery_key("response", request_id)),
+        label: format!("Svar på anmodning om aktindsigt ({request_id})"),
+        sender_cvr: sender.cvr.clone(),
+        sender_label: sender.label.clone(),
+        recipient,
+        created,
+        filename: format!("aktindsigt-{}.pdf", safe_file_part(request_id)),
+        pdf,
+        encoding_format: "application/pdf".into(),
+        language: "da".into(),
+    }
+}
+
+/// The receipt sent when a request arrives: request id and deadline, as a
+/// short plain-text main document. Delivery key: `receipt/<request id>`.
+pub fn receipt_message(
+    request_id: &str,
+    recipient: RecipientId,
+    sender: &Sender,
+    received: NaiveDate,
+    deadline: NaiveDate,
+    created: DateTime<Utc>,
+) -> MemoMessage {
+    let text = format!(
+        "Kvittering for din anmodning om aktindsigt\n\n\
+         Vi har modtaget din anmodning om aktindsigt den {}.\n\
+         Anmodnings-id: {request_id}\n\n\
+         Du får svar senest den {}. Kan vi ikke nå det, skriver vi til dig, hvorfor, \
+         og hvornår du kan forvente svar (offentlighedsloven § 36).\n\n\
+         Oplys anmodnings-id {request_id}, hvis du kontakter os om sagen.\n\n\
+         Venlig hilsen\n{}\n",
+        dk(received),
+        dk(deadline),
+        sender.label
+    );
+    MemoMessage {
+        message_uuid: message_uuid_for(&delivery_key("receipt", request_id)),
+        label: format!("Kvittering: anmodning om aktindsigt ({request_id})"),
+        sender_cvr: sender.cvr.clone(),
+        sender_label: sender.label.clone(),
+        recipient,
+        created,
+        filename: format!("kvittering-{}.txt", safe_file_part(request_id)),
+        pdf: text.into_bytes(),
+        encoding_format: "text/plain".into(),
+        language: "da".into(),
+    }
+}
+
+/// Forwarding a request's documents to another municipality (by CVR),
+/// e.g. when the citizen has moved. Delivery key:
+/// `forward/<request id>/<recipient cvr>`.
+pub fn forward_message(
+    request_id: &str,
+    to_cvr: &str,
+    to_label: &str,
+    sender: &Sender,
+    pdf: Vec<u8>,
+    created: DateTime<Utc>,
+) -> MemoMessage {
+    MemoMessage {
+        message_uuid: message_uuid_for(&forward_key(request_id, to_cvr)),
+        label: format!("Videresendt til {to_label}: dokumenter i aktindsigtssag {request_id}"),
+        sender_cvr: sender.cvr.clone(),
+        sender_label: sender.label.clone(),
+        recipient: RecipientId::Cvr(to_cvr.to_string()),
+        created,
+        filename: format!("videresendt-{}.pdf", safe_file_part(request_id)),
+        pdf,
+        encoding_format: "application/pdf".into(),
+        language: "da".into(),
+    }
+}
+
+/// The delivery key for forwarding to one municipality.
+pub fn forward_key(request_id: &str, to_cvr: &str) -> String {
+    format!("forward/{request_id}/{to_cvr}")
+}
