@@ -579,19 +579,36 @@ async fn handle(
         let reason = format!("{method} {url}: only http:// can be proxied in absolute form; https goes through CONNECT");
         return Ok(record_refusal(&shared, &method, &url, &reason, initiator()));
     }
-    shared.counters.allowed.fetch_add(1, Ordering::Relaxed);
 
+    // Forward exactly the URL that was checked: parsed and normalised (dot
+    // segments resolved), with Host taken from it, so the upstream cannot
+    // see a different path or host than the rights decision saw.
+    let checked = match url::Url::parse(&url).ok().and_then(|u| {
+        let host = u.host_str()?.to_string();
+        let host = match u.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host,
+        };
+        let uri: hyper::Uri = u.as_str().parse().ok()?;
+        Some((uri, HeaderValue::from_str(&host).ok()?))
+    }) {
+        Some(c) => c,
+        None => {
+            let reason = format!("{method} {url}: the URL cannot be forwarded unchanged");
+            return Ok(record_refusal(
+                &shared,
+                &method,
+                &url,
+                &reason,
+                Initiator::Page,
+            ));
+        }
+    };
+    shared.counters.allowed.fetch_add(1, Ordering::Relaxed);
     let (mut parts, body) = req.into_parts();
     strip_hop_by_hop(&mut parts.headers);
-    // The upstream must see the host the rights were checked against.
-    match HeaderValue::from_str(authority.as_str()) {
-        Ok(v) => {
-            parts.headers.insert(hyper::header::HOST, v);
-        }
-        Err(_) => {
-            parts.headers.remove(hyper::header::HOST);
-        }
-    }
+    parts.uri = checked.0;
+    parts.headers.insert(hyper::header::HOST, checked.1);
     parts.version = hyper::Version::HTTP_11;
     let via = format!("1.1 {}", shared.via_token);
     if let Ok(v) = HeaderValue::from_str(&via) {

@@ -325,3 +325,21 @@ async fn requests_aimed_at_the_proxy_itself_are_refused() {
     assert_eq!(proxy.stats().requests, 2);
     proxy.stop().await;
 }
+
+#[tokio::test]
+async fn upstream_receives_the_checked_normalised_url() {
+    let up = start_upstream().await;
+    let proxy = Proxy::start(profile_for(&up.base, ""))
+        .await
+        .expect("proxy");
+    let mut c = ProxyConn::open(proxy.addr()).await;
+    let r = c.get(&format!("{}/big/../cases/./", up.base)).await;
+    assert_eq!(r.status, 404, "axum has no /cases/ route, only /cases");
+    let r = c.get(&format!("{}/big/../cases", up.base)).await;
+    assert_eq!(r.text(), "sager: 17, 18");
+    assert_eq!(
+        up.seen(),
+        vec!["GET /cases/".to_string(), "GET /cases".to_string()]
+    );
+    proxy.stop().await;
+}
