@@ -363,15 +363,25 @@ impl NameFinder<'_> {
                             .lex
                             .name(key_of(&arena, &run[i]))
                             .is_some_and(|n| n.is_common_name());
-                        if known
-                            && (!run[i].sent
-                                || (next_is_name && run[i + 1].class != Class::Unknown)
-                                || prev_is_name)
-                        {
+                        if known && (!run[i].sent || next_is_name || prev_is_name) {
                             run[i].class = Class::Weak;
                         }
                     }
                     Class::Title if prev_is_name && !run[i].sent => run[i].class = Class::Unknown,
+                    // "Mildred Vejen", "Anne Gade": a surname that is also a
+                    // street word, after a first name (not after a genitive as
+                    // in "Peter Bangs Vej")
+                    Class::Street
+                        if prev_is_name && !s[run[i - 1].start..run[i - 1].end].ends_with('s') =>
+                    {
+                        if let Some(info) = self.lex.name(key_of(&arena, &run[i])) {
+                            run[i].class = if info.is_common_name() {
+                                Class::Strong
+                            } else {
+                                Class::Rare
+                            };
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -393,13 +403,23 @@ impl NameFinder<'_> {
                 k = next.max(k + 1);
                 continue;
             }
-            self.decide(&run, &arena, title_before, &mut out);
+            // the run follows a lower-case word on the same line: truly mid-sentence
+            let after_lower =
+                k > 0 && toks[k - 1].is_word() && !toks[k - 1].cap && !toks[k].newline_before;
+            self.decide(&run, &arena, title_before, after_lower, &mut out);
             k = next.max(k + 1);
         }
         out
     }
 
-    fn decide(&self, run: &[RunTok], arena: &str, title_before: bool, out: &mut Vec<NameCand>) {
+    fn decide(
+        &self,
+        run: &[RunTok],
+        arena: &str,
+        title_before: bool,
+        after_lower: bool,
+        out: &mut Vec<NameCand>,
+    ) {
         // split into segments at titles and breakers
         let mut seg_start = 0;
         let mut evidence = title_before;
@@ -418,13 +438,17 @@ impl NameFinder<'_> {
                     Some(Class::Street) => true,
                     Some(Class::Breaker) => !run[i].all_caps,
                     _ => false,
-                };
+                } || (seg_start > 0
+                    && run[seg_start - 1].class == Class::Function
+                    && !run[seg_start - 1].sent
+                    && (seg_start > 1 || after_lower));
+                // ("Digital Post": a capitalised ordinary word mid-sentence opens a proper noun)
                 if !seg.is_empty() {
                     if part_of_other {
                         // part of a street or institution name: block the request-level rule too
                         out.push(NameCand {
                             start: seg[0].start,
-                            end: run[i].end,
+                            end: run.get(i).map_or(seg[seg.len() - 1].end, |r| r.end),
                             keys: Vec::new(),
                             words: 0,
                             confidence: -1.0,
