@@ -385,11 +385,11 @@ impl NameFinder<'_> {
                     _ => {}
                 }
             }
-            // "i Gjern", "i Them": after the preposition "i" a single
-            // capitalised word is a place, not a person
+            // "i Gjern", "ved Funder": after the prepositions "i" and "ved"
+            // a single capitalised word is a place, not a person
             let after_i = k > 0
                 && toks[k - 1].is_word()
-                && toks[k - 1].text(s) == "i"
+                && matches!(toks[k - 1].text(s), "i" | "ved")
                 && !toks[k].newline_before;
             if after_i && run.len() == 1 && !title_before {
                 out.push(NameCand {
