@@ -601,6 +601,74 @@ impl Redactor {
     }
 }
 
+/// An `io::Write` that masks secrets before passing text on: wrap the log output
+/// with it so no event can print a secret. It buffers up to each newline (a value
+/// split across two `write` calls is still caught) and writes the rest on flush/drop.
+///
+/// With tracing-subscriber: `.with_writer(move || RedactingWriter::new(red.clone(), std::io::stderr()))`
+/// (any `Fn() -> impl Write` is a `MakeWriter`).
+pub struct RedactingWriter<W: std::io::Write> {
+    redactor: Redactor,
+    inner: W,
+    buf: Vec<u8>,
+}
+
+impl<W: std::io::Write> RedactingWriter<W> {
+    pub fn new(redactor: Redactor, inner: W) -> Self {
+        RedactingWriter {
+            redactor,
+            inner,
+            buf: Vec::new(),
+        }
+    }
+
+    fn emit(&mut self, upto: usize) -> std::io::Result<()> {
+        let chunk: Vec<u8> = self.buf.drain(..upto).collect();
+        let text = String::from_utf8_lossy(&chunk);
+        self.inner.write_all(self.redactor.mask(&text).as_bytes())
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for RedactingWriter<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if let Some(pos) = self.buf.iter().rposition(|b| *b == b'\n') {
+            self.emit(pos + 1)?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let n = self.buf.len();
+        if n > 0 {
+            self.emit(n)?;
+        }
+        self.inner.flush()
+    }
+}
+
+impl<W: std::io::Write> Drop for RedactingWriter<W> {
+    fn drop(&mut self) {
+        let _ = std::io::Write::flush(self);
+        self.buf.zeroize();
+    }
+}
+
+/// Replaces the panic hook with one that masks secrets in the panic message and
+/// location before printing them to stderr, then (like the default hook) names
+/// the thread. Call once the vault's values are known.
+pub fn install_panic_redaction(redactor: Redactor) {
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("<unnamed>");
+        eprintln!(
+            "thread '{}' {}",
+            redactor.mask(name),
+            redactor.mask(&info.to_string())
+        );
+    }));
+}
+
 fn variants(v: &str) -> Vec<String> {
     let mut out = vec![v.to_string()];
     let mut pct_upper = String::new();
@@ -849,6 +917,23 @@ mod tests {
         assert!(!r.contains_secret("xx pass"));
         assert_eq!(Redactor::default().mask("abc"), "abc");
         assert!(!format!("{r:?}").contains("p@ss"));
+    }
+
+    #[test]
+    fn redacting_writer_masks_across_writes() {
+        use std::io::Write;
+        let r = Redactor::new(["topsecret".to_string()]);
+        let mut out = Vec::new();
+        {
+            let mut w = RedactingWriter::new(r.clone(), &mut out);
+            w.write_all(b"line one top").unwrap();
+            w.write_all(b"secret here\nsecond topsecret").unwrap();
+            // no newline at the end: written on drop
+        }
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "line one *** here\nsecond ***"
+        );
     }
 
     #[test]
