@@ -117,7 +117,7 @@ fn main() {
         entries.extend(read_list(&dir.join(f)));
     }
     let total_entries = entries.len();
-    let step = (total_entries / 400).max(1);
+    let step = (total_entries / 1500).max(1);
     let sample_entries: Vec<&String> = entries.iter().step_by(step).collect();
     let mut sample = String::new();
     for (t, _) in &docs {

@@ -127,6 +127,10 @@ impl NameFinder<'_> {
         if key.contains('-') {
             let mut best = Class::Unknown;
             for part in key.split('-') {
+                // "P-nummer": a one-letter part is no name
+                if part.chars().count() < 2 {
+                    continue;
+                }
                 let p2 = if part.len() > 3 {
                     part.strip_suffix('s')
                 } else {
