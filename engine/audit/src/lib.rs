@@ -178,6 +178,25 @@ impl VerifyReport {
     }
 }
 
+impl std::fmt::Display for VerifyReport {
+    /// One line for `marc audit verify`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.first_broken {
+            None => write!(
+                f,
+                "audit log intact: {} entries, head {}",
+                self.entries,
+                self.head.as_deref().unwrap_or("(empty)")
+            ),
+            Some(b) => write!(
+                f,
+                "audit log BROKEN at entry {}: {} ({} entries stored)",
+                b.seq, b.reason, self.entries
+            ),
+        }
+    }
+}
+
 /// Where and why the chain is broken.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BrokenEntry {
@@ -729,6 +748,9 @@ mod tests {
         let r = log.verify().unwrap();
         assert!(r.is_ok(), "{r:?}");
         assert_eq!(r.entries, 5);
+        assert!(r
+            .to_string()
+            .starts_with("audit log intact: 5 entries, head "));
         let all = log.query(&Filter::default()).unwrap();
         assert_eq!(
             all.iter().map(|e| e.seq).collect::<Vec<_>>(),
@@ -768,7 +790,13 @@ mod tests {
         let (s, log) = log_with(5);
         let t = s.table(TABLE).unwrap();
         t.remove(be_key(3)).unwrap();
-        let b = log.verify().unwrap().first_broken.unwrap();
+        let r = log.verify().unwrap();
+        assert!(
+            r.to_string()
+                .starts_with("audit log BROKEN at entry 3: entry 3 is missing"),
+            "{r}"
+        );
+        let b = r.first_broken.unwrap();
         assert_eq!(b.seq, 3);
         assert!(b.reason.contains("missing"), "{}", b.reason);
 

@@ -542,6 +542,27 @@ fn one_line(s: &str, max: usize) -> String {
     }
 }
 
+/// A table of sessions for `marc replay` without a session id.
+pub fn render_session_list(sessions: &[SessionMeta]) -> String {
+    let mut out = format!(
+        "{:<36}  {:<24}  {:<20}  {:<24}  {:>6}  OUTCOME\n",
+        "SESSION", "ROBOT", "REQUEST", "STARTED", "STEPS"
+    );
+    for m in sessions {
+        let _ = writeln!(
+            out,
+            "{:<36}  {:<24}  {:<20}  {:<24}  {:>6}  {}",
+            one_line(&m.id, 36),
+            one_line(&m.robot, 24),
+            one_line(m.request.as_deref().unwrap_or("-"), 20),
+            one_line(&m.started, 24),
+            m.steps,
+            one_line(&outcome_text(m), 80)
+        );
+    }
+    out
+}
+
 /// A step-by-step text view for `marc replay SESSION`.
 pub fn render_terminal(session: &Session) -> String {
     let m = &session.meta;
