@@ -22,8 +22,11 @@ pub enum RightsError {
     /// The manifest is not valid TOML, or `[rights]` has a bad value.
     #[error("robot.toml line {line}, column {column}: {message}")]
     Manifest {
+        /// 1-based line of the offending value (0 if unknown).
         line: usize,
+        /// 1-based column of the offending value (0 if unknown).
         column: usize,
+        /// What is wrong and how to fix it.
         message: String,
     },
     /// The manifest has no `[rights]` table.
@@ -34,18 +37,25 @@ pub enum RightsError {
     Invalid(String),
     /// The base URL given to [`RightsProfile::resolve`] cannot serve as an origin.
     #[error("base URL {url:?} cannot be used for \"$base\": {reason}; give an absolute http(s) URL such as http://127.0.0.1:8080/")]
-    BadBaseUrl { url: String, reason: String },
+    BadBaseUrl {
+        /// The base URL as given.
+        url: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
 }
 
 /// The outcome of a rights check.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
+    /// The action is within the robot's rights.
     Allow,
     /// Refused; the reason is meant for the robot's error and the audit log.
     Refuse(String),
 }
 
 impl Decision {
+    /// True for [`Decision::Allow`].
     pub fn is_allowed(&self) -> bool {
         matches!(self, Decision::Allow)
     }
@@ -85,9 +95,11 @@ enum OriginKind {
 }
 
 impl OriginPattern {
+    /// The value as written in the manifest.
     pub fn as_str(&self) -> &str {
         &self.src
     }
+    /// True for the unresolved `$base` placeholder (which matches nothing).
     pub fn is_placeholder(&self) -> bool {
         self.kind == OriginKind::Placeholder
     }
@@ -171,6 +183,7 @@ impl From<OriginPattern> for String {
 pub struct PathGlob(String);
 
 impl PathGlob {
+    /// The value as written in the manifest.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -209,6 +222,7 @@ fn valid_method(m: &str) -> bool {
 pub struct Method(String);
 
 impl Method {
+    /// The value as written in the manifest.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -241,12 +255,15 @@ pub struct SubmitRule {
 }
 
 impl SubmitRule {
+    /// The value as written in the manifest.
     pub fn as_str(&self) -> &str {
         &self.src
     }
+    /// The granted method, upper-case.
     pub fn method(&self) -> &str {
         &self.method
     }
+    /// The granted path glob.
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -293,6 +310,7 @@ enum ClickKind {
 }
 
 impl ClickRule {
+    /// The value as written in the manifest.
     pub fn as_str(&self) -> &str {
         &self.src
     }

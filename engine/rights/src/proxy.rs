@@ -38,6 +38,11 @@ use crate::profile::{Decision, RightsProfile};
 
 type ProxyBody = BoxBody<Bytes, hyper::Error>;
 
+/// At most this many refusals are kept in memory (a page refused in a tight
+/// loop must not exhaust memory); later ones are still counted in
+/// [`ProxyStats::refused`], broadcast and passed to the callback.
+pub const MAX_STORED_REFUSALS: usize = 10_000;
+
 /// Chromium flags that switch off most of the browser's own background
 /// traffic (update checks, sign-in, time queries, safe browsing). Whatever
 /// remains is still refused by the proxy, but is noise in the refusal log.
@@ -74,10 +79,15 @@ pub enum Initiator {
 /// A request the proxy refused. Kept for the run's log and the audit trail.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refusal {
+    /// HTTP method, or `CONNECT`.
     pub method: String,
+    /// The absolute URL (for CONNECT: `host:port`).
     pub url: String,
+    /// Why it was refused, in words fit for the robot's error.
     pub reason: String,
+    /// When it was refused.
     pub time: DateTime<Utc>,
+    /// Whether the page/robot or the browser itself made the request.
     pub initiator: Initiator,
 }
 
@@ -167,7 +177,9 @@ impl std::fmt::Debug for ProxyOptions {
 pub struct ProxyStats {
     /// Every request received (allowed + refused + malformed).
     pub requests: u64,
+    /// Requests passed on to the upstream.
     pub allowed: u64,
+    /// Requests answered with 403 (never sent upstream).
     pub refused: u64,
     /// Of `refused`, those classified as browser background traffic.
     pub refused_browser: u64,
@@ -267,6 +279,7 @@ impl Proxy {
         format!("http://{}", self.addr)
     }
 
+    /// The bound address (127.0.0.1 and a random port).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -281,7 +294,7 @@ impl Proxy {
         ]
     }
 
-    /// Every refusal so far, oldest first.
+    /// Every refusal so far, oldest first (the first [`MAX_STORED_REFUSALS`]).
     pub fn refusals(&self) -> Vec<Refusal> {
         lock(&self.shared.refusals).clone()
     }
@@ -309,6 +322,7 @@ impl Proxy {
         self.shared.counters.requests.load(Ordering::Relaxed)
     }
 
+    /// All counters since start.
     pub fn stats(&self) -> ProxyStats {
         let c = &self.shared.counters;
         ProxyStats {
@@ -476,7 +490,12 @@ fn record_refusal(
     } else {
         tracing::warn!(method, url, reason, "rights proxy refused a request");
     }
-    lock(&shared.refusals).push(refusal.clone());
+    {
+        let mut stored = lock(&shared.refusals);
+        if stored.len() < MAX_STORED_REFUSALS {
+            stored.push(refusal.clone());
+        }
+    }
     if let Some(cb) = &shared.options.on_refusal {
         cb(&refusal);
     }
