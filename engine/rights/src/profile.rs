@@ -396,8 +396,25 @@ struct ManifestRightsOnly {
     rights: Option<RightsProfile>,
 }
 
+/// toml reports a bad array element with the span of the whole array; point
+/// at the element itself when the message quotes it and it occurs in the span.
+fn value_offset(src: &str, span: std::ops::Range<usize>, message: &str) -> usize {
+    let quoted = message
+        .find('"')
+        .and_then(|a| message[a + 1..].find('"').map(|b| &message[a..a + b + 2]));
+    if let (Some(q), Some(region)) = (quoted, src.get(span.clone())) {
+        if let Some(i) = region.find(q) {
+            return span.start + i;
+        }
+    }
+    span.start
+}
+
 fn line_col(src: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(src.len());
+    let mut offset = offset.min(src.len());
+    while !src.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let before = &src[..offset];
     let line = before.matches('\n').count() + 1;
     let col = before
@@ -413,14 +430,15 @@ fn line_col(src: &str, offset: usize) -> (usize, usize) {
 /// validating every value; errors carry the line and column of the bad value.
 pub fn parse_manifest_rights(toml_str: &str) -> Result<RightsProfile, RightsError> {
     let parsed: ManifestRightsOnly = toml::from_str(toml_str).map_err(|e| {
+        let message = e.message().trim().to_string();
         let (line, column) = e
             .span()
-            .map(|s| line_col(toml_str, s.start))
+            .map(|span| line_col(toml_str, value_offset(toml_str, span, &message)))
             .unwrap_or((0, 0));
         RightsError::Manifest {
             line,
             column,
-            message: e.message().trim().to_string(),
+            message,
         }
     })?;
     let profile = parsed.rights.ok_or(RightsError::MissingRights)?;

@@ -315,9 +315,14 @@ fn manifest_errors_have_line_and_column() {
             column,
             message,
         }) => {
-            assert_eq!((line, column), (4, 11), "{message}");
+            assert_eq!((line, column), (4, 12), "{message}");
             assert!(message.contains("allow_paths"), "{message}");
         }
+        other => panic!("expected a located error, got {other:?}"),
+    }
+    let multi = "[rights]\norigins = [\n  \"$base\",\n  \"http://x/y\",\n]\n";
+    match parse_manifest_rights(multi) {
+        Err(RightsError::Manifest { line, column, .. }) => assert_eq!((line, column), (4, 3)),
         other => panic!("expected a located error, got {other:?}"),
     }
     let typo = "[rights]\norigins = [\"$base\"]\ndeny_path = [\"*/delete*\"]\n";
