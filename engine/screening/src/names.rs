@@ -158,8 +158,8 @@ impl NameFinder<'_> {
 
     /// Finds name candidates in one tokenized text.
     /// `blocked` are spans already taken (addresses): no name runs into one.
-    pub fn find(&self, s: &str, toks: &[Tok], blocked: &[(usize, usize)]) -> Vec<NameCand> {
-        let inside = |t: &Tok| blocked.iter().any(|&(a, b)| a < t.end && t.start < b);
+    pub fn find(&self, s: &str, toks: &[Tok], blocked: &crate::SpanSet) -> Vec<NameCand> {
+        let inside = |t: &Tok| blocked.overlaps((t.start, t.end));
         let mut out = Vec::new();
         let mut buf = String::new();
         let mut arena = String::new();
