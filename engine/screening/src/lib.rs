@@ -310,10 +310,8 @@ impl Screener {
         // "… 8000 Aarhus C. Peter kom": the full stop after an address ends a sentence
         for &(_, e) in &blocked {
             let i = toks.partition_point(|t| t.start < e);
-            if i < toks.len() {
-                if toks[i].is_punct('.') && i + 1 < toks.len() && toks[i + 1].is_word() {
-                    toks[i + 1].sent_start = true;
-                }
+            if i + 1 < toks.len() && toks[i].is_punct('.') && toks[i + 1].is_word() {
+                toks[i + 1].sent_start = true;
             }
         }
         for a in addrs {
