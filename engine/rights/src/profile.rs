@@ -599,6 +599,21 @@ impl RightsProfile {
         }
     }
 
+    /// Like [`RightsProfile::check_navigation`] for a possibly relative
+    /// `target` (as a script writes it, e.g. `"/cases?id=7"`), resolved
+    /// against the page the browser is on.
+    pub fn check_navigation_from(&self, current_url: &str, target: &str) -> Decision {
+        if target.trim() == "about:blank" {
+            return Decision::Allow;
+        }
+        match Url::parse(current_url).and_then(|base| base.join(target.trim())) {
+            Ok(u) => self.check_navigation(u.as_str()),
+            Err(e) => Decision::Refuse(format!(
+                "navigation refused: {target:?} cannot be resolved against {current_url:?} ({e})"
+            )),
+        }
+    }
+
     /// Decides whether the script may click the element it found with
     /// `selector`, whose visible text is `element_text` and whose attributes
     /// are `element_attrs` (tag name under [`crate::TAG_KEY`]). Refused if

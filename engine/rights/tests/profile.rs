@@ -169,6 +169,14 @@ fn navigation() {
     assert!(!allowed(p.check_navigation("javascript:fetch('/x')")));
     assert!(!allowed(p.check_navigation("data:text/html,<b>x</b>")));
     assert!(!allowed(p.check_navigation("file:///etc/passwd")));
+    let here = "http://127.0.0.1:4000/cases/17";
+    assert!(allowed(p.check_navigation_from(here, "/search?q=x")));
+    assert!(allowed(p.check_navigation_from(here, "18")));
+    assert!(!allowed(p.check_navigation_from(here, "delete")));
+    assert!(!allowed(
+        p.check_navigation_from(here, "//evil.example/cases")
+    ));
+    assert!(!allowed(p.check_navigation_from("not a url", "/search")));
     let d = p.check_navigation("https://www.google.com/");
     assert!(d
         .reason()
@@ -372,4 +380,53 @@ fn profile_round_trips_through_toml() {
             "a.danger, [data-action^=remove]"
         ]
     );
+}
+
+/// Garbage in never panics and never allows anything odd.
+#[test]
+fn garbage_does_not_panic() {
+    let p = profile();
+    let alphabet: Vec<char> =
+        "ab/*?%.:[]#=\"' ()<>~+^$|\\\u{e6}\u{f8}\u{e5}\u{1F600}-_0123456789hHtTpP@\n"
+            .chars()
+            .collect();
+    let mut seed: u64 = 0x9e3779b97f4a7c15;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..3000 {
+        let len = (next() % 40) as usize;
+        let s: String = (0..len)
+            .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+            .collect();
+        let _ = p.check_click(
+            &s,
+            &s,
+            &[
+                (TAG_KEY.to_string(), s.clone()),
+                ("class".into(), s.clone()),
+            ],
+        );
+        let _ = p.check_script(&s);
+        let _ = p.check_navigation(&s);
+        let _ = p.check_navigation_from("http://127.0.0.1:4000/", &s);
+        let url = format!("http://127.0.0.1:4000/{s}");
+        let _ = p.check_request("GET", &url);
+        let _ = marc_rights::glob_match(&s, &url);
+        let _ = marc_rights::path_forms(&s);
+        let _ = parse_manifest_rights(&format!(
+            "[rights]\norigins = [\"{s}\"]\nnever_click = [\"{s}\"]\n"
+        ));
+        if p.check_request("POST", &url).is_allowed() {
+            // Only the submit grants may be reached by POST.
+            let path = url.trim_start_matches("http://127.0.0.1:4000");
+            assert!(
+                path.starts_with("/login") || path.starts_with("/search"),
+                "{url}"
+            );
+        }
+    }
 }
