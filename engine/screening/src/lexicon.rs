@@ -226,3 +226,33 @@ fn read_jsonl_strings(path: &Path, mut f: impl FnMut(u32, &str)) -> Result<(), S
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, file: &str, body: &str) {
+        let p = dir.join(file);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+
+    #[test]
+    fn loads_lists_and_names_a_broken_line() {
+        let dir = std::env::temp_dir().join(format!("marc-screening-lex-{}", std::process::id()));
+        write(&dir, "names/first_names_female.jsonl", "\"ANNE\"\n\"ÅSE\"\n");
+        write(&dir, "names/first_names_male.jsonl", "\"PETER\"\n");
+        write(&dir, "names/surnames.jsonl", "\"JENSEN\"\n");
+        write(&dir, "streets/street_names.jsonl", "\"H.C. Andersens Boulevard\"\n");
+        let lex = Lexicon::load(&dir).unwrap();
+        assert_eq!(lex.name("åse").map(|n| n.first_rank), Some(2));
+        assert!(lex.name("jensen").is_some_and(|n| n.sur_rank == 1));
+        let mut k = String::new();
+        street_key("h. c. andersens  Boulevard", &mut k);
+        assert!(lex.is_street(&k));
+        write(&dir, "names/surnames.jsonl", "\"JENSEN\"\nNIELSEN\n");
+        let e = Lexicon::load(&dir).unwrap_err().to_string();
+        assert!(e.contains("surnames.jsonl") && e.contains("line 2"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
