@@ -4,7 +4,10 @@
 use chrono::NaiveDate;
 use marc_model::MarkKind;
 
-use crate::layout::{Anchor, Layout, Op, PageOut, Seg, Style, BODY, BODY_BOLD, H1, H2, H3, MARGIN_X, PAGE_H, SMALL, SMALL_BOLD, TEXT_W};
+use crate::layout::{
+    Anchor, BlockKind, Layout, Op, PageOut, Seg, Style, ARTIFACT_BLOCK, BODY, BODY_BOLD, H1, H2,
+    H3, MARGIN_X, PAGE_H, SMALL, SMALL_BOLD, TEXT_W,
+};
 use crate::matching::{replace_all, Needles};
 use crate::redact::paragraphs;
 use crate::{Access, AssemblyDoc, AssemblyInput, Fonts};
@@ -31,6 +34,7 @@ pub(crate) struct ONode {
 /// The laid-out document, ready to render.
 pub(crate) struct Built {
     pub(crate) pages: Vec<PageOut>,
+    pub(crate) blocks: Vec<BlockKind>,
     pub(crate) outline: Vec<ONode>,
     /// First page of each document (by position in `input.documents`);
     /// `None` for documents shown in the index only.
@@ -84,8 +88,12 @@ fn default_reason(d: &AssemblyDoc) -> String {
         Access::Full => String::new(),
         Access::None => "Undtaget i sin helhed".into(),
         Access::Partial => {
-            let kinds: std::collections::BTreeSet<MarkKind> =
-                d.marks.iter().chain(d.attachment_marks.iter().flatten()).map(|m| m.kind).collect();
+            let kinds: std::collections::BTreeSet<MarkKind> = d
+                .marks
+                .iter()
+                .chain(d.attachment_marks.iter().flatten())
+                .map(|m| m.kind)
+                .collect();
             let mut parts = Vec::new();
             if kinds.contains(&MarkKind::Name) || kinds.contains(&MarkKind::Address) {
                 parts.push("Oplysninger om andre personer (fvl. § 15 b, offl. § 30, nr. 1)");
@@ -120,22 +128,40 @@ fn t(s: impl Into<String>) -> Vec<Seg> {
 /// Index order: grouped by system (in the order of `input.systems`, unknown
 /// systems after), then case, then date and document id. Stable.
 pub(crate) fn index_order(input: &AssemblyInput) -> Vec<usize> {
-    let sys_pos = |s: &str| input.systems.iter().position(|x| x.id == s).unwrap_or(usize::MAX);
+    let sys_pos = |s: &str| {
+        input
+            .systems
+            .iter()
+            .position(|x| x.id == s)
+            .unwrap_or(usize::MAX)
+    };
     let mut order: Vec<usize> = (0..input.documents.len()).collect();
     order.sort_by(|&a, &b| {
         let (da, db) = (&input.documents[a].doc, &input.documents[b].doc);
-        (sys_pos(&da.system), &da.system, &da.case_id, &da.date, &da.doc_id).cmp(&(
-            sys_pos(&db.system),
-            &db.system,
-            &db.case_id,
-            &db.date,
-            &db.doc_id,
-        ))
+        (
+            sys_pos(&da.system),
+            &da.system,
+            &da.case_id,
+            &da.date,
+            &da.doc_id,
+        )
+            .cmp(&(
+                sys_pos(&db.system),
+                &db.system,
+                &db.case_id,
+                &db.date,
+                &db.doc_id,
+            ))
     });
     order
 }
 
-pub(crate) fn build(input: &AssemblyInput, fonts: &Fonts, needles: &Needles, opts: Options) -> Built {
+pub(crate) fn build(
+    input: &AssemblyInput,
+    fonts: &Fonts,
+    needles: &Needles,
+    opts: Options,
+) -> Built {
     let red = |s: &str| -> String {
         if opts.redact_titles {
             replace_all(s, needles, TITLE_REDACTION)
@@ -158,7 +184,11 @@ pub(crate) fn build(input: &AssemblyInput, fonts: &Fonts, needles: &Needles, opt
             _ => red(id),
         }
     };
-    let period = format!("{} – {}", dk_date(input.period.from), dk_date(input.period.to));
+    let period = format!(
+        "{} – {}",
+        dk_date(input.period.from),
+        dk_date(input.period.to)
+    );
     let cpr = dk_cpr(&input.subject.cpr);
     let (mut n_full, mut n_part, mut n_none) = (0, 0, 0);
     for d in &input.documents {
@@ -175,7 +205,11 @@ pub(crate) fn build(input: &AssemblyInput, fonts: &Fonts, needles: &Needles, opt
 
     // ---------- cover ----------
     let cover = l.anchor();
-    outline.push(ONode { title: "Forside".into(), dest: cover, children: vec![] });
+    outline.push(ONode {
+        title: "Forside".into(),
+        dest: cover,
+        children: vec![],
+    });
     l.trusted(&red(&a.name), H3);
     l.space(40.0);
     l.trusted("Aktindsigt", H1);
@@ -191,7 +225,10 @@ pub(crate) fn build(input: &AssemblyInput, fonts: &Fonts, needles: &Needles, opt
         ("Anmodnings-id", input.request_id.clone()),
         (
             "Antal akter",
-            format!("{} (fuld aktindsigt: {n_full}, delvis: {n_part}, ingen: {n_none})", input.documents.len()),
+            format!(
+                "{} (fuld aktindsigt: {n_full}, delvis: {n_part}, ingen: {n_none})",
+                input.documents.len()
+            ),
         ),
     ];
     for (k, v) in &fields {
@@ -204,10 +241,20 @@ pub(crate) fn build(input: &AssemblyInput, fonts: &Fonts, needles: &Needles, opt
     }
     for s in &input.systems {
         if s.complete {
-            l.trusted(&format!("•  {} ({}) – gennemsøgt", red(&s.name), red(&s.id)), BODY);
+            l.trusted(
+                &format!("•  {} ({}) – gennemsøgt", red(&s.name), red(&s.id)),
+                BODY,
+            );
         } else {
-            let note = if s.note.is_empty() { String::new() } else { format!(": {}", red(&s.note)) };
-            l.trusted(&format!("•  {} ({}) – UFULDSTÆNDIG{note}", red(&s.name), red(&s.id)), BODY_BOLD);
+            let note = if s.note.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", red(&s.note))
+            };
+            l.trusted(
+                &format!("•  {} ({}) – UFULDSTÆNDIG{note}", red(&s.name), red(&s.id)),
+                BODY_BOLD,
+            );
         }
     }
     if !incomplete.is_empty() {
@@ -233,14 +280,23 @@ pub(crate) fn build(input: &AssemblyInput, fonts: &Fonts, needles: &Needles, opt
     // ---------- reading guide ----------
     l.new_page();
     let guide = l.anchor();
-    outline.push(ONode { title: "Læsevejledning".into(), dest: guide, children: vec![] });
+    outline.push(ONode {
+        title: "Læsevejledning".into(),
+        dest: guide,
+        children: vec![],
+    });
     l.trusted("Læsevejledning", H2);
     l.space(6.0);
     l.trusted("Hvad har vi søgt efter?", H3);
     let sys_list = if input.systems.is_empty() {
         "ingen systemer".to_string()
     } else {
-        input.systems.iter().map(|s| red(&s.name)).collect::<Vec<_>>().join(", ")
+        input
+            .systems
+            .iter()
+            .map(|s| red(&s.name))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     l.trusted(
         &format!(
@@ -249,8 +305,18 @@ pub(crate) fn build(input: &AssemblyInput, fonts: &Fonts, needles: &Needles, opt
         BODY,
     );
     for s in &incomplete {
-        let note = if s.note.is_empty() { String::new() } else { format!(" ({})", red(&s.note)) };
-        l.trusted(&format!("{} kunne ikke gennemsøges fuldt ud{note}. Svaret er derfor ufuldstændigt.", red(&s.name)), BODY_BOLD);
+        let note = if s.note.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", red(&s.note))
+        };
+        l.trusted(
+            &format!(
+                "{} kunne ikke gennemsøges fuldt ud{note}. Svaret er derfor ufuldstændigt.",
+                red(&s.name)
+            ),
+            BODY_BOLD,
+        );
     }
     l.space(6.0);
     l.trusted("Sådan er svaret bygget op", H3);
@@ -291,9 +357,15 @@ pub(crate) fn build(input: &AssemblyInput, fonts: &Fonts, needles: &Needles, opt
     l.space(6.0);
     l.trusted("Undtagne kategorier", H3);
     if input.withheld.is_empty() {
-        l.trusted("Ingen kategorier af dokumenter er undtaget i deres helhed.", BODY);
+        l.trusted(
+            "Ingen kategorier af dokumenter er undtaget i deres helhed.",
+            BODY,
+        );
     } else {
-        l.trusted("Følgende kategorier af dokumenter er undtaget fra aktindsigt i deres helhed:", BODY);
+        l.trusted(
+            "Følgende kategorier af dokumenter er undtaget fra aktindsigt i deres helhed:",
+            BODY,
+        );
         for w in &input.withheld {
             l.trusted(&format!("•  {}", red(w)), BODY);
         }
@@ -316,13 +388,31 @@ pub(crate) fn build(input: &AssemblyInput, fonts: &Fonts, needles: &Needles, opt
     l.space(6.0);
     l.trusted("Kontakt", H3);
     l.trusted(&format!("{}, {}", red(&a.name), red(&a.address)), BODY);
-    l.trusted(&format!("Telefon {} · E-mail {} · CVR-nr. {}", red(&a.phone), red(&a.email), a.cvr), BODY);
-    l.trusted(&format!("Oplys anmodnings-id {}, når du henvender dig.", input.request_id), BODY);
+    l.trusted(
+        &format!(
+            "Telefon {} · E-mail {} · CVR-nr. {}",
+            red(&a.phone),
+            red(&a.email),
+            a.cvr
+        ),
+        BODY,
+    );
+    l.trusted(
+        &format!(
+            "Oplys anmodnings-id {}, når du henvender dig.",
+            input.request_id
+        ),
+        BODY,
+    );
 
     // ---------- index ----------
     l.new_page();
     let index = l.anchor();
-    outline.push(ONode { title: "Aktliste".into(), dest: index, children: vec![] });
+    outline.push(ONode {
+        title: "Aktliste".into(),
+        dest: index,
+        children: vec![],
+    });
     l.trusted("Aktliste", H2);
     l.space(4.0);
     let cols: [(&str, f32); 7] = [
@@ -351,13 +441,20 @@ pub(crate) fn build(input: &AssemblyInput, fonts: &Fonts, needles: &Needles, opt
             BODY_BOLD,
         );
         if !incomplete.is_empty() {
-            l.trusted("Bemærk, at ikke alle systemer kunne gennemsøges; se forsiden.", BODY);
+            l.trusted(
+                "Bemærk, at ikke alle systemer kunne gennemsøges; se forsiden.",
+                BODY,
+            );
         }
     } else {
         header(&mut l);
         for &i in &order {
             let d = &input.documents[i];
-            let reason = if d.reason.trim().is_empty() { default_reason(d) } else { red(&d.reason) };
+            let reason = if d.reason.trim().is_empty() {
+                default_reason(d)
+            } else {
+                red(&d.reason)
+            };
             let cells: [(Vec<Seg>, bool); 7] = [
                 (t(akt_no[i].to_string()), true),
                 (t(red(&d.doc.title)), false),
@@ -385,10 +482,22 @@ pub(crate) fn build(input: &AssemblyInput, fonts: &Fonts, needles: &Needles, opt
                 x += w;
             }
             if d.access != Access::None {
-                l.push_op(Op::Link { x: MARGIN_X, y, w: TEXT_W, h: h - 1.0, doc: i });
+                l.push_op(Op::Link {
+                    x: MARGIN_X,
+                    y,
+                    w: TEXT_W,
+                    h: h - 1.0,
+                    doc: i,
+                });
             }
             l.y += h;
-            l.push_op(Op::Rect { x: MARGIN_X, y: l.y - 1.5, w: TEXT_W, h: 0.3, gray: 190 });
+            l.push_op(Op::Rect {
+                x: MARGIN_X,
+                y: l.y - 1.5,
+                w: TEXT_W,
+                h: 0.3,
+                gray: 190,
+            });
         }
     }
 
@@ -405,8 +514,18 @@ pub(crate) fn build(input: &AssemblyInput, fonts: &Fonts, needles: &Needles, opt
         let anchor = l.anchor();
         doc_anchor[i] = Some(anchor);
         let title = red(&doc.title);
-        let title = if title.trim().is_empty() { "(uden titel)".to_string() } else { title };
-        l.untrusted(&[Seg::Text(format!("Akt {}: ", akt_no[i])), Seg::Text(title.clone())], H2);
+        let title = if title.trim().is_empty() {
+            "(uden titel)".to_string()
+        } else {
+            title
+        };
+        l.untrusted(
+            &[
+                Seg::Text(format!("Akt {}: ", akt_no[i])),
+                Seg::Text(title.clone()),
+            ],
+            H2,
+        );
         l.space(2.0);
         let mut meta: Vec<(&str, String)> = vec![
             ("Dato", dk_iso(&red(&doc.date))),
@@ -422,7 +541,11 @@ pub(crate) fn build(input: &AssemblyInput, fonts: &Fonts, needles: &Needles, opt
         if !doc.doc_id.is_empty() {
             meta.push(("Dokument-id", red(&doc.doc_id)));
         }
-        let reason = if d.reason.trim().is_empty() { default_reason(d) } else { red(&d.reason) };
+        let reason = if d.reason.trim().is_empty() {
+            default_reason(d)
+        } else {
+            red(&d.reason)
+        };
         let access = match d.access {
             Access::Full => "Fuld".to_string(),
             _ => format!("{} – {}", access_word(d.access), reason),
@@ -443,7 +566,13 @@ pub(crate) fn build(input: &AssemblyInput, fonts: &Fonts, needles: &Needles, opt
         for (k, att) in doc.attachments.iter().enumerate() {
             l.space(10.0);
             l.ensure(60.0);
-            l.untrusted(&[Seg::Text(format!("Bilag {}.{}: ", akt_no[i], k + 1)), Seg::Text(red(&att.name))], H3);
+            l.untrusted(
+                &[
+                    Seg::Text(format!("Bilag {}.{}: ", akt_no[i], k + 1)),
+                    Seg::Text(red(&att.name)),
+                ],
+                H3,
+            );
             let note = match att.method.as_str() {
                 "pdf-text" => "Bilaget er gengivet som tekst (PDF-tekstlag).".to_string(),
                 "ocr" => match att.ocr_confidence {
@@ -455,7 +584,13 @@ pub(crate) fn build(input: &AssemblyInput, fonts: &Fonts, needles: &Needles, opt
                 },
                 _ => "Bilaget er gengivet som tekst.".to_string(),
             };
-            l.trusted(&note, Style { bold: false, ..SMALL });
+            l.trusted(
+                &note,
+                Style {
+                    bold: false,
+                    ..SMALL
+                },
+            );
             l.rule();
             let empty = Vec::new();
             let marks = d.attachment_marks.get(k).unwrap_or(&empty);
@@ -468,13 +603,33 @@ pub(crate) fn build(input: &AssemblyInput, fonts: &Fonts, needles: &Needles, opt
         }
         // outline: system → case → document
         let sname = sys_name(&doc.system);
-        if sys_nodes.last().map(|(s, _)| s != &doc.system).unwrap_or(true) {
-            sys_nodes.push((doc.system.clone(), ONode { title: sname, dest: anchor, children: vec![] }));
+        if sys_nodes
+            .last()
+            .map(|(s, _)| s != &doc.system)
+            .unwrap_or(true)
+        {
+            sys_nodes.push((
+                doc.system.clone(),
+                ONode {
+                    title: sname,
+                    dest: anchor,
+                    children: vec![],
+                },
+            ));
         }
         if let Some((_, sys)) = sys_nodes.last_mut() {
             let case_title = format!("Sag {}", red(&doc.case_id));
-            if sys.children.last().map(|c| c.title != case_title).unwrap_or(true) {
-                sys.children.push(ONode { title: case_title, dest: anchor, children: vec![] });
+            if sys
+                .children
+                .last()
+                .map(|c| c.title != case_title)
+                .unwrap_or(true)
+            {
+                sys.children.push(ONode {
+                    title: case_title,
+                    dest: anchor,
+                    children: vec![],
+                });
             }
             if let Some(case) = sys.children.last_mut() {
                 case.children.push(ONode {
@@ -491,24 +646,40 @@ pub(crate) fn build(input: &AssemblyInput, fonts: &Fonts, needles: &Needles, opt
     let total = l.pages.len();
     let footer_name = red(&a.name);
     for (n, page) in l.pages.iter_mut().enumerate() {
-        page.ops.push(Op::Rect { x: MARGIN_X, y: PAGE_H - 44.0, w: TEXT_W, h: 0.4, gray: 150 });
+        page.ops.push(Op::Rect {
+            x: MARGIN_X,
+            y: PAGE_H - 44.0,
+            w: TEXT_W,
+            h: 0.4,
+            gray: 150,
+        });
         page.ops.push(Op::Text {
             x: MARGIN_X,
             y: PAGE_H - 32.0,
             size: 7.5,
             bold: false,
             white: false,
-            text: format!("{footer_name} · Aktindsigt {} · Side {} af {total}", input.request_id, n + 1),
+            text: format!(
+                "{footer_name} · Aktindsigt {} · Side {} af {total}",
+                input.request_id,
+                n + 1
+            ),
             trusted: true,
+            block: ARTIFACT_BLOCK,
         });
     }
 
     Built {
         pages: l.pages,
+        blocks: l.blocks,
         outline,
         doc_anchor,
         title: format!("Aktindsigt {}", input.request_id),
         author: red(&a.name),
-        description: format!("Svar på anmodning om aktindsigt {} fra {}", input.request_id, red(&a.name)),
+        description: format!(
+            "Svar på anmodning om aktindsigt {} fra {}",
+            input.request_id,
+            red(&a.name)
+        ),
     }
 }

@@ -34,10 +34,11 @@ impl Face {
             reason: e.to_string(),
         })?;
         let (map, ascent, descent) = {
-            let face = ttf_parser::Face::parse(&data, 0).map_err(|e| AssemblyError::FontInvalid {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })?;
+            let face =
+                ttf_parser::Face::parse(&data, 0).map_err(|e| AssemblyError::FontInvalid {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                })?;
             let upem = f32::from(face.units_per_em().max(1));
             let mut map = HashMap::new();
             if let Some(cmap) = face.tables().cmap {
@@ -53,7 +54,11 @@ impl Face {
                     });
                 }
             }
-            (map, f32::from(face.ascender()) / upem, -f32::from(face.descender()) / upem)
+            (
+                map,
+                f32::from(face.ascender()) / upem,
+                -f32::from(face.descender()) / upem,
+            )
         };
         if !map.contains_key(&'a') || !map.contains_key(&'ø') {
             return Err(AssemblyError::FontInvalid {
@@ -61,12 +66,23 @@ impl Face {
                 reason: "the font has no glyphs for Latin/Danish letters (a, ø)".into(),
             });
         }
-        let fallback = if map.contains_key(&'\u{FFFD}') { '\u{FFFD}' } else { '?' };
-        let font = Font::new(Arc::new(data).into(), 0).ok_or_else(|| AssemblyError::FontInvalid {
-            path: path.to_path_buf(),
-            reason: "the PDF writer could not read the font".into(),
-        })?;
-        Ok(Face { font, map, fallback, ascent, descent })
+        let fallback = if map.contains_key(&'\u{FFFD}') {
+            '\u{FFFD}'
+        } else {
+            '?'
+        };
+        let font =
+            Font::new(Arc::new(data).into(), 0).ok_or_else(|| AssemblyError::FontInvalid {
+                path: path.to_path_buf(),
+                reason: "the PDF writer could not read the font".into(),
+            })?;
+        Ok(Face {
+            font,
+            map,
+            fallback,
+            ascent,
+            descent,
+        })
     }
 
     /// Whether the font has a glyph for `c`.
@@ -102,7 +118,15 @@ impl Face {
                     .or_else(|| self.map.get(&self.fallback))
                     .copied()
                     .unwrap_or((0, 0.5));
-                KrillaGlyph::new(GlyphId::new(u32::from(gid)), adv, 0.0, 0.0, 0.0, i..i + c.len_utf8(), None)
+                KrillaGlyph::new(
+                    GlyphId::new(u32::from(gid)),
+                    adv,
+                    0.0,
+                    0.0,
+                    0.0,
+                    i..i + c.len_utf8(),
+                    None,
+                )
             })
             .collect()
     }
@@ -119,7 +143,11 @@ pub struct Fonts {
 impl Fonts {
     /// Loads `DejaVuSans.ttf` and `DejaVuSans-Bold.ttf` from `dir`.
     pub fn load(dir: &Path) -> Result<Fonts, AssemblyError> {
-        Ok(Fonts { regular: Face::load(&dir.join(REGULAR))?, bold: Face::load(&dir.join(BOLD))?, dir: dir.to_path_buf() })
+        Ok(Fonts {
+            regular: Face::load(&dir.join(REGULAR))?,
+            bold: Face::load(&dir.join(BOLD))?,
+            dir: dir.to_path_buf(),
+        })
     }
 
     /// Loads DejaVu from the Debian location; the error names the package to
@@ -157,7 +185,11 @@ pub(crate) fn sanitize(s: &str, face: &Face) -> String {
         match c {
             '\t' | '\n' | '\u{00A0}' | '\u{2028}' | '\u{2029}' => out.push(' '),
             c if c.is_control() => {}
-            '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}' => {}
+            '\u{00AD}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{FEFF}' => {}
             c if face.has(c) => out.push(c),
             _ => out.push(face.fallback),
         }

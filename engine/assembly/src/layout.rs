@@ -33,7 +33,11 @@ pub(crate) struct Style {
 
 impl Style {
     pub(crate) const fn new(size: f32, bold: bool) -> Style {
-        Style { size, bold, leading: size * 1.4 }
+        Style {
+            size,
+            bold,
+            leading: size * 1.4,
+        }
     }
 }
 
@@ -51,11 +55,42 @@ pub(crate) enum Op {
     /// Sanitised text at a baseline. `trusted` text comes from configuration
     /// and fixed wording, never from a document; the leak check allows marked
     /// strings only as often as they occur in trusted text.
-    Text { x: f32, y: f32, size: f32, bold: bool, white: bool, text: String, trusted: bool },
-    Rect { x: f32, y: f32, w: f32, h: f32, gray: u8 },
+    Text {
+        x: f32,
+        y: f32,
+        size: f32,
+        bold: bool,
+        white: bool,
+        text: String,
+        trusted: bool,
+        block: u32,
+    },
+    Rect {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        gray: u8,
+    },
     /// A link area pointing at a document's first page.
-    Link { x: f32, y: f32, w: f32, h: f32, doc: usize },
+    Link {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        doc: usize,
+    },
 }
+
+/// What a block of text is, for the tag tree (tagged PDF).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BlockKind {
+    P,
+    H(u16),
+}
+
+/// Block id of text that is not content (footers): tagged as an artifact.
+pub(crate) const ARTIFACT_BLOCK: u32 = u32::MAX;
 
 #[derive(Default)]
 pub(crate) struct PageOut {
@@ -82,7 +117,11 @@ impl Item {
 pub(crate) fn box_labels(kind: MarkKind) -> &'static [&'static str] {
     match kind {
         MarkKind::Word => &["Undtaget – følsomme oplysninger", "Undtaget"],
-        _ => &["Undtaget – oplysninger om andre personer", "Undtaget – andre personer", "Undtaget"],
+        _ => &[
+            "Undtaget – oplysninger om andre personer",
+            "Undtaget – andre personer",
+            "Undtaget",
+        ],
     }
 }
 
@@ -123,7 +162,9 @@ fn break_lines(segs: &[Seg], face: &Face, style: Style, width: f32) -> Vec<Vec<I
                 }
             }
             Seg::Redacted { width_of, kind } => {
-                let w = face.width(&sanitize(width_of, face), style.size).max(style.size * 1.5);
+                let w = face
+                    .width(&sanitize(width_of, face), style.size)
+                    .max(style.size * 1.5);
                 cur.push(Item::Boxed(w, *kind));
             }
         }
@@ -213,11 +254,18 @@ pub(crate) struct Layout<'f> {
     pub(crate) fonts: &'f Fonts,
     pub(crate) pages: Vec<PageOut>,
     pub(crate) y: f32,
+    /// Kind of each text block (index = block id).
+    pub(crate) blocks: Vec<BlockKind>,
 }
 
 impl<'f> Layout<'f> {
     pub(crate) fn new(fonts: &'f Fonts) -> Layout<'f> {
-        Layout { fonts, pages: vec![PageOut::default()], y: MARGIN_TOP }
+        Layout {
+            fonts,
+            pages: vec![PageOut::default()],
+            y: MARGIN_TOP,
+            blocks: Vec::new(),
+        }
     }
 
     pub(crate) fn new_page(&mut self) {
@@ -226,7 +274,10 @@ impl<'f> Layout<'f> {
     }
 
     pub(crate) fn anchor(&self) -> Anchor {
-        Anchor { page: self.pages.len() - 1, y: self.y }
+        Anchor {
+            page: self.pages.len() - 1,
+            y: self.y,
+        }
     }
 
     fn page(&mut self) -> &mut PageOut {
@@ -252,13 +303,25 @@ impl<'f> Layout<'f> {
     pub(crate) fn rule(&mut self) {
         self.ensure(6.0);
         let y = self.y + 2.0;
-        self.page().ops.push(Op::Rect { x: MARGIN_X, y, w: TEXT_W, h: 0.6, gray: 120 });
+        self.page().ops.push(Op::Rect {
+            x: MARGIN_X,
+            y,
+            w: TEXT_W,
+            h: 0.6,
+            gray: 120,
+        });
         self.y += 6.0;
     }
 
     /// A paragraph of trusted (fixed or configured) text.
     pub(crate) fn trusted(&mut self, text: &str, style: Style) {
-        self.para_at(&[Seg::Text(text.to_string())], style, MARGIN_X, TEXT_W, true);
+        self.para_at(
+            &[Seg::Text(text.to_string())],
+            style,
+            MARGIN_X,
+            TEXT_W,
+            true,
+        );
     }
 
     /// A paragraph of document-derived text with redaction boxes.
@@ -270,7 +333,16 @@ impl<'f> Layout<'f> {
     pub(crate) fn field(&mut self, label: &str, value: &[Seg], value_trusted: bool, style: Style) {
         let tab = if style.size < 9.0 { 80.0 } else { 120.0 };
         let start = self.anchor();
-        self.para_at(&[Seg::Text(label.to_string())], Style { bold: true, ..style }, MARGIN_X, tab - 6.0, true);
+        self.para_at(
+            &[Seg::Text(label.to_string())],
+            Style {
+                bold: true,
+                ..style
+            },
+            MARGIN_X,
+            tab - 6.0,
+            true,
+        );
         let after_label = self.anchor();
         // draw the value beside the label, on the label's first line
         if after_label.page == start.page {
@@ -283,14 +355,34 @@ impl<'f> Layout<'f> {
     }
 
     /// Lays out a paragraph in the column [x, x+width].
-    pub(crate) fn para_at(&mut self, segs: &[Seg], style: Style, x: f32, width: f32, trusted: bool) {
+    pub(crate) fn para_at(
+        &mut self,
+        segs: &[Seg],
+        style: Style,
+        x: f32,
+        width: f32,
+        trusted: bool,
+    ) {
         let lines = self.lines(segs, style, width);
+        let block = self.new_block(style);
         for line in &lines {
             self.ensure(style.leading);
             let baseline = self.y + style.size * 1.0;
-            self.emit_line(line, style, x, baseline, trusted);
+            self.emit_line(line, style, x, baseline, trusted, block);
             self.y += style.leading;
         }
+    }
+
+    /// A new text block; big bold styles are headings.
+    fn new_block(&mut self, style: Style) -> u32 {
+        let kind = match (style.bold, style.size) {
+            (true, s) if s >= 18.0 => BlockKind::H(1),
+            (true, s) if s >= 12.0 => BlockKind::H(2),
+            (true, s) if s >= 11.0 => BlockKind::H(3),
+            _ => BlockKind::P,
+        };
+        self.blocks.push(kind);
+        (self.blocks.len() - 1) as u32
     }
 
     fn lines(&self, segs: &[Seg], style: Style, width: f32) -> Vec<Vec<Item>> {
@@ -304,11 +396,23 @@ impl<'f> Layout<'f> {
 
     /// Draws a paragraph at a fixed position without moving the cursor
     /// (table cells). Returns the height used.
-    pub(crate) fn cell(&mut self, segs: &[Seg], style: Style, x: f32, y: f32, width: f32, trusted: bool) -> f32 {
+    pub(crate) fn cell(
+        &mut self,
+        segs: &[Seg],
+        style: Style,
+        x: f32,
+        y: f32,
+        width: f32,
+        trusted: bool,
+    ) -> f32 {
         let lines = self.lines(segs, style, width);
+        let block = self.new_block(Style {
+            bold: false,
+            ..style
+        });
         for (i, line) in lines.iter().enumerate() {
             let baseline = y + style.size + i as f32 * style.leading;
-            self.emit_line(line, style, x, baseline, trusted);
+            self.emit_line(line, style, x, baseline, trusted, block);
         }
         lines.len() as f32 * style.leading
     }
@@ -317,7 +421,15 @@ impl<'f> Layout<'f> {
         self.page().ops.push(op);
     }
 
-    fn emit_line(&mut self, line: &[Item], style: Style, x0: f32, baseline: f32, trusted: bool) {
+    fn emit_line(
+        &mut self,
+        line: &[Item],
+        style: Style,
+        x0: f32,
+        baseline: f32,
+        trusted: bool,
+        block: u32,
+    ) {
         let face = self.fonts.face(style.bold);
         let (ascent, descent) = (face.ascent, face.descent);
         let mut x = x0;
@@ -327,7 +439,16 @@ impl<'f> Layout<'f> {
         let flush_run = |ops: &mut Vec<Op>, run: &mut String, run_x: f32| {
             let t = run.trim_end().to_string();
             if !t.trim().is_empty() {
-                ops.push(Op::Text { x: run_x, y: baseline, size: style.size, bold: style.bold, white: false, text: t, trusted });
+                ops.push(Op::Text {
+                    x: run_x,
+                    y: baseline,
+                    size: style.size,
+                    bold: style.bold,
+                    white: false,
+                    text: t,
+                    trusted,
+                    block,
+                });
             }
             run.clear();
         };
@@ -355,11 +476,20 @@ impl<'f> Layout<'f> {
                     flush_run(&mut ops, &mut run, run_x);
                     let top = baseline - ascent * style.size;
                     let h = (ascent + descent) * style.size;
-                    ops.push(Op::Rect { x, y: top, w: *w, h, gray: 0 });
+                    ops.push(Op::Rect {
+                        x,
+                        y: top,
+                        w: *w,
+                        h,
+                        gray: 0,
+                    });
                     let lsize = (style.size * 0.62).min(7.0);
                     let lface = self.fonts.face(false);
                     let pad = 1.5;
-                    if let Some(label) = box_labels(*kind).iter().find(|l| lface.width(l, lsize) + 2.0 * pad <= *w) {
+                    if let Some(label) = box_labels(*kind)
+                        .iter()
+                        .find(|l| lface.width(l, lsize) + 2.0 * pad <= *w)
+                    {
                         ops.push(Op::Text {
                             x: x + pad,
                             y: top + h / 2.0 + lsize * 0.35,
@@ -368,6 +498,7 @@ impl<'f> Layout<'f> {
                             white: true,
                             text: (*label).to_string(),
                             trusted: true,
+                            block,
                         });
                     }
                     x += w;
@@ -395,7 +526,10 @@ mod tests {
             Seg::Text("kort ".into()),
             Seg::Text("x".repeat(5000)),
             Seg::Text(" og ".into()),
-            Seg::Redacted { width_of: "y".repeat(500), kind: MarkKind::Name },
+            Seg::Redacted {
+                width_of: "y".repeat(500),
+                kind: MarkKind::Name,
+            },
             Seg::Text(" slut".into()),
         ];
         let lines = break_lines(&segs, face, BODY, 200.0);
@@ -407,16 +541,33 @@ mod tests {
         let text: String = lines
             .iter()
             .flatten()
-            .filter_map(|i| if let Item::Text(t, _) = i { Some(t.as_str()) } else { None })
+            .filter_map(|i| {
+                if let Item::Text(t, _) = i {
+                    Some(t.as_str())
+                } else {
+                    None
+                }
+            })
             .collect();
-        assert_eq!(text.matches('x').count(), 5000, "hard wrap must not lose characters");
+        assert_eq!(
+            text.matches('x').count(),
+            5000,
+            "hard wrap must not lose characters"
+        );
         assert!(lines.iter().flatten().any(|i| matches!(i, Item::Boxed(..))));
     }
 
     #[test]
     fn box_sticks_to_punctuation() {
         let f = fonts();
-        let segs = vec![Seg::Text("(".into()), Seg::Redacted { width_of: "Jens".into(), kind: MarkKind::Name }, Seg::Text(").".into())];
+        let segs = vec![
+            Seg::Text("(".into()),
+            Seg::Redacted {
+                width_of: "Jens".into(),
+                kind: MarkKind::Name,
+            },
+            Seg::Text(").".into()),
+        ];
         let lines = break_lines(&segs, f.face(false), BODY, 400.0);
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0].len(), 3);

@@ -19,7 +19,10 @@ pub(crate) struct Reread {
 
 fn decode_pdf_string(b: &[u8]) -> String {
     if b.len() >= 2 && b[0] == 0xFE && b[1] == 0xFF {
-        let units: Vec<u16> = b[2..].chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+        let units: Vec<u16> = b[2..]
+            .chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .collect();
         String::from_utf16_lossy(&units)
     } else if b.starts_with(&[0xEF, 0xBB, 0xBF]) {
         String::from_utf8_lossy(&b[3..]).into_owned()
@@ -36,12 +39,18 @@ fn collect_strings(o: &Object, out: &mut Vec<String>, depth: usize) {
     match o {
         Object::String(b, _) => out.push(decode_pdf_string(b)),
         Object::Array(a) => a.iter().for_each(|x| collect_strings(x, out, depth + 1)),
-        Object::Dictionary(d) => d.iter().for_each(|(_, v)| collect_strings(v, out, depth + 1)),
+        Object::Dictionary(d) => d
+            .iter()
+            .for_each(|(_, v)| collect_strings(v, out, depth + 1)),
         Object::Stream(s) => {
-            s.dict.iter().for_each(|(_, v)| collect_strings(v, out, depth + 1));
+            s.dict
+                .iter()
+                .for_each(|(_, v)| collect_strings(v, out, depth + 1));
             let is_meta = matches!(s.dict.get(b"Type"), Ok(Object::Name(n)) if n == b"Metadata");
             if is_meta {
-                let bytes = s.decompressed_content().unwrap_or_else(|_| s.content.clone());
+                let bytes = s
+                    .decompressed_content()
+                    .unwrap_or_else(|_| s.content.clone());
                 out.push(String::from_utf8_lossy(&bytes).into_owned());
             }
         }
@@ -121,14 +130,25 @@ pub(crate) fn find_leaks(
             Err(0) => None,
             Err(i) => starts[i - 1].1,
         };
-        leaks.push(Leak { needle: shown[h.needle].clone(), found_as: text[h.start..h.end].to_string(), page });
+        leaks.push(Leak {
+            needle: shown[h.needle].clone(),
+            found_as: text[h.start..h.end].to_string(),
+            page,
+        });
     }
     Ok(leaks)
 }
 
 /// How often each needle occurs in trusted text (same matching rules).
-pub(crate) fn allowance(trusted: &[String], marked: &[String]) -> Result<HashMap<String, usize>, AssemblyError> {
-    let mut norm: Vec<String> = marked.iter().map(|m| normalize_needle(m)).filter(|n| !n.is_empty()).collect();
+pub(crate) fn allowance(
+    trusted: &[String],
+    marked: &[String],
+) -> Result<HashMap<String, usize>, AssemblyError> {
+    let mut norm: Vec<String> = marked
+        .iter()
+        .map(|m| normalize_needle(m))
+        .filter(|n| !n.is_empty())
+        .collect();
     norm.sort();
     norm.dedup();
     let needles = Needles::new(&norm).map_err(AssemblyError::Reread)?;

@@ -118,10 +118,18 @@ pub struct Leak {
 #[derive(Debug, thiserror::Error)]
 pub enum AssemblyError {
     #[error("font file {path} cannot be read: {reason}")]
-    FontMissing { path: std::path::PathBuf, reason: String },
+    FontMissing {
+        path: std::path::PathBuf,
+        reason: String,
+    },
     #[error("font file {path} is not usable: {reason}; point marc at a DejaVu Sans TrueType font")]
-    FontInvalid { path: std::path::PathBuf, reason: String },
-    #[error("the PDF writer failed: {0}; this is a bug in marc-assembly, report it with the request id")]
+    FontInvalid {
+        path: std::path::PathBuf,
+        reason: String,
+    },
+    #[error(
+        "the PDF writer failed: {0}; this is a bug in marc-assembly, report it with the request id"
+    )]
     Pdf(String),
     #[error("the written PDF could not be re-read for the leak check ({0}); hold the request for manual review")]
     Reread(String),
@@ -146,7 +154,12 @@ pub fn marked_strings(input: &AssemblyInput) -> Vec<String> {
             add(&d.doc.text, m);
         }
         for (k, marks) in d.attachment_marks.iter().enumerate() {
-            let text = d.doc.attachments.get(k).map(|a| a.text.as_str()).unwrap_or("");
+            let text = d
+                .doc
+                .attachments
+                .get(k)
+                .map(|a| a.text.as_str())
+                .unwrap_or("");
             for m in marks {
                 add(text, m);
             }
@@ -163,9 +176,16 @@ struct Assembled {
     pages: usize,
 }
 
-fn assemble_inner(input: &AssemblyInput, fonts: &Fonts, opts: content::Options) -> Result<Assembled, AssemblyError> {
+fn assemble_inner(
+    input: &AssemblyInput,
+    fonts: &Fonts,
+    opts: content::Options,
+) -> Result<Assembled, AssemblyError> {
     let marked = marked_strings(input);
-    let norm: Vec<String> = marked.iter().map(|m| matching::normalize_needle(m)).collect();
+    let norm: Vec<String> = marked
+        .iter()
+        .map(|m| matching::normalize_needle(m))
+        .collect();
     let needles = matching::Needles::new(&norm).map_err(AssemblyError::Pdf)?;
     let built = content::build(input, fonts, &needles, opts);
     let pdf = render::render(&built, fonts, input.created)?;
@@ -177,7 +197,11 @@ fn assemble_inner(input: &AssemblyInput, fonts: &Fonts, opts: content::Options) 
             p.ops
                 .iter()
                 .filter_map(|o| match o {
-                    layout::Op::Text { text, trusted: true, .. } => Some(text.as_str()),
+                    layout::Op::Text {
+                        text,
+                        trusted: true,
+                        ..
+                    } => Some(text.as_str()),
                     _ => None,
                 })
                 .collect::<Vec<_>>()
@@ -186,15 +210,30 @@ fn assemble_inner(input: &AssemblyInput, fonts: &Fonts, opts: content::Options) 
         .collect();
     // metadata appears twice (document info and XMP); fixed outline entries once
     for _ in 0..2 {
-        trusted.extend([built.title.clone(), built.author.clone(), built.description.clone()]);
+        trusted.extend([
+            built.title.clone(),
+            built.author.clone(),
+            built.description.clone(),
+        ]);
     }
-    Ok(Assembled { pdf, trusted, pages: built.pages.len() })
+    Ok(Assembled {
+        pdf,
+        trusted,
+        pages: built.pages.len(),
+    })
 }
 
 /// Writes the request's PDF and returns its bytes. Never writes a marked
 /// span's text; see the crate docs. Deterministic for the same input.
 pub fn assemble(input: &AssemblyInput, fonts: &Fonts) -> Result<Vec<u8>, AssemblyError> {
-    Ok(assemble_inner(input, fonts, content::Options { redact_titles: true })?.pdf)
+    Ok(assemble_inner(
+        input,
+        fonts,
+        content::Options {
+            redact_titles: true,
+        },
+    )?
+    .pdf)
 }
 
 /// Re-reads the PDF with an extractor independent of the writer and looks
@@ -212,11 +251,24 @@ pub fn leak_check(pdf: &[u8], marked: &[String]) -> Result<Vec<Leak>, AssemblyEr
 /// not deliver the PDF. Occurrences inside trusted text (cover, guide,
 /// labels, footers: configuration and fixed wording, never document text)
 /// are allowed as often as they were written there.
-pub fn assemble_checked(input: &AssemblyInput, fonts: &Fonts) -> Result<(Vec<u8>, Vec<Leak>), AssemblyError> {
-    checked(input, fonts, content::Options { redact_titles: true })
+pub fn assemble_checked(
+    input: &AssemblyInput,
+    fonts: &Fonts,
+) -> Result<(Vec<u8>, Vec<Leak>), AssemblyError> {
+    checked(
+        input,
+        fonts,
+        content::Options {
+            redact_titles: true,
+        },
+    )
 }
 
-fn checked(input: &AssemblyInput, fonts: &Fonts, opts: content::Options) -> Result<(Vec<u8>, Vec<Leak>), AssemblyError> {
+fn checked(
+    input: &AssemblyInput,
+    fonts: &Fonts,
+    opts: content::Options,
+) -> Result<(Vec<u8>, Vec<Leak>), AssemblyError> {
     let a = assemble_inner(input, fonts, opts)?;
     let marked = marked_strings(input);
     let allowed = leak::allowance(&a.trusted, &marked)?;
@@ -241,12 +293,19 @@ pub fn assemble_unredacted_title_for_test(
     input: &AssemblyInput,
     fonts: &Fonts,
 ) -> Result<(Vec<u8>, Vec<Leak>), AssemblyError> {
-    checked(input, fonts, content::Options { redact_titles: false })
+    checked(
+        input,
+        fonts,
+        content::Options {
+            redact_titles: false,
+        },
+    )
 }
 
 /// Number of pages in a PDF written by [`assemble`] (for benchmarks and
 /// reports), read with the independent reader.
 pub fn page_count(pdf: &[u8]) -> Result<usize, AssemblyError> {
-    let doc = pdf_extract::Document::load_mem(pdf).map_err(|e| AssemblyError::Reread(e.to_string()))?;
+    let doc =
+        pdf_extract::Document::load_mem(pdf).map_err(|e| AssemblyError::Reread(e.to_string()))?;
     Ok(doc.get_pages().len())
 }

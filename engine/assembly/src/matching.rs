@@ -49,7 +49,10 @@ impl Haystack {
         let mut iter = text.char_indices().peekable();
         while let Some((i, c)) = iter.next() {
             let alnum = c.is_alphanumeric();
-            let next_alnum = iter.peek().map(|(_, n)| n.is_alphanumeric()).unwrap_or(false);
+            let next_alnum = iter
+                .peek()
+                .map(|(_, n)| n.is_alphanumeric())
+                .unwrap_or(false);
             if alnum {
                 let first = chars.len();
                 for lc in c.to_lowercase().filter(|l| l.is_alphanumeric()) {
@@ -57,7 +60,12 @@ impl Haystack {
                         byte_to_char.push(chars.len() as u32);
                     }
                     norm.push(lc);
-                    chars.push(NChar { orig_start: i, orig_end: i + c.len_utf8(), word_start: false, word_end: false });
+                    chars.push(NChar {
+                        orig_start: i,
+                        orig_end: i + c.len_utf8(),
+                        word_start: false,
+                        word_end: false,
+                    });
                 }
                 if chars.len() > first {
                     chars[first].word_start = !prev_alnum;
@@ -67,7 +75,11 @@ impl Haystack {
             }
             prev_alnum = alnum;
         }
-        Haystack { norm, chars, byte_to_char }
+        Haystack {
+            norm,
+            chars,
+            byte_to_char,
+        }
     }
 }
 
@@ -89,7 +101,10 @@ impl Needles {
     /// `needles` must be normalised; empty ones never match.
     pub(crate) fn new(needles: &[String]) -> Result<Needles, String> {
         let lens = needles.iter().map(|n| n.chars().count()).collect();
-        let pats: Vec<&str> = needles.iter().map(|s| if s.is_empty() { "\u{0}" } else { s.as_str() }).collect();
+        let pats: Vec<&str> = needles
+            .iter()
+            .map(|s| if s.is_empty() { "\u{0}" } else { s.as_str() })
+            .collect();
         let ac = if pats.is_empty() {
             None
         } else {
@@ -105,7 +120,9 @@ impl Needles {
 
     /// All hits that respect the word-boundary rules (see module docs).
     pub(crate) fn find(&self, hay: &Haystack) -> Vec<Hit> {
-        let Some(ac) = &self.ac else { return Vec::new() };
+        let Some(ac) = &self.ac else {
+            return Vec::new();
+        };
         let mut hits = Vec::new();
         for m in ac.find_overlapping_iter(&hay.norm) {
             let idx = m.pattern().as_usize();
@@ -129,7 +146,11 @@ impl Needles {
                     continue;
                 }
             }
-            hits.push(Hit { needle: idx, start: fc.orig_start, end });
+            hits.push(Hit {
+                needle: idx,
+                start: fc.orig_start,
+                end,
+            });
         }
         hits
     }
@@ -188,8 +209,14 @@ mod tests {
     #[test]
     fn replace_in_titles() {
         let ns = n(&["Jens Hansen", "Hansen"]);
-        assert_eq!(replace_all("Brev til Jens Hansens advokat", &ns, "[undtaget]"), "Brev til [undtaget] advokat");
-        assert_eq!(replace_all("Møde med HANSEN", &ns, "[undtaget]"), "Møde med [undtaget]");
+        assert_eq!(
+            replace_all("Brev til Jens Hansens advokat", &ns, "[undtaget]"),
+            "Brev til [undtaget] advokat"
+        );
+        assert_eq!(
+            replace_all("Møde med HANSEN", &ns, "[undtaget]"),
+            "Møde med [undtaget]"
+        );
         assert_eq!(replace_all("Ingen navne", &ns, "[undtaget]"), "Ingen navne");
     }
 }

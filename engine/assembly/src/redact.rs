@@ -79,7 +79,10 @@ pub(crate) fn paragraphs(text: &str, marks: &[Mark]) -> Vec<Vec<Seg>> {
     for (s, e, kind) in ranges {
         push_text(&mut paras, &text[pos..s]);
         if let Some(p) = paras.last_mut() {
-            p.push(Seg::Redacted { width_of: text[s..e].replace(['\n', '\r'], " "), kind });
+            p.push(Seg::Redacted {
+                width_of: text[s..e].replace(['\n', '\r'], " "),
+                kind,
+            });
         }
         pos = e;
     }
@@ -96,13 +99,31 @@ mod tests {
     use super::*;
 
     fn mark(text: &str, s: usize, e: usize, kind: MarkKind) -> Mark {
-        Mark { start: s, end: e, kind, text: text.into(), confidence: 1.0, reason: String::new(), review: false }
+        Mark {
+            start: s,
+            end: e,
+            kind,
+            text: text.into(),
+            confidence: 1.0,
+            reason: String::new(),
+            review: false,
+        }
     }
 
     fn visible(paras: &[Vec<Seg>]) -> String {
         paras
             .iter()
-            .map(|p| p.iter().filter_map(|s| if let Seg::Text(t) = s { Some(t.as_str()) } else { None }).collect::<String>())
+            .map(|p| {
+                p.iter()
+                    .filter_map(|s| {
+                        if let Seg::Text(t) = s {
+                            Some(t.as_str())
+                        } else {
+                            None
+                        }
+                    })
+                    .collect::<String>()
+            })
             .collect::<Vec<_>>()
             .join("\n")
     }

@@ -24,7 +24,11 @@ fn marks(text: &str, list: &[(&str, MarkKind)]) -> Vec<Mark> {
     for (needle, kind) in list {
         let mut from = 0;
         while let Some(m) = text.get(from..).and_then(|t| mark(t, needle, *kind)) {
-            out.push(Mark { start: m.start + from, end: m.end + from, ..m });
+            out.push(Mark {
+                start: m.start + from,
+                end: m.end + from,
+                ..m
+            });
             from += m.end;
         }
     }
@@ -45,8 +49,19 @@ pub fn demo_authority() -> Authority {
 
 /// One generated document of about 1 KB with marks (used by the benchmark).
 pub fn generated_doc(i: usize) -> AssemblyDoc {
-    let other = ["Karen Østergaard", "Søren Æbelø", "Mette Kristensen", "Ahmad Nouri"][i % 4];
-    let cpr = format!("{:02}{:02}{:02}-{:04}", 1 + i % 28, 1 + i % 12, 50 + i % 40, 1000 + i % 9000);
+    let other = [
+        "Karen Østergaard",
+        "Søren Æbelø",
+        "Mette Kristensen",
+        "Ahmad Nouri",
+    ][i % 4];
+    let cpr = format!(
+        "{:02}{:02}{:02}-{:04}",
+        1 + i % 28,
+        1 + i % 12,
+        50 + i % 40,
+        1000 + i % 9000
+    );
     let text = format!(
         "Journalnotat nr. {i}.\nBorgeren mødte op på rådhuset sammen med {other} (CPR {cpr}), som bor på \
          Åboulevarden {n}, 2. th., 8000 Aarhus C. Der blev talt om bolig, økonomi og skole. \
@@ -64,7 +79,12 @@ pub fn generated_doc(i: usize) -> AssemblyDoc {
     let addr = format!("Åboulevarden {}, 2. th., 8000 Aarhus C", 1 + i % 90);
     let m = marks(
         &text,
-        &[(other, MarkKind::Name), (&cpr, MarkKind::Cpr), (&addr, MarkKind::Address), ("misbrug", MarkKind::Word)],
+        &[
+            (other, MarkKind::Name),
+            (&cpr, MarkKind::Cpr),
+            (&addr, MarkKind::Address),
+            ("misbrug", MarkKind::Word),
+        ],
     );
     AssemblyDoc {
         doc: Document {
@@ -89,7 +109,11 @@ pub fn generated_doc(i: usize) -> AssemblyDoc {
 /// document with an attachment, one withheld document, marks of every kind,
 /// a marked name in a title.
 pub fn sample_input() -> AssemblyInput {
-    let subject = Subject { cpr: "0101901234".into(), name: "Jens Åge Nørgaard".into(), address: "Vestergade 3, 8600 Silkeborg".into() };
+    let subject = Subject {
+        cpr: "0101901234".into(),
+        name: "Jens Åge Nørgaard".into(),
+        address: "Vestergade 3, 8600 Silkeborg".into(),
+    };
     let t1 = "Notat fra hjemmebesøg hos Jens Åge Nørgaard.\n\nTil stede: Jens, hans nabo Karen Østergaard (CPR 120345-1234) \
               og sagsbehandler. Karen Østergaard bor på Lindevej 7, 1. tv., 8600 Silkeborg.\nDer blev talt om misbrug i familien.\n\
               Æbler, øl og ål – æøå ÆØÅ er med.";
@@ -173,8 +197,18 @@ pub fn sample_input() -> AssemblyInput {
         },
         created: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default(),
         systems: vec![
-            SystemInfo { id: "esdh".into(), name: "ESDH (Acadre-lignende)".into(), complete: true, note: String::new() },
-            SystemInfo { id: "legacy".into(), name: "Gammelt sagssystem".into(), complete: true, note: String::new() },
+            SystemInfo {
+                id: "esdh".into(),
+                name: "ESDH (Acadre-lignende)".into(),
+                complete: true,
+                note: String::new(),
+            },
+            SystemInfo {
+                id: "legacy".into(),
+                name: "Gammelt sagssystem".into(),
+                complete: true,
+                note: String::new(),
+            },
             SystemInfo {
                 id: "terminal".into(),
                 name: "Terminalsystem".into(),

@@ -18,7 +18,10 @@ fn write_tmp(dir: &Path, name: &str, pdf: &[u8]) -> PathBuf {
 }
 
 fn run(cmd: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("{cmd} not installed? {e}"));
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd} not installed? {e}"));
     let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
     s.push_str(&String::from_utf8_lossy(&out.stderr));
     (out.status.success(), s)
@@ -27,11 +30,18 @@ fn run(cmd: &str, args: &[&str]) -> (bool, String) {
 fn pdftotext(p: &Path) -> String {
     let (ok, s) = run("pdftotext", &[p.to_str().unwrap(), "-"]);
     assert!(ok, "pdftotext failed: {s}");
+    assert!(
+        !s.contains("Syntax Error"),
+        "poppler complains about the file"
+    );
     s
 }
 
 fn norm(s: &str) -> String {
-    s.chars().filter(|c| c.is_alphanumeric()).flat_map(|c| c.to_lowercase()).collect()
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(|c| c.to_lowercase())
+        .collect()
 }
 
 fn assert_valid(p: &Path) {
@@ -64,16 +74,25 @@ fn demo_pdf_is_valid_redacted_and_navigable() {
     let marked = marked_strings(&input);
     assert!(marked.len() >= 6, "{marked:?}");
     for m in &marked {
-        assert!(!n.contains(&norm(m)), "marked string {m:?} leaked into the PDF text");
+        assert!(
+            !n.contains(&norm(m)),
+            "marked string {m:?} leaked into the PDF text"
+        );
     }
     // Danish letters intact; content present
     assert!(text.contains("Æbler, øl og ål – æøå ÆØÅ er med."), "{text}");
     assert!(text.contains("Læsevejledning") && text.contains("Aktliste"));
     assert!(text.contains("Undtaget – oplysninger om andre personer"));
-    assert!(text.contains("UFULDSTÆNDIG"), "incomplete system must be flagged");
+    assert!(
+        text.contains("UFULDSTÆNDIG"),
+        "incomplete system must be flagged"
+    );
     assert!(text.contains("(OCR – kontrollér)"));
     assert!(text.contains("[undtaget]"), "marked name in title replaced");
-    assert!(!text.contains("Mail fra Karen"), "withheld doc title redacted");
+    assert!(
+        !text.contains("Mail fra Karen"),
+        "withheld doc title redacted"
+    );
     assert!(text.contains("offentlighedsloven § 28"));
     assert!(text.contains("Sager om politianmeldelse"));
 
@@ -81,26 +100,56 @@ fn demo_pdf_is_valid_redacted_and_navigable() {
     let (ok, json) = run("qpdf", &["--json", p.to_str().unwrap()]);
     assert!(ok);
     assert!(json.contains("\"outlines\""), "no outline");
-    for t in ["Forside", "Læsevejledning", "Aktliste", "ESDH (Acadre-lignende)", "Sag 27.12.00-G01-1-26", "Akt 1: Notat om besøg – [undtaget] deltog (14.03.2025)"] {
+    for t in [
+        "Forside",
+        "Læsevejledning",
+        "Aktliste",
+        "ESDH (Acadre-lignende)",
+        "Sag 27.12.00-G01-1-26",
+        "Akt 1: Notat om besøg – [undtaget] deltog (14.03.2025)",
+    ] {
         assert!(json.contains(t), "outline entry {t:?} missing");
     }
-    assert!(!json.contains("Karen"), "a marked name reached a PDF object");
+    assert!(
+        !json.contains("Karen"),
+        "a marked name reached a PDF object"
+    );
     assert!(json.contains("da-DK"), "document language");
     assert!(json.contains("/Link"), "index links");
     let (_, info) = run("pdfinfo", &["-meta", p.to_str().unwrap()]);
-    assert!(info.contains("pdfaid:part") && info.contains(">2<") || info.contains("pdfaid:part=\"2\""), "PDF/A-2 id missing: {info}");
+    assert!(
+        info.contains("pdfaid:part") && info.contains(">2<") || info.contains("pdfaid:part=\"2\""),
+        "PDF/A-2 id missing: {info}"
+    );
     let (_, info) = run("pdfinfo", &[p.to_str().unwrap()]);
-    assert!(info.contains("Title:           Aktindsigt AI-2026-000123"), "{info}");
-    assert!(info.contains("Author:          Silkeborg Kommune"), "{info}");
+    assert!(
+        info.contains("Title:           Aktindsigt AI-2026-000123"),
+        "{info}"
+    );
+    assert!(
+        info.contains("Author:          Silkeborg Kommune"),
+        "{info}"
+    );
+    assert!(info.contains("Tagged:          yes"), "{info}");
+    assert!(!info.contains("Syntax Error"), "{info}");
 }
 
 #[test]
 fn leak_check_catches_an_unredacted_title() {
     let input = sample_input();
     let (pdf, leaks) = assemble_unredacted_title_for_test(&input, &fonts()).unwrap();
-    assert!(leaks.iter().any(|l| l.needle == "Karen Østergaard"), "{leaks:?}");
-    assert!(leaks.iter().any(|l| l.page.is_some()), "page text hit expected: {leaks:?}");
-    assert!(leaks.iter().any(|l| l.page.is_none()), "outline hit expected: {leaks:?}");
+    assert!(
+        leaks.iter().any(|l| l.needle == "Karen Østergaard"),
+        "{leaks:?}"
+    );
+    assert!(
+        leaks.iter().any(|l| l.page.is_some()),
+        "page text hit expected: {leaks:?}"
+    );
+    assert!(
+        leaks.iter().any(|l| l.page.is_none()),
+        "outline hit expected: {leaks:?}"
+    );
     // and poppler agrees that it is there
     let dir = tempfile::tempdir().unwrap();
     let p = write_tmp(dir.path(), "leak.pdf", &pdf);
@@ -118,7 +167,9 @@ fn leak_check_is_separator_and_case_insensitive() {
     }
     let l = leak_check(&pdf, &["JENS ÅGE NØRGAARD".into()]).unwrap();
     assert!(!l.is_empty());
-    assert!(leak_check(&pdf, &["Zacharias Ørnebjerg".into()]).unwrap().is_empty());
+    assert!(leak_check(&pdf, &["Zacharias Ørnebjerg".into()])
+        .unwrap()
+        .is_empty());
 }
 
 fn bare(doc_text: &str, title: &str) -> AssemblyDoc {
@@ -174,8 +225,14 @@ fn bad_input_gives_a_valid_pdf() {
     assert_valid(&p);
     let text = pdftotext(&p);
     assert!(text.contains("omvendt"));
-    assert!(text.contains("שלום") || text.contains("םולש"), "RTL codepoints kept");
-    assert_eq!(text.matches('Ø').count() >= 60_000, true, "hard-wrapped line lost characters");
+    assert!(
+        text.contains("שלום") || text.contains("םולש"),
+        "RTL codepoints kept"
+    );
+    assert!(
+        text.matches('Ø').count() >= 60_000,
+        "hard-wrapped line lost characters"
+    );
     assert!(!norm(&text).contains(&norm(secret)));
     assert!(!text.contains('\u{0}') && !text.contains('\u{1b}'));
 }
@@ -198,10 +255,18 @@ fn empty_request_says_nothing_was_found() {
 #[test]
 fn missing_font_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let e = Fonts::load(dir.path()).err().expect("no fonts in an empty dir");
+    let e = Fonts::load(dir.path())
+        .err()
+        .expect("no fonts in an empty dir");
     let msg = e.to_string();
-    assert!(msg.contains("DejaVuSans.ttf") && msg.contains("cannot be read"), "{msg}");
+    assert!(
+        msg.contains("DejaVuSans.ttf") && msg.contains("cannot be read"),
+        "{msg}"
+    );
     std::fs::write(dir.path().join("DejaVuSans.ttf"), b"not a font").unwrap();
-    let msg = Fonts::load(dir.path()).err().expect("garbage font").to_string();
+    let msg = Fonts::load(dir.path())
+        .err()
+        .expect("garbage font")
+        .to_string();
     assert!(msg.contains("not usable"), "{msg}");
 }

@@ -16,9 +16,9 @@ pub(crate) struct HttpUrl {
 }
 
 pub(crate) fn parse_url(url: &str) -> Result<HttpUrl, String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("{url:?} is not an http:// URL (https is not supported: post to a local relay)"))?;
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        format!("{url:?} is not an http:// URL (https is not supported: post to a local relay)")
+    })?;
     let (hostport, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -27,15 +27,23 @@ pub(crate) fn parse_url(url: &str) -> Result<HttpUrl, String> {
         return Err(format!("{url:?} has no usable host"));
     }
     let (host, port) = match hostport.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
-            (h.to_string(), p.parse::<u16>().map_err(|_| format!("{url:?} has a bad port {p:?}"))?)
-        }
+        Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (
+            h.to_string(),
+            p.parse::<u16>()
+                .map_err(|_| format!("{url:?} has a bad port {p:?}"))?,
+        ),
         _ => (hostport.to_string(), 80),
     };
     if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("{url:?} has spaces or control characters in its path"));
+        return Err(format!(
+            "{url:?} has spaces or control characters in its path"
+        ));
     }
-    Ok(HttpUrl { host, port, path: path.to_string() })
+    Ok(HttpUrl {
+        host,
+        port,
+        path: path.to_string(),
+    })
 }
 
 /// The outcome of one POST that reached a server.
@@ -48,15 +56,27 @@ pub(crate) struct Response {
 
 /// Sends one POST and reads the status. `Err` means no HTTP response
 /// (connection refused, timeout, garbage).
-pub(crate) fn post(url: &HttpUrl, body: &[u8], content_type: &str, extra: &[(&str, String)], timeout: Duration) -> Result<Response, String> {
-    let addr = (url.host.trim_start_matches('[').trim_end_matches(']'), url.port)
+pub(crate) fn post(
+    url: &HttpUrl,
+    body: &[u8],
+    content_type: &str,
+    extra: &[(&str, String)],
+    timeout: Duration,
+) -> Result<Response, String> {
+    let addr = (
+        url.host.trim_start_matches('[').trim_end_matches(']'),
+        url.port,
+    )
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve {}: {e}", url.host))?
         .next()
         .ok_or_else(|| format!("{} resolves to no address", url.host))?;
-    let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-    s.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
-    s.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+    let mut s = TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    s.set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    s.set_write_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
     let mut head = format!(
         "POST {} HTTP/1.1\r\nHost: {}:{}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\nUser-Agent: marc-delivery\r\n",
         url.path,
@@ -68,9 +88,12 @@ pub(crate) fn post(url: &HttpUrl, body: &[u8], content_type: &str, extra: &[(&st
         head.push_str(&format!("{k}: {}\r\n", v.replace(['\r', '\n'], " ")));
     }
     head.push_str("\r\n");
-    s.write_all(head.as_bytes()).map_err(|e| format!("sending to {addr} failed: {e}"))?;
-    s.write_all(body).map_err(|e| format!("sending to {addr} failed: {e}"))?;
-    s.flush().map_err(|e| format!("sending to {addr} failed: {e}"))?;
+    s.write_all(head.as_bytes())
+        .map_err(|e| format!("sending to {addr} failed: {e}"))?;
+    s.write_all(body)
+        .map_err(|e| format!("sending to {addr} failed: {e}"))?;
+    s.flush()
+        .map_err(|e| format!("sending to {addr} failed: {e}"))?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     // read the head (and a little body) — at most 64 KiB
@@ -99,7 +122,10 @@ pub(crate) fn post(url: &HttpUrl, body: &[u8], content_type: &str, extra: &[(&st
             head: status_line.to_string(),
             body_start: body.chars().take(200).collect(),
         }),
-        _ => Err(format!("{addr} did not answer with HTTP: {:?}", status_line.chars().take(80).collect::<String>())),
+        _ => Err(format!(
+            "{addr} did not answer with HTTP: {:?}",
+            status_line.chars().take(80).collect::<String>()
+        )),
     }
 }
 
@@ -111,10 +137,16 @@ mod tests {
     fn urls() {
         assert_eq!(
             parse_url("http://127.0.0.1:8080/memo").unwrap(),
-            HttpUrl { host: "127.0.0.1".into(), port: 8080, path: "/memo".into() }
+            HttpUrl {
+                host: "127.0.0.1".into(),
+                port: 8080,
+                path: "/memo".into()
+            }
         );
         assert_eq!(parse_url("http://localhost").unwrap().port, 80);
-        assert!(parse_url("https://x").unwrap_err().contains("https is not supported"));
+        assert!(parse_url("https://x")
+            .unwrap_err()
+            .contains("https is not supported"));
         assert!(parse_url("http://h:99999/").is_err());
         assert!(parse_url("http:///x").is_err());
     }

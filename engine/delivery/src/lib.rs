@@ -13,11 +13,16 @@ mod memo;
 mod messages;
 mod outbox;
 
-pub use memo::{memo_xml, parse_memo, validate, MemoMessage, ParsedMemo, RecipientId, MAX_LABEL, MEMO_NS};
-pub use messages::{
-    delivery_key, forward_key, forward_message, message_uuid_for, receipt_message, response_message, Sender,
+pub use memo::{
+    memo_xml, parse_memo, validate, MemoMessage, ParsedMemo, RecipientId, MAX_LABEL, MEMO_NS,
 };
-pub use outbox::{DeliveryReceipt, DeliveryRecord, DeliveryState, Outbox, RetryPolicy, LEDGER_TABLE};
+pub use messages::{
+    delivery_key, forward_key, forward_message, message_uuid_for, receipt_message,
+    response_message, Sender,
+};
+pub use outbox::{
+    DeliveryReceipt, DeliveryRecord, DeliveryState, Outbox, RetryPolicy, LEDGER_TABLE,
+};
 
 /// What can go wrong when building, writing or sending a message.
 #[derive(Debug, thiserror::Error)]
@@ -26,8 +31,13 @@ pub enum DeliveryError {
     Invalid(String),
     #[error("the delivery endpoint is not usable: {0}")]
     Endpoint(String),
-    #[error("cannot write {path}: {reason}; check that the outbox directory exists and is writable")]
-    Io { path: std::path::PathBuf, reason: String },
+    #[error(
+        "cannot write {path}: {reason}; check that the outbox directory exists and is writable"
+    )]
+    Io {
+        path: std::path::PathBuf,
+        reason: String,
+    },
     #[error("delivery ledger: {0}")]
     Store(#[from] marc_store::StoreError),
     #[error("delivery {key} failed: {reason}. It is marked 'failed'; fix the cause, then retry it explicitly")]

@@ -82,7 +82,10 @@ pub fn validate(msg: &MemoMessage) -> Result<(), DeliveryError> {
         return bad("the label (title) is empty".into());
     }
     if msg.filename.trim().is_empty() || msg.filename.contains(['/', '\\']) {
-        return bad(format!("filename {:?} must be a plain file name", msg.filename));
+        return bad(format!(
+            "filename {:?} must be a plain file name",
+            msg.filename
+        ));
     }
     if msg.pdf.is_empty() {
         return bad("the main document is empty".into());
@@ -122,30 +125,61 @@ pub fn memo_xml(msg: &MemoMessage) -> String {
     let created = msg.created.to_rfc3339_opts(SecondsFormat::Secs, true);
     let mut x = String::with_capacity(content.len() + 2048);
     x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    x.push_str(&format!("<memo:Message xmlns:memo=\"{MEMO_NS}\" memoVersion=\"1.1\" memoSchVersion=\"1.1.0\">\n"));
+    x.push_str(&format!(
+        "<memo:Message xmlns:memo=\"{MEMO_NS}\" memoVersion=\"1.1\" memoSchVersion=\"1.1.0\">\n"
+    ));
     x.push_str(" <memo:MessageHeader>\n");
     x.push_str("  <memo:messageType>DIGITALPOST</memo:messageType>\n");
-    x.push_str(&format!("  <memo:messageUUID>{}</memo:messageUUID>\n", msg.message_uuid.hyphenated()));
-    x.push_str(&format!("  <memo:label>{}</memo:label>\n", esc(&truncate(&msg.label, MAX_LABEL))));
+    x.push_str(&format!(
+        "  <memo:messageUUID>{}</memo:messageUUID>\n",
+        msg.message_uuid.hyphenated()
+    ));
+    x.push_str(&format!(
+        "  <memo:label>{}</memo:label>\n",
+        esc(&truncate(&msg.label, MAX_LABEL))
+    ));
     x.push_str("  <memo:mandatory>false</memo:mandatory>\n");
     x.push_str("  <memo:legalNotification>false</memo:legalNotification>\n");
     x.push_str("  <memo:Sender>\n");
-    x.push_str(&format!("   <memo:senderID>{}</memo:senderID>\n", esc(&msg.sender_cvr)));
+    x.push_str(&format!(
+        "   <memo:senderID>{}</memo:senderID>\n",
+        esc(&msg.sender_cvr)
+    ));
     x.push_str("   <memo:idType>CVR</memo:idType>\n");
-    x.push_str(&format!("   <memo:label>{}</memo:label>\n", esc(&truncate(&msg.sender_label, MAX_LABEL))));
+    x.push_str(&format!(
+        "   <memo:label>{}</memo:label>\n",
+        esc(&truncate(&msg.sender_label, MAX_LABEL))
+    ));
     x.push_str("  </memo:Sender>\n");
     x.push_str("  <memo:Recipient>\n");
-    x.push_str(&format!("   <memo:recipientID>{}</memo:recipientID>\n", esc(&msg.recipient.id())));
-    x.push_str(&format!("   <memo:idType>{}</memo:idType>\n", msg.recipient.id_type()));
+    x.push_str(&format!(
+        "   <memo:recipientID>{}</memo:recipientID>\n",
+        esc(&msg.recipient.id())
+    ));
+    x.push_str(&format!(
+        "   <memo:idType>{}</memo:idType>\n",
+        msg.recipient.id_type()
+    ));
     x.push_str("  </memo:Recipient>\n");
     x.push_str(" </memo:MessageHeader>\n");
     x.push_str(" <memo:MessageBody>\n");
-    x.push_str(&format!("  <memo:createdDateTime>{created}</memo:createdDateTime>\n"));
+    x.push_str(&format!(
+        "  <memo:createdDateTime>{created}</memo:createdDateTime>\n"
+    ));
     x.push_str("  <memo:MainDocument>\n");
     x.push_str("   <memo:File>\n");
-    x.push_str(&format!("    <memo:encodingFormat>{}</memo:encodingFormat>\n", esc(&msg.encoding_format)));
-    x.push_str(&format!("    <memo:filename>{}</memo:filename>\n", esc(&msg.filename)));
-    x.push_str(&format!("    <memo:language>{}</memo:language>\n", esc(&msg.language)));
+    x.push_str(&format!(
+        "    <memo:encodingFormat>{}</memo:encodingFormat>\n",
+        esc(&msg.encoding_format)
+    ));
+    x.push_str(&format!(
+        "    <memo:filename>{}</memo:filename>\n",
+        esc(&msg.filename)
+    ));
+    x.push_str(&format!(
+        "    <memo:language>{}</memo:language>\n",
+        esc(&msg.language)
+    ));
     x.push_str(&format!("    <memo:content>{content}</memo:content>\n"));
     x.push_str("   </memo:File>\n");
     x.push_str("  </memo:MainDocument>\n");
@@ -175,10 +209,22 @@ pub struct ParsedMemo {
     pub content: Vec<u8>,
 }
 
-fn child<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &str) -> Result<roxmltree::Node<'a, 'i>, DeliveryError> {
+fn child<'a, 'i>(
+    n: roxmltree::Node<'a, 'i>,
+    name: &str,
+) -> Result<roxmltree::Node<'a, 'i>, DeliveryError> {
     n.children()
-        .find(|c| c.is_element() && c.tag_name().name() == name && c.tag_name().namespace() == Some(MEMO_NS))
-        .ok_or_else(|| DeliveryError::Parse(format!("<{}> has no memo:{name} element", n.tag_name().name())))
+        .find(|c| {
+            c.is_element()
+                && c.tag_name().name() == name
+                && c.tag_name().namespace() == Some(MEMO_NS)
+        })
+        .ok_or_else(|| {
+            DeliveryError::Parse(format!(
+                "<{}> has no memo:{name} element",
+                n.tag_name().name()
+            ))
+        })
 }
 
 fn text(n: roxmltree::Node, name: &str) -> Result<String, DeliveryError> {
@@ -187,8 +233,12 @@ fn text(n: roxmltree::Node, name: &str) -> Result<String, DeliveryError> {
 
 /// Parses a MeMo message (for tests and the outbox viewer).
 pub fn parse_memo(xml: &str) -> Result<ParsedMemo, DeliveryError> {
-    let opts = roxmltree::ParsingOptions { allow_dtd: false, ..Default::default() };
-    let doc = roxmltree::Document::parse_with_options(xml, opts).map_err(|e| DeliveryError::Parse(e.to_string()))?;
+    let opts = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        ..Default::default()
+    };
+    let doc = roxmltree::Document::parse_with_options(xml, opts)
+        .map_err(|e| DeliveryError::Parse(e.to_string()))?;
     let root = doc.root_element();
     if root.tag_name().name() != "Message" || root.tag_name().namespace() != Some(MEMO_NS) {
         return Err(DeliveryError::Parse(format!(
@@ -204,11 +254,15 @@ pub fn parse_memo(xml: &str) -> Result<ParsedMemo, DeliveryError> {
     let file = child(child(body, "MainDocument")?, "File")?;
     let uuid_s = text(header, "messageUUID")?;
     let created_s = text(body, "createdDateTime")?;
-    let content_s: String = text(file, "content")?.chars().filter(|c| !c.is_whitespace()).collect();
+    let content_s: String = text(file, "content")?
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     Ok(ParsedMemo {
         memo_version: root.attribute("memoVersion").unwrap_or("").to_string(),
         message_type: text(header, "messageType")?,
-        message_uuid: Uuid::parse_str(&uuid_s).map_err(|e| DeliveryError::Parse(format!("messageUUID {uuid_s:?}: {e}")))?,
+        message_uuid: Uuid::parse_str(&uuid_s)
+            .map_err(|e| DeliveryError::Parse(format!("messageUUID {uuid_s:?}: {e}")))?,
         label: text(header, "label")?,
         sender_id: text(sender, "senderID")?,
         sender_id_type: text(sender, "idType")?,

@@ -29,7 +29,16 @@ pub struct Sender {
 }
 
 fn safe_file_part(s: &str) -> String {
-    let s: String = s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let s: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     s.chars().take(80).collect()
 }
 
@@ -39,7 +48,13 @@ fn dk(d: NaiveDate) -> String {
 
 /// The answer: the assembled PDF to the requester (citizen by CPR, or a
 /// third party by CPR/CVR). Delivery key: `response/<request id>`.
-pub fn response_message(request_id: &str, recipient: RecipientId, sender: &Sender, pdf: Vec<u8>, created: DateTime<Utc>) -> MemoMessage {
+pub fn response_message(
+    request_id: &str,
+    recipient: RecipientId,
+    sender: &Sender,
+    pdf: Vec<u8>,
+    created: DateTime<Utc>,
+) -> MemoMessage {
     MemoMessage {
         message_uuid: message_uuid_for(&delivery_key("response", request_id)),
         label: format!("Svar på anmodning om aktindsigt ({request_id})"),

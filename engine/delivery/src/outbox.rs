@@ -102,7 +102,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { attempts: 4, first_backoff: Duration::from_millis(200), timeout: Duration::from_secs(10) }
+        RetryPolicy {
+            attempts: 4,
+            first_backoff: Duration::from_millis(200),
+            timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -118,14 +122,20 @@ pub struct Outbox {
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> DeliveryError {
-    DeliveryError::Io { path: path.to_path_buf(), reason: e.to_string() }
+    DeliveryError::Io {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
 }
 
 /// Writes `bytes` to `path` atomically: temp file in the same directory,
 /// fsync, rename, fsync the directory.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DeliveryError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("message.xml");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("message.xml");
     let tmp = dir.join(format!(".{name}.tmp"));
     {
         let mut f = std::fs::File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
@@ -155,7 +165,11 @@ impl Drop for InFlight<'_> {
 impl Outbox {
     /// Opens an outbox writing to `dir` (created if missing) and, when
     /// `endpoint` is set, POSTing to it (`http://` only).
-    pub fn new(dir: PathBuf, endpoint: Option<String>, store: Store) -> Result<Outbox, DeliveryError> {
+    pub fn new(
+        dir: PathBuf,
+        endpoint: Option<String>,
+        store: Store,
+    ) -> Result<Outbox, DeliveryError> {
         std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
         let probe = dir.join(".marc-outbox-probe");
         std::fs::write(&probe, b"ok").map_err(|e| io_err(&dir, e))?;
@@ -168,7 +182,14 @@ impl Outbox {
             None => None,
         };
         let table = store.table(LEDGER_TABLE)?;
-        Ok(Outbox { dir, endpoint, store, table, retry: RetryPolicy::default(), in_flight: Mutex::new(HashSet::new()) })
+        Ok(Outbox {
+            dir,
+            endpoint,
+            store,
+            table,
+            retry: RetryPolicy::default(),
+            in_flight: Mutex::new(HashSet::new()),
+        })
     }
 
     /// Replaces the retry policy (tests use short backoffs).
@@ -200,41 +221,65 @@ impl Outbox {
 
     /// Every ledger entry, in key order (for the outbox viewer).
     pub fn records(&self) -> Result<Vec<DeliveryRecord>, DeliveryError> {
-        Ok(self.table.scan_json::<DeliveryRecord>(b"")?.into_iter().map(|(_, r)| r).collect())
+        Ok(self
+            .table
+            .scan_json::<DeliveryRecord>(b"")?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect())
     }
 
     /// Delivers `msg` exactly once under `delivery_key`; see the module docs.
-    pub fn deliver(&self, delivery_key: &str, msg: &MemoMessage) -> Result<DeliveryReceipt, DeliveryError> {
+    pub fn deliver(
+        &self,
+        delivery_key: &str,
+        msg: &MemoMessage,
+    ) -> Result<DeliveryReceipt, DeliveryError> {
         self.deliver_inner(delivery_key, msg, false)
     }
 
     /// Sends again a delivery that is `failed` or in doubt (`posting`) —
     /// an operator's decision after checking the receiving side. The same
     /// message UUID is used, so a receiver that de-duplicates stays safe.
-    pub fn retry(&self, delivery_key: &str, msg: &MemoMessage) -> Result<DeliveryReceipt, DeliveryError> {
+    pub fn retry(
+        &self,
+        delivery_key: &str,
+        msg: &MemoMessage,
+    ) -> Result<DeliveryReceipt, DeliveryError> {
         self.deliver_inner(delivery_key, msg, true)
     }
 
     /// Records that an in-doubt or failed delivery did arrive (checked by hand).
     pub fn confirm_delivered(&self, delivery_key: &str) -> Result<(), DeliveryError> {
         let _guard = self.claim_in_flight(delivery_key)?;
-        let mut rec = self
-            .record(delivery_key)?
-            .ok_or_else(|| DeliveryError::Invalid(format!("no delivery {delivery_key:?} in the ledger")))?;
+        let mut rec = self.record(delivery_key)?.ok_or_else(|| {
+            DeliveryError::Invalid(format!("no delivery {delivery_key:?} in the ledger"))
+        })?;
         rec.state = DeliveryState::Delivered;
         rec.updated = Utc::now();
         self.save(&rec)
     }
 
     fn claim_in_flight(&self, key: &str) -> Result<InFlight<'_>, DeliveryError> {
-        let mut set = self.in_flight.lock().map_err(|_| DeliveryError::Busy(key.to_string()))?;
+        let mut set = self
+            .in_flight
+            .lock()
+            .map_err(|_| DeliveryError::Busy(key.to_string()))?;
         if !set.insert(key.to_string()) {
             return Err(DeliveryError::Busy(key.to_string()));
         }
-        Ok(InFlight { set: &self.in_flight, key: key.to_string() })
+        Ok(InFlight {
+            set: &self.in_flight,
+            key: key.to_string(),
+        })
     }
 
-    fn deliver_inner(&self, key: &str, msg: &MemoMessage, operator_retry: bool) -> Result<DeliveryReceipt, DeliveryError> {
+    fn deliver_inner(
+        &self,
+        key: &str,
+        msg: &MemoMessage,
+        operator_retry: bool,
+    ) -> Result<DeliveryReceipt, DeliveryError> {
         if key.trim().is_empty() {
             return Err(DeliveryError::Invalid("the delivery key is empty".into()));
         }
@@ -254,10 +299,16 @@ impl Outbox {
                     })
                 }
                 DeliveryState::Failed { reason } if !operator_retry => {
-                    return Err(DeliveryError::Failed { key: key.to_string(), reason: reason.clone() })
+                    return Err(DeliveryError::Failed {
+                        key: key.to_string(),
+                        reason: reason.clone(),
+                    })
                 }
                 DeliveryState::Posting { .. } if !operator_retry => {
-                    return Err(DeliveryError::InDoubt { key: key.to_string(), uuid: rec.message_uuid })
+                    return Err(DeliveryError::InDoubt {
+                        key: key.to_string(),
+                        uuid: rec.message_uuid,
+                    })
                 }
                 // `sending`: nothing left the machine; resume. Or an operator retry.
                 _ => rec,
@@ -267,7 +318,9 @@ impl Outbox {
                     delivery_key: key.to_string(),
                     message_uuid: msg.message_uuid,
                     state: DeliveryState::Sending,
-                    file: self.dir.join(format!("{}.xml", msg.message_uuid.hyphenated())),
+                    file: self
+                        .dir
+                        .join(format!("{}.xml", msg.message_uuid.hyphenated())),
                     endpoint: self.endpoint.as_ref().map(|e| e.0.clone()),
                     http_status: None,
                     attempts: 0,
@@ -275,8 +328,12 @@ impl Outbox {
                     recipient: format!("{} {}", msg.recipient.id_type(), msg.recipient.id()),
                     updated: Utc::now(),
                 };
-                let bytes = serde_json::to_vec(&rec).map_err(|e| DeliveryError::Invalid(e.to_string()))?;
-                if !self.table.compare_and_swap(key.as_bytes(), None, Some(&bytes))? {
+                let bytes =
+                    serde_json::to_vec(&rec).map_err(|e| DeliveryError::Invalid(e.to_string()))?;
+                if !self
+                    .table
+                    .compare_and_swap(key.as_bytes(), None, Some(&bytes))?
+                {
                     return Err(DeliveryError::Busy(key.to_string()));
                 }
                 self.store.flush()?;
@@ -288,10 +345,15 @@ impl Outbox {
         msg.message_uuid = rec.message_uuid;
         let xml = memo_xml(&msg);
         if let Err(e) = write_atomic(&rec.file, xml.as_bytes()) {
-            rec.state = DeliveryState::Failed { reason: e.to_string() };
+            rec.state = DeliveryState::Failed {
+                reason: e.to_string(),
+            };
             rec.updated = Utc::now();
             self.save(&rec)?;
-            return Err(DeliveryError::Failed { key: key.to_string(), reason: e.to_string() });
+            return Err(DeliveryError::Failed {
+                key: key.to_string(),
+                reason: e.to_string(),
+            });
         }
         let Some((_, url)) = &self.endpoint else {
             rec.state = DeliveryState::Delivered;
@@ -315,7 +377,13 @@ impl Outbox {
             rec.updated = Utc::now();
             self.save(&rec)?; // flushed before the POST leaves
             let extra = [("X-Message-UUID", rec.message_uuid.hyphenated().to_string())];
-            match post(url, xml.as_bytes(), "application/xml; charset=utf-8", &extra, self.retry.timeout) {
+            match post(
+                url,
+                xml.as_bytes(),
+                "application/xml; charset=utf-8",
+                &extra,
+                self.retry.timeout,
+            ) {
                 Ok(r) if (200..300).contains(&r.status) => {
                     rec.state = DeliveryState::Delivered;
                     rec.http_status = Some(r.status);
@@ -332,7 +400,8 @@ impl Outbox {
                 }
                 Ok(r) => {
                     rec.http_status = Some(r.status);
-                    last_reason = format!("the endpoint answered {} {}", r.head, r.body_start.trim());
+                    last_reason =
+                        format!("the endpoint answered {} {}", r.head, r.body_start.trim());
                     // 4xx (except 408/429) will not get better by retrying
                     if (400..500).contains(&r.status) && r.status != 408 && r.status != 429 {
                         break;
@@ -345,10 +414,19 @@ impl Outbox {
                 backoff = backoff.saturating_mul(2).min(Duration::from_secs(30));
             }
         }
-        let reason = format!("POST to {} failed after {} attempt(s): {last_reason}", rec.endpoint.clone().unwrap_or_default(), rec.attempts);
-        rec.state = DeliveryState::Failed { reason: reason.clone() };
+        let reason = format!(
+            "POST to {} failed after {} attempt(s): {last_reason}",
+            rec.endpoint.clone().unwrap_or_default(),
+            rec.attempts
+        );
+        rec.state = DeliveryState::Failed {
+            reason: reason.clone(),
+        };
         rec.updated = Utc::now();
         self.save(&rec)?;
-        Err(DeliveryError::Failed { key: key.to_string(), reason })
+        Err(DeliveryError::Failed {
+            key: key.to_string(),
+            reason,
+        })
     }
 }
