@@ -53,7 +53,8 @@ impl Key {
             Key::Tab => '\u{E004}',
             Key::Escape => '\u{E00C}',
             Key::Backspace => '\u{E003}',
-            Key::F(n) => char::from_u32(0xE031 + u32::from(n.saturating_sub(1)).min(11)).unwrap_or('\u{E031}'),
+            Key::F(n) => char::from_u32(0xE031 + u32::from(n.saturating_sub(1)).min(11))
+                .unwrap_or('\u{E031}'),
             Key::PageUp => '\u{E00E}',
             Key::PageDown => '\u{E00F}',
             Key::Up => '\u{E013}',
@@ -83,7 +84,9 @@ fn named(name: &str) -> Option<Key> {
         "end" => Key::End,
         "space" => Key::Char(' '),
         _ => {
-            let n = lower.strip_prefix('f').or_else(|| lower.strip_prefix("pf"))?;
+            let n = lower
+                .strip_prefix('f')
+                .or_else(|| lower.strip_prefix("pf"))?;
             let n: u8 = n.parse().ok()?;
             if (1..=12).contains(&n) {
                 Key::F(n)

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 pub use error::{excerpt, ScreenError};
 pub use keys::{parse_keys, Key};
 pub use ocr::{
-    decode, ocr_document_image, parse_tsv, prepare, tessdata_dir, Line, Ocr, OcrOptions,
-    OcrResult, Prep, Prepared, Word,
+    decode, ocr_document_image, parse_tsv, prepare, tessdata_dir, Line, Ocr, OcrOptions, OcrResult,
+    Prep, Prepared, Word,
 };
 pub use x11::{char_keysym, keysym_for, X11Screen, Xvfb, CONNECT_TIMEOUT};
 
@@ -84,7 +84,9 @@ pub fn locate(res: &OcrResult, needle: &str) -> Option<TextMatch> {
             hay.push_str(&w.text.to_lowercase());
             spans.push((start, hay.len()));
         }
-        let Some(pos) = hay.find(&needle) else { continue };
+        let Some(pos) = hay.find(&needle) else {
+            continue;
+        };
         let end = pos + needle.len();
         let hit: Vec<&Word> = line
             .words
@@ -101,7 +103,11 @@ pub fn locate(res: &OcrResult, needle: &str) -> Option<TextMatch> {
         let x1 = hit.iter().map(|w| w.x + w.w).max().unwrap_or(0);
         let y1 = hit.iter().map(|w| w.y + w.h).max().unwrap_or(0);
         return Some(TextMatch {
-            text: hit.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" "),
+            text: hit
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
             x: x0,
             y: y0,
             w: x1 - x0,
@@ -232,11 +238,19 @@ mod tests {
 
     fn result() -> OcrResult {
         let l0 = vec![word("CPR-søgning", 0, 0)];
-        let l1 = vec![word("PF8=næste", 0, 1), word("side", 80, 1), word("PF3=Tilbage", 120, 1)];
+        let l1 = vec![
+            word("PF8=næste", 0, 1),
+            word("side", 80, 1),
+            word("PF3=Tilbage", 120, 1),
+        ];
         let lines: Vec<Line> = [l0, l1]
             .into_iter()
             .map(|ws| Line {
-                text: ws.iter().map(|w| w.text.clone()).collect::<Vec<_>>().join(" "),
+                text: ws
+                    .iter()
+                    .map(|w| w.text.clone())
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 x: 0,
                 y: 10,
                 w: 200,
@@ -247,7 +261,11 @@ mod tests {
             .collect();
         OcrResult {
             words: lines.iter().flat_map(|l| l.words.clone()).collect(),
-            text: lines.iter().map(|l| l.text.clone()).collect::<Vec<_>>().join("\n"),
+            text: lines
+                .iter()
+                .map(|l| l.text.clone())
+                .collect::<Vec<_>>()
+                .join("\n"),
             lines,
             mean_conf: 0.9,
         }

@@ -174,13 +174,16 @@ fn check_languages(languages: &str, dir: &Path) -> Result<(), ScreenError> {
     Ok(())
 }
 
-/// Limit OpenMP to one thread on the calling thread. Debian's libtesseract is built with
-/// OpenMP; libgomp reads `OMP_THREAD_LIMIT` only when it is loaded (before `main`), so setting
-/// the variable at run time is too late. Measured on 2 cores: ~1 s per page with one thread,
-/// 7–10 s with the default. `omp_set_num_threads` is per thread in libgomp, so this is called on
-/// every recognising thread. Looked up with `dlsym` so a libtesseract without OpenMP still works.
+/// Keep tesseract's OpenMP on the calling thread. Debian's libtesseract is built with OpenMP
+/// and its LSTM code asks for fixed team sizes (`num_threads(…)` clauses), which ignore
+/// `omp_set_num_threads`; libgomp reads `OMP_THREAD_LIMIT` only when it is loaded (before
+/// `main`), so setting that variable at run time is too late. What does work at run time is
+/// `omp_set_max_active_levels(0)`: every parallel region then runs on one thread. Measured
+/// here on a loaded 2-core machine: 14 s per screen with OpenMP teams, 2.4 s without.
+/// The setting is per thread in libgomp, so this runs once on every recognising thread.
+/// Looked up with `dlsym`, so a libtesseract built without OpenMP still works.
 fn limit_openmp_threads() {
-    type SetNum = unsafe extern "C" fn(c_int);
+    type SetInt = unsafe extern "C" fn(c_int);
     extern "C" {
         fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
     }
@@ -191,13 +194,19 @@ fn limit_openmp_threads() {
         return;
     }
     // RTLD_DEFAULT is the null handle on glibc.
-    // SAFETY: dlsym with a NUL-terminated name; the symbol, if present, has the C signature
-    // `void omp_set_num_threads(int)`.
+    // SAFETY: dlsym with NUL-terminated names; each symbol, if present, has the C signature
+    // `void f(int)` (OpenMP 4.5 runtime API).
     unsafe {
-        let sym = dlsym(std::ptr::null_mut(), c"omp_set_num_threads".as_ptr());
-        if !sym.is_null() {
-            let f: SetNum = std::mem::transmute::<*mut c_void, SetNum>(sym);
-            f(1);
+        for (name, value) in [
+            (c"omp_set_dynamic", 0),
+            (c"omp_set_num_threads", 1),
+            (c"omp_set_max_active_levels", 0),
+        ] {
+            let sym = dlsym(std::ptr::null_mut(), name.as_ptr());
+            if !sym.is_null() {
+                let f: SetInt = std::mem::transmute::<*mut c_void, SetInt>(sym);
+                f(value);
+            }
         }
     }
 }
@@ -224,7 +233,12 @@ impl Ocr {
         match &datapath {
             Some(dir) => check_languages(&opts.languages, dir)?,
             None => {
-                let lang = opts.languages.split('+').next().unwrap_or("dan").to_string();
+                let lang = opts
+                    .languages
+                    .split('+')
+                    .next()
+                    .unwrap_or("dan")
+                    .to_string();
                 return Err(ScreenError::MissingLanguage {
                     path: PathBuf::from(format!(
                         "/usr/share/tesseract-ocr/5/tessdata/{lang}.traineddata"
@@ -413,7 +427,7 @@ pub fn prepare(img: &DynamicImage, prep: Prep) -> Prepared {
             &padded,
             padded.width() * scale,
             padded.height() * scale,
-            image::imageops::FilterType::Triangle,
+            image::imageops::FilterType::CatmullRom,
         )
     };
     if prep.threshold {
@@ -435,7 +449,11 @@ fn otsu_level(img: &GrayImage) -> u8 {
         hist[*p as usize] += 1;
     }
     let total: u64 = hist.iter().sum();
-    let sum_all: f64 = hist.iter().enumerate().map(|(i, &c)| i as f64 * c as f64).sum();
+    let sum_all: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| i as f64 * c as f64)
+        .sum();
     let (mut w_b, mut sum_b, mut best, mut level) = (0u64, 0f64, 0f64, 127u8);
     for (t, &c) in hist.iter().enumerate() {
         w_b += c;
@@ -543,7 +561,11 @@ pub fn parse_tsv(tsv: &str, scale: i32, pad: i32) -> OcrResult {
 /// are upscaled 2×, page-sized scans are read as they are.
 pub fn ocr_document_image(ocr: &Ocr, bytes: &[u8]) -> Result<(String, f32), ScreenError> {
     let img = decode(bytes)?;
-    let scale = if img.width().max(img.height()) < 1400 { 2 } else { 1 };
+    let scale = if img.width().max(img.height()) < 1400 {
+        2
+    } else {
+        1
+    };
     let res = ocr.recognize_with(
         &img,
         Prep {
@@ -570,8 +592,11 @@ mod tests {
         assert_eq!(r.words.len(), 3);
         assert_eq!(r.lines.len(), 2);
         assert_eq!(r.text, "Hej verden\næøå");
-        assert_eq!((r.words[0].x, r.words[0].y, r.words[0].w, r.words[0].h), (4, 4, 10, 5));
-        assert_eq!(r.lines[0].w, 30 - 4 - 0);
+        assert_eq!(
+            (r.words[0].x, r.words[0].y, r.words[0].w, r.words[0].h),
+            (4, 4, 10, 5)
+        );
+        assert_eq!(r.lines[0].w, (90 / 3 - 6) + 60 / 3 - 4);
         assert_eq!(r.words[2].line, 1);
         assert!((r.mean_conf - (0.965 + 0.9 + 0.8) / 3.0).abs() < 1e-4);
     }
@@ -590,13 +615,25 @@ mod tests {
         assert!(p.inverted);
         assert_eq!(p.image.dimensions(), ((10 + 12) * 3, (5 + 12) * 3));
         let light = DynamicImage::ImageLuma8(GrayImage::from_pixel(10, 5, Luma([200])));
-        assert!(!prepare(&light, Prep { scale: 1, threshold: false, invert_if_dark: true }).inverted);
+        assert!(
+            !prepare(
+                &light,
+                Prep {
+                    scale: 1,
+                    threshold: false,
+                    invert_if_dark: true
+                }
+            )
+            .inverted
+        );
     }
 
     #[test]
     fn missing_language_names_the_debian_package() {
         let dir = tempfile::tempdir().unwrap();
-        let err = check_languages("dan+xxx", dir.path()).unwrap_err().to_string();
+        let err = check_languages("dan+xxx", dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("tesseract-ocr-dan"), "{err}");
         assert!(check_languages("../etc", dir.path()).is_err());
     }

@@ -87,7 +87,9 @@ impl KeyMap {
         let mut spare = Vec::new();
         let per_us = usize::from(per.max(1));
         for (i, chunk) in syms.chunks(per_us).enumerate() {
-            let Ok(code) = u8::try_from(usize::from(min) + i) else { break };
+            let Ok(code) = u8::try_from(usize::from(min) + i) else {
+                break;
+            };
             if chunk.iter().all(|&s| s == 0) {
                 spare.push(code);
                 continue;
@@ -144,6 +146,12 @@ pub struct X11Screen {
     keymap: KeyMap,
     /// Pause after each key event pair; some programs drop keys that arrive in one burst.
     pub key_delay: Duration,
+}
+
+impl std::fmt::Debug for X11Screen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
 }
 
 fn x11_err(display: &str, e: impl std::fmt::Display) -> ScreenError {
@@ -220,7 +228,11 @@ impl X11Screen {
 
     /// Connect and bind to the first window whose title or class contains `name`
     /// (case-insensitive), waiting up to `wait` for it to appear.
-    pub fn connect_window(display: &str, name: &str, wait: Duration) -> Result<X11Screen, ScreenError> {
+    pub fn connect_window(
+        display: &str,
+        name: &str,
+        wait: Duration,
+    ) -> Result<X11Screen, ScreenError> {
         let mut s = X11Screen::connect(display)?;
         s.bind_window(name, wait)?;
         Ok(s)
@@ -343,7 +355,10 @@ impl X11Screen {
     /// Map a reply error on the bound window to `WindowGone` when the window no longer exists.
     fn window_err(&self, e: ReplyError) -> ScreenError {
         if let (ReplyError::X11Error(x), Some(t)) = (&e, &self.target) {
-            if matches!(x.error_kind, ErrorKind::Window | ErrorKind::Drawable | ErrorKind::Match) {
+            if matches!(
+                x.error_kind,
+                ErrorKind::Window | ErrorKind::Drawable | ErrorKind::Match
+            ) {
                 return ScreenError::WindowGone {
                     name: t.name.clone(),
                     id: t.window,
@@ -391,7 +406,12 @@ impl X11Screen {
         if x1 <= i32::from(x0) || y1 <= i32::from(y0) {
             return Err(self.err(format!("window '{}' is off screen", t.name)));
         }
-        Ok((x0, y0, (x1 - i32::from(x0)) as u16, (y1 - i32::from(y0)) as u16))
+        Ok((
+            x0,
+            y0,
+            (x1 - i32::from(x0)) as u16,
+            (y1 - i32::from(y0)) as u16,
+        ))
     }
 
     fn fake(&self, kind: u8, detail: u8, x: i16, y: i16) -> Result<(), ScreenError> {
@@ -494,7 +514,9 @@ pub(crate) fn zpixmap_to_rgba(
     masks: (u32, u32, u32),
 ) -> Result<RgbaImage, ScreenError> {
     if bits_per_pixel != 32 && bits_per_pixel != 24 {
-        return Err(ScreenError::PixelFormat(format!("{bits_per_pixel} bits per pixel")));
+        return Err(ScreenError::PixelFormat(format!(
+            "{bits_per_pixel} bits per pixel"
+        )));
     }
     let bpp = usize::from(bits_per_pixel / 8);
     let pad = usize::from(scanline_pad.max(8) / 8);
@@ -509,7 +531,11 @@ pub(crate) fn zpixmap_to_rgba(
     let shift_of = |m: u32| if m == 0 { 0 } else { m.trailing_zeros() };
     let scale_of = |m: u32| {
         let bits = m.count_ones();
-        if bits == 0 || bits >= 8 { 1 } else { 255 / ((1u32 << bits) - 1) }
+        if bits == 0 || bits >= 8 {
+            1
+        } else {
+            255 / ((1u32 << bits) - 1)
+        }
     };
     let (rm, gm, bm) = masks;
     let mut out = RgbaImage::new(u32::from(width), u32::from(height));
@@ -547,16 +573,25 @@ impl Screen for X11Screen {
             .pixmap_formats
             .iter()
             .find(|f| f.depth == reply.depth)
-            .ok_or_else(|| ScreenError::PixelFormat(format!("no pixmap format for depth {}", reply.depth)))?;
+            .ok_or_else(|| {
+                ScreenError::PixelFormat(format!("no pixmap format for depth {}", reply.depth))
+            })?;
         let visual = setup
             .roots
             .iter()
             .flat_map(|s| s.allowed_depths.iter())
             .flat_map(|d| d.visuals.iter())
             .find(|v| v.visual_id == reply.visual)
-            .ok_or_else(|| ScreenError::PixelFormat(format!("unknown visual 0x{:x}", reply.visual)))?;
-        if visual.class != xproto::VisualClass::TRUE_COLOR && visual.class != xproto::VisualClass::DIRECT_COLOR {
-            return Err(ScreenError::PixelFormat(format!("visual class {:?}", visual.class)));
+            .ok_or_else(|| {
+                ScreenError::PixelFormat(format!("unknown visual 0x{:x}", reply.visual))
+            })?;
+        if visual.class != xproto::VisualClass::TRUE_COLOR
+            && visual.class != xproto::VisualClass::DIRECT_COLOR
+        {
+            return Err(ScreenError::PixelFormat(format!(
+                "visual class {:?}",
+                visual.class
+            )));
         }
         zpixmap_to_rgba(
             &reply.data,
@@ -588,7 +623,9 @@ impl Screen for X11Screen {
                 self.fake(xproto::KEY_RELEASE_EVENT, shift, 0, 0)?;
             }
             if !self.key_delay.is_zero() {
-                self.conn.flush().map_err(|e: ConnectionError| self.err(e))?;
+                self.conn
+                    .flush()
+                    .map_err(|e: ConnectionError| self.err(e))?;
                 std::thread::sleep(self.key_delay);
             }
         }
@@ -612,8 +649,14 @@ impl Screen for X11Screen {
 
     fn describe(&self) -> String {
         match &self.target {
-            Some(t) => format!("X11 display {} window '{}' (0x{:x})", self.display, t.name, t.window),
-            None => format!("X11 display {} ({}×{})", self.display, self.width, self.height),
+            Some(t) => format!(
+                "X11 display {} window '{}' (0x{:x})",
+                self.display, t.name, t.window
+            ),
+            None => format!(
+                "X11 display {} ({}×{})",
+                self.display, self.width, self.height
+            ),
         }
     }
 }
@@ -657,7 +700,9 @@ impl Xvfb {
                 break;
             }
         }
-        Err(ScreenError::XvfbStart(format!("no free display found; last error: {last}")))
+        Err(ScreenError::XvfbStart(format!(
+            "no free display found; last error: {last}"
+        )))
     }
 
     fn try_start(n: u32, width: u32, height: u32) -> Result<Xvfb, ScreenError> {
@@ -667,7 +712,14 @@ impl Xvfb {
             .map_err(|e| ScreenError::XvfbStart(format!("cannot create {}: {e}", log.display())))?;
         let child = Command::new("Xvfb")
             .arg(&display)
-            .args(["-screen", "0", &format!("{width}x{height}x24"), "-nolisten", "tcp", "-noreset"])
+            .args([
+                "-screen",
+                "0",
+                &format!("{width}x{height}x24"),
+                "-nolisten",
+                "tcp",
+                "-noreset",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log_file)
@@ -679,7 +731,11 @@ impl Xvfb {
                     ScreenError::XvfbStart(e.to_string())
                 }
             })?;
-        let mut x = Xvfb { child, display, log };
+        let mut x = Xvfb {
+            child,
+            display,
+            log,
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
         let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
         loop {
@@ -756,10 +812,34 @@ mod tests {
         // codes 10..13, 2 syms each: [a A], [1 !], [none], [ø none]
         let syms = [0x61, 0x41, 0x31, 0x21, 0, 0, 0xf8, 0];
         let m = KeyMap::build(10, 2, &syms);
-        assert_eq!(m.lookup[&0x61], KeyPos { code: 10, shift: false });
-        assert_eq!(m.lookup[&0x41], KeyPos { code: 10, shift: true });
-        assert_eq!(m.lookup[&0x21], KeyPos { code: 11, shift: true });
-        assert_eq!(m.lookup[&0xd8], KeyPos { code: 13, shift: true });
+        assert_eq!(
+            m.lookup[&0x61],
+            KeyPos {
+                code: 10,
+                shift: false
+            }
+        );
+        assert_eq!(
+            m.lookup[&0x41],
+            KeyPos {
+                code: 10,
+                shift: true
+            }
+        );
+        assert_eq!(
+            m.lookup[&0x21],
+            KeyPos {
+                code: 11,
+                shift: true
+            }
+        );
+        assert_eq!(
+            m.lookup[&0xd8],
+            KeyPos {
+                code: 13,
+                shift: true
+            }
+        );
         assert_eq!(m.spare, vec![12]);
     }
 

@@ -16,9 +16,20 @@ fn check(fg: [u8; 3], bg: [u8; 3], label: &str) {
     let res = ocr.recognize(&DynamicImage::ImageRgba8(img)).unwrap();
     let got = normalize_for_cer(&res.text);
     let cer = char_error_rate(&reference(), &got);
-    eprintln!("{label}: CER {:.4} mean conf {:.3}\n{}", cer, res.mean_conf, res.text);
-    assert!(cer <= 0.01, "{label}: CER {cer:.4} > 1 %; read:\n{}", res.text);
-    assert!(res.mean_conf > 0.8, "{label}: mean confidence {}", res.mean_conf);
+    eprintln!(
+        "{label}: CER {:.4} mean conf {:.3}\n{}",
+        cer, res.mean_conf, res.text
+    );
+    assert!(
+        cer <= 0.01,
+        "{label}: CER {cer:.4} > 1 %; read:\n{}",
+        res.text
+    );
+    assert!(
+        res.mean_conf > 0.8,
+        "{label}: mean confidence {}",
+        res.mean_conf
+    );
     // Boxes are in the coordinates of the rendered image: "PF8" is on row 23 of 24.
     let m = locate(&res, "næste side").expect("phrase found");
     assert!(m.y > 300 && m.x > 100, "box {m:?}");
@@ -44,13 +55,23 @@ fn missing_language_is_a_clear_error() {
     .unwrap_err();
     assert!(matches!(err, ScreenError::MissingLanguage { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("tesseract-ocr-xxx") && msg.contains("xxx.traineddata"), "{msg}");
+    assert!(
+        msg.contains("tesseract-ocr-xxx") && msg.contains("xxx.traineddata"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn document_ocr_reads_png_bytes_and_rejects_garbage() {
     let ocr = Ocr::new(OcrOptions::document()).unwrap();
-    let img = common::render(&["Afgørelse om økonomisk hjælp", "Bevilget: 4.500 kr."], 40.0, [0, 0, 0], [255, 255, 255], 40, 2);
+    let img = common::render(
+        &["Afgørelse om økonomisk hjælp", "Bevilget: 4.500 kr."],
+        40.0,
+        [0, 0, 0],
+        [255, 255, 255],
+        40,
+        2,
+    );
     let mut png = Vec::new();
     DynamicImage::ImageRgba8(img)
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
@@ -65,7 +86,14 @@ fn document_ocr_reads_png_bytes_and_rejects_garbage() {
 #[test]
 fn the_pool_serves_threads_in_parallel() {
     let ocr = std::sync::Arc::new(Ocr::new(OcrOptions::default()).unwrap());
-    let img = DynamicImage::ImageRgba8(common::render(&["Hej med dig, Åse"], 15.0, [0, 0, 0], [255, 255, 255], 20, 1));
+    let img = DynamicImage::ImageRgba8(common::render(
+        &["Hej med dig, Åse"],
+        15.0,
+        [0, 0, 0],
+        [255, 255, 255],
+        20,
+        1,
+    ));
     let handles: Vec<_> = (0..3)
         .map(|_| {
             let (ocr, img) = (ocr.clone(), img.clone());

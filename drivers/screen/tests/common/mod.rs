@@ -13,7 +13,14 @@ pub fn font() -> FontVec {
 }
 
 /// Draw `lines` in a monospace grid (like an 80×24 terminal), `px` pixels per em.
-pub fn render(lines: &[&str], px: f32, fg: [u8; 3], bg: [u8; 3], cols: usize, rows: usize) -> RgbaImage {
+pub fn render(
+    lines: &[&str],
+    px: f32,
+    fg: [u8; 3],
+    bg: [u8; 3],
+    cols: usize,
+    rows: usize,
+) -> RgbaImage {
     let font = font();
     let scale = PxScale::from(px);
     let sf = font.as_scaled(scale);
@@ -29,13 +36,19 @@ pub fn render(lines: &[&str], px: f32, fg: [u8; 3], bg: [u8; 3], cols: usize, ro
         for (col, ch) in line.chars().enumerate().take(cols) {
             let x = margin as f32 + col as f32 * cell_w as f32;
             let y = margin as f32 + row as f32 * cell_h as f32 + sf.ascent();
-            let glyph = font.glyph_id(ch).with_scale_and_position(scale, ab_glyph::point(x, y));
+            let glyph = font
+                .glyph_id(ch)
+                .with_scale_and_position(scale, ab_glyph::point(x, y));
             if let Some(og) = font.outline_glyph(glyph) {
                 let b = og.px_bounds();
                 og.draw(|gx, gy, c| {
                     let px_x = b.min.x as i32 + gx as i32;
                     let px_y = b.min.y as i32 + gy as i32;
-                    if px_x < 0 || px_y < 0 || px_x as u32 >= img.width() || px_y as u32 >= img.height() {
+                    if px_x < 0
+                        || px_y < 0
+                        || px_x as u32 >= img.width()
+                        || px_y as u32 >= img.height()
+                    {
                         return;
                     }
                     let p = img.get_pixel_mut(px_x as u32, px_y as u32);
@@ -74,6 +87,6 @@ pub const TERMINAL_PAGE: [&str; 24] = [
     "",
     "",
     "",
-    "PF3=Tilbage   PF7=Forrige side   PF8=Næste side   PF12=Afslut",
-    "===>",
+    "",
+    "PF3 = Tilbage   PF7 = Forrige side   PF8 = Næste side   PF12 = Afslut",
 ];
