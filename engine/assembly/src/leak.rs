@@ -80,11 +80,15 @@ pub(crate) fn reread(pdf: &[u8]) -> Result<Reread, AssemblyError> {
 
 /// Searches re-read text for needles. A needle is reported when it occurs
 /// more often than `allowed` says (occurrences in trusted text such as the
-/// citizen's own name on the cover page).
+/// authority's name on the cover page). Hits that lie inside an occurrence
+/// of one of `own` (the citizen's own name, address, CPR — never redacted)
+/// are not counted: another person's first name "Jens" inside the citizen's
+/// own "Jens Åge Nørgaard" is not a leak.
 pub(crate) fn find_leaks(
     reread: &Reread,
     marked: &[String],
     allowed: &HashMap<String, usize>,
+    own: &[String],
 ) -> Result<Vec<Leak>, AssemblyError> {
     // unique normalised needles, remembering one original spelling
     let mut norm: Vec<String> = Vec::new();
@@ -114,7 +118,20 @@ pub(crate) fn find_leaks(
         text.push('\n');
     }
     let hay = Haystack::new(&text);
-    let hits = needles.find(&hay);
+    let own_norm: Vec<String> = own
+        .iter()
+        .map(|o| normalize_needle(o))
+        .filter(|o| !o.is_empty())
+        .collect();
+    let own_hits = Needles::new(&own_norm)
+        .map_err(AssemblyError::Reread)?
+        .find(&hay);
+    let inside_own = |s: usize, e: usize| own_hits.iter().any(|o| o.start <= s && e <= o.end);
+    let hits: Vec<_> = needles
+        .find(&hay)
+        .into_iter()
+        .filter(|h| !inside_own(h.start, h.end))
+        .collect();
     let mut count = vec![0usize; norm.len()];
     for h in &hits {
         count[h.needle] += 1;
@@ -143,6 +160,7 @@ pub(crate) fn find_leaks(
 pub(crate) fn allowance(
     trusted: &[String],
     marked: &[String],
+    own: &[String],
 ) -> Result<HashMap<String, usize>, AssemblyError> {
     let mut norm: Vec<String> = marked
         .iter()
@@ -152,9 +170,23 @@ pub(crate) fn allowance(
     norm.sort();
     norm.dedup();
     let needles = Needles::new(&norm).map_err(AssemblyError::Reread)?;
+    let own_norm: Vec<String> = own
+        .iter()
+        .map(|o| normalize_needle(o))
+        .filter(|o| !o.is_empty())
+        .collect();
+    let own_needles = Needles::new(&own_norm).map_err(AssemblyError::Reread)?;
     let mut map = HashMap::new();
     for t in trusted {
-        for h in needles.find(&Haystack::new(t)) {
+        let hay = Haystack::new(t);
+        let own_hits = own_needles.find(&hay);
+        for h in needles.find(&hay) {
+            if own_hits
+                .iter()
+                .any(|o| o.start <= h.start && h.end <= o.end)
+            {
+                continue;
+            }
             *map.entry(norm[h.needle].clone()).or_insert(0) += 1;
         }
     }

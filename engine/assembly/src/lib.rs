@@ -170,6 +170,16 @@ pub fn marked_strings(input: &AssemblyInput) -> Vec<String> {
     out
 }
 
+/// The citizen's own data, which is never redacted (SPEC §4).
+fn own_strings(input: &AssemblyInput) -> Vec<String> {
+    let s = &input.subject;
+    [&s.name, &s.address, &s.cpr]
+        .iter()
+        .filter(|x| !x.trim().is_empty())
+        .map(|x| x.to_string())
+        .collect()
+}
+
 struct Assembled {
     pdf: Vec<u8>,
     trusted: Vec<String>,
@@ -243,7 +253,7 @@ pub fn assemble(input: &AssemblyInput, fonts: &Fonts) -> Result<Vec<u8>, Assembl
 /// [`assemble_checked`] knows which text is trusted and allows for it.
 pub fn leak_check(pdf: &[u8], marked: &[String]) -> Result<Vec<Leak>, AssemblyError> {
     let r = leak::reread(pdf)?;
-    leak::find_leaks(&r, marked, &HashMap::new())
+    leak::find_leaks(&r, marked, &HashMap::new(), &[])
 }
 
 /// Assembles, then leak-checks all marked strings of the input. A non-empty
@@ -271,7 +281,8 @@ fn checked(
 ) -> Result<(Vec<u8>, Vec<Leak>), AssemblyError> {
     let a = assemble_inner(input, fonts, opts)?;
     let marked = marked_strings(input);
-    let allowed = leak::allowance(&a.trusted, &marked)?;
+    let own = own_strings(input);
+    let allowed = leak::allowance(&a.trusted, &marked, &own)?;
     let r = leak::reread(&a.pdf)?;
     if r.pages.len() != a.pages {
         return Err(AssemblyError::Reread(format!(
@@ -280,7 +291,7 @@ fn checked(
             a.pages
         )));
     }
-    let leaks = leak::find_leaks(&r, &marked, &allowed)?;
+    let leaks = leak::find_leaks(&r, &marked, &allowed, &own)?;
     Ok((a.pdf, leaks))
 }
 

@@ -270,3 +270,38 @@ fn missing_font_is_a_clear_error() {
         .to_string();
     assert!(msg.contains("not usable"), "{msg}");
 }
+
+#[test]
+fn own_name_is_not_a_leak_but_an_unmarked_mention_is() {
+    let mut input = sample_input();
+    // another person called Jens, marked in a new document
+    let text = "Jens (naboen) ringede. Notat om Jens Åge Nørgaard.";
+    let mut d = bare(text, "Telefonnotat");
+    d.marks.push(Mark {
+        start: 0,
+        end: 4,
+        kind: MarkKind::Name,
+        text: "Jens".into(),
+        confidence: 0.9,
+        reason: String::new(),
+        review: false,
+    });
+    d.access = Access::Partial;
+    // (the sample's other documents call the citizen just "Jens", which the
+    // check cannot tell from the other Jens: that would rightly be held)
+    input.documents = vec![d];
+    let (_, leaks) = assemble_checked(&input, &fonts()).unwrap();
+    assert!(
+        leaks.is_empty(),
+        "the citizen's own name must not count: {leaks:?}"
+    );
+    // the same "Jens" unmarked in another document is a leak
+    input
+        .documents
+        .push(bare("Jens kom igen i dag.", "Opfølgning"));
+    let (_, leaks) = assemble_checked(&input, &fonts()).unwrap();
+    assert!(
+        leaks.iter().any(|l| l.needle == "Jens" && l.page.is_some()),
+        "{leaks:?}"
+    );
+}
