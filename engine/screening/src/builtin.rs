@@ -108,6 +108,8 @@ ung unge den unge ven veninde venner nabo naboen alder klasse klassen lærer læ
 venlig venligst hilsen med mvh
 ring se skriv send husk bemærk vedlagt vedhæftet kontakt læs svar tak velkommen
 digital nemid mitid e-boks borger sundhed statsforvaltningen
+glad lang gul brun bank blok find done from hope kiss list long odd vase veje west kamp due bue høj
+ene just till kure nord sang rise edit max indre jul skat koran eu allah gud jesus bibel
 ";
 
 /// Words that are names but also ordinary Danish words or place names
@@ -121,6 +123,8 @@ fjord foss grøn hald haven have hegn holt høj juul kilde kirk klint kvist lund
 nord nørgaard over palm rask ro rose rud rye sejr skjold skou storgaard strøm sund syd søe thy
 toft tang vad vest øst winther vinther lau lykke sommer krag kragh bonde frisk hvid sort rød
 ravn kok bager møller hansen fri mod gram guld mai maj april juni august hans
+rose horn klit sund vest slot post sol sten toft lyng sand vind hede bille skytte jæger kramer
+lykke løkke perle svane vester mester snedker skipper mynte lærke
 ";
 
 /// Titles and relation words: the capitalised word(s) after one of these are
@@ -154,7 +158,7 @@ stege vordingborg præstø faxe haslev tølløse hvidovre rødovre glostrup brø
 ishøj vallensbæk dragør tårnby ballerup herlev gladsaxe gentofte frederiksberg charlottenlund
 hellerup valby vanløse brønshøj amager nørrebro østerbro vesterbro christianshavn danmark
 jylland fyn sjælland bornholm lolland falster møn midtjylland nordjylland syddanmark
-hovedstaden europa tyskland sverige norge lund malmø
+hovedstaden europa tyskland sverige norge lund malmø funder tønder
 kjellerup gjern them bjerringbro ry galten hammel hinnerup hadsten lystrup trige tilst brabrand
 viby højbjerg risskov egå hasle åbyhøj beder malling solbjerg tranbjerg mårslet skødstrup hornslet
 rønde kolind ebeltoft auning ørsted allingåbro randers langå hobro mariager arden støvring aars

@@ -329,17 +329,9 @@ pub fn scan(s: &str) -> Vec<CprHit> {
                     reason: why.join(", "),
                 });
             }
-            Err(_) => {
-                if positive && !negative {
-                    hits.push(CprHit {
-                        start,
-                        end,
-                        digits,
-                        confidence: 0.3,
-                        reason: "CPR context word but impossible date: review".into(),
-                    });
-                }
-            }
+            // an impossible date is not a CPR number, whatever the context
+            // (issue 3: "ten digits with an impossible date ... are not marked")
+            Err(_) => {}
         }
         i = next_i;
     }

@@ -240,10 +240,18 @@ mod tests {
     #[test]
     fn loads_lists_and_names_a_broken_line() {
         let dir = std::env::temp_dir().join(format!("marc-screening-lex-{}", std::process::id()));
-        write(&dir, "names/first_names_female.jsonl", "\"ANNE\"\n\"ÅSE\"\n");
+        write(
+            &dir,
+            "names/first_names_female.jsonl",
+            "\"ANNE\"\n\"ÅSE\"\n",
+        );
         write(&dir, "names/first_names_male.jsonl", "\"PETER\"\n");
         write(&dir, "names/surnames.jsonl", "\"JENSEN\"\n");
-        write(&dir, "streets/street_names.jsonl", "\"H.C. Andersens Boulevard\"\n");
+        write(
+            &dir,
+            "streets/street_names.jsonl",
+            "\"H.C. Andersens Boulevard\"\n",
+        );
         let lex = Lexicon::load(&dir).unwrap();
         assert_eq!(lex.name("åse").map(|n| n.first_rank), Some(2));
         assert!(lex.name("jensen").is_some_and(|n| n.sur_rank == 1));

@@ -136,6 +136,9 @@ impl Party {
         if keys.is_empty() || self.tokens.is_empty() {
             return false;
         }
+        if keys.iter().all(|k| self.has_token(k)) {
+            return true; // also "Max" for a subject called Max
+        }
         // "Jensen-familien": judge the parts of a hyphenated word, not
         // counting ordinary words
         let keys: Vec<String> = keys

@@ -363,11 +363,12 @@ impl NameFinder<'_> {
                     i > 0 && matches!(run[i - 1].class, Class::Strong | Class::Rare | Class::Weak);
                 match run[i].class {
                     Class::Function => {
-                        let known = self
-                            .lex
-                            .name(key_of(&arena, &run[i]))
-                            .is_some_and(|n| n.is_common_name());
-                        if known && (!run[i].sent || next_is_name || prev_is_name) {
+                        let info = self.lex.name(key_of(&arena, &run[i]));
+                        let common = info.is_some_and(|n| n.is_common_name());
+                        // "Gordana Jul": any listed name after a name
+                        if (common && (!run[i].sent || next_is_name))
+                            || (info.is_some() && prev_is_name)
+                        {
                             run[i].class = Class::Weak;
                         }
                     }
