@@ -289,49 +289,46 @@ pub fn scan(s: &str) -> Vec<CprHit> {
             groups[used - 1].sep
         };
         let next_i = end;
-        match Cpr::from_digits(digits) {
-            Ok(cpr) => {
-                let mod11 = cpr.mod11_ok();
-                let mut conf: f32 = match (used, sep) {
-                    (1, _) => 0.55,
-                    (_, Some('-')) | (_, Some('\u{2013}')) => 0.7,
-                    _ => 0.6,
-                };
-                let mut why = vec!["CPR-shaped number with a valid date"];
-                if mod11 {
-                    conf += 0.25;
-                    why.push("modulus 11");
-                } else if is_non_mod11_date(&cpr) {
-                    conf += 0.1;
-                    why.push("a 1 January date where numbers without modulus 11 are issued");
-                }
-                if positive {
-                    conf += 0.25;
-                    why.push("context word");
-                }
-                if negative && !positive {
-                    if !mod11 {
-                        i = next_i;
-                        continue; // a phone, case number or amount
-                    }
-                    conf = 0.35;
-                    why.push("but looks like a phone, case number or amount: review");
-                }
-                if glued_after || glued_before {
-                    conf = conf.min(0.4);
-                    why.push("but part of a longer code: review");
-                }
-                hits.push(CprHit {
-                    start,
-                    end,
-                    digits,
-                    confidence: conf.min(0.99),
-                    reason: why.join(", "),
-                });
+        // an impossible date is not a CPR number, whatever the context
+        // (issue 3: "ten digits with an impossible date ... are not marked")
+        if let Ok(cpr) = Cpr::from_digits(digits) {
+            let mod11 = cpr.mod11_ok();
+            let mut conf: f32 = match (used, sep) {
+                (1, _) => 0.55,
+                (_, Some('-')) | (_, Some('\u{2013}')) => 0.7,
+                _ => 0.6,
+            };
+            let mut why = vec!["CPR-shaped number with a valid date"];
+            if mod11 {
+                conf += 0.25;
+                why.push("modulus 11");
+            } else if is_non_mod11_date(&cpr) {
+                conf += 0.1;
+                why.push("a 1 January date where numbers without modulus 11 are issued");
             }
-            // an impossible date is not a CPR number, whatever the context
-            // (issue 3: "ten digits with an impossible date ... are not marked")
-            Err(_) => {}
+            if positive {
+                conf += 0.25;
+                why.push("context word");
+            }
+            if negative && !positive {
+                if !mod11 {
+                    i = next_i;
+                    continue; // a phone, case number or amount
+                }
+                conf = 0.35;
+                why.push("but looks like a phone, case number or amount: review");
+            }
+            if glued_after || glued_before {
+                conf = conf.min(0.4);
+                why.push("but part of a longer code: review");
+            }
+            hits.push(CprHit {
+                start,
+                end,
+                digits,
+                confidence: conf.min(0.99),
+                reason: why.join(", "),
+            });
         }
         i = next_i;
     }
