@@ -339,6 +339,13 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
                         }
                     }
                 }
+            } else if t.is_word() && t.cap && !t.newline_before && p > e {
+                // ", Silkeborg" without a postcode: only a known town
+                lower_into(t.text(s), &mut buf);
+                if rules.flags(&buf) & crate::rules::TOWN != 0 {
+                    end = t.end;
+                    with_town = true;
+                }
             }
         }
         if floor_end.is_some() {

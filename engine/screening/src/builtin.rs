@@ -122,7 +122,7 @@ rosen lilje blom frost vinter sommer høst sne lykke glad ny bay berg borg brink
 fjord foss grøn hald haven have hegn holt høj juul kilde kirk klint kvist lunde lyng løvé mørk
 nord nørgaard over palm rask ro rose rud rye sejr skjold skou storgaard strøm sund syd søe thy
 toft tang vad vest øst winther vinther lau lykke sommer krag kragh bonde frisk hvid sort rød
-ravn kok bager møller hansen fri mod gram guld mai maj april juni august hans
+ravn kok bager fri mod gram guld mai maj april juni august hans
 rose horn klit sund vest slot post sol sten toft lyng sand vind hede bille skytte jæger kramer
 lykke løkke perle svane vester mester snedker skipper mynte lærke
 ";
@@ -142,6 +142,7 @@ tolken værge værgen bisidder bisidderen partsrepræsentant partsrepræsentante
 patienten eleven ansøgeren ansøger sundhedsplejerske sundhedsplejersken støttekontaktperson
 mentor mentoren familiebehandler familiebehandleren v/ att c/o kære hej pårørende barnet
 drengen pigen fætter kusine svoger svigerinde svigermor svigerfar stedfar stedmor papfar papmor
+familien fam
 ";
 
 /// Danish towns and place words: capitalised, often beside names, never a

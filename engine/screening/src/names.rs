@@ -196,13 +196,19 @@ impl NameFinder<'_> {
                 } else if single || glued_to_digit(s, &tj) {
                     break;
                 } else {
+                    // "Hansen-familien": the name ends before a lower-case part
+                    let name_len = lower_part_at(w).unwrap_or(w.len());
+                    let w = &w[..name_len];
+                    if w.chars().count() < 2 {
+                        break; // "P-nummer"
+                    }
                     let (c, klen) = self.classify(w, tj.all_caps, &mut buf);
                     let ks = arena.len() as u32;
                     arena.push_str(&buf[..klen]);
                     let key = (ks, arena.len() as u32);
                     run.push(RunTok {
                         start: tj.start,
-                        end: tj.end,
+                        end: tj.start + name_len,
                         class: c,
                         key,
                         sent: tj.sent_start,
@@ -339,7 +345,10 @@ impl NameFinder<'_> {
                     } else if toks[k].newline_before {
                         false
                     } else if dotted {
-                        matches!(b, "hr" | "fru" | "frk" | "dr" | "att" | "mr" | "mrs" | "ms")
+                        matches!(
+                            b,
+                            "hr" | "fru" | "frk" | "dr" | "att" | "mr" | "mrs" | "ms" | "fam"
+                        )
                     } else {
                         self.rules.flags(b) & crate::rules::TITLE != 0
                     };
@@ -591,6 +600,19 @@ impl NameFinder<'_> {
 /// The lower-case key of a run word.
 fn key_of<'a>(arena: &'a str, r: &RunTok) -> &'a str {
     &arena[r.key.0 as usize..r.key.1 as usize]
+}
+
+/// Byte offset of the hyphen before the first lower-case part of a
+/// hyphenated word ("Hansen-familien" -> 6), if any.
+fn lower_part_at(w: &str) -> Option<usize> {
+    let mut off = 0;
+    for (i, part) in w.split('-').enumerate() {
+        if i > 0 && part.chars().next().is_some_and(char::is_lowercase) {
+            return Some(off - 1);
+        }
+        off += part.len() + 1;
+    }
+    None
 }
 
 /// Whether a word touches a digit ("A00", "3B"): a code, not a name.

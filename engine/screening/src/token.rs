@@ -50,9 +50,9 @@ impl Tok {
 const ABBREV: &[&str] = &[
     "hr", "fru", "frk", "dr", "nr", "ca", "jf", "mht", "bl", "a", "f", "eks", "kl", "st", "tv",
     "th", "mf", "pga", "evt", "inkl", "ekskl", "vedr", "tlf", "att", "div", "osv", "mv", "ang",
-    "iht", "mr", "mrs", "ms", "stk", "pkt", "nb", "tel", "sal", "bd", "vol", "ref", "cand", "mag",
-    "jur", "psych", "scient", "med", "lic", "ph", "d", "sr", "jr", "sct", "skt", "ll", "mfl", "o",
-    "lign", "dvs",
+    "iht", "mr", "mrs", "ms", "fam", "stk", "pkt", "nb", "tel", "sal", "bd", "vol", "ref", "cand",
+    "mag", "jur", "psych", "scient", "med", "lic", "ph", "d", "sr", "jr", "sct", "skt", "ll",
+    "mfl", "o", "lign", "dvs",
 ];
 
 fn is_abbrev(w: &str) -> bool {
