@@ -58,23 +58,54 @@ fn collect_strings(o: &Object, out: &mut Vec<String>, depth: usize) {
     }
 }
 
-/// Reads a PDF back. Panics inside the reader are caught and reported as an
-/// error, so a file we cannot check is never treated as clean.
+/// Reads a PDF back: one lopdf load, page text by pdf-extract (pages split
+/// over the available cores), then every string object. Panics inside the
+/// reader are caught and reported as an error, so a file we cannot check is
+/// never treated as clean.
 pub(crate) fn reread(pdf: &[u8]) -> Result<Reread, AssemblyError> {
-    let pages = std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem_by_pages(pdf))
-        .map_err(|_| AssemblyError::Reread("the PDF text extractor crashed".into()))?
-        .map_err(|e| AssemblyError::Reread(e.to_string()))?;
-    let other = std::panic::catch_unwind(|| -> Result<Vec<String>, String> {
-        let doc = LoDoc::load_mem(pdf).map_err(|e| e.to_string())?;
-        let mut out = Vec::new();
-        for o in doc.objects.values() {
-            collect_strings(o, &mut out, 0);
-        }
-        collect_strings(&Object::Dictionary(doc.trailer.clone()), &mut out, 0);
-        Ok(out)
-    })
-    .map_err(|_| AssemblyError::Reread("the PDF object reader crashed".into()))?
-    .map_err(AssemblyError::Reread)?;
+    std::panic::catch_unwind(|| reread_inner(pdf))
+        .map_err(|_| AssemblyError::Reread("the PDF reader crashed".into()))?
+}
+
+fn reread_inner(pdf: &[u8]) -> Result<Reread, AssemblyError> {
+    let doc = LoDoc::load_mem(pdf).map_err(|e| AssemblyError::Reread(e.to_string()))?;
+    if doc.is_encrypted() {
+        return Err(AssemblyError::Reread("the PDF is encrypted".into()));
+    }
+    let n = doc.get_pages().len() as u32;
+    let threads = std::thread::available_parallelism().map(|t| t.get()).unwrap_or(1).clamp(1, 4) as u32;
+    let chunk = n.div_ceil(threads).max(1);
+    let doc_ref = &doc;
+    let parts: Vec<Result<Vec<String>, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || -> Result<Vec<String>, String> {
+                    let mut out = Vec::new();
+                    for page in (t * chunk + 1)..=((t + 1) * chunk).min(n) {
+                        let mut text = String::new();
+                        let mut dev = pdf_extract::PlainTextOutput::new(&mut text);
+                        pdf_extract::output_doc_page(doc_ref, &mut dev, page)
+                            .map_err(|e| format!("page {page}: {e}"))?;
+                        out.push(text);
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("the PDF text extractor crashed".into())))
+            .collect()
+    });
+    let mut pages = Vec::with_capacity(n as usize);
+    for p in parts {
+        pages.extend(p.map_err(AssemblyError::Reread)?);
+    }
+    let mut other = Vec::new();
+    for o in doc.objects.values() {
+        collect_strings(o, &mut other, 0);
+    }
+    collect_strings(&Object::Dictionary(doc.trailer.clone()), &mut other, 0);
     Ok(Reread { pages, other })
 }
 
