@@ -341,7 +341,10 @@ impl NameFinder<'_> {
                     lower_into(pt.text(s), &mut buf);
                     let b = buf.as_str();
                     title_before = if matches!(b, "hilsen" | "mvh" | "vh") {
-                        true // the line after "Med venlig hilsen" is a signature
+                        // the line after "Med venlig hilsen" is a signature,
+                        // but "Venlig hilsen Borgerservice" is a department:
+                        // one unknown word is not enough
+                        !(run.len() == 1 && run[0].class == Class::Unknown)
                     } else if toks[k].newline_before {
                         false
                     } else if dotted {
