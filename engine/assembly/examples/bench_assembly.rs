@@ -45,6 +45,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         t_chk - t_asm,
         leaks.len()
     );
+    let marked = marc_assembly::marked_strings(&input);
+    let t = Instant::now();
+    let strict = marc_assembly::leak_check(&pdf, &marked)?;
+    println!(
+        "leak_check alone: {:.2} s, {:.0} pages/s, {} needles, {} strict hits (own name/trusted text not allowed for)",
+        t.elapsed().as_secs_f64(),
+        pages as f64 / t.elapsed().as_secs_f64(),
+        marked.len(),
+        strict.len()
+    );
     println!("peak memory (VmHWM): {}", vm_hwm());
     Ok(())
 }

@@ -196,3 +196,12 @@ pub(crate) fn sanitize(s: &str, face: &Face) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fonts_can_be_shared_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<super::Fonts>();
+    }
+}

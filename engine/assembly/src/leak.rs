@@ -73,7 +73,10 @@ fn reread_inner(pdf: &[u8]) -> Result<Reread, AssemblyError> {
         return Err(AssemblyError::Reread("the PDF is encrypted".into()));
     }
     let n = doc.get_pages().len() as u32;
-    let threads = std::thread::available_parallelism().map(|t| t.get()).unwrap_or(1).clamp(1, 4) as u32;
+    let threads = std::thread::available_parallelism()
+        .map(|t| t.get())
+        .unwrap_or(1)
+        .clamp(1, 4) as u32;
     let chunk = n.div_ceil(threads).max(1);
     let doc_ref = &doc;
     let parts: Vec<Result<Vec<String>, String>> = std::thread::scope(|s| {
@@ -94,7 +97,10 @@ fn reread_inner(pdf: &[u8]) -> Result<Reread, AssemblyError> {
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err("the PDF text extractor crashed".into())))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("the PDF text extractor crashed".into()))
+            })
             .collect()
     });
     let mut pages = Vec::with_capacity(n as usize);
