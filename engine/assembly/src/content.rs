@@ -121,6 +121,18 @@ fn access_word(a: Access) -> &'static str {
     }
 }
 
+/// Shortens a (redacted) string for places with a fixed size: index
+/// cells, outline entries (PDF strings are limited to 32,767 bytes in PDF/A).
+fn clip(s: &str, max_chars: usize) -> String {
+    if s.chars().count() <= max_chars {
+        s.to_string()
+    } else {
+        let mut c: String = s.chars().take(max_chars).collect();
+        c.push('…');
+        c
+    }
+}
+
 fn t(s: impl Into<String>) -> Vec<Seg> {
     vec![Seg::Text(s.into())]
 }
@@ -180,8 +192,8 @@ pub(crate) fn build(
     };
     let sys_name = |id: &str| -> String {
         match input.systems.iter().find(|s| s.id == id) {
-            Some(s) if !s.name.is_empty() => red(&s.name),
-            _ => red(id),
+            Some(s) if !s.name.is_empty() => clip(&red(&s.name), 120),
+            _ => clip(&red(id), 120),
         }
     };
     let period = format!(
@@ -457,12 +469,12 @@ pub(crate) fn build(
             };
             let cells: [(Vec<Seg>, bool); 7] = [
                 (t(akt_no[i].to_string()), true),
-                (t(red(&d.doc.title)), false),
+                (t(clip(&red(&d.doc.title), 300)), false),
                 (t(dk_iso(&red(&d.doc.date))), false),
                 (t(sys_name(&d.doc.system)), false),
-                (t(red(&d.doc.case_id)), false),
+                (t(clip(&red(&d.doc.case_id), 120)), false),
                 (t(access_word(d.access)), true),
-                (t(reason), false),
+                (t(clip(&reason, 400)), false),
             ];
             let h = cells
                 .iter()
@@ -618,7 +630,7 @@ pub(crate) fn build(
             ));
         }
         if let Some((_, sys)) = sys_nodes.last_mut() {
-            let case_title = format!("Sag {}", red(&doc.case_id));
+            let case_title = format!("Sag {}", clip(&red(&doc.case_id), 120));
             if sys
                 .children
                 .last()
@@ -633,7 +645,12 @@ pub(crate) fn build(
             }
             if let Some(case) = sys.children.last_mut() {
                 case.children.push(ONode {
-                    title: format!("Akt {}: {} ({})", akt_no[i], title, dk_iso(&red(&doc.date))),
+                    title: format!(
+                        "Akt {}: {} ({})",
+                        akt_no[i],
+                        clip(&title, 200),
+                        clip(&dk_iso(&red(&doc.date)), 40)
+                    ),
                     dest: anchor,
                     children: vec![],
                 });

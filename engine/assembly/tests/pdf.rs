@@ -218,7 +218,10 @@ fn bad_input_gives_a_valid_pdf() {
         marked,
         bare("", ""),
         bare("\u{1F600} emoji og \u{10FFFF} ukendt", "Tegn uden glyf"),
+        bare("Kort tekst.", &"Meget lang titel ".repeat(5000)),
     ];
+    input.documents[6].doc.case_id = "sag-".repeat(20_000);
+    input.documents[6].doc.system = "ukendt-system-".repeat(10_000);
     let (pdf, leaks) = assemble_checked(&input, &fonts()).unwrap();
     assert!(leaks.is_empty(), "{leaks:?}");
     let p = write_tmp(dir.path(), "bad.pdf", &pdf);
