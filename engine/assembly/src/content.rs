@@ -677,8 +677,9 @@ pub(crate) fn build(
             bold: false,
             white: false,
             text: format!(
-                "{footer_name} · Aktindsigt {} · Side {} af {total}",
-                input.request_id,
+                "{} · Aktindsigt {} · Side {} af {total}",
+                clip(&footer_name, 60),
+                clip(&input.request_id, 40),
                 n + 1
             ),
             trusted: true,
@@ -691,12 +692,12 @@ pub(crate) fn build(
         blocks: l.blocks,
         outline,
         doc_anchor,
-        title: format!("Aktindsigt {}", input.request_id),
-        author: red(&a.name),
+        title: format!("Aktindsigt {}", clip(&input.request_id, 200)),
+        author: clip(&red(&a.name), 200),
         description: format!(
             "Svar på anmodning om aktindsigt {} fra {}",
-            input.request_id,
-            red(&a.name)
+            clip(&input.request_id, 200),
+            clip(&red(&a.name), 200)
         ),
     }
 }
