@@ -45,6 +45,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         t_chk - t_asm,
         leaks.len()
     );
+    if let Some(path) = std::env::args().nth(2) {
+        std::fs::write(&path, &pdf)?;
+        std::fs::write(
+            format!("{path}.marked.json"),
+            serde_json::to_string(&marc_assembly::marked_strings(&input))?,
+        )?;
+        println!("wrote {path} and {path}.marked.json");
+    }
     let marked = marc_assembly::marked_strings(&input);
     let t = Instant::now();
     let strict = marc_assembly::leak_check(&pdf, &marked)?;
