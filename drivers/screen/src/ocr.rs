@@ -66,7 +66,9 @@ pub struct OcrOptions {
     pub scale: u32,
     /// Binarise (Otsu) before recognition. Helps on noisy scans, rarely on clean screens.
     pub threshold: bool,
-    /// Tesseract page segmentation mode (0–13); `None` keeps tesseract's default (3, auto).
+    /// Tesseract page segmentation mode (0–13). `None` = 6 (one uniform block of text), the
+    /// API's default, which reads a screen line by line across columns; 3 (automatic layout,
+    /// the `tesseract` command's default) suits multi-column scanned pages better.
     pub psm: Option<u32>,
     /// Invert images whose mean brightness is below half (light-on-dark terminals).
     pub invert_if_dark: bool,
@@ -86,11 +88,13 @@ impl Default for OcrOptions {
 }
 
 impl OcrOptions {
-    /// Settings for scanned documents (already ~300 dpi): no upscale, no inversion.
+    /// Settings for scanned documents (already ~300 dpi): no upscale, no inversion,
+    /// automatic page layout.
     pub fn document() -> Self {
         OcrOptions {
             scale: 1,
             invert_if_dark: false,
+            psm: Some(PSM_AUTO),
             ..OcrOptions::default()
         }
     }
@@ -102,7 +106,14 @@ pub struct Prep {
     pub scale: u32,
     pub threshold: bool,
     pub invert_if_dark: bool,
+    /// Page segmentation mode for this call (see [`OcrOptions::psm`]).
+    pub psm: u32,
 }
+
+/// Page segmentation: one uniform block of text (tesseract API default; screens).
+pub const PSM_SINGLE_BLOCK: u32 = 6;
+/// Page segmentation: fully automatic layout (the `tesseract` command's default; scans).
+pub const PSM_AUTO: u32 = 3;
 
 /// A pool of initialised tesseract engines; `Send + Sync`, share it behind an `Arc`.
 pub struct Ocr {
@@ -281,6 +292,7 @@ impl Ocr {
             scale: self.opts.scale,
             threshold: self.opts.threshold,
             invert_if_dark: self.opts.invert_if_dark,
+            psm: self.opts.psm.unwrap_or(PSM_SINGLE_BLOCK),
         }
     }
 
@@ -309,9 +321,6 @@ impl Ocr {
         })?;
         // Silence tesseract's chatter on stderr (resolution estimates, etc.).
         let _ = api.set_variable(c"debug_file", c"/dev/null");
-        if let Some(psm) = self.opts.psm {
-            api.set_page_seg_mode(psm as TessPageSegMode);
-        }
         Ok(api)
     }
 
@@ -357,7 +366,7 @@ impl Ocr {
         let prepared = prepare(img, prep);
         let scale = prep.scale.max(1) as i32;
         let mut engine = self.checkout()?;
-        let out = run_engine(&mut engine, &prepared.image);
+        let out = run_engine(&mut engine, &prepared.image, prep.psm.min(13));
         match out {
             Ok(tsv) => {
                 self.checkin(engine);
@@ -373,8 +382,9 @@ impl Ocr {
     }
 }
 
-fn run_engine(engine: &mut TessBaseApi, img: &GrayImage) -> Result<String, ScreenError> {
+fn run_engine(engine: &mut TessBaseApi, img: &GrayImage, psm: u32) -> Result<String, ScreenError> {
     limit_openmp_threads();
+    engine.set_page_seg_mode(psm as TessPageSegMode);
     let (w, h) = (img.width() as c_int, img.height() as c_int);
     engine
         .set_image(img.as_raw(), w, h, 1, w)
@@ -558,7 +568,7 @@ pub fn parse_tsv(tsv: &str, scale: i32, pad: i32) -> OcrResult {
 
 /// OCR for attachments (scanned images; image-only PDFs rendered to images by the caller):
 /// plain text and mean confidence 0–1. Small images (phone photos of a screen, thumbnails)
-/// are upscaled 2×, page-sized scans are read as they are.
+/// are upscaled 2×, page-sized scans are read as they are, with automatic page layout.
 pub fn ocr_document_image(ocr: &Ocr, bytes: &[u8]) -> Result<(String, f32), ScreenError> {
     let img = decode(bytes)?;
     let scale = if img.width().max(img.height()) < 1400 {
@@ -572,6 +582,7 @@ pub fn ocr_document_image(ocr: &Ocr, bytes: &[u8]) -> Result<(String, f32), Scre
             scale,
             threshold: false,
             invert_if_dark: true,
+            psm: PSM_AUTO,
         },
     )?;
     Ok((res.text, res.mean_conf))
@@ -610,6 +621,7 @@ mod tests {
                 scale: 3,
                 threshold: true,
                 invert_if_dark: true,
+                psm: 6,
             },
         );
         assert!(p.inverted);
@@ -621,7 +633,8 @@ mod tests {
                 Prep {
                     scale: 1,
                     threshold: false,
-                    invert_if_dark: true
+                    invert_if_dark: true,
+                    psm: PSM_SINGLE_BLOCK,
                 }
             )
             .inverted
