@@ -681,6 +681,9 @@ impl Xvfb {
 
     /// Start an Xvfb of the given size on a free display.
     pub fn start_with_size(width: u32, height: u32) -> Result<Xvfb, ScreenError> {
+        // One start at a time within this process, so two threads do not pick the same number.
+        static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _guard = STARTING.lock().unwrap_or_else(|e| e.into_inner());
         let base = 100 + (std::process::id() % 300);
         let mut last = String::new();
         let mut tried = 0;
@@ -738,6 +741,7 @@ impl Xvfb {
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+        let lock = PathBuf::from(format!("/tmp/.X{n}-lock"));
         loop {
             if let Ok(Some(status)) = x.child.try_wait() {
                 let msg = std::fs::read_to_string(&x.log).unwrap_or_default();
@@ -747,7 +751,13 @@ impl Xvfb {
                     crate::error::excerpt(msg.trim(), 400)
                 )));
             }
-            if socket.exists() && x11rb::connect(Some(&x.display)).is_ok() {
+            // Ready when the lock file names *our* process (not a server that already held
+            // this display) and the server accepts a connection.
+            let ours = std::fs::read_to_string(&lock)
+                .ok()
+                .and_then(|s| s.trim().parse::<u32>().ok())
+                == Some(x.child.id());
+            if ours && socket.exists() && x11rb::connect(Some(&x.display)).is_ok() {
                 return Ok(x);
             }
             if Instant::now() >= deadline {
