@@ -159,4 +159,18 @@ mod tests {
         assert_eq!(out.lines().count(), 2);
         assert!(out.contains("\"kind\":\"cpr\""));
     }
+
+    #[test]
+    fn invalid_utf8_line_is_reported_and_skipped() {
+        let s = Screener::new(Lexicon::builtin(), ScreenConfig::default());
+        let mut input = b"{\"id\":1,\"text\":\"a\"}\n".to_vec();
+        input.extend_from_slice(b"\xff\xfe bad\n");
+        input.extend_from_slice(b"{\"id\":3,\"text\":\"Peter Hansen\"}\n");
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let rep = screen_jsonl(&s, &input[..], &mut out, &mut err).unwrap();
+        assert_eq!(rep.failed, 1);
+        assert_eq!(String::from_utf8(out).unwrap().lines().count(), 2);
+        assert!(String::from_utf8(err).unwrap().starts_with("line 2:"));
+    }
 }
