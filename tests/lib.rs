@@ -1,1 +1,84 @@
-//! End-to-end tests across crates live in tests/*.rs
+//! Helpers for the end-to-end tests in this folder: find the `marc` binary,
+//! run it, read PDFs with poppler (an extractor independent of marc's own).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The `marc` binary built by `cargo build -p marc` (or `$MARC_BIN`).
+pub fn marc_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("MARC_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let p = target.join("debug").join("marc");
+    assert!(
+        p.is_file(),
+        "{} is missing: run `cargo build -p marc` first (make test does)",
+        p.display()
+    );
+    p
+}
+
+/// The screening lists beside the checkout.
+pub fn lists_dir() -> PathBuf {
+    let d = std::env::var_os("MARC_LISTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/data"));
+    assert!(
+        d.join("names").is_dir(),
+        "screening lists not found at {}",
+        d.display()
+    );
+    d
+}
+
+/// Runs marc with `args`, in `cwd`, with the lists configured.
+pub fn marc(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(marc_bin())
+        .args(args)
+        .current_dir(cwd)
+        .env("MARC_LISTS_DIR", lists_dir())
+        .env("OMP_THREAD_LIMIT", "1")
+        .output()
+        .expect("cannot start marc")
+}
+
+/// The text of a PDF as poppler reads it.
+pub fn pdftotext(pdf: &Path) -> String {
+    let out = Command::new("pdftotext")
+        .arg("-enc")
+        .arg("UTF-8")
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) missing");
+    assert!(
+        out.status.success(),
+        "pdftotext failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Whitespace collapsed to single spaces, soft hyphens removed.
+pub fn squash(s: &str) -> String {
+    s.replace('\u{ad}', "")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

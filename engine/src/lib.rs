@@ -1,1 +1,18 @@
-//! marc engine
+//! marc: a software-robot engine and the access-to-records product built on it.
+//!
+//! Where things happen:
+//! - [`runtime`]: the Rhai host and robot API (sandbox, `marc check`, DSL reference);
+//! - [`robot`]: robot manifests (`robots/<system>/robot.toml`);
+//! - [`pipeline`]: the request lifecycle (robots in parallel → screening → assembly);
+//! - [`convert`]: attachments to text;
+//! - [`cli`]: the `marc` command line.
+//!
+//! Screening, assembly, delivery, audit, rights, vault and recordings are crates
+//! of their own under `engine/`, the drivers under `drivers/`.
+
+pub mod cli;
+pub mod config;
+pub mod convert;
+pub mod pipeline;
+pub mod robot;
+pub mod runtime;

@@ -21,6 +21,8 @@ pub struct BrowserOptions {
     pub chromium: Option<String>,
     /// Upper bound for any single WebDriver command.
     pub command_timeout: Duration,
+    /// More Chromium flags (e.g. the rights proxy's quiet flags).
+    pub extra_args: Vec<String>,
 }
 
 impl Default for BrowserOptions {
@@ -31,6 +33,7 @@ impl Default for BrowserOptions {
             window: (1280, 900),
             chromium: None,
             command_timeout: Duration::from_secs(30),
+            extra_args: Vec::new(),
         }
     }
 }
@@ -81,6 +84,13 @@ impl Browser {
         };
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--window-size={},{}", opts.window.0, opts.window.1));
+        args.extend(
+            opts.extra_args
+                .iter()
+                .filter(|a| !args.contains(a))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
         let profile = if opts.local {
             let dir = tempfile::Builder::new()
                 .prefix("marc-chromium-")
@@ -97,12 +107,19 @@ impl Browser {
             // and most robot targets in tests are on loopback.
             args.push("--proxy-bypass-list=<-loopback>".into());
         }
+        // No prediction or preconnect: Chromium would otherwise open
+        // connections to its search engine, which the rights proxy refuses.
         let mut chrome = json!({ "args": args, "prefs": {
-            "download.prompt_for_download": false,
-            "plugins.always_open_pdf_externally": true,
+            "download": { "prompt_for_download": false },
+            "plugins": { "always_open_pdf_externally": true },
+            "net": { "network_prediction_options": 2 },
+            "search": { "suggest_enabled": false },
         }});
         if opts.local {
-            chrome["binary"] = json!(opts.chromium.clone().unwrap_or_else(|| "/usr/bin/chromium".into()));
+            chrome["binary"] = json!(opts
+                .chromium
+                .clone()
+                .unwrap_or_else(|| "/usr/bin/chromium".into()));
         }
         let mut caps = Capabilities::new();
         caps.insert("browserName".into(), json!("chrome"));
@@ -148,7 +165,10 @@ impl Browser {
                 ms: self.timeout.as_millis() as u64,
                 url: String::new(),
             }),
-            Ok(Err(e)) => Err(DriverError::Command { command: name.to_string(), reason: e.to_string() }),
+            Ok(Err(e)) => Err(DriverError::Command {
+                command: name.to_string(),
+                reason: e.to_string(),
+            }),
             Ok(Ok(v)) => Ok(v),
         }
     }
@@ -172,7 +192,10 @@ impl Browser {
     }
 
     pub async fn current_url(&self) -> Result<String, DriverError> {
-        Ok(self.cmd("current_url", self.client.current_url()).await?.to_string())
+        Ok(self
+            .cmd("current_url", self.client.current_url())
+            .await?
+            .to_string())
     }
 
     pub async fn refresh(&self) -> Result<(), DriverError> {
@@ -192,7 +215,10 @@ impl Browser {
                 selector: selector.to_string(),
                 url: self.current_url().await.unwrap_or_default(),
             }),
-            Ok(Err(e)) => Err(DriverError::Command { command: "find".into(), reason: e.to_string() }),
+            Ok(Err(e)) => Err(DriverError::Command {
+                command: "find".into(),
+                reason: e.to_string(),
+            }),
             Err(_) => Err(DriverError::Timeout {
                 what: format!("element {selector:?}"),
                 ms: self.timeout.as_millis() as u64,
@@ -267,7 +293,10 @@ impl Browser {
     /// Reads a whole table as rows of `column → text` in one round trip.
     /// Columns are keyed by header text and by cell class; links add
     /// `<key>_href`; row `data-*` attributes add `data_<name>`.
-    pub async fn table(&self, selector: &str) -> Result<Vec<serde_json::Map<String, Value>>, DriverError> {
+    pub async fn table(
+        &self,
+        selector: &str,
+    ) -> Result<Vec<serde_json::Map<String, Value>>, DriverError> {
         let v = self.execute(JS_TABLE, vec![json!(selector)]).await?;
         match v {
             Value::Null => Err(DriverError::NotFound {
@@ -299,7 +328,8 @@ impl Browser {
     }
 
     pub async fn parent_frame(&self) -> Result<(), DriverError> {
-        self.cmd("parent_frame", self.client.enter_parent_frame()).await
+        self.cmd("parent_frame", self.client.enter_parent_frame())
+            .await
     }
 
     /// Back to the top-level document.
@@ -310,7 +340,9 @@ impl Browser {
         // exposes it as parent-of-parent until the top is reached.
         for _ in 0..8 {
             self.parent_frame().await?;
-            let top = self.execute("return window.top === window.self;", vec![]).await?;
+            let top = self
+                .execute("return window.top === window.self;", vec![])
+                .await?;
             if top.as_bool() == Some(true) {
                 break;
             }
@@ -332,7 +364,8 @@ impl Browser {
             command: "switch_window".into(),
             reason: format!("{handle:?} is not a window handle: {e}"),
         })?;
-        self.cmd("switch_window", self.client.switch_to_window(h)).await
+        self.cmd("switch_window", self.client.switch_to_window(h))
+            .await
     }
 
     /// Closes the current window; switch to another one afterwards.
@@ -357,7 +390,9 @@ impl Browser {
             Ok(Ok(v)) => v,
         };
         if let Some(err) = v.get("error").and_then(Value::as_str) {
-            return Err(DriverError::Script(format!("download of {url} failed: {err}")));
+            return Err(DriverError::Script(format!(
+                "download of {url} failed: {err}"
+            )));
         }
         let b64 = v.get("b64").and_then(Value::as_str).unwrap_or_default();
         let bytes = base64::engine::general_purpose::STANDARD
@@ -365,8 +400,16 @@ impl Browser {
             .map_err(|e| DriverError::Script(format!("download of {url}: bad data: {e}")))?;
         Ok(Download {
             bytes,
-            mime: v.get("mime").and_then(Value::as_str).unwrap_or("application/octet-stream").to_string(),
-            url: v.get("url").and_then(Value::as_str).unwrap_or(url).to_string(),
+            mime: v
+                .get("mime")
+                .and_then(Value::as_str)
+                .unwrap_or("application/octet-stream")
+                .to_string(),
+            url: v
+                .get("url")
+                .and_then(Value::as_str)
+                .unwrap_or(url)
+                .to_string(),
         })
     }
 
@@ -382,7 +425,8 @@ impl Browser {
     }
 
     pub async fn set_window_size(&self, w: u32, h: u32) -> Result<(), DriverError> {
-        self.cmd("set_window_size", self.client.set_window_size(w, h)).await
+        self.cmd("set_window_size", self.client.set_window_size(w, h))
+            .await
     }
 
     /// Sends W3C key and pointer actions (used by the canvas screen backend).
@@ -390,7 +434,8 @@ impl Browser {
         &self,
         actions: impl Into<fantoccini::actions::Actions>,
     ) -> Result<(), DriverError> {
-        self.cmd("perform_actions", self.client.perform_actions(actions)).await
+        self.cmd("perform_actions", self.client.perform_actions(actions))
+            .await
     }
 
     /// The page's HTML source.
@@ -404,8 +449,15 @@ impl Browser {
         let r = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
         match r {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(DriverError::Command { command: "close".into(), reason: e.to_string() }),
-            Err(_) => Err(DriverError::Timeout { what: "closing the browser".into(), ms: 10_000, url: String::new() }),
+            Ok(Err(e)) => Err(DriverError::Command {
+                command: "close".into(),
+                reason: e.to_string(),
+            }),
+            Err(_) => Err(DriverError::Timeout {
+                what: "closing the browser".into(),
+                ms: 10_000,
+                url: String::new(),
+            }),
         }
     }
 }

@@ -17,11 +17,14 @@ impl Chromedriver {
     pub fn find() -> Result<PathBuf, DriverError> {
         let mut tried = Vec::new();
         if let Some(p) = std::env::var_os("MARC_CHROMEDRIVER") {
+            // An explicit choice is not second-guessed with a fallback.
             let p = PathBuf::from(p);
             if p.is_file() {
                 return Ok(p);
             }
-            tried.push(p.display().to_string());
+            return Err(DriverError::NoChromedriver {
+                tried: format!("MARC_CHROMEDRIVER={}", p.display()),
+            });
         }
         let default = PathBuf::from("/usr/bin/chromedriver");
         if default.is_file() {
@@ -37,7 +40,9 @@ impl Chromedriver {
             }
             tried.push("$PATH".into());
         }
-        Err(DriverError::NoChromedriver { tried: tried.join(", ") })
+        Err(DriverError::NoChromedriver {
+            tried: tried.join(", "),
+        })
     }
 
     /// Starts chromedriver on a free loopback port and waits until it is ready.
@@ -58,10 +63,12 @@ impl Chromedriver {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        // SAFETY: prctl is async-signal-safe; it only asks the kernel to send
-        // SIGTERM to chromedriver when marc dies, so no orphan survives SIGKILL.
+        // SAFETY: setpgid and prctl are async-signal-safe. chromedriver gets
+        // its own process group (so stopping it also stops the Chromiums it
+        // started) and SIGTERM from the kernel when marc dies, even by SIGKILL.
         unsafe {
             cmd.pre_exec(|| {
+                libc::setpgid(0, 0);
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
                 Ok(())
             });
@@ -78,7 +85,10 @@ impl Chromedriver {
                 }
                 return Err(start_err(format!("exited with {status}: {}", msg.trim())));
             }
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 break;
             }
             if Instant::now() > deadline {
@@ -87,6 +97,9 @@ impl Chromedriver {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         tracing::debug!(%url, "chromedriver ready");
+        if let Some(pid) = child.id() {
+            register_group(pid as i32);
+        }
         Ok(Chromedriver { child, url, path })
     }
 
@@ -99,15 +112,55 @@ impl Chromedriver {
         &self.path
     }
 
-    /// Stops chromedriver (and with it any browser it started).
+    /// Stops chromedriver and every browser it started.
     pub async fn stop(mut self) {
+        self.kill_group();
         let _ = self.child.kill().await;
+    }
+
+    fn kill_group(&mut self) {
+        if let Some(pid) = self.child.id() {
+            kill_group(pid as i32);
+            unregister_group(pid as i32);
+        }
     }
 }
 
 impl Drop for Chromedriver {
     fn drop(&mut self) {
+        self.kill_group();
         let _ = self.child.start_kill();
+    }
+}
+
+/// Process groups of running chromedrivers, for [`kill_all`] on a signal.
+static GROUPS: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+
+fn register_group(pid: i32) {
+    if let Ok(mut g) = GROUPS.lock() {
+        g.push(pid);
+    }
+}
+
+fn unregister_group(pid: i32) {
+    if let Ok(mut g) = GROUPS.lock() {
+        g.retain(|p| *p != pid);
+    }
+}
+
+fn kill_group(pid: i32) {
+    // SAFETY: sending a signal to a process group we created.
+    unsafe {
+        libc::kill(-pid, libc::SIGTERM);
+    }
+}
+
+/// Stops every chromedriver (and its browsers) this process started; for
+/// Ctrl-C and SIGTERM handlers, where destructors will not run.
+pub fn kill_all() {
+    let groups = GROUPS.lock().map(|g| g.clone()).unwrap_or_default();
+    for pid in groups {
+        kill_group(pid);
     }
 }
 

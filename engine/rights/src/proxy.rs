@@ -108,6 +108,8 @@ const BROWSER_SERVICE_DOMAINS: &[&str] = &[
     "gvt2.com",
     "googleusercontent.com",
     "chromium.org",
+    // Debian's Chromium preconnects to its default search engine at start.
+    "start.duckduckgo.com",
 ];
 
 /// Classifies a refused request. Conservative: only requests to a browser

@@ -1,0 +1,212 @@
+//! `marc secret`, `marc audit`, `marc replay`: the operator's and auditor's tools.
+
+use super::{exit, Global};
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Subcommand};
+use marc_audit::{AuditLog, Filter, NewEntry};
+use std::io::Read;
+use std::path::PathBuf;
+
+#[derive(Subcommand, Debug)]
+pub enum SecretCommand {
+    /// Store a secret; the value is read from stdin (never from the command line).
+    Set {
+        /// e.g. `esdh.password`
+        name: String,
+    },
+    /// List secret names (never values).
+    List,
+    /// Remove a secret.
+    Rm { name: String },
+    /// Print a new random vault key (hex) to keep outside the data directory.
+    Keygen,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check the whole hash chain; names the first broken entry.
+    Verify,
+    /// Show entries, filtered.
+    Log {
+        #[arg(long)]
+        robot: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        request: Option<String>,
+        #[arg(long)]
+        session: Option<String>,
+        /// Action, exact or a prefix ending in `*`.
+        #[arg(long)]
+        action: Option<String>,
+        /// RFC 3339 or YYYY-MM-DD, inclusive.
+        #[arg(long)]
+        since: Option<String>,
+        /// RFC 3339 or YYYY-MM-DD, exclusive.
+        #[arg(long)]
+        until: Option<String>,
+        /// Only the last N entries.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// JSON Lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// Session id (see `marc replay --list`).
+    pub session: Option<String>,
+    /// List recorded sessions.
+    #[arg(long)]
+    pub list: bool,
+    /// Write a self-contained trace page (index.html + screenshots) to DIR.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+}
+
+fn store(g: &Global) -> Result<marc_store::Store> {
+    Ok(marc_store::Store::open(&g.data)?)
+}
+
+fn actor() -> String {
+    std::env::var("USER")
+        .map(|u| format!("cli:{u}"))
+        .unwrap_or_else(|_| "cli".into())
+}
+
+pub fn secret(g: &Global, c: SecretCommand) -> Result<i32> {
+    if let SecretCommand::Keygen = c {
+        println!("{}", marc_vault::VaultKey::generate().to_hex());
+        return Ok(exit::OK);
+    }
+    let store = store(g)?;
+    let key = marc_vault::VaultKey::from_env().context("no vault key")?;
+    let vault = marc_vault::Vault::open(&store, key)?;
+    let audit = AuditLog::open(&store)?;
+    match c {
+        SecretCommand::Set { name } => {
+            let mut v = String::new();
+            std::io::stdin()
+                .read_to_string(&mut v)
+                .context("cannot read the secret from stdin")?;
+            let v = v.trim_end_matches(['\n', '\r']);
+            if v.is_empty() {
+                bail!("the secret read from stdin is empty; pipe it in, e.g. `printf %s \"$PW\" | marc secret set {name}`");
+            }
+            vault.set(&name, v)?;
+            audit.append(
+                NewEntry::user(actor(), "secret.set").detail(serde_json::json!({"name": name})),
+            )?;
+            eprintln!("stored {name}");
+        }
+        SecretCommand::List => {
+            for n in vault.list()? {
+                println!("{n}");
+            }
+        }
+        SecretCommand::Rm { name } => {
+            if !vault.remove(&name)? {
+                bail!("no secret named {name:?}");
+            }
+            audit.append(
+                NewEntry::user(actor(), "secret.removed").detail(serde_json::json!({"name": name})),
+            )?;
+            eprintln!("removed {name}");
+        }
+        SecretCommand::Keygen => unreachable!("handled above"),
+    }
+    Ok(exit::OK)
+}
+
+fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| anyhow!("{s:?} is not a time; use YYYY-MM-DD or RFC 3339"))?;
+    Ok(d.and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or_default())
+}
+
+pub fn audit(g: &Global, c: AuditCommand) -> Result<i32> {
+    let store = store(g)?;
+    let log = AuditLog::open(&store)?;
+    match c {
+        AuditCommand::Verify => {
+            let r = log.verify()?;
+            match r.first_broken {
+                None => {
+                    println!(
+                        "audit log OK: {} entries, head {}",
+                        r.entries,
+                        r.head.unwrap_or_default()
+                    );
+                    Ok(exit::OK)
+                }
+                Some(b) => {
+                    eprintln!("audit log BROKEN at entry {}: {}", b.seq, b.reason);
+                    Ok(exit::ERROR)
+                }
+            }
+        }
+        AuditCommand::Log {
+            robot,
+            user,
+            request,
+            session,
+            action,
+            since,
+            until,
+            limit,
+            json,
+        } => {
+            let f = Filter {
+                robot,
+                user,
+                request,
+                session,
+                action,
+                since: since.as_deref().map(parse_time).transpose()?,
+                until: until.as_deref().map(parse_time).transpose()?,
+                limit,
+                ..Default::default()
+            };
+            let entries = log.query(&f)?;
+            if json {
+                print!("{}", marc_audit::render_jsonl(&entries));
+            } else {
+                print!("{}", marc_audit::render_table(&entries));
+            }
+            Ok(exit::OK)
+        }
+    }
+}
+
+pub fn replay(g: &Global, _rt: &tokio::runtime::Runtime, a: ReplayArgs) -> Result<i32> {
+    let store = store(g)?;
+    if a.list || a.session.is_none() {
+        for m in marc_recording::list_sessions(&store)? {
+            println!(
+                "{:<40} {:<16} {:>5} steps  {}  {}",
+                m.id,
+                m.robot,
+                m.steps,
+                m.started,
+                marc_recording::outcome_text(&m)
+            );
+        }
+        return Ok(exit::OK);
+    }
+    let id = a.session.unwrap_or_default();
+    let session = marc_recording::load_session(&store, &id)?;
+    if let Some(dir) = a.html {
+        let index = marc_recording::write_html(&store, &session, &dir)?;
+        println!("{}", index.display());
+        return Ok(exit::OK);
+    }
+    print!("{}", marc_recording::render_terminal(&session));
+    Ok(exit::OK)
+}

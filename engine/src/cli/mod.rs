@@ -1,0 +1,184 @@
+//! The `marc` command line: thin handlers over the library.
+
+mod admin;
+mod request;
+mod testbed;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Exit codes, so scripts and schedulers can tell outcomes apart.
+pub mod exit {
+    /// Done, complete.
+    pub const OK: i32 = 0;
+    /// An error (bad input, a system down, an I/O failure).
+    pub const ERROR: i32 = 1;
+    /// Bad command-line usage (clap's own code).
+    pub const USAGE: i32 = 2;
+    /// The request is incomplete: at least one system failed after retries.
+    pub const INCOMPLETE: i32 = 3;
+    /// The request is held for manual review (leak check or control level).
+    pub const HELD: i32 = 4;
+}
+
+/// marc — software robots for digital aktindsigt (access to records).
+///
+/// Robots log in to each case system as their own system user, extract every
+/// document about a CPR number, screen them for other people's data, and
+/// assemble one redacted PDF for the citizen.
+#[derive(Parser, Debug)]
+#[command(name = "marc", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command understands.
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Data directory (requests, documents, audit log, recordings, vault).
+    #[arg(long, global = true, default_value = "data", env = "MARC_DATA")]
+    pub data: PathBuf,
+    /// Configuration file (authority, screening words and lists, delivery).
+    #[arg(long, global = true, env = "MARC_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log as JSON lines on stderr instead of text.
+    #[arg(long, global = true)]
+    pub log_json: bool,
+    /// More output (robot log lines, debug logs).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the whole job on the built-in testbed: start the simulated case
+    /// systems, pick a citizen, run the robots, screen, assemble the PDF, stop.
+    Demo(request::DemoArgs),
+    /// Run an access-to-records request for one CPR number across the connected systems.
+    Run(request::RunArgs),
+    /// Compile robot scripts and check every call against the API, without running them.
+    Check {
+        /// Script files (.rhai).
+        #[arg(required = true)]
+        scripts: Vec<PathBuf>,
+    },
+    /// Print the robot DSL reference, generated from the registered API.
+    Dsl,
+    /// Screen JSON Lines of texts for other people's data (see README for the format).
+    Screen(request::ScreenArgs),
+    /// List stored requests, or show one.
+    Requests {
+        /// Show this request in full.
+        id: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The simulated case systems used by the demo and the tests.
+    #[command(subcommand)]
+    Testbed(testbed::TestbedCommand),
+    /// Manage the robots' secrets in the encrypted vault (key from MARC_VAULT_KEY or MARC_VAULT_KEY_FILE).
+    #[command(subcommand)]
+    Secret(admin::SecretCommand),
+    /// Inspect and verify the hash-chained audit log.
+    #[command(subcommand)]
+    Audit(admin::AuditCommand),
+    /// Step through a recorded robot session, write its trace page, or re-run it as a dry run.
+    Replay(admin::ReplayArgs),
+}
+
+/// Parses arguments, runs the command and returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+        }
+    };
+    init_tracing(&cli.global);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .worker_threads(4)
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::ERROR;
+        }
+    };
+    install_signal_handlers(&runtime);
+    let r = match cli.command {
+        Command::Demo(a) => request::demo(&cli.global, &runtime, a),
+        Command::Run(a) => request::run(&cli.global, &runtime, a),
+        Command::Check { scripts } => request::check(&runtime, &scripts),
+        Command::Dsl => request::dsl(&runtime),
+        Command::Screen(a) => request::screen(&cli.global, a),
+        Command::Requests { id, json } => request::requests(&cli.global, id, json),
+        Command::Testbed(c) => testbed::run(&runtime, c),
+        Command::Secret(c) => admin::secret(&cli.global, c),
+        Command::Audit(c) => admin::audit(&cli.global, c),
+        Command::Replay(a) => admin::replay(&cli.global, &runtime, a),
+    };
+    match r {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", chain(&e));
+            exit::ERROR
+        }
+    }
+}
+
+/// "outer: inner: innermost", without repeating messages that embed their cause.
+fn chain(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for c in e.chain() {
+        let s = c.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    parts.join(": ")
+}
+
+fn init_tracing(g: &Global) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MARC_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(if g.verbose { "info" } else { "warn" })
+    });
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if g.log_json {
+        b.json().try_init()
+    } else {
+        b.try_init()
+    };
+}
+
+/// On Ctrl-C or SIGTERM: stop every chromedriver and browser we started, then exit.
+fn install_signal_handlers(rt: &tokio::runtime::Runtime) {
+    rt.spawn(async {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        }
+        eprintln!(
+            "marc: interrupted; stopping browsers. Run the same command with --resume to continue."
+        );
+        marc_webdriver::kill_all();
+        std::process::exit(130);
+    });
+}

@@ -1,0 +1,135 @@
+//! `marc.toml`: the municipality's settings. Every field has a default so
+//! marc runs without a file; `marc config` prints the effective settings.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The installation's configuration.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The authority that sends the documents (cover page, reading guide, MeMo sender).
+    pub authority: AuthorityConfig,
+    pub screening: ScreeningConfig,
+    pub delivery: DeliveryConfig,
+    /// `auto`: deliver when screening and the leak check pass; `review`: always hold for a caseworker.
+    pub control: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthorityConfig {
+    pub name: String,
+    pub cvr: String,
+    pub address: String,
+    pub phone: String,
+    pub email: String,
+    pub complaint: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScreeningConfig {
+    /// Directory with `names/` and `streets/` lists; unset: `$MARC_LISTS_DIR`,
+    /// then `../shared/data` beside the checkout, then the built-in list.
+    pub lists_dir: Option<PathBuf>,
+    /// The municipality's sensitive words (inflections are matched).
+    pub words: Vec<String>,
+    /// Addresses never marked (the municipality's own).
+    pub allow_addresses: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// Directory the MeMo messages are written to (default `<data>/outbox`).
+    pub outbox: Option<PathBuf>,
+    /// Digital Post endpoint to POST each message to (optional).
+    pub endpoint: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            authority: AuthorityConfig::default(),
+            screening: ScreeningConfig {
+                words: vec!["anbringelse".into(), "misbrug".into(), "psykiatrisk".into()],
+                ..Default::default()
+            },
+            delivery: DeliveryConfig::default(),
+            control: "auto".into(),
+        }
+    }
+}
+
+impl Default for AuthorityConfig {
+    fn default() -> Self {
+        AuthorityConfig {
+            name: "Testkommune".into(),
+            cvr: "29189919".into(),
+            address: "Rådhuset, Søvej 1, 8600 Silkeborg".into(),
+            phone: "89 70 10 00".into(),
+            email: "aktindsigt@testkommune.dk".into(),
+            complaint: "Du kan klage over afgørelsen til kommunen inden 4 uger. Kommunen genvurderer sagen og sender den videre til Ankestyrelsen, hvis afgørelsen fastholdes.".into(),
+        }
+    }
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration {0}: {1}")]
+    Read(String, String),
+    #[error("{0}: {1}")]
+    Parse(String, String),
+    #[error("{0}: `control` must be \"auto\" or \"review\", not {1:?}")]
+    Control(String, String),
+}
+
+impl Config {
+    /// Reads `path`, or the defaults when `path` is `None`.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let Some(path) = path else {
+            return Ok(Config::default());
+        };
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Read(name.clone(), e.to_string()))?;
+        let c: Config = toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse(name.clone(), e.to_string().trim().to_string()))?;
+        if c.control != "auto" && c.control != "review" {
+            return Err(ConfigError::Control(name, c.control));
+        }
+        Ok(c)
+    }
+
+    /// Where the screening lists are: the configured directory, `$MARC_LISTS_DIR`,
+    /// then `../shared/data` beside the checkout; `None` = built-in list.
+    pub fn lists_dir(&self) -> Option<PathBuf> {
+        if let Some(d) = &self.screening.lists_dir {
+            return Some(d.clone());
+        }
+        if let Some(d) = std::env::var_os("MARC_LISTS_DIR") {
+            return Some(PathBuf::from(d));
+        }
+        let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
+        for cand in [PathBuf::from("../shared/data"), beside] {
+            if cand.join("names").is_dir() {
+                return Some(cand);
+            }
+        }
+        None
+    }
+
+    pub fn authority(&self) -> marc_assembly::Authority {
+        let a = &self.authority;
+        marc_assembly::Authority {
+            name: a.name.clone(),
+            cvr: a.cvr.clone(),
+            address: a.address.clone(),
+            phone: a.phone.clone(),
+            email: a.email.clone(),
+            complaint: a.complaint.clone(),
+        }
+    }
+}

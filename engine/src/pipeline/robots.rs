@@ -1,0 +1,349 @@
+//! Running robots: one thread per system, each with its own browser session
+//! routed through its own enforcing proxy, its own session recording, and
+//! retries for transient failures. A robot that crashes affects only its
+//! own system.
+
+use super::{RunState, RunStatus, Settings};
+use crate::robot::Manifest;
+use crate::runtime::{self, Guard, RequestInfo, RobotEnv, SecretSource, StepRecord, StepSink};
+use marc_audit::NewEntry;
+use marc_model::Period;
+use marc_rights::{Proxy, RightsProfile};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How robots are run in this process.
+#[derive(Clone)]
+pub struct RunnerOptions {
+    /// WebDriver URL (the engine's own chromedriver or a Selenium Grid).
+    pub webdriver: String,
+    /// Whether the browser runs on this machine (fresh profile directory).
+    pub local_browser: bool,
+    pub secrets: Arc<dyn SecretSource>,
+    /// Base URL per system, overriding the manifests (testbed ports).
+    pub base_urls: HashMap<String, String>,
+    /// Attempts per system before it counts as failed.
+    pub attempts: u32,
+    /// Record screenshots in session recordings.
+    pub screenshots: bool,
+    /// Print robot log lines to stderr.
+    pub verbose: bool,
+}
+
+/// Runs the robots of a request.
+pub struct RobotRunner {
+    pub handle: tokio::runtime::Handle,
+    pub options: RunnerOptions,
+}
+
+impl RobotRunner {
+    /// Runs every manifest in parallel and returns each system's run state.
+    pub fn run_all(
+        &self,
+        settings: &Settings,
+        rec: &super::RequestRecord,
+        manifests: Vec<Manifest>,
+    ) -> Vec<(String, RunState)> {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = manifests
+                .into_iter()
+                .map(|m| {
+                    let previous = rec.runs.get(&m.system).cloned().unwrap_or_default();
+                    scope.spawn(move || {
+                        let system = m.system.clone();
+                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            self.run_robot(settings, rec, &m, previous.clone())
+                        }));
+                        let state = r.unwrap_or_else(|_| RunState {
+                            status: RunStatus::Failed,
+                            error: Some("the robot crashed (panic); see the log".into()),
+                            ..previous
+                        });
+                        (system, state)
+                    })
+                })
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        })
+    }
+
+    /// One system: up to `attempts` tries, each a fresh browser session.
+    pub fn run_robot(
+        &self,
+        settings: &Settings,
+        rec: &super::RequestRecord,
+        m: &Manifest,
+        mut state: RunState,
+    ) -> RunState {
+        let started = Instant::now();
+        let base = self
+            .options
+            .base_urls
+            .get(&m.system)
+            .cloned()
+            .unwrap_or_else(|| m.base_url.clone());
+        let audit = |action: &str, detail: serde_json::Value| {
+            let _ = settings.audit.append(
+                NewEntry::robot(format!("robot:{}", m.system), action)
+                    .request(&rec.id)
+                    .system(&m.system)
+                    .detail(detail),
+            );
+        };
+        let profile = match m.rights_profile(&base) {
+            Ok(p) => p,
+            Err(e) => {
+                state.status = RunStatus::Failed;
+                state.error = Some(e.to_string());
+                audit("robot.failed", serde_json::json!({"error": e.to_string()}));
+                return state;
+            }
+        };
+        for attempt in 1..=self.options.attempts.max(1) {
+            state.attempts += 1;
+            audit(
+                "robot.started",
+                serde_json::json!({"attempt": attempt, "base_url": base}),
+            );
+            let r = self.attempt(settings, rec, m, &base, &profile, &mut state);
+            match r {
+                Ok(n) => {
+                    state.status = RunStatus::Complete;
+                    state.documents = n;
+                    state.error = None;
+                    audit(
+                        "robot.finished",
+                        serde_json::json!({"documents": n, "attempt": attempt}),
+                    );
+                    break;
+                }
+                Err((msg, refused)) => {
+                    state.status = RunStatus::Failed;
+                    state.error = Some(msg.clone());
+                    audit(
+                        if refused {
+                            "robot.refused"
+                        } else {
+                            "robot.failed"
+                        },
+                        serde_json::json!({"error": msg, "attempt": attempt}),
+                    );
+                    if self.options.verbose {
+                        eprintln!("[{}] attempt {attempt} failed: {msg}", m.system);
+                    }
+                    if refused {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(500 * attempt as u64));
+                }
+            }
+        }
+        state.seconds += started.elapsed().as_secs_f64();
+        state
+    }
+
+    fn attempt(
+        &self,
+        settings: &Settings,
+        rec: &super::RequestRecord,
+        m: &Manifest,
+        base: &str,
+        profile: &RightsProfile,
+        state: &mut RunState,
+    ) -> Result<usize, (String, bool)> {
+        let h = &self.handle;
+        let cancel = Arc::new(AtomicBool::new(false));
+        let c2 = cancel.clone();
+        let opts = marc_rights::ProxyOptions {
+            // Chromium's own service traffic is refused too, but it is not the
+            // robot's doing: only page-initiated refusals stop the robot.
+            on_refusal: Some(Arc::new(move |r: &marc_rights::Refusal| {
+                if r.stops_robot() {
+                    c2.store(true, Ordering::Relaxed)
+                }
+            })),
+            ..Default::default()
+        };
+        let proxy = h
+            .block_on(Proxy::start_with(profile.clone(), opts))
+            .map_err(|e| (format!("cannot start the rights proxy: {e}"), false))?;
+        let proxy = Arc::new(proxy);
+        let browser_opts = marc_webdriver::BrowserOptions {
+            proxy: Some(proxy.url()),
+            extra_args: marc_rights::QUIET_CHROMIUM_ARGS
+                .iter()
+                .map(|a| a.to_string())
+                .collect(),
+            local: self.options.local_browser,
+            ..Default::default()
+        };
+        let browser = h
+            .block_on(marc_webdriver::Browser::open(
+                &self.options.webdriver,
+                &browser_opts,
+            ))
+            .map_err(|e| (e.to_string(), false))?;
+        let browser = Arc::new(browser);
+
+        let session_id = format!("{}-{}-{}", rec.id, m.system, state.attempts);
+        let redactor = marc_vault::Redactor::new(Vec::<String>::new());
+        let recorder = marc_recording::Recorder::start(
+            &settings.store,
+            marc_recording::SessionMeta::new(&session_id, format!("robot:{}", m.system))
+                .system(&m.system)
+                .request(&rec.id),
+            redactor,
+        )
+        .map_err(|e| (format!("cannot start the session recording: {e}"), false))?;
+        recorder.set_screenshots(self.options.screenshots);
+        state.sessions.push(session_id.clone());
+
+        let store = settings.store.clone();
+        let request_id = rec.id.clone();
+        let limits = runtime::sandbox::Limits {
+            max_documents: profile.max_documents.unwrap_or(5_000) as usize,
+            time_budget: Duration::from_secs(profile.time_budget_secs.unwrap_or(900)),
+            ..Default::default()
+        };
+        let system = m.system.clone();
+        let verbose = self.options.verbose;
+        let steps = Arc::new(RecorderSink {
+            recorder: recorder.clone(),
+            screenshots: self.options.screenshots,
+        });
+        let env = Arc::new(RobotEnv {
+            handle: h.clone(),
+            system: m.system.clone(),
+            base_url: base.to_string(),
+            request: RequestInfo {
+                id: rec.id.clone(),
+                cpr: rec.cpr.clone(),
+                period: Period {
+                    from: rec.period_from,
+                    to: rec.period_to,
+                },
+                topics: rec.topics.clone(),
+            },
+            browser: Some(browser.clone()),
+            screen: None,
+            secrets: self.options.secrets.clone(),
+            guard: Some(Arc::new(RightsGuard {
+                profile: profile.clone(),
+                proxy: proxy.clone(),
+                seen: AtomicUsize::new(0),
+            })),
+            steps: Some(steps.clone()),
+            sink: Box::new(move |doc| {
+                super::store_document(&store, &request_id, &doc)
+                    .map_err(|e| format!("cannot store the document: {e}"))
+            }),
+            log: Box::new(move |line| {
+                tracing::info!(target: "robot", system = %system, "{line}");
+                if verbose {
+                    eprintln!("[{system}] {line}");
+                }
+            }),
+            limits,
+            cancel,
+            started: Instant::now(),
+            emitted: AtomicUsize::new(0),
+            masked: Mutex::new(Vec::new()),
+        });
+        let script = settings.scripts_dir.join(&m.script);
+        let result = runtime::run_script(env.clone(), &script, Some(&settings.scripts_dir));
+        state.webdriver_commands += browser.commands();
+        let emitted = env.documents_emitted();
+        let secrets_seen = env.masked.lock().map(|v| v.clone()).unwrap_or_default();
+        drop(env);
+        if let Ok(b) = Arc::try_unwrap(browser) {
+            let _ = h.block_on(b.close());
+        }
+        if let Ok(p) = Arc::try_unwrap(proxy) {
+            h.block_on(p.stop());
+        }
+        let outcome = match &result {
+            Ok(()) => "ok".to_string(),
+            Err(e) => marc_vault::Redactor::new(secrets_seen.clone()).mask(&format!("failed: {e}")),
+        };
+        let _ = recorder.finish(&outcome);
+        match result {
+            Ok(()) => Ok(emitted),
+            Err(e) => {
+                let refused = e.is_refusal();
+                Err((
+                    marc_vault::Redactor::new(secrets_seen).mask(&e.to_string()),
+                    refused,
+                ))
+            }
+        }
+    }
+}
+
+/// The rights profile and the proxy's refusals, seen by the runtime.
+struct RightsGuard {
+    profile: RightsProfile,
+    proxy: Arc<Proxy>,
+    seen: AtomicUsize,
+}
+
+fn decision(d: marc_rights::Decision) -> Result<(), String> {
+    match d.reason() {
+        None => Ok(()),
+        Some(r) => Err(r.to_string()),
+    }
+}
+
+impl Guard for RightsGuard {
+    fn navigation(&self, url: &str) -> Result<(), String> {
+        // The runtime has already made `url` absolute against the base URL.
+        decision(self.profile.check_navigation(url))
+    }
+    fn click(&self, selector: &str, text: &str, attrs: &[(String, String)]) -> Result<(), String> {
+        decision(self.profile.check_click(selector, text, attrs))
+    }
+    fn script(&self, js: &str) -> Result<(), String> {
+        decision(self.profile.check_script(js))
+    }
+    fn refusals(&self) -> Vec<String> {
+        let n = self.seen.load(Ordering::Relaxed);
+        let new = self.proxy.take_refusals_since(n);
+        self.seen.fetch_add(new.len(), Ordering::Relaxed);
+        new.into_iter()
+            .filter(|r| r.stops_robot())
+            .map(|r| format!("{} {}: {}", r.method, r.url, r.reason))
+            .collect()
+    }
+}
+
+/// Sends runtime steps to the session recording.
+struct RecorderSink {
+    recorder: marc_recording::Recorder,
+    screenshots: bool,
+}
+
+impl StepSink for RecorderSink {
+    fn step(&self, s: StepRecord) {
+        let shot = s
+            .screenshot
+            .as_deref()
+            .and_then(|png| self.recorder.screenshot(png).ok().flatten());
+        let step = marc_recording::NewStep {
+            command: s.command,
+            args: s.args,
+            result: s.result,
+            ok: s.ok,
+            duration_ms: s.duration.as_millis() as u64,
+            url: s.url,
+            rights: s.rights,
+            screenshot: shot,
+        };
+        if let Err(e) = self.recorder.step(step) {
+            tracing::warn!("cannot record a step: {e}");
+        }
+    }
+    fn wants_screenshots(&self) -> bool {
+        self.screenshots
+    }
+}
