@@ -330,7 +330,12 @@ impl NameFinder<'_> {
             let next = j;
             // the word before the run: a lower-case title ("hr.", "fru", "mor")
             let mut title_before = false;
-            if k > 0 {
+            if k >= 2 && toks[k - 1].is_punct(':') && toks[k - 2].is_word() {
+                // a form field: "Navn: Zarkhan Oduya", "Deltagere: ..."
+                lower_into(toks[k - 2].text(s), &mut buf);
+                let label = is_label(&buf) || self.rules.flags(&buf) & crate::rules::TITLE != 0;
+                title_before = label && !(run.len() == 1 && run[0].class == Class::Unknown);
+            } else if k > 0 {
                 let mut p = k - 1;
                 let dotted = toks[p].is_punct('.') && p > 0;
                 if dotted {
@@ -616,6 +621,43 @@ fn lower_part_at(w: &str) -> Option<usize> {
         off += part.len() + 1;
     }
     None
+}
+
+/// Field labels after which (and a colon) a name follows.
+fn is_label(w: &str) -> bool {
+    matches!(
+        w,
+        "navn"
+            | "fra"
+            | "til"
+            | "kontakt"
+            | "deltagere"
+            | "deltager"
+            | "barn"
+            | "forælder"
+            | "forældre"
+            | "part"
+            | "parter"
+            | "modtager"
+            | "afsender"
+            | "cc"
+            | "underskrevet"
+            | "klient"
+            | "elev"
+            | "referent"
+            | "mødeleder"
+            | "ordstyrer"
+            | "vidne"
+            | "vidner"
+            | "anmelder"
+            | "underretter"
+            | "ansøger"
+            | "borger"
+            | "pårørende"
+            | "tilstede"
+            | "fremmødte"
+            | "sagsbehandler"
+    )
 }
 
 /// Whether a word touches a digit ("A00", "3B"): a code, not a name.
