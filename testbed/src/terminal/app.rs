@@ -1011,7 +1011,7 @@ mod tests {
             assert!(n < 30);
         }
         // 15 counted keys to reach the document list, then 3 per round: the
-        // sixth round.s Enter comes after 31 keys.
+        // sixth round's Enter comes after 31 keys.
         assert_eq!(n, 5);
         assert!(has(&app, MSG_EXPIRED) && has(&app, "BRUGER:"));
         assert!(app
