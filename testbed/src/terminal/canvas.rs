@@ -10,6 +10,14 @@
 //! names as in [`TermKey::parse`]) one at a time in order and redraws from
 //! the answer. One [`TerminalApp`] per `terminal_sid` cookie; every request
 //! is logged to the shared [`RequestLog`] as system `terminal`.
+//!
+//! The canvas is 964×576 px (DejaVu Sans Mono 20px: 12.05 px × 24 px cells).
+//! Chromium paints only what is inside the viewport into an element
+//! screenshot, and headless `--window-size=W,H` leaves a viewport about 143 px
+//! lower than H: use a window of at least 1000×740 (1100×700 cuts off the
+//! footer row). OCR of a light-theme screenshot with tesseract (`dan`) reads
+//! the text nearly exactly; `*** SLUT PÅ DOKUMENT ***` comes back with its
+//! asterisks mangled, so match on `SLUT PÅ DOKUMENT`.
 
 use super::app::{Screen, TermKey, TerminalApp, TerminalConfig, SYSTEM};
 use crate::server::{cookie, lock, new_token, LogEntry, RequestLog};
