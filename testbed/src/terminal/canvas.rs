@@ -8,7 +8,7 @@
 //! robots use. The page's JavaScript fetches `GET /screen` (JSON `{lines,
 //! cursor: [row, col]}`), posts every key to `POST /key` (`{"key": "F8"}`,
 //! names as in [`TermKey::parse`]) one at a time in order and redraws from
-//! the answer. One [`TerminalApp`] per `terminal_sid` cookie; every request
+//! the answer. One [`TerminalApp`] per `terminal_sid_PORT` cookie; every request
 //! is logged to the shared [`RequestLog`] as system `terminal`.
 //!
 //! The canvas is 964×576 px (DejaVu Sans Mono 20px: 12.05 px × 24 px cells).
@@ -34,8 +34,9 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// The session cookie (distinct from the web systems' cookies, since browsers
-/// share cookies across the ports of one host).
+/// Prefix of the session cookie, which is `terminal_sid_PORT`: browsers share
+/// cookies across the ports of one host, and several terminal instances (or
+/// the web systems) in one browser must not log each other out.
 const COOKIE: &str = "terminal_sid";
 /// Sessions kept at most; beyond that an arbitrary old one is dropped.
 const MAX_SESSIONS: usize = 1000;
@@ -93,7 +94,11 @@ pub async fn serve_canvas(
     cfg: TerminalConfig,
     log: RequestLog,
 ) -> std::io::Result<(String, ShutdownHandle)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let url = format!("http://{addr}");
     let ctx = Ctx {
+        cookie: format!("{COOKIE}_{}", addr.port()),
         world,
         cfg,
         log,
@@ -105,8 +110,6 @@ pub async fn serve_canvas(
         .route("/key", post(key))
         .route("/__testbed/log", get(log_endpoint))
         .with_state(ctx);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -120,6 +123,8 @@ pub async fn serve_canvas(
 
 #[derive(Clone)]
 struct Ctx {
+    /// The session cookie's name, `terminal_sid_PORT`.
+    cookie: String,
     world: Arc<World>,
     cfg: TerminalConfig,
     log: RequestLog,
@@ -138,7 +143,7 @@ impl Ctx {
         f: impl FnOnce(&mut TerminalApp) -> (StatusCode, Response),
     ) -> Response {
         let mut sessions = lock(&self.sessions);
-        let known = cookie(headers, COOKIE).filter(|t| sessions.contains_key(t));
+        let known = cookie(headers, &self.cookie).filter(|t| sessions.contains_key(t));
         let (token, fresh) = match known {
             Some(t) => (t, false),
             None => {
@@ -169,7 +174,9 @@ impl Ctx {
         });
         *resp.status_mut() = status;
         if fresh {
-            if let Ok(v) = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax").parse() {
+            if let Ok(v) =
+                format!("{}={token}; Path=/; HttpOnly; SameSite=Lax", self.cookie).parse()
+            {
                 resp.headers_mut().insert(header::SET_COOKIE, v);
             }
         }
@@ -352,6 +359,8 @@ mod tests {
             url: srv.url.clone(),
             cookie: cookie.expect("session cookie"),
         };
+        let port = srv.url.rsplit(':').next().unwrap_or_default();
+        assert!(c.cookie.starts_with(&format!("terminal_sid_{port}=")));
         let (_, again, body) = http(&c.url, "GET", "/screen", &c.cookie, "").await;
         assert!(again.is_none(), "same session");
         assert!(body.contains("BRUGER:"));
