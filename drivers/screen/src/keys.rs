@@ -67,6 +67,12 @@ impl Key {
     }
 }
 
+/// The keys as one string for WebDriver `send_keys` / key actions (named keys become their
+/// W3C code points), so the browser-canvas backend types exactly what the X11 backend types.
+pub fn webdriver_text(keys: &[Key]) -> String {
+    keys.iter().map(Key::webdriver_char).collect()
+}
+
 fn named(name: &str) -> Option<Key> {
     let lower = name.to_ascii_lowercase();
     let k = match lower.as_str() {
@@ -192,5 +198,6 @@ mod tests {
         assert_eq!(Key::F(1).webdriver_char(), '\u{E031}');
         assert_eq!(Key::F(12).webdriver_char(), '\u{E03C}');
         assert_eq!(Key::Enter.webdriver_char(), '\u{E007}');
+        assert_eq!(webdriver_text(&parse_keys("æ{F8}").unwrap()), "æ\u{E038}");
     }
 }
