@@ -6,15 +6,27 @@ use marc_e2e::*;
 fn fails_with(args: &[&str], env: &[(&str, &str)], needle: &str) {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = std::process::Command::new(marc_bin());
-    cmd.args(args).current_dir(dir.path()).env("MARC_LISTS_DIR", lists_dir());
+    cmd.args(args)
+        .current_dir(dir.path())
+        .env("MARC_LISTS_DIR", lists_dir());
     for (k, v) in env {
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
     let err = stderr(&out);
-    assert!(!out.status.success(), "{args:?} should fail; stdout: {}", stdout(&out));
-    assert!(err.contains(needle), "{args:?}: expected {needle:?} in stderr, got: {err}");
-    assert!(err.trim().lines().count() <= 2, "{args:?}: the error should be short: {err}");
+    assert!(
+        !out.status.success(),
+        "{args:?} should fail; stdout: {}",
+        stdout(&out)
+    );
+    assert!(
+        err.contains(needle),
+        "{args:?}: expected {needle:?} in stderr, got: {err}"
+    );
+    assert!(
+        err.trim().lines().count() <= 2,
+        "{args:?}: the error should be short: {err}"
+    );
 }
 
 fn robots() -> String {
@@ -24,17 +36,75 @@ fn robots() -> String {
 #[test]
 fn bad_input_gets_a_clear_error() {
     let r = robots();
-    fails_with(&["run", "--robots", &r, "--cpr", "12345", "--out", "o"], &[], "CPR number has 10 digits");
-    fails_with(&["run", "--robots", &r, "--cpr", "310299-1234", "--out", "o"], &[], "not a real date");
     fails_with(
-        &["run", "--robots", &r, "--cpr", "070761-4285", "--from", "2020-01-01", "--to", "2019-01-01", "--out", "o"],
+        &["run", "--robots", &r, "--cpr", "12345", "--out", "o"],
+        &[],
+        "CPR number has 10 digits",
+    );
+    fails_with(
+        &["run", "--robots", &r, "--cpr", "310299-1234", "--out", "o"],
+        &[],
+        "not a real date",
+    );
+    fails_with(
+        &[
+            "run",
+            "--robots",
+            &r,
+            "--cpr",
+            "070761-4285",
+            "--from",
+            "2020-01-01",
+            "--to",
+            "2019-01-01",
+            "--out",
+            "o",
+        ],
         &[],
         "swap --from and --to",
     );
-    fails_with(&["run", "--robots", &r, "--cpr", "070761-4285", "--from", "1/1/2020", "--out", "o"], &[], "YYYY-MM-DD");
-    fails_with(&["run", "--robots", &r, "--cpr", "070761-4285", "--systems", "sbsys", "--out", "o"], &[], "unknown system \"sbsys\"");
     fails_with(
-        &["run", "--robots", &r, "--cpr", "070761-4285", "--systems", "esdh", "--out", "o"],
+        &[
+            "run",
+            "--robots",
+            &r,
+            "--cpr",
+            "070761-4285",
+            "--from",
+            "1/1/2020",
+            "--out",
+            "o",
+        ],
+        &[],
+        "YYYY-MM-DD",
+    );
+    fails_with(
+        &[
+            "run",
+            "--robots",
+            &r,
+            "--cpr",
+            "070761-4285",
+            "--systems",
+            "sbsys",
+            "--out",
+            "o",
+        ],
+        &[],
+        "unknown system \"sbsys\"",
+    );
+    fails_with(
+        &[
+            "run",
+            "--robots",
+            &r,
+            "--cpr",
+            "070761-4285",
+            "--systems",
+            "esdh",
+            "--out",
+            "o",
+        ],
         &[("MARC_CHROMEDRIVER", "/nonexistent/chromedriver")],
         "chromium-driver",
     );
@@ -46,7 +116,11 @@ fn a_data_directory_that_is_not_marcs_is_refused_and_untouched() {
     std::fs::write(dir.path().join("important.txt"), "keep me").unwrap();
     let d = dir.path().display().to_string();
     fails_with(&["--data", &d, "requests"], &[], "holds no marc data");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "marc wrote into a foreign directory");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "marc wrote into a foreign directory"
+    );
     let file = dir.path().join("important.txt").display().to_string();
     fails_with(&["--data", &file, "requests"], &[], "not a directory");
 }
@@ -59,12 +133,19 @@ fn check_reports_line_and_column_and_passes_the_shipped_scripts() {
     let out = marc(dir.path(), &["check", bad.to_str().unwrap()]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("bad.rhai:2:12: unknown function `tabel` (did you mean `table`?)"), "{err}");
+    assert!(
+        err.contains("bad.rhai:2:12: unknown function `tabel` (did you mean `table`?)"),
+        "{err}"
+    );
 
     std::fs::write(&bad, "let x = ;").unwrap();
     let out = marc(dir.path(), &["check", bad.to_str().unwrap()]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("bad.rhai:1:9: syntax error"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("bad.rhai:1:9: syntax error"),
+        "{}",
+        stderr(&out)
+    );
 
     let scripts: Vec<String> = std::fs::read_dir(root().join("scripts"))
         .unwrap()
@@ -76,7 +157,11 @@ fn check_reports_line_and_column_and_passes_the_shipped_scripts() {
     let mut args = vec!["check"];
     args.extend(scripts.iter().map(String::as_str));
     let out = marc(dir.path(), &args);
-    assert!(out.status.success(), "shipped scripts fail marc check: {}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "shipped scripts fail marc check: {}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -85,8 +170,19 @@ fn dsl_reference_is_generated_from_the_registered_api() {
     let out = marc(dir.path(), &["dsl"]);
     assert!(out.status.success());
     let generated = stdout(&out);
-    for f in ["navigate", "table", "emit", "secret", "retry", "wait_text", "click_text"] {
-        assert!(generated.contains(&format!("### `{f}(")), "{f} missing from the reference");
+    for f in [
+        "navigate",
+        "table",
+        "emit",
+        "secret",
+        "retry",
+        "wait_text",
+        "click_text",
+    ] {
+        assert!(
+            generated.contains(&format!("### `{f}(")),
+            "{f} missing from the reference"
+        );
     }
     let committed = std::fs::read_to_string(root().join("docs/DSL.md")).unwrap_or_default();
     assert_eq!(committed, generated, "docs/DSL.md is stale: run `make dsl`");

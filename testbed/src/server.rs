@@ -66,7 +66,7 @@ impl Default for TestbedConfig {
         TestbedConfig {
             seed: crate::world::DEMO_SEED,
             fail_rate: 0.1,
-            session_requests: 25,
+            session_requests: 12,
             js_delay_ms: 600,
             log_file: None,
         }

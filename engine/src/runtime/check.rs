@@ -2,7 +2,7 @@
 //! registered API without running anything.
 
 use super::{sandbox, RobotEnv};
-use rhai::{ASTNode, Engine, Expr};
+use rhai::{ASTNode, Engine, Expr, Stmt};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -91,12 +91,11 @@ pub fn check_source(engine: &Engine, file: &str, source: &str) -> Vec<Diagnostic
     }
     let mut out = Vec::new();
     ast.walk(&mut |path: &[ASTNode]| {
-        let Some(ASTNode::Expr(expr)) = path.last() else {
-            return true;
-        };
-        let (call, pos, method) = match expr {
-            Expr::FnCall(call, pos) => (call, *pos, false),
-            Expr::MethodCall(call, pos) => (call, *pos, true),
+        let (call, pos, method) = match path.last() {
+            Some(ASTNode::Expr(Expr::FnCall(call, pos))) => (call, *pos, false),
+            Some(ASTNode::Expr(Expr::MethodCall(call, pos))) => (call, *pos, true),
+            // A call used as a statement is a statement node of its own.
+            Some(ASTNode::Stmt(Stmt::FnCall(call, pos))) => (call, *pos, false),
             _ => return true,
         };
         let name = call.name.as_str();

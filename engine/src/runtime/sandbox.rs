@@ -53,10 +53,7 @@ pub fn raw_engine(limits: &Limits, cancel: Arc<AtomicBool>, started: Instant) ->
     engine.set_strict_variables(true);
     engine.disable_symbol("eval");
     let budget = limits.time_budget;
-    engine.on_progress(move |ops| {
-        if ops % 256 != 0 {
-            return None;
-        }
+    engine.on_progress(move |_ops| {
         if cancel.load(Ordering::Relaxed) {
             return Some(Dynamic::from("the robot run was cancelled"));
         }
