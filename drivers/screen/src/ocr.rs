@@ -364,7 +364,7 @@ impl Ocr {
             return Ok(OcrResult::default());
         }
         let prepared = prepare(img, prep);
-        let scale = prep.scale.max(1) as i32;
+        let scale = prepared.scale as i32;
         let mut engine = self.checkout()?;
         let out = run_engine(&mut engine, &prepared.image, prep.psm.min(13));
         match out {
@@ -412,7 +412,13 @@ const PAD: u32 = 6;
 pub struct Prepared {
     pub image: GrayImage,
     pub inverted: bool,
+    /// The upscale actually applied (the requested one, lowered for very large images).
+    pub scale: u32,
 }
+
+/// Longest side, in pixels, an upscaled image may have: beyond it the scale is lowered, so a
+/// 4K screenshot does not become a 75-megapixel image that takes tesseract minutes.
+pub const MAX_SCALED_SIDE: u32 = 6000;
 
 /// Prepare an image for tesseract. Public so tests and tools can look at what the engine sees.
 pub fn prepare(img: &DynamicImage, prep: Prep) -> Prepared {
@@ -429,7 +435,8 @@ pub fn prepare(img: &DynamicImage, prep: Prep) -> Prepared {
     let (w, h) = grey.dimensions();
     let mut padded = GrayImage::from_pixel(w + 2 * PAD, h + 2 * PAD, Luma([255]));
     image::imageops::replace(&mut padded, &grey, PAD as i64, PAD as i64);
-    let scale = prep.scale.max(1);
+    let longest = padded.width().max(padded.height()).max(1);
+    let scale = prep.scale.clamp(1, (MAX_SCALED_SIDE / longest).max(1));
     let mut out = if scale == 1 {
         padded
     } else {
@@ -449,6 +456,7 @@ pub fn prepare(img: &DynamicImage, prep: Prep) -> Prepared {
     Prepared {
         image: out,
         inverted,
+        scale,
     }
 }
 
@@ -626,6 +634,17 @@ mod tests {
         );
         assert!(p.inverted);
         assert_eq!(p.image.dimensions(), ((10 + 12) * 3, (5 + 12) * 3));
+        let wide = DynamicImage::ImageLuma8(GrayImage::from_pixel(3000, 10, Luma([200])));
+        let p = prepare(
+            &wide,
+            Prep {
+                scale: 3,
+                threshold: false,
+                invert_if_dark: true,
+                psm: 6,
+            },
+        );
+        assert_eq!((p.scale, p.image.width()), (1, 3012));
         let light = DynamicImage::ImageLuma8(GrayImage::from_pixel(10, 5, Luma([200])));
         assert!(
             !prepare(
