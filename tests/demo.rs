@@ -32,8 +32,13 @@ fn demo_delivers_every_document_and_no_other_persons_cpr() {
     for k in ["request_id", "cpr", "pdf", "documents", "marks", "systems"] {
         assert!(v.get(k).is_some(), "missing {k} in {v}");
     }
-    assert_eq!(v["state"], "ready", "{v}");
+    assert_eq!(v["state"], "delivered", "{v}");
     let pdf = dir.path().join(v["pdf"].as_str().unwrap());
+    check_memo(
+        &dir.path().join(v["delivery"].as_str().unwrap()),
+        &pdf,
+        v["cpr"].as_str().unwrap(),
+    );
     let text = squash(&pdftotext(&pdf));
 
     let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
@@ -121,6 +126,41 @@ fn demo_delivers_every_document_and_no_other_persons_cpr() {
 
     // The testbed saw the traps and the robot never sent a forbidden request.
     check_testbed_log(&log);
+}
+
+/// The Digital Post message parses as MeMo 1.1 and carries the same PDF.
+fn check_memo(file: &Path, pdf: &Path, cpr: &str) {
+    use base64::Engine as _;
+    let xml = std::fs::read_to_string(file).unwrap();
+    let doc = roxmltree::Document::parse(&xml).expect("the MeMo message is well-formed XML");
+    const NS: &str = "https://DigitalPost.dk/MeMo-1";
+    let field = |name: &str| {
+        doc.descendants()
+            .find(|n| n.tag_name().namespace() == Some(NS) && n.tag_name().name() == name)
+            .and_then(|n| n.text())
+            .unwrap_or_else(|| panic!("MeMo field {name} missing"))
+            .to_string()
+    };
+    assert_eq!(field("messageType"), "DIGITALPOST");
+    assert!(uuid_like(&field("messageUUID")));
+    assert_eq!(field("recipientID"), cpr.replace('-', ""));
+    assert_eq!(field("senderID").len(), 8);
+    assert_eq!(field("encodingFormat"), "application/pdf");
+    assert_eq!(field("language"), "da");
+    assert!(field("filename").ends_with(".pdf"));
+    assert!(!field("createdDateTime").is_empty() && !field("label").is_empty());
+    let content = base64::engine::general_purpose::STANDARD
+        .decode(field("content").trim())
+        .unwrap();
+    assert_eq!(
+        content,
+        std::fs::read(pdf).unwrap(),
+        "the message does not carry the assembled PDF"
+    );
+}
+
+fn uuid_like(s: &str) -> bool {
+    s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4
 }
 
 fn check_testbed_log(log: &Path) {

@@ -77,6 +77,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Deliver a request's PDF to the requester's digital mailbox (after a caseworker's review).
+    Deliver {
+        /// Request id.
+        id: String,
+    },
+    /// Forward a request's PDF to another municipality's secure mailbox.
+    Forward {
+        /// Request id.
+        id: String,
+        /// The receiving municipality's CVR number.
+        #[arg(long)]
+        cvr: String,
+        /// The receiving municipality's name.
+        #[arg(long)]
+        name: String,
+    },
     /// The simulated case systems used by the demo and the tests.
     #[command(subcommand)]
     Testbed(testbed::TestbedCommand),
@@ -123,6 +139,8 @@ pub fn main() -> i32 {
         Command::Dsl => request::dsl(&runtime),
         Command::Screen(a) => request::screen(&cli.global, a),
         Command::Requests { id, json } => request::requests(&cli.global, id, json),
+        Command::Deliver { id } => request::deliver(&cli.global, &id),
+        Command::Forward { id, cvr, name } => request::forward(&cli.global, &id, &cvr, &name),
         Command::Testbed(c) => testbed::run(&runtime, c),
         Command::Secret(c) => admin::secret(&cli.global, c),
         Command::Audit(c) => admin::audit(&cli.global, c),

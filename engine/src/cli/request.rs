@@ -113,7 +113,20 @@ fn settings(
     let config = Config::load(g.config.as_deref())?;
     let store = marc_store::Store::open(&g.data)?;
     let audit = marc_audit::AuditLog::open(&store).context("cannot open the audit log")?;
+    let outbox_dir = config
+        .delivery
+        .outbox
+        .clone()
+        .unwrap_or_else(|| g.data.join("outbox"));
+    let outbox = marc_delivery::Outbox::new(
+        outbox_dir.clone(),
+        config.delivery.endpoint.clone(),
+        store.clone(),
+    )
+    .with_context(|| format!("cannot open the outbox {}", outbox_dir.display()))?;
     let s = Settings {
+        outbox,
+        review_all: config.control == "review",
         store,
         audit,
         robots_dir: robots.unwrap_or_else(|| crate::robot::default_dir("robots")),
@@ -201,7 +214,9 @@ pub fn run(g: &Global, rt: &tokio::runtime::Runtime, a: RunArgs) -> Result<i32> 
                 address: a.address.clone(),
                 requester: a.requester.clone().unwrap_or_else(|| a.name.clone()),
             };
-            pipeline::create_request(&settings, &spec, &systems)?
+            let rec = pipeline::create_request(&settings, &spec, &systems)?;
+            pipeline::send_receipt(&settings, &rec)?;
+            rec
         }
     };
     let vault = match marc_vault::VaultKey::from_env() {
@@ -283,6 +298,7 @@ fn execute(
                 "seconds": r.seconds, "webdriver_commands": r.webdriver_commands, "sessions": r.sessions,
             }))).collect::<serde_json::Map<_, _>>(),
             "note": rec.note,
+            "delivery": rec.delivery,
         });
         if let Some(extra) = extra {
             if let (Some(o), serde_json::Value::Object(e)) = (v.as_object_mut(), extra) {
@@ -330,6 +346,10 @@ fn execute(
         RequestState::Incomplete => {
             eprintln!("error: request {} is INCOMPLETE: {}", rec.id, rec.note);
             exit::INCOMPLETE
+        }
+        RequestState::DeliveryFailed => {
+            eprintln!("error: request {}: {}", rec.id, rec.note);
+            exit::ERROR
         }
         RequestState::HeldForReview => {
             eprintln!("request {} is held for manual review: {}", rec.id, rec.note);
@@ -390,6 +410,7 @@ pub fn demo(g: &Global, rt: &tokio::runtime::Runtime, a: DemoArgs) -> Result<i32
         println!("demo citizen: {} ({})", citizen.name, citizen.cpr);
     }
     let rec = pipeline::create_request(&settings, &spec, &systems)?;
+    pipeline::send_receipt(&settings, &rec)?;
     let extra = serde_json::json!({ "seed": a.seed, "testbed": { "esdh": testbed.esdh_url, "legacy": testbed.legacy_url } });
     let r = execute(
         g,
@@ -498,5 +519,34 @@ pub fn requests(g: &Global, id: Option<String>, json: bool) -> Result<i32> {
             );
         }
     }
+    Ok(exit::OK)
+}
+
+pub fn deliver(g: &Global, id: &str) -> Result<i32> {
+    let (settings, _) = settings(g, None, None)?;
+    let rec = pipeline::load(&settings.store, id)?.ok_or_else(|| anyhow!("no request {id:?}"))?;
+    let rec = pipeline::deliver(&settings, rec)?;
+    match rec.state {
+        RequestState::Delivered => {
+            println!("delivered: {}", rec.delivery.unwrap_or_default());
+            Ok(exit::OK)
+        }
+        _ => bail!("{}", rec.note),
+    }
+}
+
+pub fn forward(g: &Global, id: &str, cvr: &str, name: &str) -> Result<i32> {
+    let (settings, _) = settings(g, None, None)?;
+    let rec = pipeline::load(&settings.store, id)?.ok_or_else(|| anyhow!("no request {id:?}"))?;
+    let r = pipeline::forward(&settings, &rec, cvr, name)?;
+    println!(
+        "forwarded to {name} (CVR {cvr}): {}{}",
+        r.file.display(),
+        if r.repeated {
+            " (sent earlier; not sent again)"
+        } else {
+            ""
+        }
+    );
     Ok(exit::OK)
 }

@@ -6,8 +6,11 @@
 //! stored are not extracted twice (the robot's `emit` de-duplicates), and a
 //! request whose robots all finished is not run again.
 
+mod delivery;
 mod records;
 mod robots;
+
+pub use delivery::{deliver, forward, send_receipt};
 
 pub use records::{RequestRecord, RequestState, RunState, RunStatus};
 pub use robots::{RobotRunner, RunnerOptions};
@@ -48,6 +51,10 @@ pub struct Settings {
     pub allow_addresses: Vec<String>,
     pub authority: marc_assembly::Authority,
     pub actor: String,
+    /// Digital Post outbox (MeMo messages), exactly once per message.
+    pub outbox: marc_delivery::Outbox,
+    /// Control level "review": every request waits for a caseworker.
+    pub review_all: bool,
 }
 
 /// The result of running a request.
@@ -69,9 +76,12 @@ pub fn create_request(
     spec: &RequestSpec,
     systems: &[String],
 ) -> Result<RequestRecord> {
-    let n = settings.store.next_id()?;
+    let n = settings.store.next_id()? + 1;
     let now = chrono::Utc::now();
-    let id = format!("AI-{}-{:06}", now.format("%Y"), n % 1_000_000);
+    // The counter is per data directory; the suffix keeps ids (and the
+    // MeMo message ids derived from them) unique across installations.
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..4];
+    let id = format!("AI-{}-{:06}-{suffix}", now.format("%Y"), n % 1_000_000);
     let rec = RequestRecord {
         id: id.clone(),
         cpr: spec.cpr.formatted(),
@@ -93,6 +103,8 @@ pub fn create_request(
         marks: 0,
         documents: 0,
         note: String::new(),
+        leaks: 0,
+        delivery: None,
     };
     save(settings, &rec)?;
     settings.audit.append(
@@ -237,6 +249,7 @@ pub fn execute(
     rec.pdf = Some(pdf_path.display().to_string());
     rec.documents = docs.len();
     rec.marks = n_marks;
+    rec.leaks = leaks.len();
     rec.state = if !leaks.is_empty() {
         // The leaked text itself is personal data: name only where it is.
         let pages: Vec<String> = leaks
@@ -259,6 +272,9 @@ pub fn execute(
             incomplete.join(", ")
         );
         RequestState::Incomplete
+    } else if settings.review_all {
+        rec.note = "control level \"review\": waiting for a caseworker (`marc deliver`)".into();
+        RequestState::HeldForReview
     } else {
         RequestState::Ready
     };
@@ -268,6 +284,10 @@ pub fn execute(
             .request(&rec.id)
             .detail(serde_json::json!({"pdf": pdf_path, "bytes": pdf.len(), "leaks": leaks.len(), "state": rec.state})),
     )?;
+    // 5. Delivery, when nothing holds the request back.
+    if rec.state == RequestState::Ready {
+        rec = deliver(settings, rec)?;
+    }
     Ok(Outcome {
         documents: docs.len(),
         marks: n_marks,

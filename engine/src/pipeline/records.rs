@@ -78,6 +78,12 @@ pub struct RequestRecord {
     pub marks: usize,
     pub documents: usize,
     pub note: String,
+    /// Marked strings the leak check found in the PDF (never delivered then).
+    #[serde(default)]
+    pub leaks: usize,
+    /// The outbox file of the delivered answer.
+    #[serde(default)]
+    pub delivery: Option<String>,
 }
 
 /// `days` working days after `from` (offentlighedsloven § 36: 7 working days).
