@@ -119,6 +119,26 @@ pub fn locate(res: &OcrResult, needle: &str) -> Option<TextMatch> {
     None
 }
 
+/// Group an OCR reading into the text rows of a fixed character grid (a terminal's 24 rows):
+/// each OCR line goes to the row under its vertical centre, lines on one row are joined with a
+/// space. `height` is the captured image's height and `border` the padding above the first
+/// row (xterm: 2 px). Lets a terminal robot say "row 0 is the header, rows 5–20 the body"
+/// instead of guessing from OCR line order, which skips empty rows.
+pub fn grid_rows(res: &OcrResult, height: u32, rows: usize, border: i32) -> Vec<String> {
+    let rows = rows.max(1);
+    let mut out = vec![String::new(); rows];
+    let cell = (height as f32 - 2.0 * border as f32).max(1.0) / rows as f32;
+    for l in &res.lines {
+        let centre = (l.y + l.h / 2 - border) as f32;
+        let row = (centre / cell).floor().clamp(0.0, (rows - 1) as f32) as usize;
+        if !out[row].is_empty() {
+            out[row].push(' ');
+        }
+        out[row].push_str(&l.text);
+    }
+    out
+}
+
 /// Capture the screen and read it.
 pub fn ocr_screen(screen: &mut dyn Screen, ocr: &Ocr) -> Result<OcrResult, ScreenError> {
     let img = screen.capture()?;
@@ -287,6 +307,17 @@ mod tests {
         assert_eq!(locate(&r, "cpr-SØGNING").unwrap().line, 0);
         assert!(locate(&r, "slet").is_none());
         assert!(locate(&r, "  ").is_none());
+    }
+
+    #[test]
+    fn lines_land_on_their_grid_rows() {
+        let r = result(); // both lines at y 10, h 12 → centre 16
+        let rows = grid_rows(&r, 24 * 20, 24, 0);
+        assert_eq!(rows.len(), 24);
+        assert_eq!(rows[0], "CPR-søgning PF8=næste side PF3=Tilbage");
+        assert!(rows[1..].iter().all(String::is_empty));
+        let rows = grid_rows(&r, 24 * 5, 24, 0);
+        assert_eq!(rows[3], "CPR-søgning PF8=næste side PF3=Tilbage");
     }
 
     #[test]

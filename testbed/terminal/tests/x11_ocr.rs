@@ -38,21 +38,10 @@ impl Robot {
         self.screens += 1;
         r
     }
-    /// OCR lines grouped by terminal row (0–23), from their vertical centre.
+    /// OCR lines grouped by terminal row (0–23); xterm pads the grid by 2 px.
     fn rows(&mut self, r: &OcrResult) -> Vec<String> {
-        let h = self.s.capture().unwrap().height() as i32;
-        let cell = (h - 4) as f32 / 24.0;
-        let mut rows = vec![String::new(); 24];
-        for l in &r.lines {
-            let row = (((l.y + l.h / 2 - 2) as f32) / cell)
-                .floor()
-                .clamp(0.0, 23.0) as usize;
-            if !rows[row].is_empty() {
-                rows[row].push(' ');
-            }
-            rows[row].push_str(&l.text);
-        }
-        rows
+        let h = self.s.capture().unwrap().height();
+        marc_screen::grid_rows(r, h, 24, 2)
     }
 }
 
