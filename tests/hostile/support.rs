@@ -1,0 +1,258 @@
+//! Shared by hostile.rs, resume.rs and audit_replay.rs (included with
+//! `#[path]`): a testbed child process that dies with the test, `marc run`
+//! against it with the robots' passwords from the environment, and readers
+//! for the testbed's request log and marc's audit log.
+
+#![allow(dead_code)]
+
+use marc_e2e::*;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The testbed robots' passwords (testbed/README.md); they must never leak.
+pub const ESDH_PASSWORD: &str = "laes-kun-2018";
+pub const LEGACY_PASSWORD: &str = "LAES2018";
+
+/// Environment giving `marc run` the robots' accounts.
+pub const SECRET_ENV: [(&str, &str); 4] = [
+    ("MARC_SECRET_ESDH_USER", "marc-robot"),
+    ("MARC_SECRET_ESDH_PASSWORD", ESDH_PASSWORD),
+    ("MARC_SECRET_LEGACY_USER", "ROBOT01"),
+    ("MARC_SECRET_LEGACY_PASSWORD", LEGACY_PASSWORD),
+];
+
+/// `marc testbed serve` as a child process, killed (and reaped) on drop,
+/// also when the test panics. The child runs under a tiny shell that kills
+/// it when the test process's end of its stdin pipe closes, so even a test
+/// binary killed outright leaves no testbed behind.
+pub struct TestbedProc {
+    child: Child,
+    pub esdh: String,
+    pub legacy: String,
+    pub log: PathBuf,
+}
+
+impl TestbedProc {
+    /// Starts the testbed with the demo seed; `fail_rate` is the legacy
+    /// system's probability of a transient 503.
+    pub fn start(log: &Path, fail_rate: f64) -> TestbedProc {
+        let script = r#""$@" & pid=$!; trap 'kill -9 $pid 2>/dev/null' EXIT; read _ignored; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null"#;
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg("testbed")
+            .arg(marc_bin())
+            .args([
+                "testbed",
+                "serve",
+                "--fail-rate",
+                &fail_rate.to_string(),
+                "--log",
+            ])
+            .arg(log)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("cannot start `marc testbed serve`");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let (mut esdh, mut legacy) = (String::new(), String::new());
+        let mut tb = TestbedProc {
+            child,
+            esdh: String::new(),
+            legacy: String::new(),
+            log: log.to_path_buf(),
+        };
+        while esdh.is_empty() || legacy.is_empty() {
+            let line = match lines.next() {
+                Some(Ok(l)) => l,
+                _ => panic!("`marc testbed serve` ended before printing its URLs"),
+            };
+            let mut w = line.split_whitespace();
+            match (w.next(), w.next()) {
+                (Some("esdh"), Some(u)) => esdh = u.to_string(),
+                (Some("legacy"), Some(u)) => legacy = u.to_string(),
+                _ => {}
+            }
+        }
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        tb.esdh = esdh;
+        tb.legacy = legacy;
+        tb
+    }
+
+    /// Every request the testbed served so far.
+    pub fn entries(&self) -> Vec<serde_json::Value> {
+        read_jsonl(&self.log)
+    }
+
+    /// `--base-url` arguments for both systems.
+    pub fn base_url_args(&self) -> Vec<String> {
+        vec![
+            "--base-url".into(),
+            format!("esdh={}", self.esdh),
+            "--base-url".into(),
+            format!("legacy={}", self.legacy),
+        ]
+    }
+}
+
+impl Drop for TestbedProc {
+    fn drop(&mut self) {
+        // Closing stdin makes the shell kill the server; kill the shell too.
+        drop(self.child.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// JSON Lines from a file (missing file: none).
+pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
+/// A `marc` command with the lists configured and the robots' secrets in
+/// the environment.
+pub fn marc_cmd(cwd: &Path, args: &[String]) -> Command {
+    let mut c = Command::new(marc_bin());
+    c.args(args)
+        .current_dir(cwd)
+        .env("MARC_LISTS_DIR", lists_dir())
+        .env("OMP_THREAD_LIMIT", "1")
+        .env_remove("MARC_VAULT_KEY")
+        .env_remove("MARC_VAULT_KEY_FILE")
+        .env_remove("MARC_DATA");
+    for (k, v) in SECRET_ENV {
+        c.env(k, v);
+    }
+    c
+}
+
+/// Runs `marc` to completion.
+pub fn marc_out(cwd: &Path, args: &[String]) -> Output {
+    marc_cmd(cwd, args).output().expect("cannot start marc")
+}
+
+/// `&[&str]` to owned arguments.
+pub fn args(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+/// The whole audit log as JSON values (`marc audit log --json`).
+pub fn audit_entries(cwd: &Path, data: &Path) -> Vec<serde_json::Value> {
+    let out = marc_out(
+        cwd,
+        &args(&["--data", data.to_str().unwrap(), "audit", "log", "--json"]),
+    );
+    assert!(
+        out.status.success(),
+        "marc audit log failed: {}",
+        stderr(&out)
+    );
+    stdout(&out)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad audit line {l:?}: {e}")))
+        .collect()
+}
+
+/// Pids of every live descendant of `pid` (from /proc).
+pub fn descendants(pid: u32) -> Vec<u32> {
+    let mut parent_of = Vec::new();
+    if let Ok(rd) = std::fs::read_dir("/proc") {
+        for e in rd.flatten() {
+            let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            if let Some((ppid, _)) = stat(p) {
+                parent_of.push((p, ppid));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(q) = frontier.pop() {
+        for &(c, pp) in &parent_of {
+            if pp == q && !out.contains(&c) {
+                out.push(c);
+                frontier.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// (ppid, state) of a process, None when it is gone.
+pub fn stat(pid: u32) -> Option<(u32, char)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) S ppid ..." — comm may hold spaces and parentheses.
+    let rest = &s[s.rfind(')')? + 2..];
+    let mut f = rest.split_whitespace();
+    let state = f.next()?.chars().next()?;
+    let ppid = f.next()?.parse().ok()?;
+    Some((ppid, state))
+}
+
+/// Whether a process is running (not gone, not a zombie).
+pub fn alive(pid: u32) -> bool {
+    matches!(stat(pid), Some((_, s)) if s != 'Z' && s != 'X')
+}
+
+/// The command line of a process, for messages.
+pub fn cmdline(pid: u32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+        .unwrap_or_default()
+}
+
+/// A robots folder holding only the two web robots (esdh, legacy) copied from
+/// the checkout, so robots added to the checkout later do not join the run.
+pub fn web_robots(dir: &Path) -> PathBuf {
+    let robots = dir.join("robots");
+    for sys in ["esdh", "legacy"] {
+        let to = robots.join(sys);
+        std::fs::create_dir_all(&to).unwrap();
+        std::fs::copy(
+            root().join("robots").join(sys).join("robot.toml"),
+            to.join("robot.toml"),
+        )
+        .unwrap();
+    }
+    robots
+}
+
+/// The ground truth for the two web systems.
+pub fn web_truth<'a>(
+    world: &'a marc_testbed::World,
+    cpr: &'a str,
+) -> Vec<&'a marc_testbed::TbDocument> {
+    ["esdh", "legacy"]
+        .iter()
+        .flat_map(|s| world.documents_for(s, cpr))
+        .collect()
+}
+
+/// A process's start time (clock ticks after boot): with the pid, it tells
+/// one process from a later one that reused the pid.
+pub fn starttime(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &s[s.rfind(')')? + 2..];
+    // Fields after comm start at field 3 (state); starttime is field 22.
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
