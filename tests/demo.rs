@@ -52,9 +52,14 @@ fn demo_delivers_every_document_and_no_other_persons_cpr() {
         truth.len() >= 8,
         "the demo citizen should have documents in both web systems"
     );
+    let terminal: Vec<_> = world.documents_for("terminal", &citizen.cpr).collect();
+    assert!(
+        !terminal.is_empty(),
+        "the demo citizen should have documents in the terminal system"
+    );
     assert_eq!(
         v["documents"].as_u64().unwrap() as usize,
-        truth.len(),
+        truth.len() + terminal.len(),
         "{v}"
     );
 
@@ -116,7 +121,8 @@ fn demo_delivers_every_document_and_no_other_persons_cpr() {
 
     // documents.jsonl has one line per document with the required fields.
     let jsonl = std::fs::read_to_string(dir.path().join("out/documents.jsonl")).unwrap();
-    assert_eq!(jsonl.lines().count(), truth.len());
+    assert_eq!(jsonl.lines().count(), truth.len() + terminal.len());
+    check_terminal_extraction(&jsonl, &terminal);
     for line in jsonl.lines() {
         let d: serde_json::Value = serde_json::from_str(line).unwrap();
         for k in ["system", "case_id", "title", "date", "text"] {
@@ -161,6 +167,39 @@ fn check_memo(file: &Path, pdf: &Path, cpr: &str) {
 
 fn uuid_like(s: &str) -> bool {
     s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4
+}
+
+/// The terminal system is read by OCR: every document found, and the
+/// character error rate over all their text at most 1 %.
+fn check_terminal_extraction(jsonl: &str, truth: &[&marc_testbed::TbDocument]) {
+    let got: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|d| d["system"] == "terminal")
+        .collect();
+    let (mut reference, mut hypothesis) = (String::new(), String::new());
+    for t in truth {
+        let d = got
+            .iter()
+            .find(|d| d["doc_id"] == t.doc_id.as_str())
+            .unwrap_or_else(|| panic!("terminal document {} was not extracted", t.doc_id));
+        assert_eq!(d["date"], t.date.as_str(), "date of {}", t.doc_id);
+        reference.push_str(&squash(&t.text));
+        reference.push('\n');
+        hypothesis.push_str(&squash(d["text"].as_str().unwrap()));
+        hypothesis.push('\n');
+    }
+    let cer = char_error_rate(&reference, &hypothesis);
+    eprintln!(
+        "terminal OCR: {} documents, {} characters, CER {:.4}",
+        truth.len(),
+        reference.chars().count(),
+        cer
+    );
+    assert!(
+        cer <= 0.01,
+        "character error rate {cer:.4} over the terminal documents exceeds 1 %"
+    );
 }
 
 fn check_testbed_log(log: &Path) {

@@ -44,6 +44,21 @@ fn copy_dir(from: &Path, to: &Path) {
 /// Runs one hostile case and checks every promise; returns the run's JSON
 /// and the testbed log for case-specific checks.
 fn run_case(c: &Case) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let r = run_case_in(c);
+    (r.json, r.log)
+}
+
+/// A finished hostile case, with its files kept for further checks.
+struct Ran {
+    json: serde_json::Value,
+    log: Vec<serde_json::Value>,
+    dir: tempfile::TempDir,
+    data: std::path::PathBuf,
+    stdout: String,
+    stderr: String,
+}
+
+fn run_case_in(c: &Case) -> Ran {
     let dir = tempfile::tempdir().unwrap();
     let tb = TestbedProc::start(&dir.path().join("testbed.jsonl"), 0.0);
 
@@ -74,6 +89,7 @@ fn run_case(c: &Case) -> (serde_json::Value, Vec<serde_json::Value>) {
     let mut a = args(&[
         "--data",
         data.to_str().unwrap(),
+        "-v",
         "run",
         "--cpr",
         &citizen.cpr,
@@ -177,7 +193,14 @@ fn run_case(c: &Case) -> (serde_json::Value, Vec<serde_json::Value>) {
             c.script
         );
     }
-    (v, log)
+    Ran {
+        json: v,
+        log,
+        dir,
+        data,
+        stdout: so,
+        stderr: se,
+    }
 }
 
 #[test]
@@ -372,4 +395,112 @@ fn a_refused_request_at_the_end_of_the_script_still_fails_the_run() {
         refused: true,
         reached: Some("/doc?"),
     });
+}
+
+/// Every file under `dir`, recursively.
+fn files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Where a hostile script's password ended up: every output of the run, the
+/// audit log, the session's replay (terminal and HTML) and every stored byte.
+fn leaks(r: &Ran) -> Vec<String> {
+    let pw = ESDH_PASSWORD.as_bytes();
+    let has = |b: &[u8]| b.windows(pw.len()).any(|w| w == pw);
+    let mut found = Vec::new();
+    let cwd = r.dir.path();
+    let d = r.data.to_str().unwrap();
+    let mut check = |what: String, b: &[u8]| {
+        if has(b) {
+            found.push(what);
+        }
+    };
+    check("marc run's stdout".into(), r.stdout.as_bytes());
+    check("marc run -v's stderr".into(), r.stderr.as_bytes());
+    for f in files(&cwd.join("out")) {
+        check(
+            f.display().to_string(),
+            &std::fs::read(&f).unwrap_or_default(),
+        );
+    }
+    let audit = marc_out(cwd, &args(&["--data", d, "audit", "log", "--json"]));
+    check("marc audit log --json".into(), &audit.stdout);
+    for s in r.json["systems"]["esdh"]["sessions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let s = s.as_str().unwrap_or_default();
+        let out = marc_out(cwd, &args(&["--data", d, "replay", s]));
+        assert!(out.status.success(), "marc replay {s}: {}", stderr(&out));
+        check(format!("marc replay {s}"), &out.stdout);
+        let html = cwd.join("trace");
+        let out = marc_out(
+            cwd,
+            &args(&["--data", d, "replay", s, "--html", html.to_str().unwrap()]),
+        );
+        assert!(
+            out.status.success(),
+            "marc replay {s} --html: {}",
+            stderr(&out)
+        );
+        for f in files(&html) {
+            check(
+                format!("marc replay --html: {}", f.display()),
+                &std::fs::read(&f).unwrap_or_default(),
+            );
+        }
+    }
+    for f in files(&r.data) {
+        check(
+            format!("the data directory: {}", f.display()),
+            &std::fs::read(&f).unwrap_or_default(),
+        );
+    }
+    found
+}
+
+#[test]
+fn a_script_cannot_leak_its_password_through_log_arguments_or_errors() {
+    let r = run_case_in(&Case {
+        script: "secret_leak.rhai",
+        system: "esdh",
+        says: &["giving up; the password was ***"],
+        refused: false,
+        reached: Some("/search"),
+    });
+    let found = leaks(&r);
+    assert!(
+        found.is_empty(),
+        "the robot password leaked into: {found:#?}"
+    );
+}
+
+#[test]
+#[ignore = "bug: the session recording stores each step's URL unmasked, so a password in a URL reaches the sled data, `marc replay` and the --html page"]
+fn a_script_cannot_leak_its_password_through_a_url() {
+    let r = run_case_in(&Case {
+        script: "secret_leak_url.rhai",
+        system: "esdh",
+        says: &["giving up; the password was ***"],
+        refused: false,
+        reached: Some("/cases?cpr="),
+    });
+    let found = leaks(&r);
+    assert!(
+        found.is_empty(),
+        "the robot password leaked into: {found:#?}"
+    );
 }

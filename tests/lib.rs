@@ -82,3 +82,26 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// Character error rate: edit distance over characters / reference length.
+pub fn char_error_rate(reference: &str, hypothesis: &str) -> f64 {
+    let r: Vec<char> = reference.chars().collect();
+    let h: Vec<char> = hypothesis.chars().collect();
+    if r.is_empty() {
+        return if h.is_empty() { 0.0 } else { 1.0 };
+    }
+    let mut prev: Vec<usize> = (0..=h.len()).collect();
+    for (i, rc) in r.iter().enumerate() {
+        let mut cur = Vec::with_capacity(h.len() + 1);
+        cur.push(i + 1);
+        for (j, hc) in h.iter().enumerate() {
+            cur.push(
+                (prev[j] + usize::from(rc != hc))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
+        }
+        prev = cur;
+    }
+    prev[h.len()] as f64 / r.len() as f64
+}

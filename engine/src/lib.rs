@@ -16,3 +16,4 @@ pub mod convert;
 pub mod pipeline;
 pub mod robot;
 pub mod runtime;
+pub mod screens;

@@ -47,6 +47,9 @@ pub struct Manifest {
     /// For screen robots: the program to start (`{url}` is replaced by the base URL).
     #[serde(default)]
     pub program: Option<Vec<String>>,
+    /// For canvas robots: the CSS selector of the canvas that is the screen.
+    #[serde(default)]
+    pub canvas: Option<String>,
 }
 
 /// What is wrong with the robots directory or a manifest.

@@ -10,10 +10,8 @@
 
 pub mod pdf;
 pub mod server;
-pub mod terminal;
 pub mod world;
 
 pub use pdf::attachment_pdf;
 pub use server::{LogEntry, RequestLog, Testbed, TestbedConfig, CREDENTIALS};
-pub use terminal::{start_terminal, TermKey, TerminalApp, TerminalConfig, TerminalServer};
 pub use world::{Case, Citizen, Pii, TbAttachment, TbDocument, Truth, World, DEMO_SEED, SYSTEMS};

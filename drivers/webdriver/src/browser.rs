@@ -239,6 +239,40 @@ impl Browser {
         self.cmd("send_keys", el.send_keys(text)).await
     }
 
+    /// Sends keys (WebDriver key code points allowed) to an element
+    /// without clearing it; used for canvases and key-driven pages.
+    pub async fn send_keys(&self, selector: &str, text: &str) -> Result<(), DriverError> {
+        let el = self.find(selector).await?;
+        self.cmd("send_keys", el.send_keys(text)).await
+    }
+
+    /// Clicks at a point inside an element (offsets from its top-left corner).
+    pub async fn click_in(&self, selector: &str, x: i32, y: i32) -> Result<(), DriverError> {
+        use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+        let el = self.find(selector).await?;
+        let (ex, ey, w, h) = self.cmd("rect", el.rectangle()).await?;
+        let (px, py) = (ex + x as f64, ey + y as f64);
+        if x < 0 || y < 0 || x as f64 > w || y as f64 > h {
+            return Err(DriverError::Command {
+                command: "click_at".into(),
+                reason: format!("({x}, {y}) lies outside {selector} ({w}×{h})"),
+            });
+        }
+        let actions = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveTo {
+                duration: None,
+                x: px,
+                y: py,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        self.perform_actions(actions).await
+    }
+
     pub async fn select(&self, selector: &str, value: &str) -> Result<(), DriverError> {
         let el = self.find(selector).await?;
         self.cmd("select", el.select_by_value(value)).await

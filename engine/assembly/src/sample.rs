@@ -88,6 +88,7 @@ pub fn generated_doc(i: usize) -> AssemblyDoc {
     );
     AssemblyDoc {
         doc: Document {
+            ocr_confidence: None,
             system: ["esdh", "legacy", "terminal"][i % 3].into(),
             case_id: format!("27.12.00-G01-{}-26", 1 + i % 7),
             doc_id: format!("D{i:05}"),
@@ -123,6 +124,7 @@ pub fn sample_input() -> AssemblyInput {
     let docs = vec![
         AssemblyDoc {
             doc: Document {
+                ocr_confidence: None,
                 system: "esdh".into(),
                 case_id: "27.12.00-G01-1-26".into(),
                 doc_id: "D1".into(),
@@ -154,6 +156,7 @@ pub fn sample_input() -> AssemblyInput {
         },
         AssemblyDoc {
             doc: Document {
+                ocr_confidence: None,
                 system: "legacy".into(),
                 case_id: "S-2019-001".into(),
                 doc_id: "L7".into(),
@@ -171,6 +174,7 @@ pub fn sample_input() -> AssemblyInput {
         },
         AssemblyDoc {
             doc: Document {
+                ocr_confidence: None,
                 system: "esdh".into(),
                 case_id: "27.12.00-G01-1-26".into(),
                 doc_id: "D2".into(),

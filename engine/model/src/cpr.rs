@@ -84,7 +84,13 @@ impl Cpr {
     /// Whether the classic modulus-11 check holds (raises confidence only).
     pub fn mod11_ok(&self) -> bool {
         const W: [u32; 10] = [4, 3, 2, 7, 6, 5, 4, 3, 2, 1];
-        self.0.iter().zip(W).map(|(d, w)| *d as u32 * w).sum::<u32>() % 11 == 0
+        self.0
+            .iter()
+            .zip(W)
+            .map(|(d, w)| *d as u32 * w)
+            .sum::<u32>()
+            % 11
+            == 0
     }
 
     /// Odd last digit means male in the CPR system.
@@ -99,7 +105,11 @@ impl FromStr for Cpr {
     /// Accepts `DDMMYY-SSSS`, `DDMMYYSSSS` and `DDMMYY SSSS`; nothing else.
     fn from_str(s: &str) -> Result<Self, CprError> {
         let t = s.trim();
-        let digits: Vec<u8> = t.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
+        let digits: Vec<u8> = t
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .map(|b| b - b'0')
+            .collect();
         let seps: Vec<char> = t.chars().filter(|c| !c.is_ascii_digit()).collect();
         let sep_ok = seps.is_empty()
             || (seps.len() == 1
@@ -164,10 +174,19 @@ mod tests {
 
     #[test]
     fn rejects_bad_input() {
-        assert!(matches!("310299-1234".parse::<Cpr>(), Err(CprError::Date(_))));
+        assert!(matches!(
+            "310299-1234".parse::<Cpr>(),
+            Err(CprError::Date(_))
+        ));
         assert!(matches!("12345".parse::<Cpr>(), Err(CprError::Shape(_))));
-        assert!(matches!("0707-61-4285".parse::<Cpr>(), Err(CprError::Shape(_))));
-        assert!(matches!("abcdefghij".parse::<Cpr>(), Err(CprError::Shape(_))));
+        assert!(matches!(
+            "0707-61-4285".parse::<Cpr>(),
+            Err(CprError::Shape(_))
+        ));
+        assert!(matches!(
+            "abcdefghij".parse::<Cpr>(),
+            Err(CprError::Shape(_))
+        ));
     }
 
     #[test]

@@ -20,6 +20,10 @@ pub struct Document {
     pub text: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// Lowest mean OCR confidence (0–1) of the screens the text was read
+    /// from, for robots without a DOM; a caseworker checks low values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocr_confidence: Option<f32>,
 }
 
 impl Document {

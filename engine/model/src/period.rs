@@ -19,7 +19,11 @@ pub enum PeriodError {
 
 impl Period {
     /// From optional ends; a missing start means 1900-01-01, a missing end `today`.
-    pub fn parse(from: Option<&str>, to: Option<&str>, today: NaiveDate) -> Result<Self, PeriodError> {
+    pub fn parse(
+        from: Option<&str>,
+        to: Option<&str>,
+        today: NaiveDate,
+    ) -> Result<Self, PeriodError> {
         let p = |s: &str| {
             NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
                 .map_err(|_| PeriodError::BadDate(s.to_string()))
@@ -66,6 +70,9 @@ mod tests {
             Period::parse(Some("2021-01-01"), Some("2020-01-01"), today),
             Err(PeriodError::Reversed { .. })
         ));
-        assert!(matches!(Period::parse(Some("1/1/2020"), None, today), Err(PeriodError::BadDate(_))));
+        assert!(matches!(
+            Period::parse(Some("1/1/2020"), None, today),
+            Err(PeriodError::BadDate(_))
+        ));
     }
 }

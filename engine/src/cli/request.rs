@@ -370,9 +370,14 @@ pub fn demo(g: &Global, rt: &tokio::runtime::Runtime, a: DemoArgs) -> Result<i32
         .block_on(marc_testbed::Testbed::start(cfg))
         .context("cannot start the testbed")?;
     let citizen = testbed.world.demo_citizen().clone();
+    // The terminal system's canvas front end, on the same seeded world.
+    let (terminal_url, terminal_task) = rt
+        .block_on(marc_testbed_terminal::web::serve(testbed.world.clone(), 0))
+        .context("cannot start the testbed's terminal system")?;
     let mut base_urls = HashMap::new();
     base_urls.insert("esdh".to_string(), testbed.esdh_url.clone());
     base_urls.insert("legacy".to_string(), testbed.legacy_url.clone());
+    base_urls.insert("terminal".to_string(), format!("{terminal_url}/"));
     let systems: Vec<String> = crate::robot::load_all(&settings.robots_dir)?
         .into_iter()
         .map(|m| m.system)
@@ -404,14 +409,14 @@ pub fn demo(g: &Global, rt: &tokio::runtime::Runtime, a: DemoArgs) -> Result<i32
     };
     if !a.json {
         println!(
-            "testbed: esdh {}  legacy {}",
-            testbed.esdh_url, testbed.legacy_url
+            "testbed: esdh {}  legacy {}  terminal {}",
+            testbed.esdh_url, testbed.legacy_url, terminal_url
         );
         println!("demo citizen: {} ({})", citizen.name, citizen.cpr);
     }
     let rec = pipeline::create_request(&settings, &spec, &systems)?;
     pipeline::send_receipt(&settings, &rec)?;
-    let extra = serde_json::json!({ "seed": a.seed, "testbed": { "esdh": testbed.esdh_url, "legacy": testbed.legacy_url } });
+    let extra = serde_json::json!({ "seed": a.seed, "testbed": { "esdh": testbed.esdh_url, "legacy": testbed.legacy_url, "terminal": terminal_url } });
     let r = execute(
         g,
         rt,
@@ -426,6 +431,7 @@ pub fn demo(g: &Global, rt: &tokio::runtime::Runtime, a: DemoArgs) -> Result<i32
         a.json,
         Some(extra),
     );
+    terminal_task.abort();
     rt.block_on(testbed.stop());
     r
 }

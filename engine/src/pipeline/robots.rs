@@ -4,7 +4,7 @@
 //! own system.
 
 use super::{RunState, RunStatus, Settings};
-use crate::robot::Manifest;
+use crate::robot::{DriverKind, Manifest};
 use crate::runtime::{self, Guard, RequestInfo, RobotEnv, SecretSource, StepRecord, StepSink};
 use marc_audit::NewEntry;
 use marc_model::Period;
@@ -30,6 +30,19 @@ pub struct RunnerOptions {
     pub screenshots: bool,
     /// Print robot log lines to stderr.
     pub verbose: bool,
+}
+
+/// The OCR engines, started once per process on first use (tesseract's
+/// start-up costs about a second).
+fn ocr() -> Result<Arc<marc_screen::Ocr>, String> {
+    static OCR: std::sync::OnceLock<Result<Arc<marc_screen::Ocr>, String>> =
+        std::sync::OnceLock::new();
+    OCR.get_or_init(|| {
+        marc_screen::Ocr::new(marc_screen::OcrOptions::default())
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
+    })
+    .clone()
 }
 
 /// Runs the robots of a request.
@@ -186,6 +199,25 @@ impl RobotRunner {
             ))
             .map_err(|e| (e.to_string(), false))?;
         let browser = Arc::new(browser);
+        let screen: Option<Mutex<Box<dyn runtime::ScreenAccess>>> = match m.driver {
+            DriverKind::Webdriver => None,
+            DriverKind::ScreenCanvas => {
+                // The canvas page is the system: open it, and read the canvas.
+                let b = browser.clone();
+                let url = base.to_string();
+                h.block_on(async move { b.goto(&url).await }).map_err(|e| (e.to_string(), false))?;
+                let canvas = crate::screens::CanvasScreen {
+                    browser: browser.clone(),
+                    handle: h.clone(),
+                    selector: m.canvas.clone().unwrap_or_else(|| "canvas".into()),
+                };
+                let ocr = ocr().map_err(|e| (e, false))?;
+                Some(Mutex::new(Box::new(crate::screens::OcrScreen::new(Box::new(canvas), ocr))))
+            }
+            DriverKind::ScreenX11 => {
+                return Err(("the X11 screen driver is not available for robot runs yet; use driver = \"screen-canvas\"".into(), false))
+            }
+        };
 
         let session_id = format!("{}-{}-{}", rec.id, m.system, state.attempts);
         let redactor = marc_vault::Redactor::new(Vec::<String>::new());
@@ -227,7 +259,7 @@ impl RobotRunner {
                 topics: rec.topics.clone(),
             },
             browser: Some(browser.clone()),
-            screen: None,
+            screen,
             secrets: self.options.secrets.clone(),
             guard: Some(Arc::new(RightsGuard {
                 profile: profile.clone(),

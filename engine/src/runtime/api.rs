@@ -560,6 +560,11 @@ fn register_screen(engine: &mut Engine, env: Arc<RobotEnv>) {
         text_map(&t)
     });
     let e = env.clone();
+    api!(engine, "screen_rows", ["Array"], "Captures the screen and returns the OCR text of each row of the character grid (24 for a terminal); empty rows are empty strings.", move || -> RResult<Array> {
+        let t = with_screen(&e, "ocr", &[], |s| s.ocr())?;
+        Ok(t.rows.into_iter().map(Dynamic::from).collect())
+    });
+    let e = env.clone();
     api!(
         engine,
         "screen_text",
@@ -839,6 +844,11 @@ fn emit(e: &RobotEnv, m: Map) -> RResult<bool> {
         department: get("department"),
         text: get("text"),
         attachments,
+        ocr_confidence: e
+            .screen
+            .as_ref()
+            .and_then(|s| s.lock().ok().map(|mut s| s.take_min_confidence()))
+            .filter(|c| *c < 1.0),
     };
     let key = doc.key();
     match (e.sink)(doc) {
@@ -920,6 +930,7 @@ mod tests {
                 w("Næste", 40, 1),
                 w("side", 60, 1),
             ],
+            rows: vec![],
         };
         let hit = find_phrase(&t, "næste side").unwrap();
         assert_eq!((hit.x, hit.w), (40, 30));

@@ -98,6 +98,10 @@ pub trait ScreenAccess: Send {
     fn keys(&mut self, spec: &str) -> Result<(), String>;
     fn click_at(&mut self, x: i32, y: i32) -> Result<(), String>;
     fn screenshot(&mut self) -> Result<Vec<u8>, String>;
+    /// The lowest mean OCR confidence since the last call (1.0 if none).
+    fn take_min_confidence(&mut self) -> f32 {
+        1.0
+    }
 }
 
 /// What OCR read on a screen: words with boxes and confidence, and lines.
@@ -106,6 +110,8 @@ pub struct ScreenText {
     pub text: String,
     pub mean_conf: f32,
     pub words: Vec<ScreenWord>,
+    /// The text per row of the character grid (terminals).
+    pub rows: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, serde::Serialize)]

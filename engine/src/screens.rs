@@ -1,0 +1,152 @@
+//! Screens for robots without a DOM: a canvas in the browser (captured and
+//! typed into through WebDriver) or an X11 display (captured, XTEST input),
+//! both read with the OCR pool of `marc-screen`.
+
+use crate::runtime::{ScreenAccess, ScreenText, ScreenWord};
+use marc_screen::{Key, Ocr, Screen, ScreenError};
+use marc_webdriver::Browser;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A `<canvas>` in a browser page.
+pub struct CanvasScreen {
+    pub browser: Arc<Browser>,
+    pub handle: tokio::runtime::Handle,
+    /// CSS selector of the canvas.
+    pub selector: String,
+}
+
+impl CanvasScreen {
+    /// The page's redraw counter (`data-frame`), if it has one.
+    fn frame(&self) -> Option<String> {
+        let b = self.browser.clone();
+        let sel = self.selector.clone();
+        self.handle
+            .block_on(async move { b.attr(&sel, "data-frame").await.ok().flatten() })
+    }
+}
+
+fn driver_err(e: marc_webdriver::DriverError) -> ScreenError {
+    ScreenError::Backend(format!("browser: {e}"))
+}
+
+impl Screen for CanvasScreen {
+    fn capture(&mut self) -> Result<image::RgbaImage, ScreenError> {
+        let b = self.browser.clone();
+        let sel = self.selector.clone();
+        let png = self
+            .handle
+            .block_on(async move { b.element_screenshot(&sel).await })
+            .map_err(driver_err)?;
+        Ok(marc_screen::decode(&png)?.to_rgba8())
+    }
+
+    fn keys(&mut self, keys: &[Key]) -> Result<(), ScreenError> {
+        let before = self.frame();
+        let text = marc_screen::webdriver_text(keys);
+        let b = self.browser.clone();
+        let sel = self.selector.clone();
+        self.handle
+            .block_on(async move { b.send_keys(&sel, &text).await })
+            .map_err(driver_err)?;
+        // Wait until the page has redrawn after the last key (at most 3 s).
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while before.is_some() && self.frame() == before && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        std::thread::sleep(Duration::from_millis(60));
+        Ok(())
+    }
+
+    fn click_at(&mut self, x: i32, y: i32) -> Result<(), ScreenError> {
+        let b = self.browser.clone();
+        let sel = self.selector.clone();
+        self.handle
+            .block_on(async move { b.click_in(&sel, x, y).await })
+            .map_err(driver_err)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "canvas {} in {}",
+            self.selector,
+            self.browser.webdriver_url()
+        )
+    }
+}
+
+/// Adapts any [`Screen`] and the OCR pool to the robot API.
+pub struct OcrScreen {
+    pub screen: Box<dyn Screen>,
+    pub ocr: Arc<Ocr>,
+    /// Rows of the character grid (24 for a terminal) for `screen_rows()`.
+    pub rows: usize,
+    /// Pixels above the first row.
+    pub border: i32,
+    /// Lowest mean OCR confidence seen since the last `take_min_confidence`.
+    pub min_conf: f32,
+}
+
+impl OcrScreen {
+    pub fn new(screen: Box<dyn Screen>, ocr: Arc<Ocr>) -> OcrScreen {
+        OcrScreen {
+            screen,
+            ocr,
+            rows: 24,
+            border: 0,
+            min_conf: 1.0,
+        }
+    }
+}
+
+impl ScreenAccess for OcrScreen {
+    fn ocr(&mut self) -> Result<ScreenText, String> {
+        let img = self.screen.capture().map_err(|e| e.to_string())?;
+        let height = img.height();
+        let r = self
+            .ocr
+            .recognize(&image::DynamicImage::ImageRgba8(img))
+            .map_err(|e| e.to_string())?;
+        self.min_conf = self.min_conf.min(r.mean_conf);
+        let rows = marc_screen::grid_rows(&r, height, self.rows, self.border);
+        Ok(ScreenText {
+            text: r.text.clone(),
+            mean_conf: r.mean_conf,
+            words: r
+                .words
+                .iter()
+                .map(|w| ScreenWord {
+                    text: w.text.clone(),
+                    x: w.x,
+                    y: w.y,
+                    w: w.w,
+                    h: w.h,
+                    conf: w.conf,
+                    line: w.line,
+                })
+                .collect(),
+            rows,
+        })
+    }
+
+    fn keys(&mut self, spec: &str) -> Result<(), String> {
+        marc_screen::type_keys(self.screen.as_mut(), spec).map_err(|e| e.to_string())
+    }
+
+    fn click_at(&mut self, x: i32, y: i32) -> Result<(), String> {
+        self.screen.click_at(x, y).map_err(|e| e.to_string())
+    }
+
+    fn screenshot(&mut self) -> Result<Vec<u8>, String> {
+        let img = self.screen.capture().map_err(|e| e.to_string())?;
+        let mut png = Vec::new();
+        image::DynamicImage::ImageRgba8(img)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .map_err(|e| e.to_string())?;
+        Ok(png)
+    }
+
+    fn take_min_confidence(&mut self) -> f32 {
+        std::mem::replace(&mut self.min_conf, 1.0)
+    }
+}
