@@ -1,6 +1,9 @@
 //! What the PDF says, in Danish: cover, reading guide, document index and the
 //! documents themselves, laid out into pages.
 
+/// OCR readings below this mean confidence are flagged for a check.
+pub const OCR_CHECK_BELOW: f32 = 0.80;
+
 use chrono::NaiveDate;
 use marc_model::MarkKind;
 
@@ -563,6 +566,21 @@ pub(crate) fn build(
             _ => format!("{} – {}", access_word(d.access), reason),
         };
         meta.push(("Aktindsigt", access));
+        if let Some(c) = doc.ocr_confidence {
+            // Read from a screen by OCR: say so, and how sure the reading was.
+            let check = if c < OCR_CHECK_BELOW {
+                " – kontrollér teksten"
+            } else {
+                ""
+            };
+            meta.push((
+                "Tekst",
+                format!(
+                    "læst fra skærmbilleder ved tekstgenkendelse (OCR), sikkerhed {:.0} %{check}",
+                    c * 100.0
+                ),
+            ));
+        }
         for (k, v) in &meta {
             l.field(k, &t(v.as_str()), false, SMALL);
         }
