@@ -30,6 +30,9 @@ pub struct DemoArgs {
     /// Write the testbed's log of every request it served (JSON Lines) here.
     #[arg(long)]
     pub testbed_log: Option<PathBuf>,
+    /// Only these testbed systems (default: all three).
+    #[arg(long, value_delimiter = ',')]
+    pub systems: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -382,6 +385,7 @@ pub fn demo(g: &Global, rt: &tokio::runtime::Runtime, a: DemoArgs) -> Result<i32
         .into_iter()
         .map(|m| m.system)
         .filter(|s| base_urls.contains_key(s))
+        .filter(|s| a.systems.is_empty() || a.systems.contains(s))
         .collect();
     if systems.is_empty() {
         bail!(
