@@ -162,6 +162,33 @@ fn run_case_in(c: &Case) -> Ran {
             .join("\n")
     );
 
+    // The session recording shows the refused step with its rights decision.
+    if c.refused {
+        let sessions = sys["sessions"].as_array().cloned().unwrap_or_default();
+        assert!(
+            !sessions.is_empty(),
+            "{}: no session recorded: {v}",
+            c.script
+        );
+        let d = data.to_str().unwrap();
+        let shown: String = sessions
+            .iter()
+            .map(|s| {
+                stdout(&marc_out(
+                    dir.path(),
+                    &args(&["--data", d, "replay", s.as_str().unwrap_or_default()]),
+                ))
+            })
+            .collect();
+        assert!(
+            shown
+                .lines()
+                .any(|l| l.trim_start().starts_with("rights") && l.contains("refused")),
+            "{}: the session replay does not show the refused step:\n{shown}",
+            c.script
+        );
+    }
+
     // What reached the case systems: reads and the login form only.
     let log = tb.entries();
     if let Some(p) = c.reached {
