@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod pipeline;
+pub mod replay;
 pub mod robot;
 pub mod runtime;
 pub mod screens;

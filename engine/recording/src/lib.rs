@@ -129,6 +129,12 @@ impl SessionMeta {
         self.replay_of = Some(id.into());
         self
     }
+
+    /// Like [`SessionMeta::replay_of`], when there may be nothing to set.
+    pub fn replay_of_opt(mut self, id: Option<&str>) -> Self {
+        self.replay_of = id.map(str::to_string);
+        self
+    }
 }
 
 /// One recorded step.

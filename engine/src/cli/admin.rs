@@ -64,6 +64,16 @@ pub struct ReplayArgs {
     /// Write a self-contained trace page (index.html + screenshots) to DIR.
     #[arg(long)]
     pub html: Option<PathBuf>,
+    /// Re-run the recorded actions against the system as a dry run (nothing
+    /// is extracted) and report the first step whose outcome differs.
+    #[arg(long)]
+    pub execute: bool,
+    /// With --execute: the system's base URL now, if it moved since the recording.
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// With --execute: use this WebDriver server instead of starting chromedriver.
+    #[arg(long)]
+    pub webdriver: Option<String>,
 }
 
 fn store(g: &Global) -> Result<marc_store::Store> {
@@ -185,7 +195,10 @@ pub fn audit(g: &Global, c: AuditCommand) -> Result<i32> {
     }
 }
 
-pub fn replay(g: &Global, _rt: &tokio::runtime::Runtime, a: ReplayArgs) -> Result<i32> {
+pub fn replay(g: &Global, rt: &tokio::runtime::Runtime, a: ReplayArgs) -> Result<i32> {
+    if a.execute {
+        return replay_execute(g, rt, a);
+    }
     let store = store(g)?;
     if a.list || a.session.is_none() {
         for m in marc_recording::list_sessions(&store)? {
@@ -209,4 +222,117 @@ pub fn replay(g: &Global, _rt: &tokio::runtime::Runtime, a: ReplayArgs) -> Resul
     }
     print!("{}", marc_recording::render_terminal(&session));
     Ok(exit::OK)
+}
+
+/// The origin (scheme://host:port) of a URL.
+fn origin(url: &str) -> Option<&str> {
+    let rest = url.find("://")? + 3;
+    Some(match url[rest..].find('/') {
+        Some(i) => &url[..rest + i],
+        None => url,
+    })
+}
+
+fn replay_execute(g: &Global, rt: &tokio::runtime::Runtime, a: ReplayArgs) -> Result<i32> {
+    use crate::pipeline::{RobotRunner, RunnerOptions};
+    let id = a
+        .session
+        .clone()
+        .ok_or_else(|| anyhow!("name the session to re-run; `marc replay --list` lists them"))?;
+    let (settings, _) = super::request::settings(g, None, None)?;
+    let mut session = marc_recording::load_session(&settings.store, &id)?;
+    let system = session
+        .meta
+        .system
+        .clone()
+        .ok_or_else(|| anyhow!("session {id} names no system"))?;
+    let request = session
+        .meta
+        .request
+        .clone()
+        .ok_or_else(|| anyhow!("session {id} names no request"))?;
+    let m = crate::robot::select(
+        crate::robot::load_all(&settings.robots_dir)?,
+        std::slice::from_ref(&system),
+    )?
+    .into_iter()
+    .next()
+    .ok_or_else(|| anyhow!("no robot for system {system}"))?;
+    let rec = crate::pipeline::load(&settings.store, &request)?
+        .ok_or_else(|| anyhow!("no request {request:?}"))?;
+    let recorded_origin = session
+        .steps
+        .iter()
+        .find(|s| s.command == "navigate")
+        .and_then(|s| s.args.first())
+        .and_then(|u| origin(u))
+        .map(str::to_string)
+        .unwrap_or_else(|| m.base_url.clone());
+    let base = a
+        .base_url
+        .clone()
+        .unwrap_or_else(|| recorded_origin.clone());
+    if let Some(new_origin) = origin(&base).map(str::to_string) {
+        for s in &mut session.steps {
+            for arg in &mut s.args {
+                *arg = arg.replace(&recorded_origin, &new_origin);
+            }
+        }
+    }
+    let source = crate::replay::script(&session);
+    let vault = marc_vault::VaultKey::from_env()
+        .ok()
+        .map(|k| marc_vault::Vault::open(&settings.store, k))
+        .transpose()?;
+    let (driver, url, local) = match a.webdriver.clone() {
+        Some(u) => (None, u, false),
+        None => {
+            let d = rt.block_on(marc_webdriver::Chromedriver::start(None))?;
+            let u = d.url().to_string();
+            (Some(d), u, true)
+        }
+    };
+    let runner = RobotRunner {
+        handle: rt.handle().clone(),
+        options: RunnerOptions {
+            webdriver: url,
+            local_browser: local,
+            secrets: std::sync::Arc::new(super::request::CliSecrets { vault }),
+            base_urls: Default::default(),
+            attempts: 1,
+            screenshots: false,
+            verbose: g.verbose,
+        },
+    };
+    let replayed_id = runner.replay(&settings, &rec, &m, &base, &id, &source);
+    if let Some(d) = driver {
+        rt.block_on(d.stop());
+    }
+    let replayed_id = replayed_id.map_err(|e| anyhow!(e))?;
+    let replayed = marc_recording::load_session(&settings.store, &replayed_id)?;
+    let (expected, actual) = (
+        crate::replay::replayable(&session),
+        crate::replay::replayable(&replayed),
+    );
+    settings.audit.append(
+        NewEntry::user(actor(), "session.replayed")
+            .session(&id)
+            .detail(serde_json::json!({"replay": replayed_id})),
+    )?;
+    match marc_recording::diff_replay(&expected, &actual) {
+        None => {
+            println!(
+                "replay {replayed_id}: all {} recorded actions gave the same results",
+                expected.steps.len()
+            );
+            Ok(exit::OK)
+        }
+        Some(d) => {
+            println!(
+                "replay {replayed_id} diverges at step {} ({}):\n  recorded: {}\n  now:      {}",
+                d.step, d.field, d.expected, d.actual
+            );
+            Ok(exit::ERROR)
+        }
+    }
 }

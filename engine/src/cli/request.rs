@@ -108,7 +108,7 @@ fn parse_kv(s: &str) -> Result<(String, String), String> {
 }
 
 /// Opens the data directory, audit log and settings.
-fn settings(
+pub(super) fn settings(
     g: &Global,
     robots: Option<PathBuf>,
     scripts: Option<PathBuf>,
@@ -146,8 +146,8 @@ fn settings(
 }
 
 /// Secrets from the vault when a key is configured, else `MARC_SECRET_<NAME>`.
-struct CliSecrets {
-    vault: Option<marc_vault::Vault>,
+pub(super) struct CliSecrets {
+    pub(super) vault: Option<marc_vault::Vault>,
 }
 
 impl SecretSource for CliSecrets {

@@ -120,7 +120,7 @@ impl RobotRunner {
                 "robot.started",
                 serde_json::json!({"attempt": attempt, "base_url": base}),
             );
-            let r = self.attempt(settings, rec, m, &base, &profile, &mut state);
+            let r = self.attempt(settings, rec, m, &base, &profile, &mut state, None);
             match r {
                 Ok(n) => {
                     state.status = RunStatus::Complete;
@@ -165,6 +165,7 @@ impl RobotRunner {
         base: &str,
         profile: &RightsProfile,
         state: &mut RunState,
+        replay: Option<(&str, &str)>,
     ) -> Result<usize, (String, bool)> {
         let h = &self.handle;
         let cancel = Arc::new(AtomicBool::new(false));
@@ -219,13 +220,20 @@ impl RobotRunner {
             }
         };
 
-        let session_id = format!("{}-{}-{}", rec.id, m.system, state.attempts);
+        let session_id = match replay {
+            Some((of, _)) => format!(
+                "{of}-replay-{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..6]
+            ),
+            None => format!("{}-{}-{}", rec.id, m.system, state.attempts),
+        };
         let redactor = marc_vault::Redactor::new(Vec::<String>::new());
         let recorder = marc_recording::Recorder::start(
             &settings.store,
             marc_recording::SessionMeta::new(&session_id, format!("robot:{}", m.system))
                 .system(&m.system)
-                .request(&rec.id),
+                .request(&rec.id)
+                .replay_of_opt(replay.map(|(of, _)| of)),
             redactor,
         )
         .map_err(|e| (format!("cannot start the session recording: {e}"), false))?;
@@ -283,11 +291,18 @@ impl RobotRunner {
             emitted: AtomicUsize::new(0),
             masked: Mutex::new(Vec::new()),
         });
-        let script = settings.scripts_dir.join(&m.script);
-        let result = runtime::run_script(env.clone(), &script, Some(&settings.scripts_dir));
+        let result = match replay {
+            Some((of, source)) => {
+                runtime::run_source(env.clone(), &format!("replay of {of}"), source, None)
+            }
+            None => {
+                let script = settings.scripts_dir.join(&m.script);
+                runtime::run_script(env.clone(), &script, Some(&settings.scripts_dir))
+            }
+        };
         state.webdriver_commands += browser.commands();
         let emitted = env.documents_emitted();
-        let secrets_seen = env.masked.lock().map(|v| v.clone()).unwrap_or_default();
+        let secrets_seen = env.secret_values();
         drop(env);
         if let Ok(b) = Arc::try_unwrap(browser) {
             let _ = h.block_on(b.close());
@@ -308,6 +323,41 @@ impl RobotRunner {
                     marc_vault::Redactor::new(secrets_seen).mask(&e.to_string()),
                     refused,
                 ))
+            }
+        }
+    }
+}
+
+impl RobotRunner {
+    /// Re-runs recorded actions (as a generated script) against the system,
+    /// recorded as a new session; returns that session's id. A dry run: the
+    /// script emits nothing and the rights profile applies as usual.
+    pub fn replay(
+        &self,
+        settings: &Settings,
+        rec: &super::RequestRecord,
+        m: &Manifest,
+        base: &str,
+        of: &str,
+        source: &str,
+    ) -> Result<String, String> {
+        let profile = m.rights_profile(base).map_err(|e| e.to_string())?;
+        let mut state = RunState::default();
+        let r = self.attempt(
+            settings,
+            rec,
+            m,
+            base,
+            &profile,
+            &mut state,
+            Some((of, source)),
+        );
+        let id = state.sessions.last().cloned().unwrap_or_default();
+        match r {
+            Ok(_) => Ok(id),
+            Err((e, _)) => {
+                tracing::info!("replay {id} stopped: {e}");
+                Ok(id)
             }
         }
     }

@@ -681,8 +681,8 @@ fn register_flow(engine: &mut Engine, env: Arc<RobotEnv>) {
         match e.secrets.get(name) {
             Ok(v) => {
                 if let Ok(mut m) = e.masked.lock() {
-                    m.push(v.clone());
-                    m.sort_by_key(|s| std::cmp::Reverse(s.len()));
+                    m.push((name.to_string(), v.clone()));
+                    m.sort_by_key(|(_, s)| std::cmp::Reverse(s.len()));
                 }
                 Ok(v)
             }

@@ -84,7 +84,8 @@ pub struct RobotEnv {
     pub cancel: Arc<AtomicBool>,
     pub(crate) started: Instant,
     pub(crate) emitted: AtomicUsize,
-    pub(crate) masked: Mutex<Vec<String>>,
+    /// Secrets handed to the script: (name, value), longest value first.
+    pub(crate) masked: Mutex<Vec<(String, String)>>,
 }
 
 /// Secrets a script can ask for by name (vault, or the demo's own).
@@ -157,14 +158,24 @@ impl RobotEnv {
         }
     }
 
-    /// Replaces every secret value handed to the script by `***`.
+    /// Replaces every secret value handed to the script by a placeholder
+    /// naming the secret (`«secret:esdh.password»`), so recordings can be
+    /// replayed without ever holding the value.
     pub fn mask(&self, s: &str) -> String {
         let masked = self.masked.lock().map(|m| m.clone()).unwrap_or_default();
         let mut out = s.to_string();
-        for v in masked.iter().filter(|v| !v.is_empty()) {
-            out = out.replace(v.as_str(), "***");
+        for (name, v) in masked.iter().filter(|(_, v)| !v.is_empty()) {
+            out = out.replace(v.as_str(), &secret_placeholder(name));
         }
         out
+    }
+
+    /// The secret values handed to the script so far.
+    pub fn secret_values(&self) -> Vec<String> {
+        self.masked
+            .lock()
+            .map(|m| m.iter().map(|(_, v)| v.clone()).collect())
+            .unwrap_or_default()
     }
 
     pub fn documents_emitted(&self) -> usize {
@@ -174,6 +185,11 @@ impl RobotEnv {
     pub fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
     }
+}
+
+/// How a masked secret appears in logs and recordings.
+pub fn secret_placeholder(name: &str) -> String {
+    format!("«secret:{name}»")
 }
 
 /// A secret source with nothing in it.
@@ -522,6 +538,6 @@ mod tests {
             None,
         ));
         assert!(!m.contains("hemmeligt"), "{m}");
-        assert!(m.contains("***"), "{m}");
+        assert!(m.contains("«secret:x.password»"), "{m}");
     }
 }
