@@ -265,6 +265,11 @@ fn kill_and_resume(expect_earlier_on_output: bool) {
         "the killed request cannot be delivered yet"
     );
 
+    assert!(
+        outbox_messages(&data.join("outbox"), "Svar på anmodning").is_empty(),
+        "an answer was sent before the killed request was finished"
+    );
+
     // 4. Resume.
     let t0 = Instant::now();
     let out = marc_out(cwd, &common(&["--resume", &id]));
