@@ -96,6 +96,14 @@ impl Browser {
                 .prefix("marc-chromium-")
                 .tempdir()
                 .map_err(|e| session_err(format!("cannot create a profile directory: {e}")))?;
+            if let Some((uid, gid)) = crate::chromedriver::robot_user() {
+                // The browser runs as the robot user and must own its profile.
+                std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).map_err(|e| {
+                    session_err(format!(
+                        "cannot hand the profile directory to the robot user: {e}"
+                    ))
+                })?;
+            }
             args.push(format!("--user-data-dir={}", dir.path().display()));
             Some(dir)
         } else {

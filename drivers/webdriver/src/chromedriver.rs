@@ -73,6 +73,11 @@ impl Chromedriver {
                 Ok(())
             });
         }
+        if let Some((uid, gid)) = robot_user() {
+            // marc runs as root: the browser side runs as the unprivileged
+            // robot user, so a compromised page cannot act as root.
+            cmd.uid(uid).gid(gid).env("HOME", std::env::temp_dir());
+        }
         let mut child = cmd.spawn().map_err(|e| start_err(e.to_string()))?;
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -131,6 +136,51 @@ impl Drop for Chromedriver {
         self.kill_group();
         let _ = self.child.start_kill();
     }
+}
+
+/// The OS user robots' browsers run as when marc runs as root.
+pub const ROBOT_USER: &str = "marc-robot";
+
+/// `(uid, gid)` of [`ROBOT_USER`] when marc runs as root, creating the user
+/// on first use; `None` when marc is not root (then nothing changes) or the
+/// user cannot be created (a warning is logged).
+pub fn robot_user() -> Option<(u32, u32)> {
+    static USER: std::sync::OnceLock<Option<(u32, u32)>> = std::sync::OnceLock::new();
+    *USER.get_or_init(|| {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return None;
+        }
+        if lookup_user(ROBOT_USER).is_none() {
+            let status = std::process::Command::new("useradd")
+                .args([
+                    "--system",
+                    "--no-create-home",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    ROBOT_USER,
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            if !matches!(status, Ok(s) if s.success()) {
+                tracing::warn!("cannot create the OS user {ROBOT_USER}; browsers run as root");
+            }
+        }
+        lookup_user(ROBOT_USER)
+    })
+}
+
+fn lookup_user(name: &str) -> Option<(u32, u32)> {
+    let c = std::ffi::CString::new(name).ok()?;
+    // SAFETY: getpwnam returns a pointer to static storage or null; we copy
+    // the two ids out at once and keep no reference.
+    let pw = unsafe { libc::getpwnam(c.as_ptr()) };
+    if pw.is_null() {
+        return None;
+    }
+    // SAFETY: pw is non-null and points to a valid passwd record.
+    unsafe { Some(((*pw).pw_uid, (*pw).pw_gid)) }
 }
 
 /// Process groups of running chromedrivers, for [`kill_all`] on a signal.

@@ -18,5 +18,5 @@ mod chromedriver;
 mod error;
 
 pub use browser::{Browser, BrowserOptions, Download, ElementInfo};
-pub use chromedriver::{kill_all, Chromedriver};
+pub use chromedriver::{kill_all, robot_user, Chromedriver, ROBOT_USER};
 pub use error::DriverError;
