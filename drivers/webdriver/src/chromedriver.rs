@@ -10,6 +10,10 @@ pub struct Chromedriver {
     child: Child,
     url: String,
     path: PathBuf,
+    /// A shell waiting on a pipe only marc holds: when marc dies, even by
+    /// SIGKILL, the pipe closes and the shell kills chromedriver's whole
+    /// process group, browsers included.
+    _watchdog: Option<std::process::Child>,
 }
 
 impl Chromedriver {
@@ -102,10 +106,25 @@ impl Chromedriver {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         tracing::debug!(%url, "chromedriver ready");
+        let mut watchdog = None;
         if let Some(pid) = child.id() {
             register_group(pid as i32);
+            watchdog = std::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg(format!("read _ ; kill -9 -{pid} 2>/dev/null"))
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .map_err(|e| tracing::warn!("no watchdog for chromedriver: {e}"))
+                .ok();
         }
-        Ok(Chromedriver { child, url, path })
+        Ok(Chromedriver {
+            child,
+            url,
+            path,
+            _watchdog: watchdog,
+        })
     }
 
     /// The WebDriver URL to connect sessions to.

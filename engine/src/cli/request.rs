@@ -538,7 +538,10 @@ pub fn deliver(g: &Global, id: &str) -> Result<i32> {
     let rec = pipeline::deliver(&settings, rec)?;
     match rec.state {
         RequestState::Delivered => {
-            println!("delivered: {}", rec.delivery.unwrap_or_default());
+            println!("delivered: {}", rec.delivery.clone().unwrap_or_default());
+            if !rec.note.is_empty() {
+                println!("{}", rec.note);
+            }
             Ok(exit::OK)
         }
         _ => bail!("{}", rec.note),

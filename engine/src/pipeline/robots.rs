@@ -132,21 +132,23 @@ impl RobotRunner {
                     );
                     break;
                 }
-                Err((msg, refused)) => {
+                Err((msg, last)) => {
                     state.status = RunStatus::Failed;
                     state.error = Some(msg.clone());
+                    let action = if msg.contains("refused by the rights profile") {
+                        "robot.refused"
+                    } else {
+                        "robot.failed"
+                    };
                     audit(
-                        if refused {
-                            "robot.refused"
-                        } else {
-                            "robot.failed"
-                        },
-                        serde_json::json!({"error": msg, "attempt": attempt}),
+                        action,
+                        serde_json::json!({"error": msg, "attempt": attempt, "session": state.sessions.last()}),
                     );
                     if self.options.verbose {
                         eprintln!("[{}] attempt {attempt} failed: {msg}", m.system);
                     }
-                    if refused {
+                    // Refusals and sandbox stops would only repeat themselves.
+                    if last {
                         break;
                     }
                     std::thread::sleep(Duration::from_millis(500 * attempt as u64));
@@ -300,6 +302,25 @@ impl RobotRunner {
                 runtime::run_script(env.clone(), &script, Some(&settings.scripts_dir))
             }
         };
+        // Give requests the page started just before the script ended time
+        // to reach the proxy, then let any page-initiated refusal decide the
+        // outcome: a refused request fails the run even after the last step,
+        // and names itself instead of a bare "cancelled".
+        std::thread::sleep(Duration::from_millis(300));
+        let refusal = proxy.refusals().into_iter().find(|r| r.stops_robot());
+        let result = match (result, refusal) {
+            (Err(e), _) if e.is_refusal() => Err(e),
+            (r, None) => r,
+            (_, Some(r)) => Err(runtime::RobotError::Runtime {
+                file: m.script.clone(),
+                line: 0,
+                column: 0,
+                message: format!(
+                    "refused by the rights profile: {} {}: {}",
+                    r.method, r.url, r.reason
+                ),
+            }),
+        };
         state.webdriver_commands += browser.commands();
         let emitted = env.documents_emitted();
         let secrets_seen = env.secret_values();
@@ -318,7 +339,7 @@ impl RobotRunner {
         match result {
             Ok(()) => Ok(emitted),
             Err(e) => {
-                let refused = e.is_refusal();
+                let refused = e.is_final();
                 Err((
                     marc_vault::Redactor::new(secrets_seen).mask(&e.to_string()),
                     refused,

@@ -147,7 +147,7 @@ impl RobotEnv {
                     (Err(e), None) => format!("error: {e}"),
                 }),
                 duration: t0.elapsed(),
-                url,
+                url: url.map(|u| self.mask(&u)),
                 rights: match &refusal {
                     Some(r) => Some(format!("refused: {r}")),
                     None => rights.or_else(|| Some("allowed".into())),

@@ -225,9 +225,22 @@ pub enum RobotError {
 }
 
 impl RobotError {
-    /// Whether the script itself asked to stop or was refused (not worth retrying).
+    /// Whether the rights profile refused an action.
     pub fn is_refusal(&self) -> bool {
         matches!(self, RobotError::Runtime { message, .. } if message.contains("refused by the rights profile"))
+    }
+
+    /// Whether trying again cannot help: a refusal, a sandbox stop, a spent
+    /// time budget, or a script that does not compile.
+    pub fn is_final(&self) -> bool {
+        match self {
+            RobotError::Compile { .. } | RobotError::Read { .. } => true,
+            RobotError::Runtime { message, .. } => {
+                self.is_refusal()
+                    || message.contains("stopped by the sandbox")
+                    || message.contains("time budget")
+            }
+        }
     }
 }
 
