@@ -148,7 +148,6 @@ fn start_and_kill(
 
 /// SIGKILL leaves no chromedriver or Chromium behind.
 #[test]
-#[ignore = "bug: after `kill -9` of marc, chromedriver dies but its Chromium processes live on (ppid 1), with their /tmp/marc-chromium-* profiles"]
 fn killing_marc_kills_its_browser_processes() {
     let dir = tempfile::tempdir().unwrap();
     let cwd = dir.path();
@@ -189,7 +188,6 @@ fn a_request_killed_midway_resumes_without_loss_or_duplicates_and_delivers_once(
 /// that the answer went out earlier (today it prints `delivered: FILE` as if
 /// it had just sent it; the request's note says "delivered earlier").
 #[test]
-#[ignore = "bug: a repeated `marc deliver ID` prints `delivered: FILE` without saying it was delivered earlier (the note is stored but not printed)"]
 fn delivering_a_delivered_request_again_says_so() {
     kill_and_resume(true);
 }

@@ -26,8 +26,14 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let runs: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(3);
-    println!("{:<10} {:>5} {:>10} {:>8} {:>12}   ({} runs, medians)", "system", "docs", "robot s", "docs/s", "cmds/doc", runs);
+    let runs: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(3);
+    println!(
+        "{:<10} {:>5} {:>10} {:>8} {:>12}   ({} runs, medians)",
+        "system", "docs", "robot s", "docs/s", "cmds/doc", runs
+    );
     for system in ["esdh", "legacy", "terminal"] {
         let (mut secs, mut docs, mut cmds) = (Vec::new(), 0.0, Vec::new());
         for _ in 0..runs {
@@ -39,8 +45,17 @@ fn main() {
             docs = n;
         }
         let sec = median(secs);
-        println!("{system:<10} {docs:>5} {sec:>10.2} {:>8.2} {:>12.1}", docs / sec, median(cmds));
+        println!(
+            "{system:<10} {docs:>5} {sec:>10.2} {:>8.2} {:>12.1}",
+            docs / sec,
+            median(cmds)
+        );
     }
-    let walls: Vec<f64> = (0..runs).map(|_| demo("")["wall_seconds"].as_f64().unwrap()).collect();
-    println!("all three in parallel (marc demo, whole job incl. screening and PDF): {:.1} s wall", median(walls));
+    let walls: Vec<f64> = (0..runs)
+        .map(|_| demo("")["wall_seconds"].as_f64().unwrap())
+        .collect();
+    println!(
+        "all three in parallel (marc demo, whole job incl. screening and PDF): {:.1} s wall",
+        median(walls)
+    );
 }

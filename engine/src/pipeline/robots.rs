@@ -308,6 +308,20 @@ impl RobotRunner {
         // and names itself instead of a bare "cancelled".
         std::thread::sleep(Duration::from_millis(300));
         let refusal = proxy.refusals().into_iter().find(|r| r.stops_robot());
+        if let Some(r) = refusal
+            .as_ref()
+            .filter(|_| !matches!(&result, Err(e) if e.is_refusal()))
+        {
+            // The page's own request, refused between or after API calls:
+            // recorded as a step of its own so the replay shows it.
+            let mut step =
+                marc_recording::NewStep::new("request", vec![format!("{} {}", r.method, r.url)]);
+            step.ok = false;
+            step.result = format!("refused: {}", r.reason);
+            step.rights = Some(format!("refused: {}", r.reason));
+            step.url = Some(r.url.clone());
+            let _ = recorder.step(step);
+        }
         let result = match (result, refusal) {
             (Err(e), _) if e.is_refusal() => Err(e),
             (r, None) => r,
