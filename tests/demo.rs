@@ -83,7 +83,7 @@ fn demo_delivers_every_document_and_no_other_persons_cpr() {
             {
                 if sentence.split(' ').count() >= 4 {
                     assert!(
-                        text.contains(&sentence),
+                        text.contains(sentence),
                         "text of {} ({}) missing from the PDF: {sentence:?}",
                         d.doc_id,
                         d.system

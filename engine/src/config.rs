@@ -113,12 +113,9 @@ impl Config {
             return Some(PathBuf::from(d));
         }
         let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
-        for cand in [PathBuf::from("../shared/data"), beside] {
-            if cand.join("names").is_dir() {
-                return Some(cand);
-            }
-        }
-        None
+        [PathBuf::from("../shared/data"), beside]
+            .into_iter()
+            .find(|c| c.join("names").is_dir())
     }
 
     pub fn authority(&self) -> marc_assembly::Authority {

@@ -120,7 +120,17 @@ impl RobotRunner {
                 "robot.started",
                 serde_json::json!({"attempt": attempt, "base_url": base}),
             );
-            let r = self.attempt(settings, rec, m, &base, &profile, &mut state, None);
+            let r = self.attempt(
+                settings,
+                rec,
+                Target {
+                    manifest: m,
+                    base: &base,
+                    profile: &profile,
+                },
+                &mut state,
+                None,
+            );
             match r {
                 Ok(n) => {
                     state.status = RunStatus::Complete;
@@ -163,12 +173,15 @@ impl RobotRunner {
         &self,
         settings: &Settings,
         rec: &super::RequestRecord,
-        m: &Manifest,
-        base: &str,
-        profile: &RightsProfile,
+        target: Target<'_>,
         state: &mut RunState,
         replay: Option<(&str, &str)>,
     ) -> Result<usize, (String, bool)> {
+        let Target {
+            manifest: m,
+            base,
+            profile,
+        } = target;
         let h = &self.handle;
         let cancel = Arc::new(AtomicBool::new(false));
         let c2 = cancel.clone();
@@ -381,9 +394,11 @@ impl RobotRunner {
         let r = self.attempt(
             settings,
             rec,
-            m,
-            base,
-            &profile,
+            Target {
+                manifest: m,
+                base,
+                profile: &profile,
+            },
             &mut state,
             Some((of, source)),
         );
@@ -396,6 +411,14 @@ impl RobotRunner {
             }
         }
     }
+}
+
+/// The system a robot attempt works on.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    manifest: &'a Manifest,
+    base: &'a str,
+    profile: &'a RightsProfile,
 }
 
 /// The rights profile and the proxy's refusals, seen by the runtime.

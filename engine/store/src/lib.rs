@@ -21,7 +21,11 @@ pub enum StoreError {
     #[error("storage error: {0}")]
     Io(String),
     #[error("stored record under {key:?} in table {table:?} is unreadable: {reason}")]
-    Decode { table: String, key: String, reason: String },
+    Decode {
+        table: String,
+        key: String,
+        reason: String,
+    },
     #[error("cannot encode a record: {0}")]
     Encode(String),
 }
@@ -54,33 +58,53 @@ impl Store {
         }
         if path.is_dir() {
             let non_empty = std::fs::read_dir(&path)
-                .map_err(|e| StoreError::Open { path: path.clone(), reason: e.to_string() })?
+                .map_err(|e| StoreError::Open {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?
                 .next()
                 .is_some();
             if non_empty && !path.join("conf").exists() && !path.join("db").exists() {
                 return Err(StoreError::Open {
                     path,
-                    reason: "it is not empty and holds no marc data (no sled 'conf'/'db' files)".into(),
+                    reason: "it is not empty and holds no marc data (no sled 'conf'/'db' files)"
+                        .into(),
                 });
             }
         }
-        std::fs::create_dir_all(&path)
-            .map_err(|e| StoreError::Open { path: path.clone(), reason: e.to_string() })?;
-        let db = sled::Config::new().path(&path).open().map_err(|e| match e {
-            sled::Error::Corruption { .. } | sled::Error::Unsupported(_) => StoreError::Corrupt {
-                path: path.clone(),
-                reason: e.to_string(),
-            },
-            sled::Error::Io(io) => StoreError::Open { path: path.clone(), reason: io.to_string() },
-            other => StoreError::Corrupt { path: path.clone(), reason: other.to_string() },
+        std::fs::create_dir_all(&path).map_err(|e| StoreError::Open {
+            path: path.clone(),
+            reason: e.to_string(),
         })?;
+        let db = sled::Config::new()
+            .path(&path)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Corruption { .. } | sled::Error::Unsupported(_) => {
+                    StoreError::Corrupt {
+                        path: path.clone(),
+                        reason: e.to_string(),
+                    }
+                }
+                sled::Error::Io(io) => StoreError::Open {
+                    path: path.clone(),
+                    reason: io.to_string(),
+                },
+                other => StoreError::Corrupt {
+                    path: path.clone(),
+                    reason: other.to_string(),
+                },
+            })?;
         Ok(Store { db, path })
     }
 
     /// Opens a temporary store, for tests and dry runs.
     pub fn temporary() -> Result<Store> {
         let db = sled::Config::new().temporary(true).open()?;
-        Ok(Store { db, path: PathBuf::new() })
+        Ok(Store {
+            db,
+            path: PathBuf::new(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -89,7 +113,10 @@ impl Store {
 
     /// A named table; created on first use.
     pub fn table(&self, name: &str) -> Result<Table> {
-        Ok(Table { tree: self.db.open_tree(name)?, name: name.to_string() })
+        Ok(Table {
+            tree: self.db.open_tree(name)?,
+            name: name.to_string(),
+        })
     }
 
     /// Makes every write so far durable. Call before acknowledging.
@@ -141,13 +168,19 @@ impl Table {
     pub fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         self.tree
             .scan_prefix(prefix)
-            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(StoreError::from))
+            .map(|r| {
+                r.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .map_err(StoreError::from)
+            })
             .collect()
     }
 
     /// Iterates all entries in key order without loading them all.
     pub fn iter(&self) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + '_ {
-        self.tree.iter().map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(StoreError::from))
+        self.tree.iter().map(|r| {
+            r.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                .map_err(StoreError::from)
+        })
     }
 
     /// The entry with the greatest key.
@@ -168,11 +201,13 @@ impl Table {
         let k = key.as_ref();
         match self.get(k)? {
             None => Ok(None),
-            Some(v) => serde_json::from_slice(&v).map(Some).map_err(|e| StoreError::Decode {
-                table: self.name.clone(),
-                key: String::from_utf8_lossy(k).into_owned(),
-                reason: e.to_string(),
-            }),
+            Some(v) => serde_json::from_slice(&v)
+                .map(Some)
+                .map_err(|e| StoreError::Decode {
+                    table: self.name.clone(),
+                    key: String::from_utf8_lossy(k).into_owned(),
+                    reason: e.to_string(),
+                }),
         }
     }
 
@@ -183,7 +218,10 @@ impl Table {
     }
 
     /// All JSON records under a prefix, in key order.
-    pub fn scan_json<T: DeserializeOwned>(&self, prefix: impl AsRef<[u8]>) -> Result<Vec<(Vec<u8>, T)>> {
+    pub fn scan_json<T: DeserializeOwned>(
+        &self,
+        prefix: impl AsRef<[u8]>,
+    ) -> Result<Vec<(Vec<u8>, T)>> {
         self.scan_prefix(prefix)?
             .into_iter()
             .map(|(k, v)| {
