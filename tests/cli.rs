@@ -187,3 +187,71 @@ fn dsl_reference_is_generated_from_the_registered_api() {
     let committed = std::fs::read_to_string(root().join("docs/DSL.md")).unwrap_or_default();
     assert_eq!(committed, generated, "docs/DSL.md is stale: run `make dsl`");
 }
+
+#[test]
+fn screen_marks_other_people_and_reports_a_malformed_line_by_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    let output = dir.path().join("out.jsonl");
+    let good = serde_json::json!({
+        "id": "a",
+        "text": "Mia Holm Madsen (151194-4532) bor med Anne Marie Bach Schmidt, CPR-nr. 081273-1068, på Tøndervej 124, 3. mf., 7500 Holstebro. Der er tale om misbrug.",
+        "subject": {"name": "Mia Holm Madsen", "cpr": "151194-4532", "address": ""},
+        "words": ["misbrug"]
+    });
+    std::fs::write(&input, format!("{good}\n{{not json\n{good}\n")).unwrap();
+    let out = marc(
+        dir.path(),
+        &[
+            "screen",
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !out.status.success(),
+        "a malformed line must make the exit code say so"
+    );
+    assert!(stderr(&out).contains("line 2"), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "the good lines are still screened");
+    let text = good["text"].as_str().unwrap();
+    let marked: Vec<(&str, &str)> = lines[0]["marks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let (s, e) = (
+                m["start"].as_u64().unwrap() as usize,
+                m["end"].as_u64().unwrap() as usize,
+            );
+            (m["kind"].as_str().unwrap(), &text[s..e])
+        })
+        .collect();
+    for (kind, want) in [
+        ("name", "Anne Marie Bach Schmidt"),
+        ("cpr", "081273-1068"),
+        ("word", "misbrug"),
+    ] {
+        assert!(
+            marked.iter().any(|(k, t)| *k == kind && t.contains(want)),
+            "{want} not marked as {kind}: {marked:?}"
+        );
+    }
+    assert!(
+        marked.iter().any(|(k, _)| *k == "address"),
+        "the address is not marked: {marked:?}"
+    );
+    for own in ["Mia Holm Madsen", "151194-4532"] {
+        assert!(
+            !marked.iter().any(|(_, t)| t.contains(own)),
+            "the subject's own {own} was marked: {marked:?}"
+        );
+    }
+}

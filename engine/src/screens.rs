@@ -8,6 +8,18 @@ use marc_webdriver::Browser;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The OCR engines, started once per process on first use (tesseract's
+/// start-up costs about a second); shared by screen robots and attachments.
+pub fn shared_ocr() -> Result<Arc<Ocr>, String> {
+    static OCR: std::sync::OnceLock<Result<Arc<Ocr>, String>> = std::sync::OnceLock::new();
+    OCR.get_or_init(|| {
+        Ocr::new(marc_screen::OcrOptions::default())
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
+    })
+    .clone()
+}
+
 /// A `<canvas>` in a browser page.
 pub struct CanvasScreen {
     pub browser: Arc<Browser>,

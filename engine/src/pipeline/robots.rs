@@ -32,19 +32,6 @@ pub struct RunnerOptions {
     pub verbose: bool,
 }
 
-/// The OCR engines, started once per process on first use (tesseract's
-/// start-up costs about a second).
-fn ocr() -> Result<Arc<marc_screen::Ocr>, String> {
-    static OCR: std::sync::OnceLock<Result<Arc<marc_screen::Ocr>, String>> =
-        std::sync::OnceLock::new();
-    OCR.get_or_init(|| {
-        marc_screen::Ocr::new(marc_screen::OcrOptions::default())
-            .map(Arc::new)
-            .map_err(|e| e.to_string())
-    })
-    .clone()
-}
-
 /// Runs the robots of a request.
 pub struct RobotRunner {
     pub handle: tokio::runtime::Handle,
@@ -227,7 +214,7 @@ impl RobotRunner {
                     handle: h.clone(),
                     selector: m.canvas.clone().unwrap_or_else(|| "canvas".into()),
                 };
-                let ocr = ocr().map_err(|e| (e, false))?;
+                let ocr = crate::screens::shared_ocr().map_err(|e| (e, false))?;
                 Some(Mutex::new(Box::new(crate::screens::OcrScreen::new(Box::new(canvas), ocr))))
             }
             DriverKind::ScreenX11 => {
