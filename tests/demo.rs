@@ -169,39 +169,6 @@ fn uuid_like(s: &str) -> bool {
     s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4
 }
 
-/// The terminal system is read by OCR: every document found, and the
-/// character error rate over all their text at most 1 %.
-fn check_terminal_extraction(jsonl: &str, truth: &[&marc_testbed::TbDocument]) {
-    let got: Vec<serde_json::Value> = jsonl
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|d| d["system"] == "terminal")
-        .collect();
-    let (mut reference, mut hypothesis) = (String::new(), String::new());
-    for t in truth {
-        let d = got
-            .iter()
-            .find(|d| d["doc_id"] == t.doc_id.as_str())
-            .unwrap_or_else(|| panic!("terminal document {} was not extracted", t.doc_id));
-        assert_eq!(d["date"], t.date.as_str(), "date of {}", t.doc_id);
-        reference.push_str(&squash(&t.text));
-        reference.push('\n');
-        hypothesis.push_str(&squash(d["text"].as_str().unwrap()));
-        hypothesis.push('\n');
-    }
-    let cer = char_error_rate(&reference, &hypothesis);
-    eprintln!(
-        "terminal OCR: {} documents, {} characters, CER {:.4}",
-        truth.len(),
-        reference.chars().count(),
-        cer
-    );
-    assert!(
-        cer <= 0.01,
-        "character error rate {cer:.4} over the terminal documents exceeds 1 %"
-    );
-}
-
 fn check_testbed_log(log: &Path) {
     let entries: Vec<serde_json::Value> = std::fs::read_to_string(log)
         .expect("testbed log written")

@@ -50,6 +50,9 @@ pub struct Manifest {
     /// For canvas robots: the CSS selector of the canvas that is the screen.
     #[serde(default)]
     pub canvas: Option<String>,
+    /// For X11 robots: the title of the window that is the screen.
+    #[serde(default)]
+    pub window: Option<String>,
 }
 
 /// What is wrong with the robots directory or a manifest.

@@ -302,6 +302,7 @@ fn replay_execute(g: &Global, rt: &tokio::runtime::Runtime, a: ReplayArgs) -> Re
             attempts: 1,
             screenshots: false,
             verbose: g.verbose,
+            x11_display: None,
         },
     };
     let replayed_id = runner.replay(&settings, &rec, &m, &base, &id, &source);

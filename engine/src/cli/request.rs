@@ -33,6 +33,10 @@ pub struct DemoArgs {
     /// Only these testbed systems (default: all three).
     #[arg(long, value_delimiter = ',')]
     pub systems: Vec<String>,
+    /// Screen robots read a browser canvas (`canvas`) or a real terminal
+    /// program in an X11 window under an Xvfb marc starts (`x11`).
+    #[arg(long, default_value = "canvas", value_parser = ["canvas", "x11"])]
+    pub screen: String,
 }
 
 #[derive(Args, Debug)]
@@ -88,6 +92,10 @@ pub struct RunArgs {
     /// Print one JSON object instead of a summary.
     #[arg(long)]
     pub json: bool,
+    /// Run screen robots on this X11 display ("auto": marc starts Xvfb)
+    /// instead of a browser canvas.
+    #[arg(long)]
+    pub display: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -241,6 +249,7 @@ pub fn run(g: &Global, rt: &tokio::runtime::Runtime, a: RunArgs) -> Result<i32> 
         a.screenshots,
         a.json,
         None,
+        a.display.clone(),
     )
 }
 
@@ -259,6 +268,7 @@ fn execute(
     screenshots: bool,
     json: bool,
     extra: Option<serde_json::Value>,
+    x11_display: Option<String>,
 ) -> Result<i32> {
     let (driver, url, local) = match webdriver {
         Some(u) => (None, u, false),
@@ -278,6 +288,7 @@ fn execute(
             attempts,
             screenshots,
             verbose: g.verbose,
+            x11_display,
         },
     };
     let result = pipeline::execute(settings, &runner, rec, out);
@@ -434,6 +445,7 @@ pub fn demo(g: &Global, rt: &tokio::runtime::Runtime, a: DemoArgs) -> Result<i32
         a.screenshots,
         a.json,
         Some(extra),
+        (a.screen == "x11").then(|| "auto".to_string()),
     );
     terminal_task.abort();
     rt.block_on(testbed.stop());

@@ -18,6 +18,11 @@ pub enum TestbedCommand {
         #[arg(long)]
         log: Option<PathBuf>,
     },
+    /// Run the terminal system in this terminal (for an xterm; the X11 robots use it).
+    Terminal {
+        #[arg(long, default_value_t = marc_testbed::DEMO_SEED)]
+        seed: u64,
+    },
     /// Write the ground truth (every document per citizen) as JSON.
     Truth {
         #[arg(long, default_value_t = marc_testbed::DEMO_SEED)]
@@ -61,6 +66,11 @@ pub fn run(rt: &tokio::runtime::Runtime, c: TestbedCommand) -> Result<i32> {
                 let _ = tokio::signal::ctrl_c().await;
             });
             rt.block_on(tb.stop());
+            Ok(exit::OK)
+        }
+        TestbedCommand::Terminal { seed } => {
+            let world = std::sync::Arc::new(marc_testbed::World::generate(seed));
+            marc_testbed_terminal::tty::run_tty(world).context("the terminal front end failed")?;
             Ok(exit::OK)
         }
         TestbedCommand::Truth { seed, cpr, out } => {

@@ -30,6 +30,9 @@ pub struct RunnerOptions {
     pub screenshots: bool,
     /// Print robot log lines to stderr.
     pub verbose: bool,
+    /// Run screen robots on this X11 display ("auto": an Xvfb marc starts)
+    /// instead of a browser canvas; their manifest's `program` is started there.
+    pub x11_display: Option<String>,
 }
 
 /// Runs the robots of a request.
@@ -202,24 +205,35 @@ impl RobotRunner {
             ))
             .map_err(|e| (e.to_string(), false))?;
         let browser = Arc::new(browser);
+        let mut x11: Option<X11Desktop> = None;
         let screen: Option<Mutex<Box<dyn runtime::ScreenAccess>>> = match m.driver {
             DriverKind::Webdriver => None,
+            DriverKind::ScreenCanvas | DriverKind::ScreenX11
+                if m.driver == DriverKind::ScreenX11 || self.options.x11_display.is_some() =>
+            {
+                let (screen, desktop) = x11_screen(m, base, self.options.x11_display.as_deref())
+                    .map_err(|e| (e, false))?;
+                x11 = Some(desktop);
+                Some(Mutex::new(Box::new(screen)))
+            }
             DriverKind::ScreenCanvas => {
                 // The canvas page is the system: open it, and read the canvas.
                 let b = browser.clone();
                 let url = base.to_string();
-                h.block_on(async move { b.goto(&url).await }).map_err(|e| (e.to_string(), false))?;
+                h.block_on(async move { b.goto(&url).await })
+                    .map_err(|e| (e.to_string(), false))?;
                 let canvas = crate::screens::CanvasScreen {
                     browser: browser.clone(),
                     handle: h.clone(),
                     selector: m.canvas.clone().unwrap_or_else(|| "canvas".into()),
                 };
                 let ocr = crate::screens::shared_ocr().map_err(|e| (e, false))?;
-                Some(Mutex::new(Box::new(crate::screens::OcrScreen::new(Box::new(canvas), ocr))))
+                Some(Mutex::new(Box::new(crate::screens::OcrScreen::new(
+                    Box::new(canvas),
+                    ocr,
+                ))))
             }
-            DriverKind::ScreenX11 => {
-                return Err(("the X11 screen driver is not available for robot runs yet; use driver = \"screen-canvas\"".into(), false))
-            }
+            DriverKind::ScreenX11 => unreachable!("matched above"),
         };
 
         let session_id = match replay {
@@ -339,6 +353,7 @@ impl RobotRunner {
         let emitted = env.documents_emitted();
         let secrets_seen = env.secret_values();
         drop(env);
+        drop(x11);
         if let Ok(b) = Arc::try_unwrap(browser) {
             let _ = h.block_on(b.close());
         }
@@ -398,6 +413,70 @@ impl RobotRunner {
             }
         }
     }
+}
+
+/// An X11 screen robot's desktop: the display (an Xvfb marc started, if
+/// any) and the program showing the system; both stop when dropped.
+struct X11Desktop {
+    program: std::process::Child,
+    _xvfb: Option<marc_screen::Xvfb>,
+}
+
+impl Drop for X11Desktop {
+    fn drop(&mut self) {
+        let _ = self.program.kill();
+        let _ = self.program.wait();
+    }
+}
+
+/// Starts the manifest's program on an X11 display and binds its window.
+/// `{marc}` in the program is this marc binary, `{base}` the base URL.
+fn x11_screen(
+    m: &Manifest,
+    base: &str,
+    display: Option<&str>,
+) -> Result<(crate::screens::OcrScreen, X11Desktop), String> {
+    let program = m.program.clone().filter(|p| !p.is_empty()).ok_or_else(|| {
+        format!(
+            "robot {} has no `program` to start on the X11 display",
+            m.system
+        )
+    })?;
+    let window = m.window.clone().unwrap_or_else(|| m.system.clone());
+    let xvfb = match display.unwrap_or("auto") {
+        "auto" => Some(marc_screen::Xvfb::start().map_err(|e| e.to_string())?),
+        _ => None,
+    };
+    let display = xvfb
+        .as_ref()
+        .map(|x| x.display().to_string())
+        .unwrap_or_else(|| display.unwrap_or_default().to_string());
+    let me = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "marc".into());
+    let args: Vec<String> = program
+        .iter()
+        .map(|a| a.replace("{marc}", &me).replace("{base}", base))
+        .collect();
+    let child = std::process::Command::new(&args[0])
+        .args(&args[1..])
+        .env("DISPLAY", &display)
+        .env("LC_ALL", "C.UTF-8")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {:?} on display {display}: {e}", args[0]))?;
+    let desktop = X11Desktop {
+        program: child,
+        _xvfb: xvfb,
+    };
+    let screen = marc_screen::X11Screen::connect_window(&display, &window, Duration::from_secs(20))
+        .map_err(|e| e.to_string())?;
+    let ocr = crate::screens::shared_ocr()?;
+    let mut s = crate::screens::OcrScreen::new(Box::new(screen), ocr);
+    s.border = 2; // xterm pads its character grid by 2 px
+    Ok((s, desktop))
 }
 
 /// The system a robot attempt works on.

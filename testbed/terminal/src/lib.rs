@@ -8,6 +8,7 @@
 
 pub mod ansi;
 pub mod machine;
+pub mod tty;
 pub mod web;
 
 pub use machine::{wrap_text, Input, ScreenView, Terminal, COLS, DOC_LINES, ROWS, WRAP};
