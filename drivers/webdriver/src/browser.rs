@@ -374,24 +374,6 @@ impl Browser {
             .await
     }
 
-    /// Back to the top-level document.
-    pub async fn top_frame(&self) -> Result<(), DriverError> {
-        self.commands.fetch_add(1, Ordering::Relaxed);
-        let _ = self.client.execute("return 1", vec![]).await;
-        // Switching to frame `null` is the W3C way to reach the top; fantoccini
-        // exposes it as parent-of-parent until the top is reached.
-        for _ in 0..8 {
-            self.parent_frame().await?;
-            let top = self
-                .execute("return window.top === window.self;", vec![])
-                .await?;
-            if top.as_bool() == Some(true) {
-                break;
-            }
-        }
-        Ok(())
-    }
-
     pub async fn windows(&self) -> Result<Vec<String>, DriverError> {
         let hs = self.cmd("windows", self.client.windows()).await?;
         Ok(hs.into_iter().map(String::from).collect())

@@ -21,7 +21,6 @@ use marc_model::{Cpr, Document, Mark, Period, Subject};
 use marc_store::Store;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// What a request asks for.
 #[derive(Clone, Debug)]
@@ -449,6 +448,3 @@ pub fn resolve_systems(robots_dir: &std::path::Path, wanted: &[String]) -> Resul
         .map(|m| m.system)
         .collect())
 }
-
-/// Shared handle type for secret sources.
-pub type Secrets = Arc<dyn crate::runtime::SecretSource>;
