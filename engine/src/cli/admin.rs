@@ -300,7 +300,7 @@ fn replay_execute(g: &Global, rt: &tokio::runtime::Runtime, a: ReplayArgs) -> Re
             secrets: std::sync::Arc::new(super::request::CliSecrets { vault }),
             base_urls: Default::default(),
             attempts: 1,
-            screenshots: false,
+            recording: crate::pipeline::Recording::Steps,
             verbose: g.verbose,
             x11_display: None,
         },

@@ -30,6 +30,10 @@ pub struct DemoArgs {
     /// Write the testbed's log of every request it served (JSON Lines) here.
     #[arg(long)]
     pub testbed_log: Option<PathBuf>,
+    /// Record only each session's start and outcome, no steps: for measuring
+    /// what recording costs; never for real requests.
+    #[arg(long, hide = true)]
+    pub no_recording: bool,
     /// Only these testbed systems (default: all three).
     #[arg(long, value_delimiter = ',')]
     pub systems: Vec<String>,
@@ -246,7 +250,7 @@ pub fn run(g: &Global, rt: &tokio::runtime::Runtime, a: RunArgs) -> Result<i32> 
         a.webdriver.clone(),
         &a.out,
         a.attempts,
-        a.screenshots,
+        pipeline::Recording::from_flags(a.screenshots, false),
         a.json,
         None,
         a.display.clone(),
@@ -265,7 +269,7 @@ fn execute(
     webdriver: Option<String>,
     out: &Path,
     attempts: u32,
-    screenshots: bool,
+    recording: pipeline::Recording,
     json: bool,
     extra: Option<serde_json::Value>,
     x11_display: Option<String>,
@@ -286,7 +290,7 @@ fn execute(
             secrets,
             base_urls,
             attempts,
-            screenshots,
+            recording,
             verbose: g.verbose,
             x11_display,
         },
@@ -442,7 +446,7 @@ pub fn demo(g: &Global, rt: &tokio::runtime::Runtime, a: DemoArgs) -> Result<i32
         None,
         &a.out,
         3,
-        a.screenshots,
+        pipeline::Recording::from_flags(a.screenshots, a.no_recording),
         a.json,
         Some(extra),
         (a.screen == "x11").then(|| "auto".to_string()),

@@ -13,7 +13,7 @@ mod robots;
 pub use delivery::{deliver, forward, send_receipt};
 
 pub use records::{RequestRecord, RequestState, RunState, RunStatus};
-pub use robots::{RobotRunner, RunnerOptions};
+pub use robots::{Recording, RobotRunner, RunnerOptions};
 
 use anyhow::{bail, Context, Result};
 use marc_audit::{AuditLog, NewEntry};

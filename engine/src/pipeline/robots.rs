@@ -26,8 +26,8 @@ pub struct RunnerOptions {
     pub base_urls: HashMap<String, String>,
     /// Attempts per system before it counts as failed.
     pub attempts: u32,
-    /// Record screenshots in session recordings.
-    pub screenshots: bool,
+    /// How much of each robot step the session recording keeps.
+    pub recording: Recording,
     /// Print robot log lines to stderr.
     pub verbose: bool,
     /// Run screen robots on this X11 display ("auto": an Xvfb marc starts)
@@ -253,7 +253,7 @@ impl RobotRunner {
             redactor,
         )
         .map_err(|e| (format!("cannot start the session recording: {e}"), false))?;
-        recorder.set_screenshots(self.options.screenshots);
+        recorder.set_screenshots(self.options.recording == Recording::Screenshots);
         state.sessions.push(session_id.clone());
 
         let store = settings.store.clone();
@@ -267,7 +267,7 @@ impl RobotRunner {
         let verbose = self.options.verbose;
         let steps = Arc::new(RecorderSink {
             recorder: recorder.clone(),
-            screenshots: self.options.screenshots,
+            screenshots: self.options.recording == Recording::Screenshots,
         });
         let env = Arc::new(RobotEnv {
             handle: h.clone(),
@@ -290,7 +290,8 @@ impl RobotRunner {
                 proxy: proxy.clone(),
                 seen: AtomicUsize::new(0),
             })),
-            steps: Some(steps.clone()),
+            steps: (self.options.recording != Recording::Off)
+                .then(|| steps.clone() as Arc<dyn StepSink>),
             sink: Box::new(move |doc| {
                 super::store_document(&store, &request_id, &doc)
                     .map_err(|e| format!("cannot store the document: {e}"))
@@ -477,6 +478,28 @@ fn x11_screen(
     let mut s = crate::screens::OcrScreen::new(Box::new(screen), ocr);
     s.border = 2; // xterm pads its character grid by 2 px
     Ok((s, desktop))
+}
+
+/// What a session recording keeps of each robot step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recording {
+    /// Only the session's start and outcome: for measuring what recording
+    /// costs (`marc demo --no-recording`), never for production runs.
+    Off,
+    /// Every step: command, masked arguments, result, URL, rights, duration.
+    Steps,
+    /// Every step, plus a screenshot after each page-changing step.
+    Screenshots,
+}
+
+impl Recording {
+    pub fn from_flags(screenshots: bool, off: bool) -> Recording {
+        match (off, screenshots) {
+            (true, _) => Recording::Off,
+            (false, true) => Recording::Screenshots,
+            (false, false) => Recording::Steps,
+        }
+    }
 }
 
 /// The system a robot attempt works on.
