@@ -166,6 +166,49 @@ fn fit(s: &str, w: usize) -> String {
     }
 }
 
+/// A numbered list screen (case list, document list): the title with a page
+/// counter, a sub-header on row 2, column heads on row 4, one page of rows
+/// from row 5, and the choice field.
+struct ListScreen<'a> {
+    id: &'a str,
+    title: &'a str,
+    subheader: &'a str,
+    heads: &'a str,
+}
+
+impl ListScreen<'_> {
+    /// `rows` yields every item's line in order (`None`: nothing to show
+    /// for it); only those on `page` are drawn.
+    fn view(
+        &self,
+        total: usize,
+        page: usize,
+        rows: impl Iterator<Item = Option<String>>,
+        choice: &str,
+        msg: &str,
+    ) -> ScreenView {
+        let pages = total.div_ceil(LIST_ROWS).max(1);
+        let mut c = Canvas::new(
+            self.id,
+            self.title,
+            &format!("Side {} af {pages}", page + 1),
+        );
+        c.set(2, self.subheader);
+        c.set(4, self.heads);
+        for (i, line) in rows.enumerate().skip(page * LIST_ROWS).take(LIST_ROWS) {
+            if let Some(line) = line {
+                c.set(5 + i - page * LIST_ROWS, &line);
+            }
+        }
+        c.field(19, "Vælg nr:  ", choice);
+        c.finish(
+            self.id,
+            msg,
+            "Enter = Vælg   PF3 = Tilbage   PF7 = Forrige side   PF8 = Næste side",
+        )
+    }
+}
+
 /// Builds a screen line by line.
 struct Canvas {
     lines: Vec<String>,
@@ -532,95 +575,56 @@ impl Terminal {
 
     fn view_cases(&self, cpr: &str, page: usize, choice: &str, msg: &str) -> ScreenView {
         let cases: Vec<_> = self.world.cases_for("terminal", cpr).collect();
-        let pages = cases.len().div_ceil(LIST_ROWS).max(1);
-        let mut c = Canvas::new(
-            "KS110",
-            "SAGSLISTE",
-            &format!("Side {} af {pages}", page + 1),
-        );
         let name = self
             .world
             .citizen(cpr)
             .map(|p| p.name.as_str())
             .unwrap_or("");
-        c.set(
-            2,
-            &format!("Borger: {name}   CPR: {}-{}", &cpr[..6], &cpr[6..]),
-        );
-        c.set(4, "Nr  Sagsnr      Oprettet    Afdeling         Titel");
-        for (i, case) in cases
-            .iter()
-            .enumerate()
-            .skip(page * LIST_ROWS)
-            .take(LIST_ROWS)
-        {
-            let row = 5 + i - page * LIST_ROWS;
-            c.set(
-                row,
-                &format!(
-                    "{:>2}  {}  {}  {}  {}",
-                    i + 1,
-                    fit(&case.case_id, 10),
-                    legacy_date(&case.opened),
-                    fit(&case.department, 15),
-                    fit(&case.title, 80 - 48)
-                ),
-            );
+        let rows = cases.iter().enumerate().map(|(i, case)| {
+            Some(format!(
+                "{:>2}  {}  {}  {}  {}",
+                i + 1,
+                fit(&case.case_id, 10),
+                legacy_date(&case.opened),
+                fit(&case.department, 15),
+                fit(&case.title, 80 - 48)
+            ))
+        });
+        ListScreen {
+            id: "KS110",
+            title: "SAGSLISTE",
+            subheader: &format!("Borger: {name}   CPR: {}-{}", &cpr[..6], &cpr[6..]),
+            heads: "Nr  Sagsnr      Oprettet    Afdeling         Titel",
         }
-        c.field(19, "Vælg nr:  ", choice);
-        c.finish(
-            "KS110",
-            msg,
-            "Enter = Vælg   PF3 = Tilbage   PF7 = Forrige side   PF8 = Næste side",
-        )
+        .view(cases.len(), page, rows, choice, msg)
     }
 
     fn view_docs(&self, case_id: &str, page: usize, choice: &str, msg: &str) -> ScreenView {
         let ids = self.doc_ids(case_id);
-        let pages = ids.len().div_ceil(LIST_ROWS).max(1);
-        let mut c = Canvas::new(
-            "KS120",
-            "DOKUMENTLISTE",
-            &format!("Side {} af {pages}", page + 1),
-        );
         let title = self
             .world
             .case(case_id)
             .map(|k| k.title.as_str())
             .unwrap_or("");
-        c.set(
-            2,
-            &format!("Sag: {case_id}   {}", fit(title, 60).trim_end()),
-        );
-        c.set(4, "Nr  Dok-id    Dato        Art           Titel");
-        for (i, id) in ids
-            .iter()
-            .enumerate()
-            .skip(page * LIST_ROWS)
-            .take(LIST_ROWS)
-        {
-            let Some(d) = self.world.document(id) else {
-                continue;
-            };
-            let row = 5 + i - page * LIST_ROWS;
-            c.set(
-                row,
-                &format!(
+        let rows = ids.iter().enumerate().map(|(i, id)| {
+            self.world.document(id).map(|d| {
+                format!(
                     "{:>2}  {}  {}  {}  {}",
                     i + 1,
                     fit(&d.doc_id, 8),
                     legacy_date(&d.date),
                     fit(&d.kind, 12),
                     fit(&d.title, 80 - 40)
-                ),
-            );
+                )
+            })
+        });
+        ListScreen {
+            id: "KS120",
+            title: "DOKUMENTLISTE",
+            subheader: &format!("Sag: {case_id}   {}", fit(title, 60).trim_end()),
+            heads: "Nr  Dok-id    Dato        Art           Titel",
         }
-        c.field(19, "Vælg nr:  ", choice);
-        c.finish(
-            "KS120",
-            msg,
-            "Enter = Vælg   PF3 = Tilbage   PF7 = Forrige side   PF8 = Næste side",
-        )
+        .view(ids.len(), page, rows, choice, msg)
     }
 
     fn view_doc(&self, doc_id: &str, page: usize, msg: &str) -> ScreenView {
