@@ -18,3 +18,4 @@ pub mod replay;
 pub mod robot;
 pub mod runtime;
 pub mod screens;
+pub mod worker;

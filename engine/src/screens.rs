@@ -162,3 +162,61 @@ impl ScreenAccess for OcrScreen {
         std::mem::replace(&mut self.min_conf, 1.0)
     }
 }
+
+/// An X11 screen robot's desktop: the display (an Xvfb marc started, if
+/// any) and the program showing the system; both stop when dropped.
+pub struct X11Desktop {
+    program: std::process::Child,
+    _xvfb: Option<marc_screen::Xvfb>,
+}
+
+impl Drop for X11Desktop {
+    fn drop(&mut self) {
+        let _ = self.program.kill();
+        let _ = self.program.wait();
+    }
+}
+
+/// Starts `program` on an X11 display (`None` or "auto": an Xvfb started
+/// here) and binds its window titled `window`. `{marc}` in the program is
+/// this marc binary.
+pub fn x11_screen(
+    program: &[String],
+    window: &str,
+    display: Option<&str>,
+) -> Result<(OcrScreen, X11Desktop), String> {
+    if program.is_empty() {
+        return Err("no program to start on the X11 display".into());
+    }
+    let xvfb = match display.unwrap_or("auto") {
+        "auto" => Some(marc_screen::Xvfb::start().map_err(|e| e.to_string())?),
+        _ => None,
+    };
+    let display = xvfb
+        .as_ref()
+        .map(|x| x.display().to_string())
+        .unwrap_or_else(|| display.unwrap_or_default().to_string());
+    let me = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "marc".into());
+    let args: Vec<String> = program.iter().map(|a| a.replace("{marc}", &me)).collect();
+    let child = std::process::Command::new(&args[0])
+        .args(&args[1..])
+        .env("DISPLAY", &display)
+        .env("LC_ALL", "C.UTF-8")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {:?} on display {display}: {e}", args[0]))?;
+    let desktop = X11Desktop {
+        program: child,
+        _xvfb: xvfb,
+    };
+    let screen = marc_screen::X11Screen::connect_window(&display, window, Duration::from_secs(20))
+        .map_err(|e| e.to_string())?;
+    let ocr = shared_ocr()?;
+    let mut s = OcrScreen::new(Box::new(screen), ocr);
+    s.border = 2; // xterm pads its character grid by 2 px
+    Ok((s, desktop))
+}

@@ -467,6 +467,12 @@ impl Browser {
         self.cmd("source", self.client.source()).await
     }
 
+    /// The WebDriver session id, so another process can end the session
+    /// with [`end_session`] if this one dies.
+    pub async fn session_id(&self) -> Option<String> {
+        self.client.session_id().await.ok().flatten()
+    }
+
     /// Ends the session and closes the browser.
     pub async fn close(self) -> Result<(), DriverError> {
         let client = self.client.clone();
@@ -483,6 +489,45 @@ impl Browser {
                 url: String::new(),
             }),
         }
+    }
+}
+
+/// Ends a session by id (`DELETE /session/{id}`), closing its browser: for
+/// cleaning up after the process that held the session died. Only plain
+/// `http://` WebDriver servers (chromedriver on loopback, a Grid).
+pub async fn end_session(webdriver: &str, session: &str) -> Result<(), DriverError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let fail = |reason: String| DriverError::Command {
+        command: "delete session".into(),
+        reason,
+    };
+    let rest = webdriver
+        .strip_prefix("http://")
+        .ok_or_else(|| fail(format!("not an http:// WebDriver URL: {webdriver}")))?;
+    let (host, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let prefix = prefix.trim_end_matches('/');
+    let path = if prefix.is_empty() {
+        format!("/session/{session}")
+    } else {
+        format!("/{prefix}/session/{session}")
+    };
+    let exchange = async {
+        let mut s = tokio::net::TcpStream::connect(host).await?;
+        let req = format!("DELETE {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).await?;
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).await?;
+        Ok::<_, std::io::Error>(out)
+    };
+    let out = tokio::time::timeout(Duration::from_secs(10), exchange)
+        .await
+        .map_err(|_| fail("no answer within 10 s".into()))?
+        .map_err(|e| fail(e.to_string()))?;
+    let status = String::from_utf8_lossy(&out[..out.len().min(12)]).into_owned();
+    if status.starts_with("HTTP/1.1 2") || status.starts_with("HTTP/1.0 2") {
+        Ok(())
+    } else {
+        Err(fail(format!("answered {status:?}")))
     }
 }
 

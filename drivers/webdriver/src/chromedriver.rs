@@ -190,6 +190,23 @@ pub fn robot_user() -> Option<(u32, u32)> {
     })
 }
 
+/// The name of the OS user `uid`, for reports of who a process runs as.
+pub fn user_name(uid: u32) -> Option<String> {
+    // SAFETY: getpwuid returns a pointer to static storage or null; the name
+    // is copied out at once and no reference is kept.
+    unsafe {
+        let pw = libc::getpwuid(uid);
+        if pw.is_null() || (*pw).pw_name.is_null() {
+            return None;
+        }
+        Some(
+            std::ffi::CStr::from_ptr((*pw).pw_name)
+                .to_string_lossy()
+                .into_owned(),
+        )
+    }
+}
+
 fn lookup_user(name: &str) -> Option<(u32, u32)> {
     let c = std::ffi::CString::new(name).ok()?;
     // SAFETY: getpwnam returns a pointer to static storage or null; we copy

@@ -17,6 +17,6 @@ mod browser;
 mod chromedriver;
 mod error;
 
-pub use browser::{Browser, BrowserOptions, Download, ElementInfo};
-pub use chromedriver::{kill_all, robot_user, Chromedriver, ROBOT_USER};
+pub use browser::{end_session, Browser, BrowserOptions, Download, ElementInfo};
+pub use chromedriver::{kill_all, robot_user, user_name, Chromedriver, ROBOT_USER};
 pub use error::DriverError;

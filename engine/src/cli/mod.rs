@@ -104,6 +104,14 @@ pub enum Command {
     Audit(admin::AuditCommand),
     /// Step through a recorded robot session, write its trace page, or re-run it as a dry run.
     Replay(admin::ReplayArgs),
+    /// Internal: one robot attempt in its own process, started by the engine
+    /// (see the `worker` module); speaks JSON Lines on stdin and stdout.
+    #[command(name = "robot-worker", hide = true)]
+    RobotWorker {
+        /// The system this robot works on (shown in process lists).
+        #[arg(long)]
+        system: String,
+    },
 }
 
 /// Parses arguments, runs the command and returns the exit code.
@@ -120,6 +128,9 @@ pub fn main() -> i32 {
         }
     };
     init_tracing(&cli.global);
+    if let Command::RobotWorker { .. } = cli.command {
+        return crate::worker::child::main();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .worker_threads(4)
@@ -145,6 +156,7 @@ pub fn main() -> i32 {
         Command::Secret(c) => admin::secret(&cli.global, c),
         Command::Audit(c) => admin::audit(&cli.global, c),
         Command::Replay(a) => admin::replay(&cli.global, &runtime, a),
+        Command::RobotWorker { .. } => Ok(crate::worker::child::main()),
     };
     match r {
         Ok(code) => code,

@@ -5,13 +5,14 @@
 
 use super::{RunState, RunStatus, Settings};
 use crate::robot::{DriverKind, Manifest};
-use crate::runtime::{self, Guard, RequestInfo, RobotEnv, SecretSource, StepRecord, StepSink};
+use crate::runtime::{self, Guard, RequestInfo, SecretSource, StepRecord, StepSink};
+use crate::worker::{self, Job, ScreenJob};
 use marc_audit::NewEntry;
 use marc_model::Period;
 use marc_rights::{Proxy, RightsProfile};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How robots are run in this process.
@@ -189,51 +190,41 @@ impl RobotRunner {
             .block_on(Proxy::start_with(profile.clone(), opts))
             .map_err(|e| (format!("cannot start the rights proxy: {e}"), false))?;
         let proxy = Arc::new(proxy);
-        let browser_opts = marc_webdriver::BrowserOptions {
-            proxy: Some(proxy.url()),
-            extra_args: marc_rights::QUIET_CHROMIUM_ARGS
-                .iter()
-                .map(|a| a.to_string())
-                .collect(),
-            local: self.options.local_browser,
-            ..Default::default()
+        let on_x11 = m.driver == DriverKind::ScreenX11
+            || (m.driver == DriverKind::ScreenCanvas && self.options.x11_display.is_some());
+        let screen = match m.driver {
+            DriverKind::Webdriver => ScreenJob::None,
+            _ if on_x11 => {
+                let program = m.program.clone().filter(|p| !p.is_empty()).ok_or_else(|| {
+                    (
+                        format!(
+                            "robot {} has no `program` to start on the X11 display",
+                            m.system
+                        ),
+                        true,
+                    )
+                })?;
+                ScreenJob::X11 {
+                    program: program.iter().map(|a| a.replace("{base}", base)).collect(),
+                    window: m.window.clone().unwrap_or_else(|| m.system.clone()),
+                    display: self
+                        .options
+                        .x11_display
+                        .clone()
+                        .filter(|d| d.as_str() != "auto"),
+                }
+            }
+            _ => ScreenJob::Canvas {
+                selector: m.canvas.clone().unwrap_or_else(|| "canvas".into()),
+            },
         };
-        let browser = h
-            .block_on(marc_webdriver::Browser::open(
-                &self.options.webdriver,
-                &browser_opts,
-            ))
-            .map_err(|e| (e.to_string(), false))?;
-        let browser = Arc::new(browser);
-        let mut x11: Option<X11Desktop> = None;
-        let screen: Option<Mutex<Box<dyn runtime::ScreenAccess>>> = match m.driver {
-            DriverKind::Webdriver => None,
-            DriverKind::ScreenCanvas | DriverKind::ScreenX11
-                if m.driver == DriverKind::ScreenX11 || self.options.x11_display.is_some() =>
-            {
-                let (screen, desktop) = x11_screen(m, base, self.options.x11_display.as_deref())
-                    .map_err(|e| (e, false))?;
-                x11 = Some(desktop);
-                Some(Mutex::new(Box::new(screen)))
-            }
-            DriverKind::ScreenCanvas => {
-                // The canvas page is the system: open it, and read the canvas.
-                let b = browser.clone();
-                let url = base.to_string();
-                h.block_on(async move { b.goto(&url).await })
-                    .map_err(|e| (e.to_string(), false))?;
-                let canvas = crate::screens::CanvasScreen {
-                    browser: browser.clone(),
-                    handle: h.clone(),
-                    selector: m.canvas.clone().unwrap_or_else(|| "canvas".into()),
-                };
-                let ocr = crate::screens::shared_ocr().map_err(|e| (e, false))?;
-                Some(Mutex::new(Box::new(crate::screens::OcrScreen::new(
-                    Box::new(canvas),
-                    ocr,
-                ))))
-            }
-            DriverKind::ScreenX11 => unreachable!("matched above"),
+        let script = match replay {
+            Some((of, source)) => runtime::Script::inline(&format!("replay of {of}"), source),
+            None => runtime::Script::load(
+                &settings.scripts_dir.join(&m.script),
+                Some(&settings.scripts_dir),
+            )
+            .map_err(|e| (e.to_string(), true))?,
         };
 
         let session_id = match replay {
@@ -258,19 +249,9 @@ impl RobotRunner {
 
         let store = settings.store.clone();
         let request_id = rec.id.clone();
-        let limits = runtime::sandbox::Limits {
-            max_documents: profile.max_documents.unwrap_or(5_000) as usize,
-            time_budget: Duration::from_secs(profile.time_budget_secs.unwrap_or(900)),
-            ..Default::default()
-        };
         let system = m.system.clone();
         let verbose = self.options.verbose;
-        let steps = Arc::new(RecorderSink {
-            recorder: recorder.clone(),
-            screenshots: self.options.recording == Recording::Screenshots,
-        });
-        let env = Arc::new(RobotEnv {
-            handle: h.clone(),
+        let job = Job {
             system: m.system.clone(),
             base_url: base.to_string(),
             request: RequestInfo {
@@ -282,16 +263,33 @@ impl RobotRunner {
                 },
                 topics: rec.topics.clone(),
             },
-            browser: Some(browser.clone()),
+            script,
+            limits: runtime::sandbox::Limits {
+                max_documents: profile.max_documents.unwrap_or(5_000) as usize,
+                time_budget: Duration::from_secs(profile.time_budget_secs.unwrap_or(900)),
+                ..Default::default()
+            },
+            webdriver: self.options.webdriver.clone(),
+            proxy: proxy.url(),
+            local_browser: self.options.local_browser,
+            extra_browser_args: marc_rights::QUIET_CHROMIUM_ARGS
+                .iter()
+                .map(|a| a.to_string())
+                .collect(),
             screen,
+            record_steps: self.options.recording != Recording::Off,
+            screenshots: self.options.recording == Recording::Screenshots,
+        };
+        let services = worker::host::Services {
             secrets: self.options.secrets.clone(),
-            guard: Some(Arc::new(RightsGuard {
+            guard: Arc::new(RightsGuard {
                 profile: profile.clone(),
                 proxy: proxy.clone(),
                 seen: AtomicUsize::new(0),
+            }),
+            steps: Some(Arc::new(RecorderSink {
+                recorder: recorder.clone(),
             })),
-            steps: (self.options.recording != Recording::Off)
-                .then(|| steps.clone() as Arc<dyn StepSink>),
             sink: Box::new(move |doc| {
                 super::store_document(&store, &request_id, &doc)
                     .map_err(|e| format!("cannot store the document: {e}"))
@@ -302,21 +300,23 @@ impl RobotRunner {
                     eprintln!("[{system}] {line}");
                 }
             }),
-            limits,
             cancel,
-            started: Instant::now(),
-            emitted: AtomicUsize::new(0),
-            masked: Mutex::new(Vec::new()),
-        });
-        let result = match replay {
-            Some((of, source)) => {
-                runtime::run_source(env.clone(), &format!("replay of {of}"), source, None)
-            }
-            None => {
-                let script = settings.scripts_dir.join(&m.script);
-                runtime::run_script(env.clone(), &script, Some(&settings.scripts_dir))
-            }
         };
+        let out = worker::host::run(h, job, services);
+        if let Some(w) = &out.worker {
+            let _ = settings.audit.append(
+                NewEntry::robot(format!("robot:{}", m.system), "robot.process")
+                    .request(&rec.id)
+                    .system(&m.system)
+                    .session(&session_id)
+                    .detail(serde_json::json!({
+                        "pid": w.pid,
+                        "uid": w.uid,
+                        "user": w.user,
+                    })),
+            );
+        }
+        let result = out.result;
         // Give requests the page started just before the script ended time
         // to reach the proxy, then let any page-initiated refusal decide the
         // outcome: a refused request fails the run even after the last step,
@@ -350,14 +350,9 @@ impl RobotRunner {
                 ),
             }),
         };
-        state.webdriver_commands += browser.commands();
-        let emitted = env.documents_emitted();
-        let secrets_seen = env.secret_values();
-        drop(env);
-        drop(x11);
-        if let Ok(b) = Arc::try_unwrap(browser) {
-            let _ = h.block_on(b.close());
-        }
+        state.webdriver_commands += out.webdriver_commands;
+        let emitted = out.emitted;
+        let secrets_seen: Vec<String> = out.secrets.into_iter().map(|(_, v)| v).collect();
         if let Ok(p) = Arc::try_unwrap(proxy) {
             h.block_on(p.stop());
         }
@@ -414,70 +409,6 @@ impl RobotRunner {
             }
         }
     }
-}
-
-/// An X11 screen robot's desktop: the display (an Xvfb marc started, if
-/// any) and the program showing the system; both stop when dropped.
-struct X11Desktop {
-    program: std::process::Child,
-    _xvfb: Option<marc_screen::Xvfb>,
-}
-
-impl Drop for X11Desktop {
-    fn drop(&mut self) {
-        let _ = self.program.kill();
-        let _ = self.program.wait();
-    }
-}
-
-/// Starts the manifest's program on an X11 display and binds its window.
-/// `{marc}` in the program is this marc binary, `{base}` the base URL.
-fn x11_screen(
-    m: &Manifest,
-    base: &str,
-    display: Option<&str>,
-) -> Result<(crate::screens::OcrScreen, X11Desktop), String> {
-    let program = m.program.clone().filter(|p| !p.is_empty()).ok_or_else(|| {
-        format!(
-            "robot {} has no `program` to start on the X11 display",
-            m.system
-        )
-    })?;
-    let window = m.window.clone().unwrap_or_else(|| m.system.clone());
-    let xvfb = match display.unwrap_or("auto") {
-        "auto" => Some(marc_screen::Xvfb::start().map_err(|e| e.to_string())?),
-        _ => None,
-    };
-    let display = xvfb
-        .as_ref()
-        .map(|x| x.display().to_string())
-        .unwrap_or_else(|| display.unwrap_or_default().to_string());
-    let me = std::env::current_exe()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| "marc".into());
-    let args: Vec<String> = program
-        .iter()
-        .map(|a| a.replace("{marc}", &me).replace("{base}", base))
-        .collect();
-    let child = std::process::Command::new(&args[0])
-        .args(&args[1..])
-        .env("DISPLAY", &display)
-        .env("LC_ALL", "C.UTF-8")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start {:?} on display {display}: {e}", args[0]))?;
-    let desktop = X11Desktop {
-        program: child,
-        _xvfb: xvfb,
-    };
-    let screen = marc_screen::X11Screen::connect_window(&display, &window, Duration::from_secs(20))
-        .map_err(|e| e.to_string())?;
-    let ocr = crate::screens::shared_ocr()?;
-    let mut s = crate::screens::OcrScreen::new(Box::new(screen), ocr);
-    s.border = 2; // xterm pads its character grid by 2 px
-    Ok((s, desktop))
 }
 
 /// What a session recording keeps of each robot step.
@@ -549,7 +480,6 @@ impl Guard for RightsGuard {
 /// Sends runtime steps to the session recording.
 struct RecorderSink {
     recorder: marc_recording::Recorder,
-    screenshots: bool,
 }
 
 impl StepSink for RecorderSink {
@@ -571,8 +501,5 @@ impl StepSink for RecorderSink {
         if let Err(e) = self.recorder.step(step) {
             tracing::warn!("cannot record a step: {e}");
         }
-    }
-    fn wants_screenshots(&self) -> bool {
-        self.screenshots
     }
 }

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The request as a script sees it (a constant `request` in its scope).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RequestInfo {
     pub id: String,
     pub cpr: String,
@@ -163,11 +163,7 @@ impl RobotEnv {
     /// replayed without ever holding the value.
     pub fn mask(&self, s: &str) -> String {
         let masked = self.masked.lock().map(|m| m.clone()).unwrap_or_default();
-        let mut out = s.to_string();
-        for (name, v) in masked.iter().filter(|(_, v)| !v.is_empty()) {
-            out = out.replace(v.as_str(), &secret_placeholder(name));
-        }
-        out
+        mask_secrets(s, &masked)
     }
 
     /// The secret values handed to the script so far.
@@ -187,6 +183,17 @@ impl RobotEnv {
     }
 }
 
+/// Replaces each `(name, value)` secret's value in `s` by its placeholder.
+/// `secrets` should be sorted longest value first, so a secret containing
+/// another is masked whole.
+pub fn mask_secrets(s: &str, secrets: &[(String, String)]) -> String {
+    let mut out = s.to_string();
+    for (name, v) in secrets.iter().filter(|(_, v)| !v.is_empty()) {
+        out = out.replace(v.as_str(), &secret_placeholder(name));
+    }
+    out
+}
+
 /// How a masked secret appears in logs and recordings.
 pub fn secret_placeholder(name: &str) -> String {
     format!("«secret:{name}»")
@@ -204,7 +211,7 @@ impl SecretSource for NoSecrets {
 }
 
 /// Why a robot run stopped without success.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum RobotError {
     #[error("{file}:{line}:{column}: {message}")]
     Compile {
@@ -222,6 +229,12 @@ pub enum RobotError {
     },
     #[error("cannot read the script {file}: {reason}")]
     Read { file: String, reason: String },
+    /// The browser or screen could not be opened (worth another attempt).
+    #[error("{0}")]
+    Setup(String),
+    /// The robot process died or overran its budget (see [`crate::worker`]).
+    #[error("{0}")]
+    Process(String),
 }
 
 impl RobotError {
@@ -235,6 +248,7 @@ impl RobotError {
     pub fn is_final(&self) -> bool {
         match self {
             RobotError::Compile { .. } | RobotError::Read { .. } => true,
+            RobotError::Setup(_) | RobotError::Process(_) => false,
             RobotError::Runtime { message, .. } => {
                 self.is_refusal()
                     || message.contains("stopped by the sandbox")
@@ -292,39 +306,76 @@ fn script_scope(req: &RequestInfo, system: &str, base_url: &str) -> rhai::Scope<
     scope
 }
 
-/// Builds the sandboxed engine for `env`, with the shared modules of
-/// `scripts_dir/lib` importable as `import "lib/<name>" as x;`.
-pub fn robot_engine(
-    env: Arc<RobotEnv>,
-    scripts_dir: Option<&std::path::Path>,
-) -> Result<rhai::Engine, RobotError> {
-    let mut engine = sandbox::raw_engine(&env.limits, env.cancel.clone(), env.started);
-    api::register(&mut engine, env);
-    let mut resolver = rhai::module_resolvers::StaticModuleResolver::new();
-    if let Some(dir) = scripts_dir {
-        let lib = dir.join("lib");
-        if let Ok(rd) = std::fs::read_dir(&lib) {
+/// A robot script with the shared modules it may import, read from disk
+/// by the engine (the robot's own process never reads files).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Script {
+    /// Shown in error positions (`scripts/esdh.rhai:12:5`).
+    pub name: String,
+    pub source: String,
+    /// `(name, source)` of each module importable as `import "lib/<name>"`.
+    pub libs: Vec<(String, String)>,
+}
+
+impl Script {
+    /// Reads `file` and every `*.rhai` in `scripts_dir/lib`.
+    pub fn load(
+        file: &std::path::Path,
+        scripts_dir: Option<&std::path::Path>,
+    ) -> Result<Script, RobotError> {
+        let read = |p: &std::path::Path| {
+            std::fs::read_to_string(p).map_err(|e| RobotError::Read {
+                file: p.display().to_string(),
+                reason: e.to_string(),
+            })
+        };
+        let mut libs = Vec::new();
+        if let Some(Ok(rd)) = scripts_dir.map(|d| std::fs::read_dir(d.join("lib"))) {
             let mut files: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
             files.sort();
             for p in files
                 .into_iter()
                 .filter(|p| p.extension().is_some_and(|x| x == "rhai"))
             {
-                let file = p.display().to_string();
-                let src = std::fs::read_to_string(&p).map_err(|e| RobotError::Read {
-                    file: file.clone(),
-                    reason: e.to_string(),
-                })?;
-                let ast = engine.compile(&src).map_err(|e| compile_error(&file, &e))?;
-                let module = rhai::Module::eval_ast_as_new(rhai::Scope::new(), &ast, &engine)
-                    .map_err(|e| runtime_error(&file, &e))?;
                 let stem = p
                     .file_stem()
                     .map(|s| s.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                resolver.insert(format!("lib/{stem}"), module);
+                libs.push((stem, read(&p)?));
             }
         }
+        Ok(Script {
+            name: file.display().to_string(),
+            source: read(file)?,
+            libs,
+        })
+    }
+
+    /// A script already in memory, importing nothing (replays, tests).
+    pub fn inline(name: &str, source: &str) -> Script {
+        Script {
+            name: name.to_string(),
+            source: source.to_string(),
+            libs: Vec::new(),
+        }
+    }
+}
+
+/// Builds the sandboxed engine for `env`, with `libs` importable as
+/// `import "lib/<name>" as x;`.
+pub fn robot_engine(
+    env: Arc<RobotEnv>,
+    libs: &[(String, String)],
+) -> Result<rhai::Engine, RobotError> {
+    let mut engine = sandbox::raw_engine(&env.limits, env.cancel.clone(), env.started);
+    api::register(&mut engine, env);
+    let mut resolver = rhai::module_resolvers::StaticModuleResolver::new();
+    for (stem, src) in libs {
+        let file = format!("lib/{stem}.rhai");
+        let ast = engine.compile(src).map_err(|e| compile_error(&file, &e))?;
+        let module = rhai::Module::eval_ast_as_new(rhai::Scope::new(), &ast, &engine)
+            .map_err(|e| runtime_error(&file, &e))?;
+        resolver.insert(format!("lib/{stem}"), module);
     }
     engine.set_module_resolver(resolver);
     Ok(engine)
@@ -372,30 +423,12 @@ fn runtime_error(file: &str, e: &rhai::EvalAltResult) -> RobotError {
 
 /// Runs a robot script to completion on the current thread (which must not
 /// be a tokio worker). Documents go to `env.sink` as they are emitted.
-pub fn run_script(
-    env: Arc<RobotEnv>,
-    file: &std::path::Path,
-    scripts_dir: Option<&std::path::Path>,
-) -> Result<(), RobotError> {
-    let name = file.display().to_string();
-    let source = std::fs::read_to_string(file).map_err(|e| RobotError::Read {
-        file: name.clone(),
-        reason: e.to_string(),
-    })?;
-    run_source(env, &name, &source, scripts_dir)
-}
-
-/// Like [`run_script`] for a script already in memory.
-pub fn run_source(
-    env: Arc<RobotEnv>,
-    name: &str,
-    source: &str,
-    scripts_dir: Option<&std::path::Path>,
-) -> Result<(), RobotError> {
+pub fn run_script(env: Arc<RobotEnv>, script: &Script) -> Result<(), RobotError> {
+    let name = script.name.as_str();
     let mut scope = script_scope(&env.request, &env.system, &env.base_url);
-    let engine = robot_engine(env.clone(), scripts_dir)?;
+    let engine = robot_engine(env.clone(), &script.libs)?;
     let ast = engine
-        .compile_with_scope(&scope, source)
+        .compile_with_scope(&scope, &script.source)
         .map_err(|e| compile_error(name, &e))?;
     engine
         .run_ast_with_scope(&mut scope, &ast)
@@ -440,7 +473,7 @@ mod tests {
             .unwrap();
         let docs = Arc::new(Mutex::new(Vec::new()));
         let env = env_with(limits, docs.clone(), &rt);
-        let r = run_source(env, "t.rhai", src, None);
+        let r = run_script(env, &Script::inline("t.rhai", src));
         let d = docs.lock().unwrap().clone();
         (r, d)
     }
@@ -544,11 +577,12 @@ mod tests {
             .unwrap();
         let mut env = RobotEnv::for_check(rt.handle().clone());
         env.secrets = Arc::new(S);
-        let m = message(run_source(
+        let m = message(run_script(
             Arc::new(env),
-            "t.rhai",
-            "let p = secret(\"x.password\");\nfail(\"login failed for \" + p);",
-            None,
+            &Script::inline(
+                "t.rhai",
+                "let p = secret(\"x.password\");\nfail(\"login failed for \" + p);",
+            ),
         ));
         assert!(!m.contains("hemmeligt"), "{m}");
         assert!(m.contains("«secret:x.password»"), "{m}");

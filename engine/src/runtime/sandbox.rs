@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 /// Resource limits of the sandbox. Exceeding one stops the script with an
 /// error that names the limit.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     /// Rhai operations (stops `loop {}` even without a clock).
     pub max_operations: u64,

@@ -1,0 +1,445 @@
+//! The engine's side: start a robot process, serve it, and end it.
+
+use super::{Call, Done, FromWorker, Job, Reply, ToWorker, WorkerInfo, SUBCOMMAND};
+use crate::runtime::{mask_secrets, DocumentSink, Guard, RobotError, SecretSource, StepSink};
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What the engine provides to a robot process: the real counterparts of the
+/// pipe-backed ones in [`super::child`].
+pub struct Services {
+    pub secrets: Arc<dyn SecretSource>,
+    pub guard: Arc<dyn Guard>,
+    pub steps: Option<Arc<dyn StepSink>>,
+    pub sink: DocumentSink,
+    pub log: Box<dyn Fn(&str) + Send + Sync>,
+    /// Set by the engine (the rights proxy) to stop the robot.
+    pub cancel: Arc<AtomicBool>,
+}
+
+/// How a robot process's attempt ended, seen from the engine.
+pub struct Outcome {
+    pub result: Result<(), RobotError>,
+    pub emitted: usize,
+    pub webdriver_commands: u64,
+    /// Who the robot process ran as (absent if it died before saying).
+    pub worker: Option<WorkerInfo>,
+    /// The secrets handed to the robot, `(name, value)`, for masking.
+    pub secrets: Vec<(String, String)>,
+}
+
+/// Grace beyond the script's own time budget before the process is killed:
+/// the budget is checked between script operations, and one WebDriver
+/// command may take up to 30 s.
+const OVERRUN_GRACE: Duration = Duration::from_secs(60);
+
+/// Lines of the robot process's stderr kept for a crash report.
+const STDERR_TAIL: usize = 12;
+
+/// Runs `job` in a robot process and serves it until it finishes or dies.
+/// `handle` is only used to end an orphaned browser session.
+pub fn run(handle: &tokio::runtime::Handle, job: Job, services: Services) -> Outcome {
+    let mut outcome = Outcome {
+        result: Ok(()),
+        emitted: 0,
+        webdriver_commands: 0,
+        worker: None,
+        secrets: Vec::new(),
+    };
+    let hard_limit = job.limits.time_budget + OVERRUN_GRACE;
+    let webdriver = job.webdriver.clone();
+    let mut child = match spawn(&job.system) {
+        Ok(c) => c,
+        Err(e) => {
+            outcome.result = Err(RobotError::Process(e));
+            return outcome;
+        }
+    };
+    let pid = child.id();
+    let (Some(stdin), Some(stdout), Some(stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        let _ = child.kill();
+        let _ = child.wait();
+        outcome.result = Err(RobotError::Process("the robot process has no pipes".into()));
+        return outcome;
+    };
+    let stdin = Arc::new(Mutex::new(stdin));
+    let secrets = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let tail = Arc::new(Mutex::new(VecDeque::new()));
+    let stderr_thread = forward_stderr(stderr, job.system.clone(), secrets.clone(), tail.clone());
+    let finished = Arc::new(AtomicBool::new(false));
+    let overran = Arc::new(AtomicBool::new(false));
+    let watchdog = watch(
+        pid,
+        stdin.clone(),
+        services.cancel.clone(),
+        finished.clone(),
+        overran.clone(),
+        hard_limit,
+    );
+
+    let mut done: Option<Done> = None;
+    let mut session: Option<String> = None;
+    let mut protocol_error: Option<String> = None;
+    if let Err(e) = send(&stdin, &ToWorker::Job(Box::new(job))) {
+        protocol_error = Some(format!("cannot hand the job to the robot process: {e}"));
+    }
+    let mut lines = BufReader::new(stdout);
+    let mut line = String::new();
+    while protocol_error.is_none() {
+        line.clear();
+        match lines.read_line(&mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                protocol_error = Some(format!("cannot read from the robot process: {e}"));
+                break;
+            }
+        }
+        let msg: FromWorker = match serde_json::from_str(&line) {
+            Ok(m) => m,
+            Err(e) => {
+                protocol_error = Some(format!("the robot process sent garbage: {e}"));
+                break;
+            }
+        };
+        let mask =
+            |s: &str| mask_secrets(s, &secrets.lock().map(|s| s.clone()).unwrap_or_default());
+        match msg {
+            FromWorker::Ready(info) => outcome.worker = Some(info),
+            FromWorker::Call(call) => {
+                let reply = answer(call, &services, &secrets);
+                if let Err(e) = send(&stdin, &ToWorker::Reply(reply)) {
+                    protocol_error = Some(format!("cannot answer the robot process: {e}"));
+                }
+            }
+            FromWorker::Step(step) => {
+                if let Some(steps) = &services.steps {
+                    let mut s = step.into_record();
+                    s.args = s.args.iter().map(|a| mask(a)).collect();
+                    s.result = mask(&s.result);
+                    s.url = s.url.map(|u| mask(&u));
+                    steps.step(s);
+                }
+            }
+            FromWorker::Log(l) => (services.log)(&mask(&l)),
+            FromWorker::Session(id) => session = Some(id),
+            FromWorker::Done(d) => {
+                done = Some(d);
+                break;
+            }
+        }
+    }
+    finished.store(true, Ordering::Relaxed);
+    if protocol_error.is_some() {
+        let _ = child.kill();
+    }
+    let status = wait_or_kill(&mut child, Duration::from_secs(10));
+    let _ = watchdog.join();
+    drop(stdin);
+    let _ = stderr_thread.join();
+    outcome.secrets = secrets.lock().map(|s| s.clone()).unwrap_or_default();
+    match done {
+        Some(d) => {
+            outcome.result = d.result;
+            outcome.emitted = d.emitted;
+            outcome.webdriver_commands = d.webdriver_commands;
+        }
+        None => {
+            // The process died mid-run: its browser is still open.
+            if let Some(id) = session {
+                let _ = handle.block_on(marc_webdriver::end_session(&webdriver, &id));
+            }
+            let why = if overran.load(Ordering::Relaxed) {
+                format!(
+                    "the robot process overran its time budget by more than {} s and was killed",
+                    OVERRUN_GRACE.as_secs()
+                )
+            } else if let Some(e) = protocol_error {
+                e
+            } else {
+                format!("the robot process ended unexpectedly ({status})")
+            };
+            let tail: Vec<String> = tail
+                .lock()
+                .map(|t| t.iter().cloned().collect())
+                .unwrap_or_default();
+            let detail = if tail.is_empty() {
+                String::new()
+            } else {
+                format!("; its last output: {}", tail.join(" | "))
+            };
+            outcome.result = Err(RobotError::Process(mask_secrets(
+                &format!("{why}{detail}"),
+                &outcome.secrets,
+            )));
+        }
+    }
+    outcome
+}
+
+/// Starts `marc robot-worker`, as the robot user when marc is root, with an
+/// environment of its own (none of marc's secrets or keys).
+fn spawn(system: &str) -> Result<Child, String> {
+    let robot = marc_webdriver::robot_user();
+    let exe = worker_exe(robot.is_some())?;
+    let mut cmd = Command::new(&exe);
+    cmd.arg(SUBCOMMAND)
+        .arg("--system")
+        .arg(system)
+        .env_clear()
+        .current_dir(std::env::temp_dir())
+        .env("HOME", std::env::temp_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for var in PASSED_ENV {
+        if let Some(v) = std::env::var_os(var) {
+            cmd.env(var, v);
+        }
+    }
+    if robot.is_none() {
+        if let Some(v) = std::env::var_os("TMPDIR") {
+            cmd.env("TMPDIR", v);
+        }
+    }
+    if let Some((uid, gid)) = robot {
+        cmd.uid(uid).gid(gid);
+    }
+    // SAFETY: prctl is async-signal-safe. The robot process dies with the
+    // thread serving it, even if marc is killed with SIGKILL.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    cmd.spawn()
+        .map_err(|e| format!("cannot start the robot process {}: {e}", exe.display()))
+}
+
+/// Environment variables a robot process inherits; everything else (the
+/// vault key, `MARC_SECRET_*`, the data directory) stays with the engine.
+const PASSED_ENV: &[&str] = &[
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TESSDATA_PREFIX",
+    "OMP_THREAD_LIMIT",
+    "RUST_BACKTRACE",
+    "MARC_LOG",
+];
+
+fn send(stdin: &Mutex<ChildStdin>, m: &ToWorker) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(m)?;
+    line.push(b'\n');
+    let mut w = stdin
+        .lock()
+        .map_err(|_| std::io::Error::other("the pipe is poisoned"))?;
+    w.write_all(&line)?;
+    w.flush()
+}
+
+/// The engine's answer to one call: rights from the guard, secrets from the
+/// vault, documents to the store.
+fn answer(call: Call, s: &Services, served: &Mutex<Vec<(String, String)>>) -> Reply {
+    match call {
+        Call::Secret(name) => {
+            let r = s.secrets.get(&name);
+            if let (Ok(v), Ok(mut served)) = (&r, served.lock()) {
+                served.push((name, v.clone()));
+                served.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+            }
+            Reply::Secret(r)
+        }
+        Call::Emit(doc) => Reply::Stored((s.sink)(*doc)),
+        Call::Navigation(url) => Reply::Decision(s.guard.navigation(&url)),
+        Call::Click {
+            selector,
+            text,
+            attrs,
+        } => Reply::Decision(s.guard.click(&selector, &text, &attrs)),
+        Call::Script(js) => Reply::Decision(s.guard.script(&js)),
+        Call::Refusals => Reply::Refusals(s.guard.refusals()),
+    }
+}
+
+/// Forwards the robot process's stderr to the log (secrets masked) and keeps
+/// its last lines for a crash report.
+fn forward_stderr(
+    stderr: std::process::ChildStderr,
+    system: String,
+    secrets: Arc<Mutex<Vec<(String, String)>>>,
+    tail: Arc<Mutex<VecDeque<String>>>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let line = mask_secrets(
+                &line,
+                &secrets.lock().map(|s| s.clone()).unwrap_or_default(),
+            );
+            tracing::info!(target: "robot", system = %system, "robot process: {line}");
+            if let Ok(mut t) = tail.lock() {
+                if t.len() == STDERR_TAIL {
+                    t.pop_front();
+                }
+                t.push_back(line);
+            }
+        }
+    })
+}
+
+/// Forwards cancellation to the robot process, and kills it if it runs
+/// past `limit`.
+fn watch(
+    pid: u32,
+    stdin: Arc<Mutex<ChildStdin>>,
+    cancel: Arc<AtomicBool>,
+    finished: Arc<AtomicBool>,
+    overran: Arc<AtomicBool>,
+    limit: Duration,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let started = Instant::now();
+        let mut cancelled = false;
+        while !finished.load(Ordering::Relaxed) {
+            if !cancelled && cancel.load(Ordering::Relaxed) {
+                cancelled = true;
+                let _ = send(&stdin, &ToWorker::Cancel);
+            }
+            if started.elapsed() > limit {
+                overran.store(true, Ordering::Relaxed);
+                // SAFETY: signalling our own child, which has not been reaped
+                // (the serving thread reaps it only after `finished`).
+                unsafe {
+                    libc::kill(pid as i32, libc::SIGKILL);
+                }
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+}
+
+/// Waits up to `grace` for the child to exit, then kills it.
+fn wait_or_kill(child: &mut Child, grace: Duration) -> String {
+    let deadline = Instant::now() + grace;
+    loop {
+        match child.try_wait() {
+            Ok(Some(s)) => return describe(s),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                return child
+                    .wait()
+                    .map(describe)
+                    .unwrap_or_else(|e| format!("cannot wait for it: {e}"));
+            }
+        }
+    }
+}
+
+fn describe(s: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (s.code(), s.signal()) {
+        (Some(c), _) => format!("exit code {c}"),
+        (None, Some(sig)) => format!("killed by signal {sig}"),
+        _ => s.to_string(),
+    }
+}
+
+/// The marc binary, at a path the robot user can execute. A binary under a
+/// directory closed to others (`/root/.cargo/bin`) is linked or copied once
+/// into a root-owned directory the robot user can read but not change.
+fn worker_exe(as_robot: bool) -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the marc binary: {e}"))?;
+    if !as_robot || others_can_execute(&exe) {
+        return Ok(exe);
+    }
+    share_exe(&exe)
+}
+
+/// Whether every directory on the way to `path`, and `path` itself, has the
+/// execute bit for others.
+fn others_can_execute(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.ancestors().all(|p| {
+        p.as_os_str().is_empty()
+            || std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o001 != 0)
+    })
+}
+
+/// Links (or copies) `exe` into `$TMPDIR/marc-robot-bin-DEV-INODE-MTIME/`;
+/// idempotent, so it is cheap to call before every spawn.
+fn share_exe(exe: &Path) -> Result<PathBuf, String> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::metadata(exe).map_err(|e| e.to_string())?;
+    let dir = std::env::temp_dir().join(format!(
+        "marc-robot-bin-{}-{}-{}",
+        meta.dev(),
+        meta.ino(),
+        meta.mtime()
+    ));
+    let fail = |e: std::io::Error| {
+        format!(
+            "the robot user cannot execute {} and it cannot be shared in {}: {e}",
+            exe.display(),
+            dir.display()
+        )
+    };
+    match std::fs::create_dir(&dir) {
+        Ok(()) => {
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).map_err(fail)?;
+            remove_stale_shares(&dir);
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(fail(e)),
+    }
+    // Someone else's directory of that name would let them swap the binary.
+    let d = std::fs::symlink_metadata(&dir).map_err(fail)?;
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if !d.is_dir() || d.uid() != me || d.mode() & 0o022 != 0 {
+        return Err(fail(std::io::Error::other(
+            "it exists and is not a private directory of marc's",
+        )));
+    }
+    let target = dir.join("marc");
+    if !target.exists() && std::fs::hard_link(exe, &target).is_err() {
+        let partial = dir.join("marc.partial");
+        std::fs::copy(exe, &partial).map_err(fail)?;
+        std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o755)).map_err(fail)?;
+        std::fs::rename(&partial, &target).map_err(fail)?;
+    }
+    Ok(target)
+}
+
+/// Removes the shares of earlier builds (a hard link keeps an old binary's
+/// disk space alive), keeping `current`.
+fn remove_stale_shares(current: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let (Some(parent), Some(name)) = (current.parent(), current.file_name()) else {
+        return;
+    };
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    let Ok(rd) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let n = e.file_name();
+        let ours = e.metadata().is_ok_and(|m| m.is_dir() && m.uid() == me);
+        if ours && n != name && n.to_string_lossy().starts_with("marc-robot-bin-") {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
