@@ -2,9 +2,11 @@
 //!
 //! Where things happen:
 //! - [`runtime`]: the Rhai host and robot API (sandbox, `marc check`, DSL reference);
+//! - [`worker`]: the robot process a script runs in (unprivileged, over a pipe);
 //! - [`robot`]: robot manifests (`robots/<system>/robot.toml`);
 //! - [`pipeline`]: the request lifecycle (robots in parallel → screening → assembly);
 //! - [`convert`]: attachments to text;
+//! - [`screens`]: canvas and X11 screens read by OCR;
 //! - [`cli`]: the `marc` command line.
 //!
 //! Screening, assembly, delivery, audit, rights, vault and recordings are crates

@@ -1,5 +1,6 @@
-//! Running robots: one thread per system, each with its own browser session
-//! routed through its own enforcing proxy, its own session recording, and
+//! Running robots: one thread per system; each attempt gets its own
+//! enforcing proxy, its own session recording and its own robot process
+//! (see [`crate::worker`]) whose browser goes through that proxy, with
 //! retries for transient failures. A robot that crashes affects only its
 //! own system.
 
