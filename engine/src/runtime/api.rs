@@ -99,10 +99,22 @@ impl RobotEnv {
         rights: Option<String>,
         fut: impl Future<Output = Result<T, String>>,
     ) -> RResult<T> {
+        self.act_since(Instant::now(), command, args, rights, fut)
+    }
+
+    /// [`Self::act`] for an action that began at `t0` (a screen capture and
+    /// OCR done before the step is recorded), so its duration counts it.
+    fn act_since<T: Summary>(
+        &self,
+        t0: Instant,
+        command: &str,
+        args: &[&str],
+        rights: Option<String>,
+        fut: impl Future<Output = Result<T, String>>,
+    ) -> RResult<T> {
         if self.cancelled() {
             return err("the robot run was cancelled");
         }
-        let t0 = Instant::now();
         let out = self.handle.block_on(fut);
         let refusal = self
             .guard
@@ -539,13 +551,14 @@ fn register_screen(engine: &mut Engine, env: Arc<RobotEnv>) {
                 "{cmd}: this robot has no screen (its manifest's driver is not screen)"
             ));
         };
+        let t0 = Instant::now();
         let mut guard = match s.lock() {
             Ok(g) => g,
             Err(_) => return err("the screen driver failed earlier in this run"),
         };
         let r = f(guard.as_mut());
         drop(guard);
-        e.act(cmd, args, None, async move { r })
+        e.act_since(t0, cmd, args, None, async move { r })
     }
     fn text_map(t: &super::ScreenText) -> RResult<Map> {
         let mut m = Map::new();
