@@ -184,30 +184,16 @@ fn a_full_run_leaks_no_secret_replays_in_a_browser_and_detects_tampering() {
     let tb = TestbedProc::start(&cwd.join("testbed.jsonl"), 0.1);
     let data = cwd.join("data");
     let out_dir = cwd.join("out");
-    let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
-    let citizen = world.demo_citizen();
     let d = data.to_str().unwrap();
-    let mut a = args(&[
-        "--data",
-        d,
-        "-v",
-        "run",
-        "--cpr",
-        &citizen.cpr,
-        "--name",
-        &citizen.name,
-        "--systems",
+    let mut a = run_args(
+        &data,
+        &web_robots(cwd),
+        &root().join("scripts"),
         "esdh,legacy",
-        "--robots",
-        web_robots(cwd).to_str().unwrap(),
-        "--scripts",
-        root().join("scripts").to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--screenshots",
-        "--json",
-    ]);
-    a.extend(tb.base_url_args());
+        &out_dir,
+        &tb,
+    );
+    a.extend(args(&["-v", "--screenshots"]));
     let run = marc_out(cwd, &a);
     let (so, se) = (stdout(&run), stderr(&run));
     assert!(run.status.success(), "marc run failed:\n{so}\n{se}");

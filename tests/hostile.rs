@@ -83,31 +83,16 @@ fn run_case_in(c: &Case) -> Ran {
         .replace("{{ESDH_URL}}", &tb.esdh);
     std::fs::write(scripts.join(c.script), source).unwrap();
 
-    let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
-    let citizen = world.demo_citizen();
     let data = dir.path().join("data");
-    let mut a = args(&[
-        "--data",
-        data.to_str().unwrap(),
-        "-v",
-        "run",
-        "--cpr",
-        &citizen.cpr,
-        "--name",
-        &citizen.name,
-        "--robots",
-        robots.to_str().unwrap(),
-        "--scripts",
-        scripts.to_str().unwrap(),
-        "--systems",
+    let mut a = run_args(
+        &data,
+        &robots,
+        &scripts,
         c.system,
-        "--attempts",
-        "1",
-        "--out",
-        dir.path().join("out").to_str().unwrap(),
-        "--json",
-    ]);
-    a.extend(tb.base_url_args());
+        &dir.path().join("out"),
+        &tb,
+    );
+    a.extend(args(&["-v", "--attempts", "1"]));
     let t0 = std::time::Instant::now();
     let out = marc_out(dir.path(), &a);
     let took = t0.elapsed();

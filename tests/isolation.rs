@@ -67,26 +67,15 @@ fn robot_processes_run_apart_and_a_killed_one_only_costs_its_own_attempt() {
     let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
     let citizen = world.demo_citizen();
     let data = dir.path().join("data");
-    let robots = web_robots(dir.path());
-    let mut a = args(&[
-        "--data",
-        data.to_str().unwrap(),
-        "run",
-        "--cpr",
-        &citizen.cpr,
-        "--name",
-        &citizen.name,
-        "--robots",
-        robots.to_str().unwrap(),
-        "--systems",
+    let mut a = run_args(
+        &data,
+        &web_robots(dir.path()),
+        &root().join("scripts"),
         "esdh,legacy",
-        "--attempts",
-        "2",
-        "--out",
-        dir.path().join("out").to_str().unwrap(),
-        "--json",
-    ]);
-    a.extend(tb.base_url_args());
+        &dir.path().join("out"),
+        &tb,
+    );
+    a.extend(args(&["--attempts", "2"]));
     let mut child = marc_cmd(dir.path(), &a)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -149,6 +149,40 @@ pub fn marc_out(cwd: &Path, args: &[String]) -> Output {
     marc_cmd(cwd, args).output().expect("cannot start marc")
 }
 
+/// `marc --data DATA run` for the demo citizen on `systems` of the testbed,
+/// with the robots and scripts folders given and `--json`; callers add more.
+pub fn run_args(
+    data: &Path,
+    robots: &Path,
+    scripts: &Path,
+    systems: &str,
+    out: &Path,
+    tb: &TestbedProc,
+) -> Vec<String> {
+    let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
+    let citizen = world.demo_citizen();
+    let mut a = args(&[
+        "--data",
+        data.to_str().unwrap(),
+        "run",
+        "--cpr",
+        &citizen.cpr,
+        "--name",
+        &citizen.name,
+        "--robots",
+        robots.to_str().unwrap(),
+        "--scripts",
+        scripts.to_str().unwrap(),
+        "--systems",
+        systems,
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    a.extend(tb.base_url_args());
+    a
+}
+
 /// `&[&str]` to owned arguments.
 pub fn args(a: &[&str]) -> Vec<String> {
     a.iter().map(|s| s.to_string()).collect()
