@@ -41,8 +41,9 @@ pub trait Guard: Send + Sync {
     fn refusals(&self) -> Vec<String>;
 }
 
-/// One recorded step of a robot session.
-#[derive(Clone, Debug)]
+/// One recorded step of a robot session (serialisable: it crosses the pipe
+/// from the robot process, the screenshot as base64).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct StepRecord {
     pub command: String,
     pub args: Vec<String>,
@@ -51,7 +52,26 @@ pub struct StepRecord {
     pub duration: Duration,
     pub url: Option<String>,
     pub rights: Option<String>,
+    #[serde(with = "png_base64")]
     pub screenshot: Option<Vec<u8>>,
+}
+
+/// PNG bytes as base64 text in JSON.
+mod png_base64 {
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        v.as_ref().map(|b| B64.encode(b)).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|t| B64.decode(t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
 }
 
 /// Where steps go (the session recorder). Arguments arrive already masked.

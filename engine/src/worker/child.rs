@@ -168,7 +168,7 @@ struct PipeSteps {
 
 impl StepSink for PipeSteps {
     fn step(&self, step: StepRecord) {
-        let _ = self.pipe.send(&FromWorker::Step(step.into()));
+        let _ = self.pipe.send(&FromWorker::Step(step));
     }
     fn wants_screenshots(&self) -> bool {
         self.screenshots

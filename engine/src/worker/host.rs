@@ -120,9 +120,8 @@ pub fn run(handle: &tokio::runtime::Handle, job: Job, services: Services) -> Out
                     protocol_error = Some(format!("cannot answer the robot process: {e}"));
                 }
             }
-            FromWorker::Step(step) => {
+            FromWorker::Step(mut s) => {
                 if let Some(steps) = &services.steps {
-                    let mut s = step.into_record();
                     s.args = s.args.iter().map(|a| mask(a)).collect();
                     s.result = mask(&s.result);
                     s.url = s.url.map(|u| mask(&u));

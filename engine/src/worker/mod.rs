@@ -104,7 +104,7 @@ pub enum FromWorker {
     /// Sent first: who the robot runs as.
     Ready(WorkerInfo),
     Call(Call),
-    Step(WireStep),
+    Step(crate::runtime::StepRecord),
     Log(String),
     /// The browser session, so the engine can end it if the child dies.
     Session(String),
@@ -125,55 +125,6 @@ pub struct Done {
     pub result: Result<(), RobotError>,
     pub emitted: usize,
     pub webdriver_commands: u64,
-}
-
-/// A recorded step on the wire (the screenshot as base64 PNG).
-#[derive(Debug, Serialize, Deserialize)]
-pub struct WireStep {
-    pub command: String,
-    pub args: Vec<String>,
-    pub ok: bool,
-    pub result: String,
-    pub duration_us: u64,
-    pub url: Option<String>,
-    pub rights: Option<String>,
-    pub screenshot: Option<String>,
-}
-
-impl From<crate::runtime::StepRecord> for WireStep {
-    fn from(s: crate::runtime::StepRecord) -> WireStep {
-        use base64::Engine as _;
-        WireStep {
-            command: s.command,
-            args: s.args,
-            ok: s.ok,
-            result: s.result,
-            duration_us: s.duration.as_micros() as u64,
-            url: s.url,
-            rights: s.rights,
-            screenshot: s
-                .screenshot
-                .map(|png| base64::engine::general_purpose::STANDARD.encode(png)),
-        }
-    }
-}
-
-impl WireStep {
-    pub fn into_record(self) -> crate::runtime::StepRecord {
-        use base64::Engine as _;
-        crate::runtime::StepRecord {
-            command: self.command,
-            args: self.args,
-            ok: self.ok,
-            result: self.result,
-            duration: std::time::Duration::from_micros(self.duration_us),
-            url: self.url,
-            rights: self.rights,
-            screenshot: self
-                .screenshot
-                .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok()),
-        }
-    }
 }
 
 /// Name of the hidden subcommand that runs a robot process.
