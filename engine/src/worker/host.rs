@@ -442,3 +442,61 @@ fn remove_stale_shares(current: &Path) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_robot_process_past_its_limit_is_killed_and_cancel_is_forwarded() {
+        // `cat` stands in for a robot process: it echoes what it is sent.
+        let mut child = Command::new("cat")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = Arc::new(Mutex::new(child.stdin.take().unwrap()));
+        let cancel = Arc::new(AtomicBool::new(true));
+        let finished = Arc::new(AtomicBool::new(false));
+        let overran = Arc::new(AtomicBool::new(false));
+        let t0 = Instant::now();
+        let w = watch(
+            child.id(),
+            stdin,
+            cancel,
+            finished,
+            overran.clone(),
+            Duration::from_millis(300),
+        );
+        w.join().unwrap();
+        let status = describe(child.wait().unwrap());
+        assert!(overran.load(Ordering::Relaxed));
+        assert_eq!(status, "killed by signal 9");
+        assert!(t0.elapsed() < Duration::from_secs(5));
+        let mut echoed = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut echoed)
+            .unwrap();
+        assert_eq!(echoed.trim(), "\"Cancel\"");
+    }
+
+    #[test]
+    fn a_binary_under_a_closed_directory_is_not_executable_by_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("sub/marc");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(&bin, b"#!/bin/sh\n").unwrap();
+        let mode =
+            |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
+        mode(dir.path(), 0o755).unwrap();
+        mode(&bin, 0o755).unwrap();
+        mode(&dir.path().join("sub"), 0o755).unwrap();
+        assert!(others_can_execute(&bin));
+        mode(&dir.path().join("sub"), 0o700).unwrap();
+        assert!(!others_can_execute(&bin));
+        mode(&dir.path().join("sub"), 0o755).unwrap();
+        mode(&bin, 0o750).unwrap();
+        assert!(!others_can_execute(&bin));
+    }
+}
