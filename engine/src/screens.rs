@@ -200,7 +200,17 @@ pub fn x11_screen(
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "marc".into());
     let args: Vec<String> = program.iter().map(|a| a.replace("{marc}", &me)).collect();
-    let child = std::process::Command::new(&args[0])
+    let mut cmd = std::process::Command::new(&args[0]);
+    // SAFETY: prctl is async-signal-safe. The program dies with the thread
+    // that started it, even if this (robot) process is killed outright.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let child = cmd
         .args(&args[1..])
         .env("DISPLAY", &display)
         .env("LC_ALL", "C.UTF-8")

@@ -662,15 +662,12 @@ impl Screen for X11Screen {
 }
 
 /// An Xvfb server started by marc: picks a free display number, waits until it accepts
-/// connections, and is stopped (SIGTERM, then SIGKILL) when dropped.
+/// connections, and is stopped (SIGTERM, then SIGKILL) when dropped, or killed when the
+/// thread that started it ends with its process.
 pub struct Xvfb {
     child: Child,
     display: String,
     log: PathBuf,
-}
-
-extern "C" {
-    fn kill(pid: i32, sig: i32) -> i32;
 }
 
 impl Xvfb {
@@ -713,7 +710,17 @@ impl Xvfb {
         let log = std::env::temp_dir().join(format!("marc-xvfb-{n}-{}.log", std::process::id()));
         let log_file = std::fs::File::create(&log)
             .map_err(|e| ScreenError::XvfbStart(format!("cannot create {}: {e}", log.display())))?;
-        let child = Command::new("Xvfb")
+        let mut cmd = Command::new("Xvfb");
+        // SAFETY: prctl is async-signal-safe. The server dies with the thread
+        // that started it, even if this process is killed outright.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = cmd
             .arg(&display)
             .args([
                 "-screen",
@@ -786,7 +793,7 @@ impl Drop for Xvfb {
         if let Ok(pid) = i32::try_from(self.child.id()) {
             // SAFETY: plain kill(2) on our own child's pid, which we have not reaped yet.
             unsafe {
-                kill(pid, 15);
+                libc::kill(pid, libc::SIGTERM);
             }
         }
         let deadline = Instant::now() + Duration::from_secs(2);

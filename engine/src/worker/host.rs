@@ -73,7 +73,7 @@ pub fn run(handle: &tokio::runtime::Handle, job: Job, services: Services) -> Out
     let stdin = Arc::new(Mutex::new(stdin));
     let secrets = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
     let tail = Arc::new(Mutex::new(VecDeque::new()));
-    let stderr_thread = forward_stderr(stderr, job.system.clone(), secrets.clone(), tail.clone());
+    let stderr_done = forward_stderr(stderr, job.system.clone(), secrets.clone(), tail.clone());
     let finished = Arc::new(AtomicBool::new(false));
     let overran = Arc::new(AtomicBool::new(false));
     let watchdog = watch(
@@ -141,9 +141,15 @@ pub fn run(handle: &tokio::runtime::Handle, job: Job, services: Services) -> Out
         let _ = child.kill();
     }
     let status = wait_or_kill(&mut child, Duration::from_secs(10));
+    // Whatever the robot process started and left behind (a display, a
+    // terminal program, a converter) goes with it: they share its group.
+    // SAFETY: signalling the process group our child led.
+    unsafe {
+        libc::kill(-(pid as i32), libc::SIGKILL);
+    }
     let _ = watchdog.join();
     drop(stdin);
-    let _ = stderr_thread.join();
+    let _ = stderr_done.recv_timeout(Duration::from_secs(2));
     outcome.secrets = secrets.lock().map(|s| s.clone()).unwrap_or_default();
     match done {
         Some(d) => {
@@ -198,7 +204,9 @@ fn spawn(system: &str) -> Result<Child, String> {
         .env("HOME", std::env::temp_dir())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::piped())
+        // Its own process group, so whatever it starts can be stopped with it.
+        .process_group(0);
     for var in PASSED_ENV {
         if let Some(v) = std::env::var_os(var) {
             cmd.env(var, v);
@@ -273,13 +281,14 @@ fn answer(call: Call, s: &Services, served: &Mutex<Vec<(String, String)>>) -> Re
 }
 
 /// Forwards the robot process's stderr to the log (secrets masked) and keeps
-/// its last lines for a crash report.
+/// its last lines for a crash report; the receiver hears when it is closed.
 fn forward_stderr(
     stderr: std::process::ChildStderr,
     system: String,
     secrets: Arc<Mutex<Vec<(String, String)>>>,
     tail: Arc<Mutex<VecDeque<String>>>,
-) -> std::thread::JoinHandle<()> {
+) -> std::sync::mpsc::Receiver<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             let line = mask_secrets(
@@ -294,7 +303,9 @@ fn forward_stderr(
                 t.push_back(line);
             }
         }
-    })
+        let _ = tx.send(());
+    });
+    rx
 }
 
 /// Forwards cancellation to the robot process, and kills it if it runs
