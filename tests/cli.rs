@@ -255,3 +255,89 @@ fn screen_marks_other_people_and_reports_a_malformed_line_by_number() {
         );
     }
 }
+
+#[test]
+fn an_exempt_citizen_goes_to_manual_handling_without_any_robot() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    let marc = |args: &[&str]| {
+        std::process::Command::new(marc_bin())
+            .args(args)
+            .current_dir(dir.path())
+            .env("MARC_LISTS_DIR", lists_dir())
+            // No chromedriver may be needed: one that cannot start proves it.
+            .env("MARC_CHROMEDRIVER", "/nonexistent/chromedriver")
+            .output()
+            .unwrap()
+    };
+    // Bad input first: a malformed CPR number, a missing reason.
+    let out = marc(&["--data", d, "exempt", "add", "12345", "--reason", "x"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("not a CPR number"),
+        "{}",
+        stderr(&out)
+    );
+    let out = marc(&["--data", d, "exempt", "add", "070761-4285", "--reason", " "]);
+    assert!(stderr(&out).contains("--reason"), "{}", stderr(&out));
+
+    let out = marc(&[
+        "--data",
+        d,
+        "exempt",
+        "add",
+        "0707614285",
+        "--reason",
+        "kontrolsag",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list = stdout(&marc(&["--data", d, "exempt", "list", "--json"]));
+    let e: serde_json::Value = serde_json::from_str(list.trim()).unwrap();
+    assert_eq!(e["cpr"], "070761-4285");
+    assert_eq!(e["reason"], "kontrolsag");
+
+    let r = robots();
+    let run = |cpr: &str| {
+        marc(&[
+            "--data", d, "run", "--robots", &r, "--cpr", cpr, "--out", "o", "--json",
+        ])
+    };
+    let out = run("070761-4285");
+    assert_eq!(out.status.code(), Some(4), "held: {}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(v["state"], "manual_handling", "{v}");
+    assert_eq!(v["pdf"], serde_json::Value::Null);
+    assert!(v["systems"]
+        .as_object()
+        .unwrap()
+        .values()
+        .all(|s| s["attempts"] == 0));
+    assert!(!dir.path().join("o").exists(), "nothing is written");
+    let id = v["request_id"].as_str().unwrap().to_string();
+    // The citizen still got a receipt; nothing can be delivered.
+    let outbox = std::fs::read_dir(data.join("outbox")).unwrap().count();
+    assert_eq!(outbox, 1, "the receipt");
+    let out = marc(&["--data", d, "deliver", &id]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("exempt"), "{}", stderr(&out));
+
+    // Everything is in the audit log.
+    let log = stdout(&marc(&["--data", d, "audit", "log", "--json"]));
+    for action in ["exemption.added", "request.received", "request.exempt"] {
+        assert!(
+            log.contains(&format!("\"action\":\"{action}\"")),
+            "{action}: {log}"
+        );
+    }
+    assert!(!log.contains("robot.started"), "{log}");
+
+    // Lifted, the next request runs robots again (and so needs chromedriver).
+    assert!(marc(&["--data", d, "exempt", "rm", "070761-4285"])
+        .status
+        .success());
+    let out = marc(&["--data", d, "exempt", "rm", "070761-4285"]);
+    assert!(stderr(&out).contains("is not exempt"), "{}", stderr(&out));
+    let out = run("070761-4285");
+    assert!(stderr(&out).contains("chromedriver"), "{}", stderr(&out));
+}

@@ -23,6 +23,29 @@ pub enum SecretCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum ExemptCommand {
+    /// Exempt a citizen: their requests go straight to a caseworker, no robot runs.
+    Add {
+        /// CPR number, DDMMYY-SSSS.
+        cpr: String,
+        /// Why, for staff (e.g. "fraud investigation"); never shown to the citizen.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a citizen's exemption.
+    Rm {
+        /// CPR number, DDMMYY-SSSS.
+        cpr: String,
+    },
+    /// List exempt citizens.
+    List {
+        /// JSON Lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum AuditCommand {
     /// Check the whole hash chain; names the first broken entry.
     Verify,
@@ -80,10 +103,54 @@ fn store(g: &Global) -> Result<marc_store::Store> {
     Ok(marc_store::Store::open(&g.data)?)
 }
 
-fn actor() -> String {
+/// Who is at the command line, for the audit log.
+pub(super) fn actor() -> String {
     std::env::var("USER")
         .map(|u| format!("cli:{u}"))
         .unwrap_or_else(|_| "cli".into())
+}
+
+fn cpr(s: &str) -> Result<marc_model::Cpr> {
+    s.parse()
+        .map_err(|e| anyhow!("{s:?} is not a CPR number: {e}"))
+}
+
+pub fn exempt(g: &Global, c: ExemptCommand) -> Result<i32> {
+    use crate::pipeline::exemptions;
+    let store = store(g)?;
+    let audit = AuditLog::open(&store)?;
+    match c {
+        ExemptCommand::Add { cpr: c, reason } => {
+            if reason.trim().is_empty() {
+                bail!("say why with --reason (kept for staff, never shown to the citizen)");
+            }
+            let e = exemptions::add(&store, &audit, &actor(), &cpr(&c)?, &reason)?;
+            eprintln!("{} is exempt from automatic handling", e.cpr);
+        }
+        ExemptCommand::Rm { cpr: c } => {
+            let c = cpr(&c)?;
+            if !exemptions::remove(&store, &audit, &actor(), &c)? {
+                bail!("{} is not exempt", c.formatted());
+            }
+            eprintln!("{} is no longer exempt", c.formatted());
+        }
+        ExemptCommand::List { json } => {
+            for e in exemptions::list(&store)? {
+                if json {
+                    println!("{}", serde_json::to_string(&e)?);
+                } else {
+                    println!(
+                        "{}  {}  {:<16} {}",
+                        e.cpr,
+                        e.added.format("%Y-%m-%d"),
+                        e.by,
+                        e.reason
+                    );
+                }
+            }
+        }
+    }
+    Ok(exit::OK)
 }
 
 pub fn secret(g: &Global, c: SecretCommand) -> Result<i32> {

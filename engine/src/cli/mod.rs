@@ -17,7 +17,8 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// The request is incomplete: at least one system failed after retries.
     pub const INCOMPLETE: i32 = 3;
-    /// The request is held for manual review (leak check or control level).
+    /// The request is held for a caseworker (leak check, control level, or an
+    /// exempt citizen).
     pub const HELD: i32 = 4;
 }
 
@@ -99,6 +100,9 @@ pub enum Command {
     /// Manage the robots' secrets in the encrypted vault (key from MARC_VAULT_KEY or MARC_VAULT_KEY_FILE).
     #[command(subcommand)]
     Secret(admin::SecretCommand),
+    /// Citizens exempt from automatic handling (their requests go to a caseworker).
+    #[command(subcommand)]
+    Exempt(admin::ExemptCommand),
     /// Inspect and verify the hash-chained audit log.
     #[command(subcommand)]
     Audit(admin::AuditCommand),
@@ -154,6 +158,7 @@ pub fn main() -> i32 {
         Command::Forward { id, cvr, name } => request::forward(&cli.global, &id, &cvr, &name),
         Command::Testbed(c) => testbed::run(&runtime, c),
         Command::Secret(c) => admin::secret(&cli.global, c),
+        Command::Exempt(c) => admin::exempt(&cli.global, c),
         Command::Audit(c) => admin::audit(&cli.global, c),
         Command::Replay(a) => admin::replay(&cli.global, &runtime, a),
         Command::RobotWorker { .. } => Ok(crate::worker::child::main()),

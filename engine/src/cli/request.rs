@@ -150,9 +150,7 @@ pub(super) fn settings(
         words: config.screening.words.clone(),
         allow_addresses: config.screening.allow_addresses.clone(),
         authority: config.authority(),
-        actor: std::env::var("USER")
-            .map(|u| format!("cli:{u}"))
-            .unwrap_or_else(|_| "cli".into()),
+        actor: super::admin::actor(),
     };
     Ok((s, config))
 }
@@ -274,8 +272,12 @@ fn execute(
     extra: Option<serde_json::Value>,
     x11_display: Option<String>,
 ) -> Result<i32> {
+    // An exempt citizen's request runs no robot: no browser to start.
+    let rec = pipeline::check_exemption(settings, rec)?;
+    let robots = rec.state != RequestState::ManualHandling;
     let (driver, url, local) = match webdriver {
         Some(u) => (None, u, false),
+        None if !robots => (None, String::new(), true),
         None => {
             let d = rt.block_on(marc_webdriver::Chromedriver::start(None))?;
             let u = d.url().to_string();
@@ -346,7 +348,9 @@ fn execute(
             "documents: {}   marks: {}",
             outcome.documents, outcome.marks
         );
-        println!("documents.jsonl: {}", outcome.jsonl.display());
+        if let Some(j) = &outcome.jsonl {
+            println!("documents.jsonl: {}", j.display());
+        }
         if let Some(p) = &outcome.pdf {
             println!("PDF: {}", p.display());
         }
@@ -371,6 +375,10 @@ fn execute(
         }
         RequestState::HeldForReview => {
             eprintln!("request {} is held for manual review: {}", rec.id, rec.note);
+            exit::HELD
+        }
+        RequestState::ManualHandling => {
+            eprintln!("request {} goes to manual handling: {}", rec.id, rec.note);
             exit::HELD
         }
         _ => exit::OK,

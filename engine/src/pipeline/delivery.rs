@@ -50,6 +50,10 @@ pub fn deliver(settings: &Settings, mut rec: RequestRecord) -> Result<RequestRec
             "the PDF of request {} failed the leak check; fix the marks and assemble again before delivery",
             rec.id
         ),
+        RequestState::ManualHandling => bail!(
+            "request {} is exempt from automatic handling; a caseworker answers it by hand, outside marc",
+            rec.id
+        ),
         RequestState::Ready | RequestState::HeldForReview | RequestState::DeliveryFailed | RequestState::Delivered => {}
         other => bail!("request {} is {}; it has no PDF to deliver yet", rec.id, other.as_str()),
     }

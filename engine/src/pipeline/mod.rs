@@ -1,5 +1,6 @@
-//! The request lifecycle (SPEC §3): received → robots in parallel →
-//! documents stored → screening → assembly → leak check → ready (or held).
+//! The request lifecycle (SPEC §3): received → exemption check → robots in
+//! parallel → documents stored → screening → assembly → leak check → ready
+//! (or held).
 //!
 //! Every state change is written to the store and flushed before it is acted
 //! on, so a killed marc resumes a request where it stopped: documents already
@@ -7,6 +8,7 @@
 //! request whose robots all finished is not run again.
 
 mod delivery;
+pub mod exemptions;
 mod records;
 mod robots;
 
@@ -63,7 +65,8 @@ pub struct Outcome {
     pub documents: usize,
     pub marks: usize,
     pub pdf: Option<PathBuf>,
-    pub jsonl: PathBuf,
+    /// `documents.jsonl`; `None` when nothing was collected (manual handling).
+    pub jsonl: Option<PathBuf>,
 }
 
 const REQUESTS: &str = "requests";
@@ -172,6 +175,26 @@ pub fn documents(store: &Store, request: &str) -> Result<Vec<Document>> {
     Ok(docs)
 }
 
+/// The exemption check (SPEC §3): a new request of an exempt citizen goes
+/// to state `manual_handling`, persisted and audited; others are unchanged.
+/// Idempotent, so callers may ask before deciding to start a browser.
+pub fn check_exemption(settings: &Settings, mut rec: RequestRecord) -> Result<RequestRecord> {
+    if rec.state != RequestState::Received {
+        return Ok(rec);
+    }
+    if let Some(e) = exemptions::find(&settings.store, &rec.cpr)? {
+        rec.state = RequestState::ManualHandling;
+        rec.note = "exempt from automatic handling: a caseworker handles this request by hand (`marc exempt list`)".into();
+        save(settings, &rec)?;
+        settings.audit.append(
+            NewEntry::system_actor("exemption check", "request.exempt")
+                .request(&rec.id)
+                .detail(serde_json::json!({"exempted_by": e.by, "since": e.added})),
+        )?;
+    }
+    Ok(rec)
+}
+
 /// Runs (or resumes) a request end to end and writes its files to `out`.
 pub fn execute(
     settings: &Settings,
@@ -179,6 +202,17 @@ pub fn execute(
     mut rec: RequestRecord,
     out: &std::path::Path,
 ) -> Result<Outcome> {
+    // 0. Exempt citizens go straight to a caseworker: no robot, no PDF.
+    rec = check_exemption(settings, rec)?;
+    if rec.state == RequestState::ManualHandling {
+        return Ok(Outcome {
+            documents: 0,
+            marks: 0,
+            pdf: None,
+            jsonl: None,
+            record: rec,
+        });
+    }
     std::fs::create_dir_all(out)
         .with_context(|| format!("cannot create the output directory {}", out.display()))?;
     let manifests =
@@ -291,7 +325,7 @@ pub fn execute(
         documents: docs.len(),
         marks: n_marks,
         pdf: Some(pdf_path),
-        jsonl,
+        jsonl: Some(jsonl),
         record: rec,
     })
 }

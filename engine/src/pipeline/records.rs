@@ -20,6 +20,9 @@ pub enum RequestState {
     HeldForReview,
     Delivered,
     DeliveryFailed,
+    /// The citizen is exempt from automatic handling (see `exemptions`): no
+    /// robot runs; a caseworker handles the request by hand.
+    ManualHandling,
 }
 
 impl RequestState {
@@ -33,6 +36,7 @@ impl RequestState {
             RequestState::HeldForReview => "held_for_review",
             RequestState::Delivered => "delivered",
             RequestState::DeliveryFailed => "delivery_failed",
+            RequestState::ManualHandling => "manual_handling",
         }
     }
 }
