@@ -370,6 +370,7 @@ fn replay_execute(g: &Global, rt: &tokio::runtime::Runtime, a: ReplayArgs) -> Re
             recording: crate::pipeline::Recording::Steps,
             verbose: g.verbose,
             x11_display: None,
+            progress: None,
         },
     };
     let replayed_id = runner.replay(&settings, &rec, &m, &base, &id, &source);

@@ -1,6 +1,7 @@
 //! The `marc` command line: thin handlers over the library.
 
 mod admin;
+mod progress;
 mod request;
 mod testbed;
 

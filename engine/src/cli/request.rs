@@ -284,9 +284,14 @@ fn execute(
             (Some(d), u, true)
         }
     };
+    let bars = robots
+        .then(|| super::progress::Bars::for_terminal(&rec.systems, g.verbose))
+        .flatten()
+        .map(Arc::new);
     let runner = RobotRunner {
         handle: rt.handle().clone(),
         options: RunnerOptions {
+            progress: bars.clone().map(|b| b as Arc<dyn pipeline::Progress>),
             webdriver: url,
             local_browser: local,
             secrets,
@@ -298,6 +303,9 @@ fn execute(
         },
     };
     let result = pipeline::execute(settings, &runner, rec, out);
+    if let Some(b) = &bars {
+        b.finish();
+    }
     if let Some(d) = driver {
         rt.block_on(d.stop());
     }

@@ -15,7 +15,7 @@ mod robots;
 pub use delivery::{deliver, forward, send_receipt};
 
 pub use records::{RequestRecord, RequestState, RunState, RunStatus};
-pub use robots::{Recording, RobotRunner, RunnerOptions};
+pub use robots::{Progress, Recording, RobotRunner, RunnerOptions};
 
 use anyhow::{bail, Context, Result};
 use marc_audit::{AuditLog, NewEntry};
@@ -245,6 +245,12 @@ pub fn execute(
     write_jsonl(&jsonl, &docs)?;
 
     // 3. Screening.
+    let stage = |what: &str| {
+        if let Some(p) = &runner.options.progress {
+            p.stage(what)
+        }
+    };
+    stage("screening");
     let subject = Subject {
         cpr: rec.cpr.clone(),
         name: rec.name.clone(),
@@ -266,6 +272,7 @@ pub fn execute(
     )?;
 
     // 4. Assembly + independent leak check.
+    stage("assembling the PDF");
     let incomplete: Vec<String> = rec
         .runs
         .iter()
@@ -319,6 +326,7 @@ pub fn execute(
     )?;
     // 5. Delivery, when nothing holds the request back.
     if rec.state == RequestState::Ready {
+        stage("delivering");
         rec = deliver(settings, rec)?;
     }
     Ok(Outcome {

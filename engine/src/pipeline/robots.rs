@@ -35,6 +35,21 @@ pub struct RunnerOptions {
     /// Run screen robots on this X11 display ("auto": an Xvfb marc starts)
     /// instead of a browser canvas; their manifest's `program` is started there.
     pub x11_display: Option<String>,
+    /// Told what is happening, for a progress display.
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+/// What a request is doing, as it happens: for progress bars, never for
+/// decisions. Every method has an empty default.
+pub trait Progress: Send + Sync {
+    /// A robot attempt begins.
+    fn robot_started(&self, _system: &str, _attempt: u32) {}
+    /// A robot stored a new document.
+    fn document(&self, _system: &str) {}
+    /// A robot is done, for good (complete, or failed after its attempts).
+    fn robot_finished(&self, _system: &str, _state: &RunState) {}
+    /// The request moved on to a stage after the robots ("screening", ...).
+    fn stage(&self, _what: &str) {}
 }
 
 /// Runs the robots of a request.
@@ -108,6 +123,9 @@ impl RobotRunner {
         };
         for attempt in 1..=self.options.attempts.max(1) {
             state.attempts += 1;
+            if let Some(p) = &self.options.progress {
+                p.robot_started(&m.system, attempt);
+            }
             audit(
                 "robot.started",
                 serde_json::json!({"attempt": attempt, "base_url": base}),
@@ -158,6 +176,9 @@ impl RobotRunner {
             }
         }
         state.seconds += started.elapsed().as_secs_f64();
+        if let Some(p) = &self.options.progress {
+            p.robot_finished(&m.system, &state);
+        }
         state
     }
 
@@ -252,6 +273,7 @@ impl RobotRunner {
         let request_id = rec.id.clone();
         let system = m.system.clone();
         let verbose = self.options.verbose;
+        let progress = self.options.progress.clone();
         let job = Job {
             system: m.system.clone(),
             base_url: base.to_string(),
@@ -292,8 +314,12 @@ impl RobotRunner {
                 recorder: recorder.clone(),
             })),
             sink: Box::new(move |doc| {
-                super::store_document(&store, &request_id, &doc)
-                    .map_err(|e| format!("cannot store the document: {e}"))
+                let new = super::store_document(&store, &request_id, &doc)
+                    .map_err(|e| format!("cannot store the document: {e}"))?;
+                if let (true, Some(p)) = (new, &progress) {
+                    p.document(&doc.system);
+                }
+                Ok(new)
             }),
             log: Box::new(move |line| {
                 tracing::info!(target: "robot", system = %system, "{line}");
