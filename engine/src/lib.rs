@@ -5,6 +5,7 @@
 //! - [`worker`]: the robot process a script runs in (unprivileged, over a pipe);
 //! - [`robot`]: robot manifests (`robots/<system>/robot.toml`);
 //! - [`pipeline`]: the request lifecycle (robots in parallel → screening → assembly);
+//! - [`recorder`]: `marc record`, a person's browser work written as a robot script;
 //! - [`convert`]: attachments to text;
 //! - [`screens`]: canvas and X11 screens read by OCR;
 //! - [`cli`]: the `marc` command line.
@@ -16,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod pipeline;
+pub mod recorder;
 pub mod replay;
 pub mod robot;
 pub mod runtime;

@@ -23,6 +23,8 @@ pub struct BrowserOptions {
     pub command_timeout: Duration,
     /// More Chromium flags (e.g. the rights proxy's quiet flags).
     pub extra_args: Vec<String>,
+    /// No window: robots and tests. `marc record` shows one to a person.
+    pub headless: bool,
 }
 
 impl Default for BrowserOptions {
@@ -34,6 +36,7 @@ impl Default for BrowserOptions {
             chromium: None,
             command_timeout: Duration::from_secs(30),
             extra_args: Vec::new(),
+            headless: true,
         }
     }
 }
@@ -82,7 +85,11 @@ impl Browser {
             url: webdriver.to_string(),
             reason,
         };
-        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
+        let mut args: Vec<String> = CHROMIUM_FLAGS
+            .iter()
+            .filter(|f| opts.headless || !f.starts_with("--headless"))
+            .map(|s| s.to_string())
+            .collect();
         args.push(format!("--window-size={},{}", opts.window.0, opts.window.1));
         args.extend(
             opts.extra_args

@@ -2,6 +2,7 @@
 
 mod admin;
 mod progress;
+mod record;
 mod request;
 mod testbed;
 
@@ -109,6 +110,8 @@ pub enum Command {
     Audit(admin::AuditCommand),
     /// Step through a recorded robot session, write its trace page, or re-run it as a dry run.
     Replay(admin::ReplayArgs),
+    /// Do the work once in a browser; marc writes it as a robot script.
+    Record(record::RecordArgs),
     /// Internal: one robot attempt in its own process, started by the engine
     /// (see the `worker` module); speaks JSON Lines on stdin and stdout.
     #[command(name = "robot-worker", hide = true)]
@@ -162,6 +165,7 @@ pub fn main() -> i32 {
         Command::Exempt(c) => admin::exempt(&cli.global, c),
         Command::Audit(c) => admin::audit(&cli.global, c),
         Command::Replay(a) => admin::replay(&cli.global, &runtime, a),
+        Command::Record(a) => record::record(&cli.global, &runtime, a),
         Command::RobotWorker { .. } => Ok(crate::worker::child::main()),
     };
     match r {

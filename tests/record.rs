@@ -1,0 +1,261 @@
+//! `marc record` (SPEC §6): a person logs in to the ESDH testbed, searches a
+//! citizen, opens a case and a document; marc writes a robot script that
+//! `marc check` accepts, that holds no password, user name or CPR number,
+//! and that does the same again when run as a robot.
+//!
+//! The "person" is this test, driving the recorder's own browser session
+//! over WebDriver: real clicks and keystrokes in real Chromium, seen by the
+//! recorder exactly as a person's would be.
+
+#[path = "hostile/support.rs"]
+mod support;
+
+use marc_e2e::*;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use support::*;
+
+/// Just enough of a W3C WebDriver client to act as a person.
+struct Person {
+    host: String,
+    session: String,
+}
+
+impl Person {
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let mut s = std::net::TcpStream::connect(&self.host).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        write!(
+            s,
+            "{method} /session/{}{path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.session,
+            self.host,
+            body.len()
+        )
+        .unwrap();
+        // chromedriver keeps the connection open: read exactly the body.
+        let mut r = BufReader::new(s);
+        let mut len = 0;
+        loop {
+            let mut h = String::new();
+            r.read_line(&mut h).unwrap();
+            if h.trim().is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    len = v.trim().parse().unwrap();
+                }
+            }
+        }
+        let mut body = vec![0; len];
+        r.read_exact(&mut body).unwrap();
+        let v: Value = serde_json::from_slice(&body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&body)));
+        assert!(
+            v["value"]["error"].is_null(),
+            "{method} {path}: {}",
+            v["value"]
+        );
+        v["value"].clone()
+    }
+
+    fn element(&self, css: &str) -> String {
+        let v = self.call(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        v["element-6066-11e4-a52e-4f735466cecf"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn click(&self, css: &str) {
+        let e = self.element(css);
+        self.call("POST", &format!("/element/{e}/click"), Some(json!({})));
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let e = self.element(css);
+        self.call(
+            "POST",
+            &format!("/element/{e}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    fn wait_for_url(&self, part: &str) {
+        let t0 = Instant::now();
+        while !self
+            .call("GET", "/url", None)
+            .as_str()
+            .unwrap()
+            .contains(part)
+        {
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "never reached {part}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // A person reads the page before acting; the recorder polls meanwhile.
+        std::thread::sleep(Duration::from_millis(700));
+    }
+}
+
+#[test]
+fn a_recorded_workflow_becomes_a_robot_script_that_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let tb = TestbedProc::start(&cwd.join("testbed.jsonl"), 0.0);
+    let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
+    let citizen = world.demo_citizen();
+    let robots = web_robots(cwd);
+    let data = cwd.join("data");
+    let script = cwd.join("recorded.rhai");
+
+    let mut rec = marc_cmd(
+        cwd,
+        &args(&[
+            "--data",
+            data.to_str().unwrap(),
+            "record",
+            "--system",
+            "esdh",
+            "--base-url",
+            &tb.esdh,
+            "--robots",
+            robots.to_str().unwrap(),
+            "--out",
+            script.to_str().unwrap(),
+            "--headless",
+        ]),
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("cannot start marc record");
+    let mut lines = BufReader::new(rec.stderr.take().unwrap()).lines();
+    let (session, webdriver) = loop {
+        let line = lines
+            .next()
+            .expect("marc record ended before printing its session")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("browser session ") {
+            let (s, url) = rest.split_once(" on ").unwrap();
+            break (s.to_string(), url.to_string());
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    let person = Person {
+        host: webdriver.trim_start_matches("http://").to_string(),
+        session,
+    };
+
+    // The login page is open. Log in, search with Enter, open a case and a document.
+    person.wait_for_url("/login");
+    person.type_into("input[name=username]", "marc-robot");
+    person.type_into("input[name=password]", ESDH_PASSWORD);
+    person.click("#login button");
+    person.wait_for_url("/search");
+    person.type_into("input[name=cpr]", &format!("{}\n", citizen.cpr));
+    person.wait_for_url("/cases?");
+    person.click("#cases a");
+    person.wait_for_url("/cases/");
+    person.click("#documents a");
+    person.wait_for_url("/documents/");
+    drop(rec.stdin.take()); // "press Enter": done
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = rec.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "marc record did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "marc record failed: {status}");
+
+    let text = std::fs::read_to_string(&script).unwrap();
+    for must in [
+        "navigate(\"/login\");",
+        "secret(\"esdh.user\")",
+        "secret(\"esdh.password\")",
+        "request.cpr",
+        "wait_for(",
+    ] {
+        assert!(text.contains(must), "{must:?} missing from:\n{text}");
+    }
+    for never in [
+        ESDH_PASSWORD,
+        "\"marc-robot\"",
+        citizen.cpr.as_str(),
+        &citizen.cpr.replace('-', ""),
+    ] {
+        assert!(!text.contains(never), "{never:?} written into:\n{text}");
+    }
+    let clicks = text.matches("click(").count();
+    assert!(
+        clicks >= 4,
+        "login, search, case, document: {clicks} clicks in\n{text}"
+    );
+
+    let out = marc_out(cwd, &args(&["check", script.to_str().unwrap()]));
+    assert!(out.status.success(), "marc check: {}\n{text}", stderr(&out));
+
+    // The recorded document page, requested once by the person so far.
+    let doc_gets = || -> Vec<String> {
+        tb.entries()
+            .iter()
+            .filter(|e| {
+                e["method"] == "GET" && e["path"].as_str().unwrap_or("").starts_with("/documents/")
+            })
+            .map(|e| e["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let before = doc_gets();
+    assert_eq!(before.len(), 1, "{before:?}");
+
+    // Run it as the esdh robot: the same document page is requested again.
+    let robots2 = cwd.join("robots2/esdh");
+    std::fs::create_dir_all(&robots2).unwrap();
+    let manifest = std::fs::read_to_string(robots.join("esdh/robot.toml"))
+        .unwrap()
+        .replace("script = \"esdh.rhai\"", "script = \"recorded.rhai\"");
+    std::fs::write(robots2.join("robot.toml"), manifest).unwrap();
+    let mut a = run_args(
+        &data,
+        &cwd.join("robots2"),
+        cwd,
+        "esdh",
+        &cwd.join("out"),
+        &tb,
+    );
+    a.extend(args(&["--attempts", "1"]));
+    let out = marc_out(cwd, &a);
+    assert!(
+        out.status.success(),
+        "the recorded script failed as a robot:\n{}\n{}\n{text}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let after = doc_gets();
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert_eq!(after[0], after[1], "the same document again");
+
+    let audit = audit_entries(cwd, &data);
+    for action in ["record.started", "record.finished"] {
+        assert!(
+            audit.iter().any(|e| e["action"] == action),
+            "{action} missing from the audit log"
+        );
+    }
+}
