@@ -351,19 +351,12 @@ fn replay_execute(g: &Global, rt: &tokio::runtime::Runtime, a: ReplayArgs) -> Re
         .ok()
         .map(|k| marc_vault::Vault::open(&settings.store, k))
         .transpose()?;
-    let (driver, url, local) = match a.webdriver.clone() {
-        Some(u) => (None, u, false),
-        None => {
-            let d = rt.block_on(marc_webdriver::Chromedriver::start(None))?;
-            let u = d.url().to_string();
-            (Some(d), u, true)
-        }
-    };
+    let wd = super::WebDriver::start(rt, a.webdriver.clone())?;
     let runner = RobotRunner {
         handle: rt.handle().clone(),
         options: RunnerOptions {
-            webdriver: url,
-            local_browser: local,
+            webdriver: wd.url.clone(),
+            local_browser: wd.local,
             secrets: std::sync::Arc::new(super::request::CliSecrets { vault }),
             base_urls: Default::default(),
             attempts: 1,
@@ -374,9 +367,7 @@ fn replay_execute(g: &Global, rt: &tokio::runtime::Runtime, a: ReplayArgs) -> Re
         },
     };
     let replayed_id = runner.replay(&settings, &rec, &m, &base, &id, &source);
-    if let Some(d) = driver {
-        rt.block_on(d.stop());
-    }
+    wd.stop(rt);
     let replayed_id = replayed_id.map_err(|e| anyhow!(e))?;
     let replayed = marc_recording::load_session(&settings.store, &replayed_id)?;
     let (expected, actual) = (

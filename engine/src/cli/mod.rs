@@ -177,6 +177,51 @@ pub fn main() -> i32 {
     }
 }
 
+/// The WebDriver server a command uses: a given URL (a Grid, or a
+/// chromedriver someone else runs), or a chromedriver started here.
+pub(crate) struct WebDriver {
+    own: Option<marc_webdriver::Chromedriver>,
+    pub url: String,
+    /// The browser runs on this machine (marc gives it a fresh profile).
+    pub local: bool,
+}
+
+impl WebDriver {
+    pub fn start(rt: &tokio::runtime::Runtime, given: Option<String>) -> anyhow::Result<WebDriver> {
+        Ok(match given {
+            Some(url) => WebDriver {
+                own: None,
+                url,
+                local: false,
+            },
+            None => {
+                let d = rt.block_on(marc_webdriver::Chromedriver::start(None))?;
+                WebDriver {
+                    url: d.url().to_string(),
+                    own: Some(d),
+                    local: true,
+                }
+            }
+        })
+    }
+
+    /// No server: for work that needs no browser.
+    pub fn none() -> WebDriver {
+        WebDriver {
+            own: None,
+            url: String::new(),
+            local: true,
+        }
+    }
+
+    /// Stops the chromedriver started here, and its browsers.
+    pub fn stop(self, rt: &tokio::runtime::Runtime) {
+        if let Some(d) = self.own {
+            rt.block_on(d.stop());
+        }
+    }
+}
+
 /// "outer: inner: innermost", without repeating messages that embed their cause.
 fn chain(e: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();

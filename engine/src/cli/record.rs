@@ -60,14 +60,8 @@ pub fn record(g: &Global, rt: &tokio::runtime::Runtime, a: RecordArgs) -> Result
         .map(|k| format!("{}.{k}", manifest.credential))
         .filter_map(|n| source.get(&n).ok().map(|v| (n, v)))
         .collect();
-    let (driver, url, local) = match &a.webdriver {
-        Some(u) => (None, u.clone(), false),
-        None => {
-            let d = rt.block_on(marc_webdriver::Chromedriver::start(None))?;
-            let u = d.url().to_string();
-            (Some(d), u, true)
-        }
-    };
+    let wd = super::WebDriver::start(rt, a.webdriver.clone())?;
+    let url = wd.url.clone();
     let opts = crate::recorder::RecordOptions {
         system: manifest.system.clone(),
         base_url: base.clone(),
@@ -76,7 +70,7 @@ pub fn record(g: &Global, rt: &tokio::runtime::Runtime, a: RecordArgs) -> Result
         profile,
         out: a.out.clone(),
         webdriver: url.clone(),
-        local_browser: local,
+        local_browser: wd.local,
         headless: a.headless,
         header: format!(
             "Recorded by {} on {}.",
@@ -105,9 +99,7 @@ pub fn record(g: &Global, rt: &tokio::runtime::Runtime, a: RecordArgs) -> Result
     };
     let result =
         crate::recorder::record(rt.handle(), &opts, &|| stop.load(Ordering::Relaxed), &ready);
-    if let Some(d) = driver {
-        rt.block_on(d.stop());
-    }
+    wd.stop(rt);
     let events = result.context("the recording stopped")?;
     settings.audit.append(
         NewEntry::user(&settings.actor, "record.finished")

@@ -275,14 +275,10 @@ fn execute(
     // An exempt citizen's request runs no robot: no browser to start.
     let rec = pipeline::check_exemption(settings, rec)?;
     let robots = rec.state != RequestState::ManualHandling;
-    let (driver, url, local) = match webdriver {
-        Some(u) => (None, u, false),
-        None if !robots => (None, String::new(), true),
-        None => {
-            let d = rt.block_on(marc_webdriver::Chromedriver::start(None))?;
-            let u = d.url().to_string();
-            (Some(d), u, true)
-        }
+    let wd = if robots {
+        super::WebDriver::start(rt, webdriver)?
+    } else {
+        super::WebDriver::none()
     };
     let bars = robots
         .then(|| super::progress::Bars::for_terminal(&rec.systems, g.verbose))
@@ -292,8 +288,8 @@ fn execute(
         handle: rt.handle().clone(),
         options: RunnerOptions {
             progress: bars.clone().map(|b| b as Arc<dyn pipeline::Progress>),
-            webdriver: url,
-            local_browser: local,
+            webdriver: wd.url.clone(),
+            local_browser: wd.local,
             secrets,
             base_urls,
             attempts,
@@ -306,9 +302,7 @@ fn execute(
     if let Some(b) = &bars {
         b.finish();
     }
-    if let Some(d) = driver {
-        rt.block_on(d.stop());
-    }
+    wd.stop(rt);
     let outcome = result?;
     let rec = &outcome.record;
     if json {
