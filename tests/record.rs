@@ -89,6 +89,36 @@ impl Person {
         );
     }
 
+    fn frame(&self, css: &str) {
+        let e = self.element(css);
+        self.call(
+            "POST",
+            "/frame",
+            Some(json!({"id": {"element-6066-11e4-a52e-4f735466cecf": e}})),
+        );
+    }
+
+    /// Waits until an element is on the page (in the current frame).
+    fn wait_for(&self, css: &str) {
+        let t0 = Instant::now();
+        loop {
+            let v = self.call(
+                "POST",
+                "/elements",
+                Some(json!({"using": "css selector", "value": css})),
+            );
+            if v.as_array().is_some_and(|a| !a.is_empty()) {
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "{css} never appeared"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_millis(700));
+    }
+
     fn wait_for_url(&self, part: &str) {
         let t0 = Instant::now();
         while !self
@@ -108,27 +138,25 @@ impl Person {
     }
 }
 
-#[test]
-fn a_recorded_workflow_becomes_a_robot_script_that_replays() {
-    let dir = tempfile::tempdir().unwrap();
-    let cwd = dir.path();
-    let tb = TestbedProc::start(&cwd.join("testbed.jsonl"), 0.0);
-    let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
-    let citizen = world.demo_citizen();
-    let robots = web_robots(cwd);
-    let data = cwd.join("data");
-    let script = cwd.join("recorded.rhai");
-
+/// `marc record --headless` for `system` at `base`; returns the process and
+/// a person at its browser.
+fn start_recording(
+    cwd: &std::path::Path,
+    system: &str,
+    base: &str,
+    robots: &std::path::Path,
+    script: &std::path::Path,
+) -> (std::process::Child, Person) {
     let mut rec = marc_cmd(
         cwd,
         &args(&[
             "--data",
-            data.to_str().unwrap(),
+            cwd.join("data").to_str().unwrap(),
             "record",
             "--system",
-            "esdh",
+            system,
             "--base-url",
-            &tb.esdh,
+            base,
             "--robots",
             robots.to_str().unwrap(),
             "--out",
@@ -157,6 +185,80 @@ fn a_recorded_workflow_becomes_a_robot_script_that_replays() {
         host: webdriver.trim_start_matches("http://").to_string(),
         session,
     };
+    (rec, person)
+}
+
+/// "Presses Enter": ends the recording, returns the script, checked.
+fn finish_recording(
+    mut rec: std::process::Child,
+    cwd: &std::path::Path,
+    script: &std::path::Path,
+) -> String {
+    drop(rec.stdin.take());
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = rec.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "marc record did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "marc record failed: {status}");
+    let text = std::fs::read_to_string(script).unwrap();
+    let out = marc_out(cwd, &args(&["check", script.to_str().unwrap()]));
+    assert!(out.status.success(), "marc check: {}\n{text}", stderr(&out));
+    text
+}
+
+/// Runs `script` as the robot of `system` (its real manifest and rights).
+fn run_as_robot(
+    cwd: &std::path::Path,
+    tb: &TestbedProc,
+    robots: &std::path::Path,
+    system: &str,
+    script: &str,
+) {
+    let dir = cwd.join("robots2").join(system);
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifest = std::fs::read_to_string(robots.join(system).join("robot.toml"))
+        .unwrap()
+        .replace(
+            &format!("script = \"{system}.rhai\""),
+            &format!("script = \"{script}\""),
+        );
+    std::fs::write(dir.join("robot.toml"), manifest).unwrap();
+    let mut a = run_args(
+        &cwd.join("data"),
+        &cwd.join("robots2"),
+        cwd,
+        system,
+        &cwd.join("out"),
+        tb,
+    );
+    a.extend(args(&["--attempts", "1"]));
+    let out = marc_out(cwd, &a);
+    assert!(
+        out.status.success(),
+        "the recorded script failed as a robot:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_recorded_workflow_becomes_a_robot_script_that_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let tb = TestbedProc::start(&cwd.join("testbed.jsonl"), 0.0);
+    let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
+    let citizen = world.demo_citizen();
+    let robots = web_robots(cwd);
+    let data = cwd.join("data");
+    let script = cwd.join("recorded.rhai");
+    let (rec, person) = start_recording(cwd, "esdh", &tb.esdh, &robots, &script);
 
     // The login page is open. Log in, search with Enter, open a case and a document.
     person.wait_for_url("/login");
@@ -170,21 +272,7 @@ fn a_recorded_workflow_becomes_a_robot_script_that_replays() {
     person.wait_for_url("/cases/");
     person.click("#documents a");
     person.wait_for_url("/documents/");
-    drop(rec.stdin.take()); // "press Enter": done
-    let t0 = Instant::now();
-    let status = loop {
-        if let Some(s) = rec.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "marc record did not stop"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    assert!(status.success(), "marc record failed: {status}");
-
-    let text = std::fs::read_to_string(&script).unwrap();
+    let text = finish_recording(rec, cwd, &script);
     for must in [
         "navigate(\"/login\");",
         "secret(\"esdh.user\")",
@@ -208,9 +296,6 @@ fn a_recorded_workflow_becomes_a_robot_script_that_replays() {
         "login, search, case, document: {clicks} clicks in\n{text}"
     );
 
-    let out = marc_out(cwd, &args(&["check", script.to_str().unwrap()]));
-    assert!(out.status.success(), "marc check: {}\n{text}", stderr(&out));
-
     // The recorded document page, requested once by the person so far.
     let doc_gets = || -> Vec<String> {
         tb.entries()
@@ -225,28 +310,7 @@ fn a_recorded_workflow_becomes_a_robot_script_that_replays() {
     assert_eq!(before.len(), 1, "{before:?}");
 
     // Run it as the esdh robot: the same document page is requested again.
-    let robots2 = cwd.join("robots2/esdh");
-    std::fs::create_dir_all(&robots2).unwrap();
-    let manifest = std::fs::read_to_string(robots.join("esdh/robot.toml"))
-        .unwrap()
-        .replace("script = \"esdh.rhai\"", "script = \"recorded.rhai\"");
-    std::fs::write(robots2.join("robot.toml"), manifest).unwrap();
-    let mut a = run_args(
-        &data,
-        &cwd.join("robots2"),
-        cwd,
-        "esdh",
-        &cwd.join("out"),
-        &tb,
-    );
-    a.extend(args(&["--attempts", "1"]));
-    let out = marc_out(cwd, &a);
-    assert!(
-        out.status.success(),
-        "the recorded script failed as a robot:\n{}\n{}\n{text}",
-        stdout(&out),
-        stderr(&out)
-    );
+    run_as_robot(cwd, &tb, &robots, "esdh", "recorded.rhai");
     let after = doc_gets();
     assert_eq!(after.len(), 2, "{after:?}");
     assert_eq!(after[0], after[1], "the same document again");
@@ -258,4 +322,52 @@ fn a_recorded_workflow_becomes_a_robot_script_that_replays() {
             "{action} missing from the audit log"
         );
     }
+}
+
+#[test]
+fn a_recording_in_a_frameset_enters_the_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let tb = TestbedProc::start(&cwd.join("testbed.jsonl"), 0.0);
+    let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
+    let citizen = world.demo_citizen();
+    let robots = web_robots(cwd);
+    let script = cwd.join("recorded.rhai");
+    let (rec, person) = start_recording(cwd, "legacy", &tb.legacy, &robots, &script);
+
+    // The legacy system: log in and search inside the frame `main`.
+    person.frame("frame[name=main]");
+    person.wait_for("#user");
+    person.type_into("#user", "ROBOT01");
+    person.type_into("#pass", LEGACY_PASSWORD);
+    person.click("#loginbtn");
+    person.wait_for("#cprnr");
+    person.type_into("#cprnr", &citizen.cpr);
+    person.click("#searchbtn");
+    person.wait_for("#caselist-table");
+    let text = finish_recording(rec, cwd, &script);
+    for must in [
+        "frame(\"#main\");",
+        "secret(\"legacy.user\")",
+        "secret(\"legacy.password\")",
+        "fill(\"#cprnr\", request.cpr);",
+        "click(\"#searchbtn\");",
+    ] {
+        assert!(text.contains(must), "{must:?} missing from:\n{text}");
+    }
+    assert!(
+        !text.contains(LEGACY_PASSWORD) && !text.contains("ROBOT01"),
+        "{text}"
+    );
+
+    // As a robot, it logs in and searches the same citizen again.
+    let searches = || {
+        tb.entries()
+            .iter()
+            .filter(|e| e["path"].as_str().unwrap_or("").starts_with("/list?cpr="))
+            .count()
+    };
+    assert_eq!(searches(), 1);
+    run_as_robot(cwd, &tb, &robots, "legacy", "recorded.rhai");
+    assert_eq!(searches(), 2, "{text}");
 }

@@ -1,26 +1,34 @@
 // marc record: runs in the page on every poll (a WebDriver execute_script).
-// The first run on a page installs listeners; every run returns the events
-// recorded since the last one. Events wait in sessionStorage, so those made
-// just before the page is left (a click on a link, a form submit) survive
-// the navigation. Password values are never read.
+// Each run installs listeners in the page and in every same-origin frame
+// that has none yet, and returns the events recorded since the last run.
+// Events wait in sessionStorage (shared by the page and its same-origin
+// frames), so those made just before a page is left (a click on a link, a
+// form submit) survive the navigation. Password values are never read.
 const KEY = '__marc_recorded';
-if (!window.__marcRecorder) {
-  window.__marcRecorder = true;
+// From the top document, whichever frame WebDriver is in.
+const top = window.top;
+const store = top.sessionStorage;
+
+function install(win, framePath) {
+  if (win.__marcRecorder) return;
+  win.__marcRecorder = true;
+  const doc = win.document;
   const push = (e) => {
-    e.url = location.href;
-    const list = JSON.parse(sessionStorage.getItem(KEY) || '[]');
+    e.url = win.location.href;
+    e.frame = framePath;
+    const list = JSON.parse(store.getItem(KEY) || '[]');
     list.push(e);
-    sessionStorage.setItem(KEY, JSON.stringify(list));
+    store.setItem(KEY, JSON.stringify(list));
   };
   const unique = (sel) => {
-    try { return document.querySelectorAll(sel).length === 1; } catch (_) { return false; }
+    try { return doc.querySelectorAll(sel).length === 1; } catch (_) { return false; }
   };
   const xq = (s) => (s.includes("'") ? (s.includes('"') ? null : '"' + s + '"') : "'" + s + "'");
-  const xunique = (xp) => document.evaluate('count(' + xp + ')', document, null, XPathResult.NUMBER_TYPE, null).numberValue === 1;
+  const xunique = (xp) => doc.evaluate('count(' + xp + ')', doc, null, win.XPathResult.NUMBER_TYPE, null).numberValue === 1;
   const cssPath = (el) => {
     const parts = [];
-    for (let e = el; e && e.nodeType === 1 && e !== document.documentElement; e = e.parentElement) {
-      if (e.id && unique('#' + CSS.escape(e.id))) { parts.unshift('#' + CSS.escape(e.id)); break; }
+    for (let e = el; e && e.nodeType === 1 && e !== doc.documentElement; e = e.parentElement) {
+      if (e.id && unique('#' + win.CSS.escape(e.id))) { parts.unshift('#' + win.CSS.escape(e.id)); break; }
       const tag = e.tagName.toLowerCase();
       const same = e.parentElement ? Array.from(e.parentElement.children).filter((c) => c.tagName === e.tagName) : [];
       parts.unshift(same.length > 1 ? tag + ':nth-of-type(' + (same.indexOf(e) + 1) + ')' : tag);
@@ -30,7 +38,7 @@ if (!window.__marcRecorder) {
   // The selector ladder: id, name, label, text, then a CSS path.
   const selector = (el) => {
     const tag = el.tagName.toLowerCase();
-    if (el.id && unique('#' + CSS.escape(el.id))) return '#' + CSS.escape(el.id);
+    if (el.id && unique('#' + win.CSS.escape(el.id))) return '#' + win.CSS.escape(el.id);
     const name = el.getAttribute('name');
     if (name) {
       const s = tag + '[name="' + name.replace(/"/g, '\\"') + '"]';
@@ -43,7 +51,7 @@ if (!window.__marcRecorder) {
     }
     const text = (el.innerText || el.value || '').trim();
     if (text && text.length <= 60 && xq(text)) {
-      if (tag === 'a' && Array.from(document.querySelectorAll('a')).filter((a) => a.innerText.trim() === text).length === 1) {
+      if (tag === 'a' && Array.from(doc.querySelectorAll('a')).filter((a) => a.innerText.trim() === text).length === 1) {
         return 'link:' + text;
       }
       if (tag === 'button') {
@@ -58,6 +66,7 @@ if (!window.__marcRecorder) {
     }
     return cssPath(el);
   };
+  win.__marcSelector = selector;
   const describe = (el, kind, extra) => Object.assign({
     kind,
     selector: selector(el),
@@ -76,31 +85,43 @@ if (!window.__marcRecorder) {
   };
   const flushAll = () => Array.from(pending.keys()).forEach(flush);
   const typable = (el) => el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT');
-  document.addEventListener('input', (ev) => { if (typable(ev.target)) pending.set(ev.target, true); }, true);
-  document.addEventListener('change', (ev) => {
+  doc.addEventListener('input', (ev) => { if (typable(ev.target)) pending.set(ev.target, true); }, true);
+  doc.addEventListener('change', (ev) => {
     const el = ev.target;
     if (!typable(el) || el.type === 'checkbox' || el.type === 'radio') return;
     pending.set(el, true);
     flush(el);
   }, true);
-  document.addEventListener('click', (ev) => {
+  doc.addEventListener('click', (ev) => {
     flushAll();
     const el = ev.target.closest('a, button, input, select, textarea, label, [onclick], [role=button], td, li') || ev.target;
     if (typable(el) && el.type !== 'submit' && el.type !== 'checkbox' && el.type !== 'radio' && el.type !== 'button') return;
     push(describe(el, 'click', {}));
   }, true);
-  document.addEventListener('submit', (ev) => {
+  doc.addEventListener('submit', (ev) => {
     flushAll();
     // A form sent with Enter: replayed as a click on its submit button.
-    const list = JSON.parse(sessionStorage.getItem(KEY) || '[]');
+    const list = JSON.parse(store.getItem(KEY) || '[]');
     const last = list[list.length - 1];
     const button = ev.target.querySelector('button[type=submit], input[type=submit], button:not([type])');
-    if (button && !(last && last.kind === 'click' && last.url === location.href && last.selector === selector(button))) {
+    if (button && !(last && last.kind === 'click' && last.url === win.location.href && last.selector === selector(button))) {
       push(describe(button, 'click', {}));
     }
   }, true);
-  window.addEventListener('pagehide', flushAll, true);
+  win.addEventListener('pagehide', flushAll, true);
 }
-const events = JSON.parse(sessionStorage.getItem(KEY) || '[]');
-sessionStorage.removeItem(KEY);
-return { url: location.href, events };
+
+// This page and its same-origin frames, each with the path of frame
+// selectors that leads to it from the top document.
+function walk(win, framePath) {
+  install(win, framePath);
+  for (const f of win.document.querySelectorAll('frame, iframe')) {
+    let child = null;
+    try { child = f.contentWindow && f.contentWindow.document ? f.contentWindow : null; } catch (_) { child = null; }
+    if (child && child.document.readyState !== 'loading') walk(child, framePath.concat([win.__marcSelector(f)]));
+  }
+}
+walk(top, []);
+const events = JSON.parse(store.getItem(KEY) || '[]');
+store.removeItem(KEY);
+return { url: top.location.href, events };

@@ -29,6 +29,9 @@ pub struct Event {
     /// The page the event happened on (the target, for `navigate`).
     #[serde(default)]
     pub url: String,
+    /// Selectors of the frames the element is in, outermost first.
+    #[serde(default)]
+    pub frame: Vec<String>,
     /// The element's visible text and attributes, for the rights check.
     #[serde(default)]
     pub text: String,
@@ -61,7 +64,25 @@ pub fn generate(events: &[Event], cx: &Context<'_>) -> String {
     ));
     let mut page = String::new();
     let mut left_page = false;
+    let mut frames: Vec<String> = Vec::new();
     for e in events {
+        if e.kind == "navigate" {
+            // Navigating puts WebDriver back in the top document.
+            frames.clear();
+        } else if e.frame != frames {
+            let common = frames
+                .iter()
+                .zip(&e.frame)
+                .take_while(|(a, b)| a == b)
+                .count();
+            for _ in common..frames.len() {
+                out.push_str("parent_frame();\n");
+            }
+            for f in &e.frame[common..] {
+                out.push_str(&format!("frame({});\n", quote(f)));
+            }
+            frames = e.frame.clone();
+        }
         if left_page && e.kind != "navigate" && !e.selector.is_empty() && e.url != page {
             out.push_str(&format!("wait_for({}, 10000);\n", quote(&e.selector)));
         }
@@ -336,6 +357,46 @@ mod tests {
         assert!(
             s.contains(r##"fill("#q", "a \"b\" \\ 1234567890");"##),
             "{s}"
+        );
+    }
+
+    #[test]
+    fn frames_are_entered_and_left_as_the_events_move() {
+        let u = "http://127.0.0.1:8080/login";
+        let mut a = ev("fill", "#user", Some("x"), u);
+        a.frame = vec!["#main".into()];
+        let mut b = ev("click", "#loginbtn", None, u);
+        b.frame = vec!["#main".into()];
+        let mut c = ev("click", "#x", None, "http://127.0.0.1:8080/find");
+        c.frame = vec!["#main".into(), "iframe".into()];
+        let d = ev("click", "#top", None, "http://127.0.0.1:8080/");
+        let s = gen(&[
+            ev("navigate", "", None, "http://127.0.0.1:8080/"),
+            a,
+            b,
+            c,
+            d,
+        ]);
+        let body: Vec<&str> = s
+            .lines()
+            .filter(|l| !l.starts_with("//") && !l.is_empty())
+            .collect();
+        assert_eq!(
+            body,
+            [
+                "navigate(\"/\");",
+                "frame(\"#main\");",
+                "wait_for(\"#user\", 10000);",
+                "fill(\"#user\", \"x\");",
+                "click(\"#loginbtn\");",
+                "frame(\"iframe\");",
+                "wait_for(\"#x\", 10000);",
+                "click(\"#x\");",
+                "parent_frame();",
+                "parent_frame();",
+                "wait_for(\"#top\", 10000);",
+                "click(\"#top\");",
+            ]
         );
     }
 
