@@ -147,13 +147,15 @@ fn check_reports_line_and_column_and_passes_the_shipped_scripts() {
         stderr(&out)
     );
 
-    let scripts: Vec<String> = std::fs::read_dir(root().join("scripts"))
-        .unwrap()
+    // The robots' scripts and the recorded workflows.
+    let scripts: Vec<String> = ["scripts", "recordings"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(root().join(d)).unwrap())
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "rhai"))
         .map(|p| p.display().to_string())
         .collect();
-    assert!(scripts.len() >= 2);
+    assert!(scripts.len() >= 5, "{scripts:?}");
     let mut args = vec!["check"];
     args.extend(scripts.iter().map(String::as_str));
     let out = marc(dir.path(), &args);
