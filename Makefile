@@ -1,5 +1,6 @@
 # marc — two commands: `make demo` and `make test`.
 # Both install what is missing (Debian packages from packages.txt), build, and run.
+# `make bench-selenium`: marc side by side with a plain Python Selenium robot.
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -8,14 +9,18 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export MARC_LISTS_DIR ?= $(abspath $(CURDIR)/../shared/data)
 # tesseract: one thread per engine; marc parallelises across screens itself.
 export OMP_THREAD_LIMIT ?= 1
+# The Debian package list `make deps` installs from.
+PACKAGES ?= packages.txt
+# Rounds of the side-by-side benchmark.
+BENCH_ROUNDS ?= 3
 
-.PHONY: all deps build demo test check lint dsl clean
+.PHONY: all deps build demo test check lint dsl clean bench-selenium
 
 all: build
 
-## Install the Debian packages listed in packages.txt that are not installed yet.
+## Install the Debian packages listed in $(PACKAGES) that are not installed yet.
 deps:
-	@missing=$$(grep -v '^[[:space:]]*#' packages.txt | xargs -n1 | while read -r p; do \
+	@missing=$$(grep -v '^[[:space:]]*#' $(PACKAGES) | xargs -n1 | while read -r p; do \
 		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "install ok installed" || echo "$$p"; done | xargs); \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages: $$missing"; \
@@ -35,6 +40,13 @@ demo: build
 test: deps
 	$(CARGO) build -p marc
 	$(CARGO) test --workspace --no-fail-fast -- --test-threads=2
+
+## marc and a plain Python Selenium robot doing the same job on the same
+## testbed, interleaved (tests/benches/selenium.rs); BENCH_ROUNDS rounds.
+bench-selenium: deps
+	$(MAKE) deps PACKAGES=packages-bench.txt
+	$(CARGO) build -p marc
+	$(CARGO) bench -p marc-e2e --bench selenium -- $(BENCH_ROUNDS)
 
 ## Static checks.
 lint:
