@@ -97,6 +97,9 @@ pub struct OcrScreen {
     pub border: i32,
     /// Lowest mean OCR confidence seen since the last `take_min_confidence`.
     pub min_conf: f32,
+    /// Check that the screen did not change while it was read (a capture is
+    /// cheap on X11; a canvas says itself when it has redrawn).
+    pub settle: bool,
 }
 
 impl OcrScreen {
@@ -107,18 +110,35 @@ impl OcrScreen {
             rows: 24,
             border: 0,
             min_conf: 1.0,
+            settle: false,
         }
     }
 }
 
 impl ScreenAccess for OcrScreen {
     fn ocr(&mut self) -> Result<ScreenText, String> {
-        let img = self.screen.capture().map_err(|e| e.to_string())?;
-        let height = img.height();
-        let r = self
+        let mut img = self.screen.capture().map_err(|e| e.to_string())?;
+        let mut r = self
             .ocr
-            .recognize(&image::DynamicImage::ImageRgba8(img))
+            .recognize(&image::DynamicImage::ImageRgba8(img.clone()))
             .map_err(|e| e.to_string())?;
+        // A terminal may still be drawing: read again (up to twice) while the
+        // screen changed during the reading.
+        for _ in 0..2 {
+            if !self.settle {
+                break;
+            }
+            let now = self.screen.capture().map_err(|e| e.to_string())?;
+            if now == img {
+                break;
+            }
+            img = now;
+            r = self
+                .ocr
+                .recognize(&image::DynamicImage::ImageRgba8(img.clone()))
+                .map_err(|e| e.to_string())?;
+        }
+        let height = img.height();
         self.min_conf = self.min_conf.min(r.mean_conf);
         let rows = marc_screen::grid_rows(&r, height, self.rows, self.border);
         Ok(ScreenText {
@@ -228,5 +248,6 @@ pub fn x11_screen(
     let ocr = shared_ocr()?;
     let mut s = OcrScreen::new(Box::new(screen), ocr);
     s.border = 2; // xterm pads its character grid by 2 px
+    s.settle = true;
     Ok((s, desktop))
 }

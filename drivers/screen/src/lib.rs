@@ -195,9 +195,15 @@ pub fn wait_text(
 ) -> Result<OcrResult, ScreenError> {
     let start = Instant::now();
     loop {
-        let res = ocr_screen(screen, ocr)?;
+        let img = screen.capture()?;
+        let res = ocr.recognize(&image::DynamicImage::ImageRgba8(img.clone()))?;
         if locate(&res, needle).is_some() {
-            return Ok(res);
+            // Only a settled screen counts: a terminal may still be drawing
+            // the rest of it. If it changed while it was read, read it again.
+            if screen.capture()? == img || start.elapsed() >= timeout {
+                return Ok(res);
+            }
+            continue;
         }
         if start.elapsed() >= timeout {
             return Err(ScreenError::TextTimeout {
