@@ -138,6 +138,34 @@ impl Person {
     }
 }
 
+/// A testbed, the two web robots' manifests and the demo citizen, in a
+/// temporary directory where `recorded.rhai` is written.
+struct Setup {
+    dir: tempfile::TempDir,
+    tb: TestbedProc,
+    citizen: marc_testbed::Citizen,
+    robots: std::path::PathBuf,
+    script: std::path::PathBuf,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let tb = TestbedProc::start(&dir.path().join("testbed.jsonl"), 0.0);
+        let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
+        let citizen = world.demo_citizen().clone();
+        let robots = web_robots(dir.path());
+        let script = dir.path().join("recorded.rhai");
+        Setup {
+            dir,
+            tb,
+            citizen,
+            robots,
+            script,
+        }
+    }
+}
+
 /// `marc record --headless` for `system` at `base`; returns the process and
 /// a person at its browser.
 fn start_recording(
@@ -250,14 +278,15 @@ fn run_as_robot(
 
 #[test]
 fn a_recorded_workflow_becomes_a_robot_script_that_replays() {
-    let dir = tempfile::tempdir().unwrap();
+    let Setup {
+        dir,
+        tb,
+        citizen,
+        robots,
+        script,
+    } = Setup::new();
     let cwd = dir.path();
-    let tb = TestbedProc::start(&cwd.join("testbed.jsonl"), 0.0);
-    let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
-    let citizen = world.demo_citizen();
-    let robots = web_robots(cwd);
     let data = cwd.join("data");
-    let script = cwd.join("recorded.rhai");
     let (rec, person) = start_recording(cwd, "esdh", &tb.esdh, &robots, &script);
 
     // The login page is open. Log in, search with Enter, open a case and a document.
@@ -326,13 +355,14 @@ fn a_recorded_workflow_becomes_a_robot_script_that_replays() {
 
 #[test]
 fn a_recording_in_a_frameset_enters_the_frames() {
-    let dir = tempfile::tempdir().unwrap();
+    let Setup {
+        dir,
+        tb,
+        citizen,
+        robots,
+        script,
+    } = Setup::new();
     let cwd = dir.path();
-    let tb = TestbedProc::start(&cwd.join("testbed.jsonl"), 0.0);
-    let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
-    let citizen = world.demo_citizen();
-    let robots = web_robots(cwd);
-    let script = cwd.join("recorded.rhai");
     let (rec, person) = start_recording(cwd, "legacy", &tb.legacy, &robots, &script);
 
     // The legacy system: log in and search inside the frame `main`.
