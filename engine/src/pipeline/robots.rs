@@ -328,21 +328,32 @@ impl RobotRunner {
                 }
             }),
             cancel,
+            // Who the robot runs as is on record from its first moment, even
+            // if marc dies before the attempt ends.
+            ready: {
+                let (audit, actor, request, system, session) = (
+                    settings.audit.clone(),
+                    format!("robot:{}", m.system),
+                    rec.id.clone(),
+                    m.system.clone(),
+                    session_id.clone(),
+                );
+                Box::new(move |w: &worker::WorkerInfo| {
+                    let _ = audit.append(
+                        NewEntry::robot(&actor, "robot.process")
+                            .request(&request)
+                            .system(&system)
+                            .session(&session)
+                            .detail(serde_json::json!({
+                                "pid": w.pid,
+                                "uid": w.uid,
+                                "user": w.user,
+                            })),
+                    );
+                })
+            },
         };
         let out = worker::host::run(h, job, services);
-        if let Some(w) = &out.worker {
-            let _ = settings.audit.append(
-                NewEntry::robot(format!("robot:{}", m.system), "robot.process")
-                    .request(&rec.id)
-                    .system(&m.system)
-                    .session(&session_id)
-                    .detail(serde_json::json!({
-                        "pid": w.pid,
-                        "uid": w.uid,
-                        "user": w.user,
-                    })),
-            );
-        }
         let result = out.result;
         // Give requests the page started just before the script ended time
         // to reach the proxy, then let any page-initiated refusal decide the

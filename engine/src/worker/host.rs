@@ -21,6 +21,8 @@ pub struct Services {
     pub log: Box<dyn Fn(&str) + Send + Sync>,
     /// Set by the engine (the rights proxy) to stop the robot.
     pub cancel: Arc<AtomicBool>,
+    /// Told who the robot process runs as, as soon as it says so.
+    pub ready: Box<dyn Fn(&WorkerInfo) + Send + Sync>,
 }
 
 /// How a robot process's attempt ended, seen from the engine.
@@ -113,7 +115,10 @@ pub fn run(handle: &tokio::runtime::Handle, job: Job, services: Services) -> Out
         let mask =
             |s: &str| mask_secrets(s, &secrets.lock().map(|s| s.clone()).unwrap_or_default());
         match msg {
-            FromWorker::Ready(info) => outcome.worker = Some(info),
+            FromWorker::Ready(info) => {
+                (services.ready)(&info);
+                outcome.worker = Some(info);
+            }
             FromWorker::Call(call) => {
                 let reply = answer(call, &services, &secrets);
                 if let Err(e) = send(&stdin, &ToWorker::Reply(reply)) {
