@@ -38,6 +38,14 @@ impl From<sled::Error> for StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// How long `open` waits for a lock another handle is releasing.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// sled's "could not acquire lock" (an `Io` error of kind `Other`).
+fn lock_held(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
+}
+
 /// An open data directory.
 #[derive(Clone)]
 pub struct Store {
@@ -76,25 +84,38 @@ impl Store {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        let db = sled::Config::new()
-            .path(&path)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Corruption { .. } | sled::Error::Unsupported(_) => {
-                    StoreError::Corrupt {
-                        path: path.clone(),
-                        reason: e.to_string(),
-                    }
+        // sled releases its lock file from a background thread after the
+        // last handle is dropped: a process that just closed the store (or a
+        // marc command that just ended) may still hold it for a moment.
+        let started = std::time::Instant::now();
+        let opened = loop {
+            match sled::Config::new().path(&path).open() {
+                Err(e) if lock_held(&e) && started.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
                 }
-                sled::Error::Io(io) => StoreError::Open {
-                    path: path.clone(),
-                    reason: io.to_string(),
-                },
-                other => StoreError::Corrupt {
-                    path: path.clone(),
-                    reason: other.to_string(),
-                },
-            })?;
+                Err(e) if lock_held(&e) => {
+                    return Err(StoreError::Open {
+                        path,
+                        reason: "it is in use by another marc process (its lock is held)".into(),
+                    });
+                }
+                other => break other,
+            }
+        };
+        let db = opened.map_err(|e| match e {
+            sled::Error::Corruption { .. } | sled::Error::Unsupported(_) => StoreError::Corrupt {
+                path: path.clone(),
+                reason: e.to_string(),
+            },
+            sled::Error::Io(io) => StoreError::Open {
+                path: path.clone(),
+                reason: io.to_string(),
+            },
+            other => StoreError::Corrupt {
+                path: path.clone(),
+                reason: other.to_string(),
+            },
+        })?;
         Ok(Store { db, path })
     }
 
@@ -260,6 +281,21 @@ mod tests {
         let t = s.table("requests").unwrap();
         assert_eq!(t.get_json::<Vec<i32>>("r1").unwrap(), Some(vec![1, 2, 3]));
         assert_eq!(t.get("claim").unwrap().as_deref(), Some(&b"a"[..]));
+    }
+
+    #[test]
+    fn reopening_right_after_closing_waits_for_the_lock_and_a_held_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..20 {
+            let s = Store::open(dir.path()).unwrap_or_else(|e| panic!("reopen {i}: {e}"));
+            s.table("t").unwrap().put_json("k", &i).unwrap();
+            s.flush().unwrap();
+        }
+        let _held = Store::open(dir.path()).unwrap();
+        let t0 = std::time::Instant::now();
+        let e = Store::open(dir.path()).err().unwrap().to_string();
+        assert!(e.contains("in use by another marc process"), "{e}");
+        assert!(t0.elapsed() >= LOCK_WAIT);
     }
 
     #[test]
