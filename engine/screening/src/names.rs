@@ -232,96 +232,44 @@ impl NameFinder<'_> {
                 {
                     continue;
                 }
-                if nx.is_word() && !nx.cap && nx.space_before && j + 1 < toks.len() {
-                    let p = nx.text(s);
-                    let particle = |w: &str| {
-                        matches!(
-                            w,
-                            "van"
-                                | "von"
-                                | "der"
-                                | "den"
-                                | "de"
-                                | "al"
-                                | "el"
-                                | "bin"
-                                | "ibn"
-                                | "da"
-                                | "di"
-                                | "la"
-                                | "le"
-                                | "du"
-                                | "ten"
-                                | "ter"
-                        )
-                    };
-                    // "van der Berg": two particles
-                    if particle(p)
-                        && toks[j + 1].is_word()
-                        && !toks[j + 1].cap
-                        && particle(toks[j + 1].text(s))
+                if nx.is_word()
+                    && !nx.cap
+                    && nx.space_before
+                    && j + 1 < toks.len()
+                    && is_particle(nx.text(s))
+                {
+                    // A name goes on over one particle ("bin Laden") or two
+                    // ("van der Berg") to a capitalised word on the same line,
+                    // when a name word came before.
+                    let name_at =
+                        |t: &Tok| t.is_word() && t.cap && t.space_before && !t.newline_before;
+                    let after_name = matches!(
+                        run.last().map(|r| r.class),
+                        Some(Class::Strong | Class::Rare | Class::Unknown | Class::Weak)
+                    );
+                    let second = toks[j + 1];
+                    let particles = if second.is_word()
+                        && !second.cap
+                        && is_particle(second.text(s))
                         && j + 2 < toks.len()
+                        && name_at(&toks[j + 2])
                     {
-                        let n3 = toks[j + 2];
-                        if n3.is_word()
-                            && n3.cap
-                            && n3.space_before
-                            && !n3.newline_before
-                            && matches!(
-                                run.last().map(|r| r.class),
-                                Some(Class::Strong | Class::Rare | Class::Unknown | Class::Weak)
-                            )
-                        {
-                            run.push(RunTok {
-                                start: nx.start,
-                                end: toks[j + 1].end,
-                                class: Class::Particle,
-                                key: (0, 0),
-                                sent: false,
-                                all_caps: false,
-                            });
-                            j += 2;
-                            continue;
-                        }
-                    }
-                    let n2 = toks[j + 1];
-                    if matches!(
-                        p,
-                        "van"
-                            | "von"
-                            | "der"
-                            | "den"
-                            | "de"
-                            | "al"
-                            | "el"
-                            | "bin"
-                            | "ibn"
-                            | "da"
-                            | "di"
-                            | "la"
-                            | "le"
-                            | "du"
-                            | "ten"
-                            | "ter"
-                    ) && n2.is_word()
-                        && n2.cap
-                        && n2.space_before
-                        && !n2.newline_before
-                        && !run.is_empty()
-                        && matches!(
-                            run.last().map(|r| r.class),
-                            Some(Class::Strong | Class::Rare | Class::Unknown | Class::Weak)
-                        )
-                    {
+                        2
+                    } else if name_at(&second) {
+                        1
+                    } else {
+                        0
+                    };
+                    if after_name && particles > 0 {
                         run.push(RunTok {
                             start: nx.start,
-                            end: nx.end,
+                            end: toks[j + particles - 1].end,
                             class: Class::Particle,
                             key: (0, 0),
                             sent: false,
                             all_caps: false,
                         });
-                        j += 1;
+                        j += particles;
                         continue;
                     }
                 }
@@ -657,6 +605,29 @@ fn is_label(w: &str) -> bool {
             | "tilstede"
             | "fremmødte"
             | "sagsbehandler"
+    )
+}
+
+/// Lower-case particles inside a name ("van der Berg", "bin Laden").
+fn is_particle(w: &str) -> bool {
+    matches!(
+        w,
+        "van"
+            | "von"
+            | "der"
+            | "den"
+            | "de"
+            | "al"
+            | "el"
+            | "bin"
+            | "ibn"
+            | "da"
+            | "di"
+            | "la"
+            | "le"
+            | "du"
+            | "ten"
+            | "ter"
     )
 }
 
