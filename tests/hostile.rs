@@ -275,13 +275,27 @@ fn submitting_a_form_from_javascript_is_refused() {
     });
 }
 
-#[test]
-fn submitting_a_form_from_disguised_javascript_is_refused_by_the_proxy() {
-    // Only the proxy sees this POST; when it arrives after eval_js returned,
-    // the robot is stopped at its next step as "cancelled" (see
-    // fetch_hidden_from_the_lexical_check_is_refused_by_the_proxy_and_stops_the_robot).
+/// The legacy robot's error in a finished case.
+fn legacy_error(v: &serde_json::Value) -> &str {
+    v["systems"]["legacy"]["error"].as_str().unwrap_or_default()
+}
+
+fn assert_names_the_refused_request(error: &str) {
+    assert!(
+        error.contains("/doc/delete"),
+        "the error should name the refused request: {error}"
+    );
+}
+
+/// A request only the proxy sees (the page sends it, not an API call). Its
+/// refusal reaches the script either within the step (a clear refusal naming
+/// the request) or, when the browser sends the request a moment later, as a
+/// cancellation at the next step (a delayed request is pinned down by
+/// a_delayed_hidden_fetch_stops_the_robot_with_a_clear_refusal). Either way
+/// the robot must stop and nothing may reach the system.
+fn refused_by_the_proxy_only(script: &'static str) {
     let (v, _) = run_case(&Case {
-        script: "js_submit_disguised.rhai",
+        script,
         system: "legacy",
         says: &[
             "refused by the rights profile",
@@ -290,13 +304,15 @@ fn submitting_a_form_from_disguised_javascript_is_refused_by_the_proxy() {
         refused: false,
         reached: Some("/doc?"),
     });
-    let error = v["systems"]["legacy"]["error"].as_str().unwrap_or_default();
+    let error = legacy_error(&v);
     if error.contains("refused") {
-        assert!(
-            error.contains("/doc/delete"),
-            "the error should name the refused request: {error}"
-        );
+        assert_names_the_refused_request(error);
     }
+}
+
+#[test]
+fn submitting_a_form_from_disguised_javascript_is_refused_by_the_proxy() {
+    refused_by_the_proxy_only("js_submit_disguised.rhai");
 }
 
 #[test]
@@ -323,28 +339,7 @@ fn fetch_with_a_split_name_is_refused() {
 
 #[test]
 fn fetch_hidden_from_the_lexical_check_is_refused_by_the_proxy_and_stops_the_robot() {
-    // The proxy's refusal reaches the script either within eval_js (a clear
-    // refusal naming the request) or, when the browser sends the request a
-    // moment later, as a cancellation at the next step: see the ignored
-    // a_delayed_hidden_fetch_stops_the_robot_with_a_clear_refusal. Either
-    // way the robot must stop and nothing may reach the system.
-    let (v, _) = run_case(&Case {
-        script: "js_fetch_hidden.rhai",
-        system: "legacy",
-        says: &[
-            "refused by the rights profile",
-            "the robot run was cancelled",
-        ],
-        refused: false,
-        reached: Some("/doc?"),
-    });
-    let error = v["systems"]["legacy"]["error"].as_str().unwrap_or_default();
-    if error.contains("refused") {
-        assert!(
-            error.contains("/doc/delete"),
-            "the error should name the refused request: {error}"
-        );
-    }
+    refused_by_the_proxy_only("js_fetch_hidden.rhai");
 }
 
 #[test]
@@ -389,11 +384,7 @@ fn a_delayed_hidden_fetch_stops_the_robot_with_a_clear_refusal() {
         refused: true,
         reached: Some("/doc?"),
     });
-    let error = v["systems"]["legacy"]["error"].as_str().unwrap_or_default();
-    assert!(
-        error.contains("/doc/delete"),
-        "the error should name the refused request: {error}"
-    );
+    assert_names_the_refused_request(legacy_error(&v));
 }
 
 #[test]
@@ -405,23 +396,6 @@ fn a_refused_request_at_the_end_of_the_script_still_fails_the_run() {
         refused: true,
         reached: Some("/doc?"),
     });
-}
-
-/// Every file under `dir`, recursively.
-fn files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 /// Where a hostile script's password ended up: every output of the run, the
