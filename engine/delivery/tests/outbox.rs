@@ -71,6 +71,13 @@ fn when() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap()
 }
 
+/// An outbox that POSTs to `url`, retrying fast.
+fn posting_outbox(out: std::path::PathBuf, url: &str, store: Store) -> Outbox {
+    Outbox::new(out, Some(url.to_string()), store)
+        .unwrap()
+        .with_retry(fast())
+}
+
 fn fast() -> RetryPolicy {
     RetryPolicy {
         attempts: 3,
@@ -167,13 +174,7 @@ fn writes_outbox_file_and_posts_exactly_once_across_restarts() {
     );
     let key = delivery_key("response", "AI-3");
     {
-        let ob = Outbox::new(
-            out.clone(),
-            Some(srv.url.clone()),
-            Store::open(&data).unwrap(),
-        )
-        .unwrap()
-        .with_retry(fast());
+        let ob = posting_outbox(out.clone(), &srv.url, Store::open(&data).unwrap());
         let r = ob.deliver(&key, &msg).unwrap();
         assert!(r.posted && !r.repeated);
         assert_eq!(r.http_status, Some(200));
@@ -252,9 +253,7 @@ fn crash_states_resume_or_refuse_to_guess() {
     rec.state = DeliveryState::Posting { attempt: 1 };
     table.put_json("b", &rec).unwrap();
     store.flush().unwrap();
-    let ob = Outbox::new(dir.path().join("out"), Some(srv.url.clone()), store)
-        .unwrap()
-        .with_retry(fast());
+    let ob = posting_outbox(dir.path().join("out"), &srv.url, store);
     assert!(!ob.deliver("a", &msg).unwrap().repeated);
     assert_eq!(srv.posts.load(Ordering::SeqCst), 1);
     let e = ob.deliver("b", &msg).unwrap_err();
@@ -285,13 +284,7 @@ fn endpoint_down_leaves_failed_with_reason() {
     );
     let key = delivery_key("receipt", "AI-5");
     {
-        let ob = Outbox::new(
-            dir.path().join("out"),
-            Some(url.clone()),
-            Store::open(&data).unwrap(),
-        )
-        .unwrap()
-        .with_retry(fast());
+        let ob = posting_outbox(dir.path().join("out"), &url, Store::open(&data).unwrap());
         let e = ob.deliver(&key, &msg).unwrap_err();
         assert!(matches!(e, DeliveryError::Failed { .. }), "{e}");
         match ob.status(&key).unwrap() {
@@ -307,13 +300,11 @@ fn endpoint_down_leaves_failed_with_reason() {
     }
     // after a restart it is still failed and a plain deliver does not resend
     let srv = server(200);
-    let ob = Outbox::new(
+    let ob = posting_outbox(
         dir.path().join("out"),
-        Some(srv.url.clone()),
+        &srv.url,
         Store::open(&data).unwrap(),
-    )
-    .unwrap()
-    .with_retry(fast());
+    );
     assert!(matches!(
         ob.deliver(&key, &msg),
         Err(DeliveryError::Failed { .. })
@@ -334,13 +325,11 @@ fn endpoint_down_leaves_failed_with_reason() {
 #[test]
 fn server_errors_are_retried_client_errors_are_not() {
     let srv = server(503);
-    let ob = Outbox::new(
+    let ob = posting_outbox(
         tempfile::tempdir().unwrap().keep(),
-        Some(srv.url.clone()),
+        &srv.url,
         Store::temporary().unwrap(),
-    )
-    .unwrap()
-    .with_retry(fast());
+    );
     let msg = forward_message(
         "AI-6",
         "29189900",
@@ -358,13 +347,11 @@ fn server_errors_are_retried_client_errors_are_not() {
     );
 
     let srv = server(400);
-    let ob = Outbox::new(
+    let ob = posting_outbox(
         tempfile::tempdir().unwrap().keep(),
-        Some(srv.url.clone()),
+        &srv.url,
         Store::temporary().unwrap(),
-    )
-    .unwrap()
-    .with_retry(fast());
+    );
     let e = ob.deliver("x", &msg).unwrap_err().to_string();
     assert!(e.contains("400"), "{e}");
     assert_eq!(srv.posts.load(Ordering::SeqCst), 1);
