@@ -83,27 +83,24 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Character error rate: edit distance over characters / reference length.
-pub fn char_error_rate(reference: &str, hypothesis: &str) -> f64 {
-    let r: Vec<char> = reference.chars().collect();
-    let h: Vec<char> = hypothesis.chars().collect();
-    if r.is_empty() {
-        return if h.is_empty() { 0.0 } else { 1.0 };
-    }
-    let mut prev: Vec<usize> = (0..=h.len()).collect();
-    for (i, rc) in r.iter().enumerate() {
-        let mut cur = Vec::with_capacity(h.len() + 1);
-        cur.push(i + 1);
-        for (j, hc) in h.iter().enumerate() {
-            cur.push(
-                (prev[j] + usize::from(rc != hc))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
+/// Character error rate, as the screen driver measures it.
+pub use marc_screen::char_error_rate;
+
+/// Every file under `dir`, recursively (an unreadable directory is skipped).
+pub fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
         }
-        prev = cur;
     }
-    prev[h.len()] as f64 / r.len() as f64
+    out
 }
 
 /// The terminal system is read by OCR: every document found, and the
