@@ -30,8 +30,6 @@ pub struct Outcome {
     pub result: Result<(), RobotError>,
     pub emitted: usize,
     pub webdriver_commands: u64,
-    /// Who the robot process ran as (absent if it died before saying).
-    pub worker: Option<WorkerInfo>,
     /// The secrets handed to the robot, `(name, value)`, for masking.
     pub secrets: Vec<(String, String)>,
 }
@@ -51,7 +49,6 @@ pub fn run(handle: &tokio::runtime::Handle, job: Job, services: Services) -> Out
         result: Ok(()),
         emitted: 0,
         webdriver_commands: 0,
-        worker: None,
         secrets: Vec::new(),
     };
     let hard_limit = job.limits.time_budget + OVERRUN_GRACE;
@@ -115,10 +112,7 @@ pub fn run(handle: &tokio::runtime::Handle, job: Job, services: Services) -> Out
         let mask =
             |s: &str| mask_secrets(s, &secrets.lock().map(|s| s.clone()).unwrap_or_default());
         match msg {
-            FromWorker::Ready(info) => {
-                (services.ready)(&info);
-                outcome.worker = Some(info);
-            }
+            FromWorker::Ready(info) => (services.ready)(&info),
             FromWorker::Call(call) => {
                 let reply = answer(call, &services, &secrets);
                 if let Err(e) = send(&stdin, &ToWorker::Reply(reply)) {
