@@ -5,8 +5,6 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Screening lists live beside the checkout (../shared/data); override with MARC_LISTS_DIR.
-export MARC_LISTS_DIR ?= $(abspath $(CURDIR)/../shared/data)
 # tesseract: one thread per engine; marc parallelises across screens itself.
 export OMP_THREAD_LIMIT ?= 1
 # The Debian package list `make deps` installs from.

@@ -26,11 +26,10 @@ pub fn marc_bin() -> PathBuf {
     p
 }
 
-/// The screening lists beside the checkout.
+/// The screening lists shipped in the repository (the same ones marc has
+/// built in), given as a directory so the tests also exercise loading them.
 pub fn lists_dir() -> PathBuf {
-    let d = std::env::var_os("MARC_LISTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/data"));
+    let d = root().join("engine/screening/lists");
     assert!(
         d.join("names").is_dir(),
         "screening lists not found at {}",

@@ -31,7 +31,7 @@ pub struct AuthorityConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct ScreeningConfig {
     /// Directory with `names/` and `streets/` lists; unset: `$MARC_LISTS_DIR`,
-    /// then `../shared/data` beside the checkout, then the built-in list.
+    /// then the lists built into marc (`engine/screening/lists`).
     pub lists_dir: Option<PathBuf>,
     /// The municipality's sensitive words (inflections are matched).
     pub words: Vec<String>,
@@ -103,19 +103,23 @@ impl Config {
         Ok(c)
     }
 
-    /// Where the screening lists are: the configured directory, `$MARC_LISTS_DIR`,
-    /// then `../shared/data` beside the checkout; `None` = built-in list.
+    /// Where the screening lists are: the configured directory, then
+    /// `$MARC_LISTS_DIR`; `None` = the lists built into marc.
     pub fn lists_dir(&self) -> Option<PathBuf> {
-        if let Some(d) = &self.screening.lists_dir {
-            return Some(d.clone());
+        self.screening
+            .lists_dir
+            .clone()
+            .or_else(|| std::env::var_os("MARC_LISTS_DIR").map(PathBuf::from))
+    }
+
+    /// The name and street lists [`Config::lists_dir`] points at.
+    pub fn lexicon(&self) -> Result<marc_screening::Lexicon, anyhow::Error> {
+        use anyhow::Context;
+        match self.lists_dir() {
+            Some(d) => marc_screening::Lexicon::load(&d)
+                .with_context(|| format!("cannot load the screening lists from {}", d.display())),
+            None => Ok(marc_screening::Lexicon::bundled()),
         }
-        if let Some(d) = std::env::var_os("MARC_LISTS_DIR") {
-            return Some(PathBuf::from(d));
-        }
-        let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
-        [PathBuf::from("../shared/data"), beside]
-            .into_iter()
-            .find(|c| c.join("names").is_dir())
     }
 
     pub fn authority(&self) -> marc_assembly::Authority {

@@ -9,7 +9,7 @@ use marc_screening::{Lexicon, ScreenConfig, Screener, Subject};
 use std::path::Path;
 use std::time::Instant;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/lists");
 
 fn read_list(p: &Path) -> Vec<String> {
     let t = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()));
@@ -36,7 +36,7 @@ fn main() {
     let dir = Path::new(DATA);
     assert!(
         dir.join("names/surnames.jsonl").is_file(),
-        "screening data not found at {DATA}: check out shared/ beside the repository"
+        "screening lists not found at {DATA} (they ship with the repository)"
     );
     let mb: usize = std::env::var("SCREEN_BENCH_MB")
         .ok()

@@ -1,11 +1,11 @@
-//! The name and street lists: loaded once from a data directory (the
-//! Danmarks Statistik name lists and the street list in `shared/data`), or
-//! the small compiled-in fallback.
+//! The name and street lists: the Danmarks Statistik name lists and the
+//! street list shipped in `engine/screening/lists/` (compiled into the
+//! binary, so a clone and a release build are complete), or the same files
+//! from a directory the municipality maintains.
 
 use crate::builtin;
 use crate::ScreenError;
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::io::BufRead;
 use std::path::Path;
 
 /// What the lists say about one lower-cased word.
@@ -63,22 +63,42 @@ impl Lexicon {
     /// string per line) from `dir`, and adds the built-in fallback entries so
     /// that names missing from the statistics are still known.
     pub fn load(dir: &Path) -> Result<Lexicon, ScreenError> {
+        let read = |file: &str| {
+            let path = dir.join(file);
+            std::fs::read_to_string(&path).map_err(|e| ScreenError::Open { path, source: e })
+        };
+        Lexicon::from_lists(
+            Lists {
+                female: &read(FEMALE)?,
+                male: &read(MALE)?,
+                surnames: &read(SURNAMES)?,
+                streets: &read(STREETS)?,
+            },
+            dir,
+        )
+    }
+
+    /// The lists shipped with marc (`engine/screening/lists/`, public
+    /// statistics under MPL-2.0, see its SOURCE.md), compiled in.
+    pub fn bundled() -> Lexicon {
+        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/lists"));
+        // The files are fixed at compile time and checked by a unit test.
+        Lexicon::from_lists(BUNDLED, dir).unwrap_or_else(|_| Lexicon::builtin())
+    }
+
+    fn from_lists(lists: Lists<'_>, dir: &Path) -> Result<Lexicon, ScreenError> {
         let mut lex = Lexicon::builtin();
         // the built-in ranks are placeholders: the real lists decide ranks
         let builtin_names = std::mem::take(&mut lex.names);
-        for file in [
-            "names/first_names_female.jsonl",
-            "names/first_names_male.jsonl",
-        ] {
-            let path = dir.join(file);
-            read_jsonl_strings(&path, |rank, s| {
+        for (file, text) in [(FEMALE, lists.female), (MALE, lists.male)] {
+            parse_jsonl_strings(&dir.join(file), text, |rank, s| {
                 let e = lex.names.entry(lower(s).into()).or_default();
                 if e.first_rank == 0 || rank < e.first_rank {
                     e.first_rank = rank;
                 }
             })?;
         }
-        read_jsonl_strings(&dir.join("names/surnames.jsonl"), |rank, s| {
+        parse_jsonl_strings(&dir.join(SURNAMES), lists.surnames, |rank, s| {
             let e = lex.names.entry(lower(s).into()).or_default();
             if e.sur_rank == 0 || rank < e.sur_rank {
                 e.sur_rank = rank;
@@ -94,7 +114,7 @@ impl Lexicon {
             }
         }
         let mut key = String::new();
-        read_jsonl_strings(&dir.join("streets/street_names.jsonl"), |_, s| {
+        parse_jsonl_strings(&dir.join(STREETS), lists.streets, |_, s| {
             street_key(s, &mut key);
             if !key.is_empty() {
                 lex.add_street(&key);
@@ -196,19 +216,36 @@ pub fn lower_into(s: &str, out: &mut String) {
     }
 }
 
-fn read_jsonl_strings(path: &Path, mut f: impl FnMut(u32, &str)) -> Result<(), ScreenError> {
-    let file = std::fs::File::open(path).map_err(|e| ScreenError::Open {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    let reader = std::io::BufReader::new(file);
+/// The list files, relative to a lists directory.
+const FEMALE: &str = "names/first_names_female.jsonl";
+const MALE: &str = "names/first_names_male.jsonl";
+const SURNAMES: &str = "names/surnames.jsonl";
+const STREETS: &str = "streets/street_names.jsonl";
+
+/// The four lists' texts (one JSON string per line).
+#[derive(Clone, Copy)]
+struct Lists<'a> {
+    female: &'a str,
+    male: &'a str,
+    surnames: &'a str,
+    streets: &'a str,
+}
+
+const BUNDLED: Lists<'static> = Lists {
+    female: include_str!("../lists/names/first_names_female.jsonl"),
+    male: include_str!("../lists/names/first_names_male.jsonl"),
+    surnames: include_str!("../lists/names/surnames.jsonl"),
+    streets: include_str!("../lists/streets/street_names.jsonl"),
+};
+
+/// Calls `f(rank, entry)` for each line of a list; `path` names it in errors.
+fn parse_jsonl_strings(
+    path: &Path,
+    text: &str,
+    mut f: impl FnMut(u32, &str),
+) -> Result<(), ScreenError> {
     let mut rank = 0u32;
-    for (i, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| ScreenError::Read {
-            path: path.to_path_buf(),
-            line: i + 1,
-            source: e,
-        })?;
+    for (i, line) in text.lines().enumerate() {
         let t = line.trim();
         if t.is_empty() {
             continue;
@@ -262,5 +299,14 @@ mod tests {
         let e = Lexicon::load(&dir).unwrap_err().to_string();
         assert!(e.contains("surnames.jsonl") && e.contains("line 2"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn bundled_lists_parse_in_full() {
+        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/lists"));
+        let lex = Lexicon::from_lists(BUNDLED, dir).unwrap();
+        let (names, streets) = lex.len();
+        assert!(names > 100_000 && streets > 50_000, "{names} {streets}");
+        assert_eq!(Lexicon::bundled().len(), (names, streets));
     }
 }

@@ -33,15 +33,9 @@ use token::Tok;
 /// Why the lists could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ScreenError {
-    #[error("cannot open screening list {path}: {source}; point the screening data directory at a folder with names/ and streets/ (see shared/data/SOURCE.md)")]
+    #[error("cannot open screening list {path}: {source}; point `lists_dir` at a folder with names/ and streets/ laid out like engine/screening/lists (see its SOURCE.md), or unset it to use the lists built into marc")]
     Open {
         path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot read screening list {path} at line {line}: {source}")]
-    Read {
-        path: PathBuf,
-        line: usize,
         source: std::io::Error,
     },
     #[error("screening list {path} line {line} is not one JSON string: {reason}; each line must look like \"JENSEN\"")]

@@ -1,5 +1,5 @@
 //! Scores the screener on the generated corpus and the hand-written hard
-//! cases, with the full lists from `shared/data`, and fails below the
+//! cases, with the full lists from `lists/`, and fails below the
 //! targets of issue 3: CPR recall 100 %, names and addresses ≥ 97 %, words
 //! 100 %, the subject's own data marked 0 times, character precision ≥ 90 %.
 
@@ -7,15 +7,14 @@ use marc_screening::corpus::{self, Case, Pools, Score};
 use marc_screening::{Lexicon, ScreenConfig, Screener};
 use std::path::Path;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/lists");
 const HARD: &str = include_str!("corpus/hard_cases.jsonl");
 
 fn data_dir() -> &'static Path {
     let p = Path::new(DATA);
     assert!(
         p.join("names/surnames.jsonl").is_file(),
-        "screening data not found at {DATA}: check out the shared/ folder beside the repository \
-         (it holds data/names and data/streets, see shared/data/SOURCE.md); the evaluation does not run without it"
+        "screening lists not found at {DATA} (they ship with the repository, see lists/SOURCE.md)"
     );
     p
 }

@@ -7,14 +7,14 @@ use marc_screening::{Lexicon, ScreenConfig, Screener, Subject};
 use marc_testbed::world::World;
 use std::path::Path;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/lists");
 
 #[test]
 fn testbed_truth_is_found_and_nothing_else() {
     let dir = Path::new(DATA);
     assert!(
         dir.join("names/surnames.jsonl").is_file(),
-        "screening data not found at {DATA}: check out shared/ beside the repository"
+        "screening lists not found at {DATA} (they ship with the repository)"
     );
     let s = Screener::new(
         Lexicon::load(dir).unwrap_or_else(|e| panic!("{e}")),

@@ -492,11 +492,7 @@ pub fn dsl(rt: &tokio::runtime::Runtime) -> Result<i32> {
 
 pub fn screen(g: &Global, a: ScreenArgs) -> Result<i32> {
     let config = Config::load(g.config.as_deref())?;
-    let lexicon = match config.lists_dir() {
-        Some(d) => marc_screening::Lexicon::load(&d)
-            .with_context(|| format!("cannot load the screening lists from {}", d.display()))?,
-        None => marc_screening::Lexicon::builtin(),
-    };
+    let lexicon = config.lexicon()?;
     let screener = marc_screening::Screener::new(
         lexicon,
         marc_screening::ScreenConfig {

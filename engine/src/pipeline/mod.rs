@@ -46,7 +46,7 @@ pub struct Settings {
     pub audit: AuditLog,
     pub robots_dir: PathBuf,
     pub scripts_dir: PathBuf,
-    /// Directory with the name and street lists; `None` uses the built-in list.
+    /// Directory with the name and street lists; `None` uses the lists built into marc.
     pub lists_dir: Option<PathBuf>,
     pub words: Vec<String>,
     pub allow_addresses: Vec<String>,
@@ -343,7 +343,7 @@ pub fn screener(settings: &Settings) -> Result<marc_screening::Screener> {
     let lexicon = match &settings.lists_dir {
         Some(d) => marc_screening::Lexicon::load(d)
             .with_context(|| format!("cannot load the screening lists from {}", d.display()))?,
-        None => marc_screening::Lexicon::builtin(),
+        None => marc_screening::Lexicon::bundled(),
     };
     let config = marc_screening::ScreenConfig {
         words: settings.words.clone(),
