@@ -149,6 +149,11 @@ class Doc:
             val = self.headers.get(key, "")
             if val and self.untagged_occurrences(val):
                 self.warn(f"{key} {val!r} occurs untagged")
+        for tok in set(re.findall(r"\w[\w'-]+", req)):
+            if len(tok) >= 3:
+                for pos in self.untagged_occurrences(tok):
+                    ctx = self.plain[max(0, pos - 25):pos + len(tok) + 25].replace("\n", " ")
+                    self.warn(f"requester name part {tok!r} untagged: ...{ctx}...")
         for m in re.finditer(r"(?<!\d)\d{6}[- ]?\d{4}(?!\d)", self.plain):
             if not any(s <= m.start() < e for _, _, s, e in self.tags):
                 dd, mm = int(m.group(0)[:2]), int(m.group(0)[2:4])
