@@ -31,7 +31,7 @@ FUNCTIONAL_MAIL = re.compile(
     r"no-?reply|noreply|support|redaktion|presse|service|kundeservice|"
     r"mail|sikkerpost|digitalpost|pladsanvisning|visitation|tandpleje|"
     r"hjemmepleje|myndighed|kontor|administration|hr|job|ppr|sundhed|"
-    r"bolig|udbetaling|opkraevning|opkrævning|kommune)[a-z0-9._-]*@",
+    r"bolig|udbetaling|vejogpark|drift|opkraevning|opkrævning|kommune)[a-z0-9._-]*@",
     re.I,
 )
 
