@@ -24,6 +24,7 @@ SOURCES = {
     "ocr-letter", "ocr-form", "ocr-table", "forum", "news", "speech",
     "biography", "letter-to-editor", "chat", "press-release",
 }
+OCR_DIGITS = str.maketrans("OoDlIiSB", "00011158")
 TAG = re.compile(r"\{\{([a-z]+)\|(.*?)\}\}", re.S)
 FUNCTIONAL_MAIL = re.compile(
     r"^(post|info|kontakt|jobcenter|borgerservice|ydelse|sygedagpenge|"
@@ -128,7 +129,7 @@ class Doc:
         req = self.headers.get("requester-name", "")
         for kind, content, _, _ in self.tags:
             if kind == "cpr" and not ocr:
-                digits = re.sub(r"\D", "", content)
+                digits = re.sub(r"\D", "", content.translate(OCR_DIGITS))
                 if len(digits) >= 6:
                     dd, mm = int(digits[:2]), int(digits[2:4])
                     if not (1 <= dd <= 31 and 1 <= mm <= 12):
