@@ -239,11 +239,10 @@ pub(crate) fn upstream_config(tls_ca: Option<&Path>) -> Result<ClientConfig, Tls
             }
         }
     }
-    let mut config = ClientConfig::builder_with_provider(provider())
+    // No ALPN here: hyper-rustls sets it from the HTTP versions enabled.
+    Ok(ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Config(e.to_string()))?
         .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
+        .with_no_client_auth())
 }
