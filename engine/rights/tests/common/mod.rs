@@ -90,7 +90,8 @@ fetch('/doc/delete', {method: 'POST', body: 'id=7'})
 
 /// A page that tries every way a page can send a forbidden request: XHR,
 /// sendBeacon, an image and a fetch to another origin (given as the raw
-/// query string), and finally a click on a delete button that submits a form
+/// query string), a WebSocket to its own origin, and finally a click on a
+/// delete button that submits a form
 /// (into an iframe: a top-level navigation makes `--dump-dom` hang).
 pub const HOSTILE: &str = r#"<!doctype html>
 <html><head><meta charset="utf-8"><title>fjendtlig</title></head>
@@ -110,6 +111,7 @@ document.getElementById('sink').onload = () => {
   const d = document.getElementById('sink').contentDocument;
   document.getElementById('status').textContent = 'form: ' + (d ? d.body.textContent : 'unreadable');
 };
+try { new WebSocket(location.origin.replace(/^http/, 'ws') + '/hostile?via=ws'); } catch (e) {}
 setTimeout(() => document.getElementById('slet').click(), 500);
 </script></body></html>"#;
 
