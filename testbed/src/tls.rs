@@ -86,7 +86,10 @@ impl TestCa {
 /// their own tasks, so a client that never finishes one holds up no other.
 pub struct TlsListener {
     addr: SocketAddr,
-    rx: mpsc::Receiver<(tokio_rustls::server::TlsStream<tokio::net::TcpStream>, SocketAddr)>,
+    rx: mpsc::Receiver<(
+        tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+        SocketAddr,
+    )>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -123,11 +126,7 @@ impl TlsListener {
                 });
             }
         });
-        Ok(TlsListener {
-            addr,
-            rx,
-            task,
-        })
+        Ok(TlsListener { addr, rx, task })
     }
 }
 

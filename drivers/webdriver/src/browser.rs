@@ -147,9 +147,15 @@ impl Browser {
                 // itself: the browser resolves none (no DNS prefetch, no
                 // lookups a page could use to send data out as host names).
                 // The proxy's own address is an IP literal.
-                format!("--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE {}", proxy_host(proxy)),
+                format!(
+                    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE {}",
+                    proxy_host(proxy)
+                ),
             ] {
-                if !args.iter().any(|a| a.split('=').next() == flag.split('=').next()) {
+                if !args
+                    .iter()
+                    .any(|a| a.split('=').next() == flag.split('=').next())
+                {
                     args.push(flag);
                 }
             }

@@ -31,5 +31,5 @@ pub use proxy::{
     classify, Initiator, Proxy, ProxyOptions, ProxyStats, Refusal, RefusalCallback,
     MAX_CHECKED_BODY, QUIET_CHROMIUM_ARGS,
 };
-pub use tls::TlsError;
 pub use selector::TAG_KEY;
+pub use tls::TlsError;

@@ -24,8 +24,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use http_body_util::Limited;
+use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::{Body as _, Incoming};
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use hyper::http::uri::Authority;
@@ -282,8 +282,8 @@ impl Proxy {
             })?),
         };
         let tls = Interceptor::new().map_err(std::io::Error::other)?;
-        let upstream_tls =
-            crate::tls::upstream_config(profile.tls_ca.as_deref()).map_err(std::io::Error::other)?;
+        let upstream_tls = crate::tls::upstream_config(profile.tls_ca.as_deref())
+            .map_err(std::io::Error::other)?;
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let mut connector = HttpConnector::new();
@@ -687,7 +687,8 @@ async fn handle_tunneled(
 
 /// Whether two authorities name the same https host and port.
 fn same_origin(a: &Authority, b: &Authority) -> bool {
-    a.host().eq_ignore_ascii_case(b.host()) && a.port_u16().unwrap_or(443) == b.port_u16().unwrap_or(443)
+    a.host().eq_ignore_ascii_case(b.host())
+        && a.port_u16().unwrap_or(443) == b.port_u16().unwrap_or(443)
 }
 
 /// Checks a request (absolute `url`) against every rule and, if allowed,
@@ -766,30 +767,34 @@ async fn forward(
     };
     let (mut parts, body) = req.into_parts();
     let body = match (&shared.cpr, body.is_end_stream()) {
-        (Some(own), false) => match Limited::new(body, MAX_CHECKED_BODY).collect().await {
-            Ok(collected) => {
-                let bytes = collected.to_bytes();
-                if let Some(other) = crate::cpr::foreign_cpr(own, &String::from_utf8_lossy(&bytes)) {
-                    return refuse(
+        (Some(own), false) => {
+            match Limited::new(body, MAX_CHECKED_BODY).collect().await {
+                Ok(collected) => {
+                    let bytes = collected.to_bytes();
+                    if let Some(other) =
+                        crate::cpr::foreign_cpr(own, &String::from_utf8_lossy(&bytes))
+                    {
+                        return refuse(
                         format!("{method} {url}: the form data carries the CPR number {other}, which is not the request's; a robot may look up only the citizen it works for"),
                         Initiator::Page,
                     );
+                    }
+                    shared
+                        .counters
+                        .bytes_up
+                        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    Full::new(bytes)
+                        .map_err(|never: Infallible| match never {})
+                        .boxed()
                 }
-                shared
-                    .counters
-                    .bytes_up
-                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                Full::new(bytes)
-                    .map_err(|never: Infallible| match never {})
-                    .boxed()
-            }
-            Err(e) => {
-                return refuse(
+                Err(e) => {
+                    return refuse(
                     format!("{method} {url}: the request body cannot be checked ({e}; at most {} MiB)", MAX_CHECKED_BODY >> 20),
                     Initiator::Page,
                 );
+                }
             }
-        },
+        }
         _ => counting(body, shared.clone(), true),
     };
     shared.counters.allowed.fetch_add(1, Ordering::Relaxed);
@@ -906,7 +911,10 @@ fn handle_connect(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Proxy
     let authority = match (decision, authority) {
         (Decision::Allow, Some(a)) => a,
         (d, _) => {
-            let reason = d.reason().unwrap_or("CONNECT without host:port").to_string();
+            let reason = d
+                .reason()
+                .unwrap_or("CONNECT without host:port")
+                .to_string();
             let initiator = classify("CONNECT", &host, req.headers());
             return record_refusal(&shared, "CONNECT", &target, &reason, initiator);
         }

@@ -165,7 +165,9 @@ async fn hostile_page(https: bool) {
         // Another https origin is refused at the tunnel, before any TLS.
         let target = format!("127.0.0.1:{}", other.port);
         assert!(
-            refusals.iter().any(|r| r.method == "CONNECT" && r.url == target),
+            refusals
+                .iter()
+                .any(|r| r.method == "CONNECT" && r.url == target),
             "tunnel to another origin refused"
         );
         // A WebSocket to the system's own origin is read and refused inside.
@@ -191,7 +193,9 @@ async fn hostile_page(https: bool) {
         // ws:// goes through CONNECT, which an http origin never gets.
         let target = format!("127.0.0.1:{}", up.port);
         assert!(
-            refusals.iter().any(|r| r.method == "CONNECT" && r.url == target),
+            refusals
+                .iter()
+                .any(|r| r.method == "CONNECT" && r.url == target),
             "ws:// WebSocket refused"
         );
     }

@@ -203,7 +203,6 @@ async fn connect_refused_unless_https_origin_allowed() {
     assert_eq!(proxy.refusals()[0].method, "CONNECT");
     assert!(up.seen().is_empty());
     proxy.stop().await;
-
 }
 
 /// An https system: the profile names it, `tls_ca` names the CA that signs
@@ -234,7 +233,11 @@ async fn https_is_intercepted_and_every_rule_applies_inside() {
     assert_eq!((r.status, r.text().as_str()), (200, "sager: 17, 18"));
     let body = big_body(300_000);
     let r = c.send("POST", "/echo", full(body.clone())).await;
-    assert_eq!(r.text(), format!("{} {}", body.len(), sha(&body)), "submit grant");
+    assert_eq!(
+        r.text(),
+        format!("{} {}", body.len(), sha(&body)),
+        "submit grant"
+    );
 
     // deny_paths, methods, allow_paths: as for http.
     let r = c.send("POST", "/doc/delete", full(b"id=7".to_vec())).await;
@@ -243,7 +246,11 @@ async fn https_is_intercepted_and_every_rule_applies_inside() {
     assert_eq!(c.get("/doc/delete").await.status, 403, "deny beats GET");
     assert_eq!(c.send("PUT", "/cases", empty()).await.status, 403, "method");
     assert_eq!(c.get("/admin").await.status, 403, "not in allow_paths");
-    assert_eq!(c.get("/cases/../doc/delete").await.status, 403, "dot segments");
+    assert_eq!(
+        c.get("/cases/../doc/delete").await.status,
+        403,
+        "dot segments"
+    );
     // A WebSocket would be a channel the proxy cannot read.
     let r = c
         .send_with(
@@ -291,10 +298,16 @@ async fn the_systems_certificate_is_verified() {
     let up = start_upstream_tls().await;
     // Without tls_ca the system roots apply, and they do not know the
     // system's CA: the request fails at the proxy and reaches nothing.
-    let proxy = Proxy::start(profile_for(&up.base, "")).await.expect("proxy");
+    let proxy = Proxy::start(profile_for(&up.base, ""))
+        .await
+        .expect("proxy");
     let r = tunnel(&proxy, &up).await.get("/cases").await;
     assert_eq!(r.status, 502, "{}", r.text());
-    assert!(r.text().to_lowercase().contains("certificate"), "{}", r.text());
+    assert!(
+        r.text().to_lowercase().contains("certificate"),
+        "{}",
+        r.text()
+    );
     proxy.stop().await;
     // Nor does another CA named as tls_ca stand in for it.
     let other = start_upstream_tls().await;
@@ -312,24 +325,42 @@ async fn the_systems_certificate_is_verified() {
 fn a_bad_tls_ca_is_an_error_when_the_profile_loads() {
     let dir = tempfile::tempdir().expect("tmp");
     std::fs::write(dir.path().join("empty.pem"), "not a certificate\n").expect("write");
-    let p = parse_manifest_rights("[rights]\norigins = [\"https://sag.example\"]\ntls_ca = \"empty.pem\"\n")
-        .expect("profile");
-    let e = p.resolve_files(dir.path()).expect_err("no certificate in it").to_string();
-    assert!(e.contains("empty.pem") && e.contains("no CERTIFICATE"), "{e}");
-    let p = parse_manifest_rights("[rights]\norigins = [\"https://sag.example\"]\ntls_ca = \"missing.pem\"\n")
-        .expect("profile");
-    let e = p.resolve_files(dir.path()).expect_err("missing").to_string();
-    assert!(e.contains("missing.pem") && e.contains("cannot read"), "{e}");
+    let p = parse_manifest_rights(
+        "[rights]\norigins = [\"https://sag.example\"]\ntls_ca = \"empty.pem\"\n",
+    )
+    .expect("profile");
+    let e = p
+        .resolve_files(dir.path())
+        .expect_err("no certificate in it")
+        .to_string();
+    assert!(
+        e.contains("empty.pem") && e.contains("no CERTIFICATE"),
+        "{e}"
+    );
+    let p = parse_manifest_rights(
+        "[rights]\norigins = [\"https://sag.example\"]\ntls_ca = \"missing.pem\"\n",
+    )
+    .expect("profile");
+    let e = p
+        .resolve_files(dir.path())
+        .expect_err("missing")
+        .to_string();
+    assert!(
+        e.contains("missing.pem") && e.contains("cannot read"),
+        "{e}"
+    );
     // A relative path is the manifest folder's.
     std::fs::write(
         dir.path().join("ca.pem"),
         marc_testbed::tls::TestCa::generate("x").expect("CA").ca_pem,
     )
     .expect("write");
-    let p = parse_manifest_rights("[rights]\norigins = [\"https://sag.example\"]\ntls_ca = \"ca.pem\"\n")
-        .expect("profile")
-        .resolve_files(dir.path())
-        .expect("valid CA");
+    let p = parse_manifest_rights(
+        "[rights]\norigins = [\"https://sag.example\"]\ntls_ca = \"ca.pem\"\n",
+    )
+    .expect("profile")
+    .resolve_files(dir.path())
+    .expect("valid CA");
     assert_eq!(p.tls_ca, Some(dir.path().join("ca.pem")));
 }
 
@@ -342,15 +373,25 @@ async fn cpr_numbers_other_than_the_requests_are_refused() {
             cpr: Some(OWN.into()),
             ..Default::default()
         };
-        let proxy = Proxy::start_with(tls_profile(&up), opts).await.expect("proxy");
+        let proxy = Proxy::start_with(tls_profile(&up), opts)
+            .await
+            .expect("proxy");
         let mut c = if up.ca.is_some() {
             tunnel(&proxy, &up).await
         } else {
             ProxyConn::open(proxy.addr()).await
         };
-        let prefix = if up.ca.is_some() { String::new() } else { up.base.clone() };
+        let prefix = if up.ca.is_some() {
+            String::new()
+        } else {
+            up.base.clone()
+        };
         let url = |p: &str| format!("{prefix}{p}");
-        for ok in ["/cases?cpr=0707614285", "/cases?cpr=070761-4285", "/cases?cpr=070761%2D4285"] {
+        for ok in [
+            "/cases?cpr=0707614285",
+            "/cases?cpr=070761-4285",
+            "/cases?cpr=070761%2D4285",
+        ] {
             assert_eq!(c.get(&url(ok)).await.status, 200, "{ok}");
         }
         for bad in [
@@ -362,9 +403,21 @@ async fn cpr_numbers_other_than_the_requests_are_refused() {
         ] {
             assert_eq!(c.get(&url(bad)).await.status, 403, "{bad}");
         }
-        let r = c.send("POST", &url("/echo"), full(b"user=x&cpr=070761-4285".to_vec())).await;
+        let r = c
+            .send(
+                "POST",
+                &url("/echo"),
+                full(b"user=x&cpr=070761-4285".to_vec()),
+            )
+            .await;
         assert_eq!(r.status, 200, "own number in a form");
-        let r = c.send("POST", &url("/echo"), full(b"user=x&cpr=010190%2D1234".to_vec())).await;
+        let r = c
+            .send(
+                "POST",
+                &url("/echo"),
+                full(b"user=x&cpr=010190%2D1234".to_vec()),
+            )
+            .await;
         assert_eq!(r.status, 403, "another number in a form");
         assert!(r.text().contains("010190-xxxx"), "{}", r.text());
         let r = c.send("POST", &url("/echo"), chunked(3, 10)).await;

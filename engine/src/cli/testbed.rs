@@ -65,7 +65,10 @@ pub fn run(rt: &tokio::runtime::Runtime, c: TestbedCommand) -> Result<i32> {
                 .context("cannot start the testbed")?;
             if let Some(pem) = &tb.ca_pem {
                 std::fs::write(&ca_out, pem).with_context(|| {
-                    format!("cannot write the testbed CA certificate to {}", ca_out.display())
+                    format!(
+                        "cannot write the testbed CA certificate to {}",
+                        ca_out.display()
+                    )
                 })?;
             }
             let c = tb.world.demo_citizen();
@@ -73,7 +76,10 @@ pub fn run(rt: &tokio::runtime::Runtime, c: TestbedCommand) -> Result<i32> {
             println!("legacy  {}", tb.legacy_url);
             if tb.ca_pem.is_some() {
                 println!("ca      {}", ca_out.display());
-                println!("(name it in the robots' [rights] as tls_ca = \"{}\")", ca_out.display());
+                println!(
+                    "(name it in the robots' [rights] as tls_ca = \"{}\")",
+                    ca_out.display()
+                );
             }
             println!("demo citizen: {} {} ({})", c.cpr, c.name, c.address);
             println!("run against it with, e.g.:");

@@ -251,7 +251,11 @@ impl ProxyConn {
     /// A connection inside a CONNECT tunnel to `target` (`host:port`),
     /// speaking TLS to whoever answers and trusting only `ca_pem` (the
     /// proxy's per-run CA): requests are then sent in origin form.
-    pub async fn open_tls(proxy_addr: std::net::SocketAddr, target: &str, ca_pem: &str) -> ProxyConn {
+    pub async fn open_tls(
+        proxy_addr: std::net::SocketAddr,
+        target: &str,
+        ca_pem: &str,
+    ) -> ProxyConn {
         use rustls_pki_types::pem::PemObject;
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut stream = TcpStream::connect(proxy_addr).await.expect("connect proxy");
@@ -263,7 +267,12 @@ impl ProxyConn {
         while !head.ends_with(b"\r\n\r\n") {
             let mut b = [0u8; 1];
             let n = stream.read(&mut b).await.expect("read CONNECT answer");
-            assert_eq!(n, 1, "proxy closed during CONNECT: {}", String::from_utf8_lossy(&head));
+            assert_eq!(
+                n,
+                1,
+                "proxy closed during CONNECT: {}",
+                String::from_utf8_lossy(&head)
+            );
             head.push(b[0]);
         }
         let head = String::from_utf8_lossy(&head).to_string();
@@ -279,7 +288,10 @@ impl ProxyConn {
         .expect("versions")
         .with_root_certificates(roots)
         .with_no_client_auth();
-        let host = target.rsplit_once(':').map_or(target, |(h, _)| h).to_string();
+        let host = target
+            .rsplit_once(':')
+            .map_or(target, |(h, _)| h)
+            .to_string();
         let name = rustls_pki_types::ServerName::try_from(host).expect("server name");
         let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
             .connect(name, stream)
