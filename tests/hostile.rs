@@ -655,17 +655,26 @@ fn webrtc_and_webtransport_send_no_udp_past_the_proxy() {
     }
 }
 
-/// Files named `name` (or its partial download) under `dir`, `depth` levels deep.
-fn files_named(dir: &Path, name: &str, depth: usize) -> Vec<std::path::PathBuf> {
+/// Files whose name starts with `stem`, changed since `since`, under
+/// `dir` and `depth` levels below it.
+fn files_named(
+    dir: &Path,
+    stem: &str,
+    since: std::time::SystemTime,
+    depth: usize,
+) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let p = e.path();
-        let n = e.file_name().to_string_lossy().into_owned();
-        if n.starts_with(name) {
+        let fresh = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= since);
+        if fresh && e.file_name().to_string_lossy().starts_with(stem) {
             found.push(p.clone());
         }
         if depth > 0 && e.file_type().is_ok_and(|t| t.is_dir()) {
-            found.extend(files_named(&p, name, depth - 1));
+            found.extend(files_named(&p, stem, since, depth - 1));
         }
     }
     found
@@ -673,16 +682,17 @@ fn files_named(dir: &Path, name: &str, depth: usize) -> Vec<std::path::PathBuf> 
 
 #[test]
 fn a_page_made_download_leaves_nothing_behind() {
-    let name = format!(
-        "marc-hostile-download-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let file = format!("{name}.html");
-    run_case_with(
+    let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
+    let cpr = world.demo_citizen().cpr.clone();
+    let att = world
+        .documents_for("esdh", &cpr)
+        .flat_map(|d| d.attachments.iter())
+        .next()
+        .expect("an ESDH attachment of the demo citizen")
+        .clone();
+    let stem = att.name.trim_end_matches(".pdf").to_string();
+    let since = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
+    let r = run_case_with(
         Transport::Http,
         &Case {
             script: "page_download.rhai",
@@ -691,15 +701,25 @@ fn a_page_made_download_leaves_nothing_behind() {
             refused: false,
             reached: Some("/search"),
         },
-        &[("NAME", &file)],
+        &[("ATTACHMENT", &att.att_id)],
     );
-    let mut places = vec![std::env::temp_dir()];
+    assert!(
+        r.log.iter().any(|e| e["path"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("/attachments/")),
+        "the page never fetched the attachment, so the case proves nothing"
+    );
+    // chromedriver puts a headless browser's downloads in its working
+    // directory unless told otherwise: marc's (here the case's folder).
+    let mut places = vec![r.dir.path().to_path_buf(), std::env::temp_dir()];
     if let Some(home) = std::env::var_os("HOME") {
         places.push(home.into());
     }
     let left: Vec<_> = places
         .iter()
-        .flat_map(|p| files_named(p, &name, 3))
+        .flat_map(|p| files_named(p, &stem, since, 3))
+        .filter(|p| !p.starts_with(r.dir.path().join("out")))
         .collect();
     assert!(
         left.is_empty(),

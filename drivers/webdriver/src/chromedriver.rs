@@ -67,6 +67,8 @@ impl Chromedriver {
         // /proc/PID/environ. marc's vault key and MARC_SECRET_* stay here.
         cmd.env_clear()
             .envs(child_env(robot.is_some()))
+            // Not marc's working directory: headless downloads default there.
+            .current_dir(std::env::temp_dir())
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdin(Stdio::null())
