@@ -277,6 +277,19 @@ impl ProxyConn {
         }
         let head = String::from_utf8_lossy(&head).to_string();
         assert!(head.starts_with("HTTP/1.1 200"), "CONNECT {target}: {head}");
+        Self::tls_over(stream, target, ca_pem).await
+    }
+
+    /// A TLS connection straight to an HTTPS upstream at `target`, trusting
+    /// `ca_pem` (the baseline the proxy's HTTPS cost is measured against).
+    pub async fn open_tls_direct(target: &str, ca_pem: &str) -> ProxyConn {
+        let stream = TcpStream::connect(target).await.expect("connect upstream");
+        Self::tls_over(stream, target, ca_pem).await
+    }
+
+    async fn tls_over(stream: TcpStream, target: &str, ca_pem: &str) -> ProxyConn {
+        use rustls_pki_types::pem::PemObject;
+        let _ = stream.set_nodelay(true);
         let mut roots = rustls::RootCertStore::empty();
         for c in rustls_pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
             roots.add(c.expect("PEM")).expect("root");
