@@ -256,7 +256,6 @@ impl ProxyConn {
         target: &str,
         ca_pem: &str,
     ) -> ProxyConn {
-        use rustls_pki_types::pem::PemObject;
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut stream = TcpStream::connect(proxy_addr).await.expect("connect proxy");
         stream
