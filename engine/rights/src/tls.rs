@@ -120,14 +120,7 @@ impl Interceptor {
 
     /// The CA certificate (public), PEM.
     pub(crate) fn ca_pem(&self) -> String {
-        let b64 = base64::engine::general_purpose::STANDARD.encode(self.ca.der());
-        let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
-        for line in b64.as_bytes().chunks(64) {
-            out.push_str(&String::from_utf8_lossy(line));
-            out.push('\n');
-        }
-        out.push_str("-----END CERTIFICATE-----\n");
-        out
+        self.ca.pem()
     }
 
     /// The server side of an intercepted tunnel to `host`: a leaf for

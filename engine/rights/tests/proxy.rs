@@ -324,43 +324,31 @@ async fn the_systems_certificate_is_verified() {
 #[test]
 fn a_bad_tls_ca_is_an_error_when_the_profile_loads() {
     let dir = tempfile::tempdir().expect("tmp");
-    std::fs::write(dir.path().join("empty.pem"), "not a certificate\n").expect("write");
-    let p = parse_manifest_rights(
-        "[rights]\norigins = [\"https://sag.example\"]\ntls_ca = \"empty.pem\"\n",
-    )
-    .expect("profile");
-    let e = p
+    // The profile of a manifest in `dir` naming `file` as its tls_ca.
+    let load = |file: &str| {
+        parse_manifest_rights(&format!(
+            "[rights]\norigins = [\"https://sag.example\"]\ntls_ca = \"{file}\"\n"
+        ))
+        .expect("profile")
         .resolve_files(dir.path())
+    };
+    std::fs::write(dir.path().join("empty.pem"), "not a certificate\n").expect("write");
+    let e = load("empty.pem")
         .expect_err("no certificate in it")
         .to_string();
     assert!(
         e.contains("empty.pem") && e.contains("no CERTIFICATE"),
         "{e}"
     );
-    let p = parse_manifest_rights(
-        "[rights]\norigins = [\"https://sag.example\"]\ntls_ca = \"missing.pem\"\n",
-    )
-    .expect("profile");
-    let e = p
-        .resolve_files(dir.path())
-        .expect_err("missing")
-        .to_string();
+    let e = load("missing.pem").expect_err("missing").to_string();
     assert!(
         e.contains("missing.pem") && e.contains("cannot read"),
         "{e}"
     );
     // A relative path is the manifest folder's.
-    std::fs::write(
-        dir.path().join("ca.pem"),
-        marc_testbed::tls::TestCa::generate("x").expect("CA").ca_pem,
-    )
-    .expect("write");
-    let p = parse_manifest_rights(
-        "[rights]\norigins = [\"https://sag.example\"]\ntls_ca = \"ca.pem\"\n",
-    )
-    .expect("profile")
-    .resolve_files(dir.path())
-    .expect("valid CA");
+    let ca = marc_testbed::tls::TestCa::generate("x").expect("CA");
+    std::fs::write(dir.path().join("ca.pem"), ca.ca_pem).expect("write");
+    let p = load("ca.pem").expect("valid CA");
     assert_eq!(p.tls_ca, Some(dir.path().join("ca.pem")));
 }
 
