@@ -97,7 +97,10 @@ impl Manifest {
             reason,
         };
         let p = marc_rights::parse_manifest_rights(&self.raw).map_err(|e| err(e.to_string()))?;
-        p.resolve(base_url).map_err(|e| err(e.to_string()))
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        p.resolve(base_url)
+            .and_then(|p| p.resolve_files(dir))
+            .map_err(|e| err(e.to_string()))
     }
 }
 
