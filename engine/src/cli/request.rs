@@ -127,18 +127,8 @@ pub(super) fn settings(
 ) -> Result<(Settings, Config)> {
     let config = Config::load(g.config.as_deref())?;
     let store = marc_store::Store::open(&g.data)?;
-    let audit = marc_audit::AuditLog::open(&store).context("cannot open the audit log")?;
-    let outbox_dir = config
-        .delivery
-        .outbox
-        .clone()
-        .unwrap_or_else(|| g.data.join("outbox"));
-    let outbox = marc_delivery::Outbox::new(
-        outbox_dir.clone(),
-        config.delivery.endpoint.clone(),
-        store.clone(),
-    )
-    .with_context(|| format!("cannot open the outbox {}", outbox_dir.display()))?;
+    let audit = super::admin::open_audit(&store)?;
+    let outbox = pipeline::open_outbox(&config.delivery, &g.data, &store)?;
     let s = Settings {
         outbox,
         review_all: config.control == "review",
@@ -171,9 +161,11 @@ impl SecretSource for CliSecrets {
             "MARC_SECRET_{}",
             name.to_uppercase().replace(['.', '-'], "_")
         );
-        std::env::var(&env).map_err(|_| {
+        let value = std::env::var(&env).map_err(|_| {
             format!("no secret {name:?}: add it with `marc secret set {name}` (vault key in MARC_VAULT_KEY or MARC_VAULT_KEY_FILE) or set {env}")
-        })
+        })?;
+        marc_vault::register_secret(&value);
+        Ok(value)
     }
 }
 

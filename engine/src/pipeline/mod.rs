@@ -12,7 +12,7 @@ pub mod exemptions;
 mod records;
 mod robots;
 
-pub use delivery::{deliver, forward, send_receipt};
+pub use delivery::{confirm, deliver, forward, open_outbox, retry, send_receipt};
 
 pub use records::{RequestRecord, RequestState, RunState, RunStatus};
 pub use robots::{Progress, Recording, RobotRunner, RunnerOptions};
@@ -107,6 +107,7 @@ pub fn create_request(
         note: String::new(),
         leaks: 0,
         delivery: None,
+        pdf_sha256: None,
     };
     save(settings, &rec)?;
     settings.audit.append(
@@ -284,9 +285,11 @@ pub fn execute(
     let fonts = marc_assembly::Fonts::system().context("cannot load the fonts for the PDF")?;
     let (pdf, leaks) =
         marc_assembly::assemble_checked(&input, &fonts).context("assembling the PDF failed")?;
-    let pdf_path = out.join(format!("aktindsigt-{}.pdf", rec.id));
+    let pdf_path = std::path::absolute(out.join(format!("aktindsigt-{}.pdf", rec.id)))
+        .context("cannot resolve the output directory")?;
     write_atomic(&pdf_path, &pdf)?;
     rec.pdf = Some(pdf_path.display().to_string());
+    rec.pdf_sha256 = Some(marc_delivery::sha256_hex(&pdf));
     rec.documents = docs.len();
     rec.marks = n_marks;
     rec.leaks = leaks.len();
@@ -468,10 +471,19 @@ fn write_marks(path: &std::path::Path, docs: &[Document], marks: &[Vec<Mark>]) -
     write_atomic(path, s.as_bytes())
 }
 
-/// Writes a file so that a crash never leaves half of it.
+/// Writes a file so that a crash never leaves half of it, readable by its
+/// owner only (mode 0600): the files hold citizens' documents, and the robots
+/// run as another OS user.
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(&tmp)
+        .and_then(|mut f| f.write_all(bytes))
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }

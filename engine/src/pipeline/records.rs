@@ -88,6 +88,11 @@ pub struct RequestRecord {
     /// The outbox file of the delivered answer.
     #[serde(default)]
     pub delivery: Option<String>,
+    /// SHA-256 (hex) of the PDF as assembled: checked before it is sent, so a
+    /// file changed or swapped since (or a path that now points elsewhere) is
+    /// never delivered.
+    #[serde(default)]
+    pub pdf_sha256: Option<String>,
 }
 
 /// `days` working days after `from` (offentlighedsloven § 36: 7 working days).

@@ -80,10 +80,8 @@ impl Store {
                 });
             }
         }
-        std::fs::create_dir_all(&path).map_err(|e| StoreError::Open {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
+        close_to_others(&path)?;
+        check_sled_conf(&path)?;
         // sled releases its lock file from a background thread after the
         // last handle is dropped: a process that just closed the store (or a
         // marc command that just ended) may still hold it for a moment.
@@ -150,6 +148,77 @@ impl Store {
     pub fn next_id(&self) -> Result<u64> {
         Ok(self.db.generate_id()?)
     }
+}
+
+/// Creates the data directory with mode 0700, or sets an existing one to it:
+/// it holds the vault, the documents and the audit log, and the robots run as
+/// another OS user who must not read any of it.
+fn close_to_others(path: &Path) -> Result<()> {
+    let err = |e: std::io::Error| StoreError::Open {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(path).map_err(err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_err(err)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
+        }
+    }
+    Ok(())
+}
+
+/// sled checks its own log (a CRC per message) but only warns about a
+/// damaged `conf` file, and silently writes a new one when it is missing or
+/// cut short: a damaged data directory would then open as if intact. Its
+/// format: the settings text, then the CRC-32 of that text (little-endian).
+fn check_sled_conf(path: &Path) -> Result<()> {
+    let conf = path.join("conf");
+    let has_log = path.join("db").exists();
+    let corrupt = |reason: String| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let bytes = match std::fs::read(&conf) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return if has_log {
+                Err(corrupt(
+                    "its storage file 'db' is there but its configuration file 'conf' is missing"
+                        .into(),
+                ))
+            } else {
+                Ok(())
+            };
+        }
+        Err(e) => {
+            return Err(StoreError::Open {
+                path: path.to_path_buf(),
+                reason: format!("cannot read {}: {e}", conf.display()),
+            })
+        }
+    };
+    if bytes.len() <= 8 {
+        return Err(corrupt(format!(
+            "its configuration file 'conf' is cut short ({} bytes)",
+            bytes.len()
+        )));
+    }
+    let (body, crc) = bytes.split_at(bytes.len() - 4);
+    let mut want = [0u8; 4];
+    want.copy_from_slice(crc);
+    if crc32fast::hash(body) != u32::from_le_bytes(want) {
+        return Err(corrupt(
+            "its configuration file 'conf' fails its checksum (a byte was changed)".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A table of ordered keys.
@@ -296,6 +365,22 @@ mod tests {
         let e = Store::open(dir.path()).err().unwrap().to_string();
         assert!(e.contains("in use by another marc process"), "{e}");
         assert!(t0.elapsed() >= LOCK_WAIT);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_directory_is_closed_to_other_users() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let new = dir.path().join("new");
+        drop(Store::open(&new).unwrap());
+        assert_eq!(mode(&new), 0o700);
+        let old = dir.path().join("old");
+        std::fs::create_dir(&old).unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755)).unwrap();
+        drop(Store::open(&old).unwrap());
+        assert_eq!(mode(&old), 0o700);
     }
 
     #[test]
