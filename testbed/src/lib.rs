@@ -8,6 +8,7 @@
 //!   request log that tests read.
 //! * [`pdf`]: the small PDFs served as attachments.
 
+pub mod digital_post;
 pub mod pdf;
 pub mod server;
 pub mod world;

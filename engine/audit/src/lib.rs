@@ -538,9 +538,10 @@ impl AuditLog {
             // two writes): they must check out before the checkpoint moves on.
             let mut prev = head.hash.clone();
             for seq in head.seq + 1..=last_seq {
-                let v = self.table.get(be_key(seq))?.ok_or_else(|| {
-                    damaged(format!("entry {seq}"), "it is missing".into())
-                })?;
+                let v = self
+                    .table
+                    .get(be_key(seq))?
+                    .ok_or_else(|| damaged(format!("entry {seq}"), "it is missing".into()))?;
                 let e = decode(&be_key(seq), &v)?;
                 if let Some(why) = check_entry(&e, seq, &prev, &self.key) {
                     return Err(damaged(format!("entry {seq}"), why));
@@ -699,7 +700,9 @@ pub fn verify(store: &Store, key: &AuditKey, checkpoint: Option<&Path>) -> Resul
         };
         if key_seq != expected_seq {
             let reason = if key_seq > expected_seq {
-                format!("entry {expected_seq} is missing (removed); the next stored entry is {key_seq}")
+                format!(
+                    "entry {expected_seq} is missing (removed); the next stored entry is {key_seq}"
+                )
             } else {
                 format!("entry {key_seq} is out of order")
             };
@@ -1008,7 +1011,10 @@ mod tests {
 
     fn broken_at(log: &AuditLog) -> (u64, String) {
         let r = log.verify().unwrap();
-        let b = r.first_broken.clone().unwrap_or_else(|| panic!("not detected: {r}"));
+        let b = r
+            .first_broken
+            .clone()
+            .unwrap_or_else(|| panic!("not detected: {r}"));
         (b.seq, r.to_string())
     }
 
@@ -1113,13 +1119,17 @@ mod tests {
             let (seq, said) = broken_at(&log);
             assert_eq!(seq, keep + 1, "{said}");
             assert!(
-                said.contains(&format!("entries {}..=5 are missing from the end", keep + 1)),
+                said.contains(&format!(
+                    "entries {}..=5 are missing from the end",
+                    keep + 1
+                )),
                 "{said}"
             );
             // a writer must not paper over the loss with new entries
             let e = AuditLog::open(&s, key()).err().unwrap().to_string();
             assert!(
-                e.contains(&format!("damaged at entry {}", keep + 1)) && e.contains("Nothing was written"),
+                e.contains(&format!("damaged at entry {}", keep + 1))
+                    && e.contains("Nothing was written"),
                 "{e}"
             );
             assert_eq!(t.len() as u64, keep);
@@ -1155,11 +1165,17 @@ mod tests {
         std::fs::write(&path, &bad).unwrap();
         let (seq, said) = broken_at(&log);
         assert_eq!(seq, 0, "{said}");
-        assert!(said.contains("BROKEN at the checkpoint") && said.contains("damaged"), "{said}");
+        assert!(
+            said.contains("BROKEN at the checkpoint") && said.contains("damaged"),
+            "{said}"
+        );
         // deleted
         std::fs::remove_file(&path).unwrap();
         let (_, said) = broken_at(&log);
-        assert!(said.contains("checkpoint") && said.contains("is missing"), "{said}");
+        assert!(
+            said.contains("checkpoint") && said.contains("is missing"),
+            "{said}"
+        );
         assert!(AuditLog::open(&s, key()).is_err());
         std::fs::write(&path, &good).unwrap();
         assert!(log.verify().unwrap().is_ok());

@@ -128,7 +128,10 @@ fn a_flipped_byte_anywhere_in_the_sled_files_is_reported() {
             let mut bytes = std::fs::read(&target).unwrap();
             bytes[pos] ^= 0x5a;
             std::fs::write(&target, &bytes).unwrap();
-            cases.push((format!("{} byte {pos} of {len}", rel.display()), check(&copy)));
+            cases.push((
+                format!("{} byte {pos} of {len}", rel.display()),
+                check(&copy),
+            ));
             let _ = std::fs::remove_dir_all(&copy);
         }
     }
@@ -164,7 +167,10 @@ fn a_store_file_cut_short_is_reported() {
                 .unwrap();
             file.set_len(keep).unwrap();
             drop(file);
-            cases.push((format!("{} cut to {keep} of {len}", rel.display()), check(&copy)));
+            cases.push((
+                format!("{} cut to {keep} of {len}", rel.display()),
+                check(&copy),
+            ));
             let _ = std::fs::remove_dir_all(&copy);
         }
     }

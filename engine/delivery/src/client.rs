@@ -85,7 +85,8 @@ fn endpoint_err(s: impl Into<String>) -> DeliveryError {
 }
 
 fn read_file(what: &str, p: &Path) -> Result<Vec<u8>, DeliveryError> {
-    std::fs::read(p).map_err(|e| endpoint_err(format!("cannot read the {what} {}: {e}", p.display())))
+    std::fs::read(p)
+        .map_err(|e| endpoint_err(format!("cannot read the {what} {}: {e}", p.display())))
 }
 
 fn pem_certs(what: &str, p: &Path) -> Result<Vec<CertificateDer<'static>>, DeliveryError> {
@@ -148,7 +149,10 @@ fn tls_config(cfg: &EndpointConfig) -> Result<rustls::ClientConfig, DeliveryErro
         Some(ca) => {
             for c in pem_certs("CA file", ca)? {
                 roots.add(c).map_err(|e| {
-                    endpoint_err(format!("a certificate in {} is not usable: {e}", ca.display()))
+                    endpoint_err(format!(
+                        "a certificate in {} is not usable: {e}",
+                        ca.display()
+                    ))
                 })?;
             }
         }
@@ -239,7 +243,10 @@ impl Endpoint {
         let r = self
             .client
             .post(&self.url)
-            .header(reqwest::header::CONTENT_TYPE, "application/xml; charset=utf-8")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/xml; charset=utf-8",
+            )
             .header("X-Message-UUID", &id)
             .header("Idempotency-Key", &id)
             .timeout(timeout)

@@ -15,6 +15,7 @@ mod memo;
 mod messages;
 mod outbox;
 
+pub use client::{ClientIdentity, EndpointConfig};
 pub use memo::{
     memo_xml, parse_memo, validate, MemoMessage, ParsedMemo, RecipientId, MAX_LABEL, MEMO_NS,
 };
@@ -22,10 +23,8 @@ pub use messages::{
     delivery_key, forward_key, forward_message, message_uuid_for, receipt_message,
     response_message, Sender,
 };
-pub use client::{ClientIdentity, EndpointConfig};
 pub use outbox::{
-    sha256_hex, DeliveryReceipt, DeliveryRecord, DeliveryState, Outbox, RetryPolicy,
-    LEDGER_TABLE,
+    sha256_hex, DeliveryReceipt, DeliveryRecord, DeliveryState, Outbox, RetryPolicy, LEDGER_TABLE,
 };
 
 /// What can go wrong when building, writing or sending a message.

@@ -100,8 +100,7 @@ pub fn validate(msg: &MemoMessage) -> Result<(), DeliveryError> {
 fn xml_chars(s: &str) -> String {
     s.chars()
         .filter(|&c| {
-            matches!(c, '\t' | '\n' | '\r')
-                || (c >= '\u{20}' && c != '\u{FFFE}' && c != '\u{FFFF}')
+            matches!(c, '\t' | '\n' | '\r') || (c >= '\u{20}' && c != '\u{FFFE}' && c != '\u{FFFF}')
         })
         .collect()
 }
@@ -126,7 +125,8 @@ pub fn memo_xml(msg: &MemoMessage) -> Result<String, DeliveryError> {
     let content = base64::engine::general_purpose::STANDARD.encode(&msg.pdf);
     let created = msg.created.to_rfc3339_opts(SecondsFormat::Secs, true);
     let uuid = msg.message_uuid.hyphenated().to_string();
-    let mut w = quick_xml::Writer::new_with_indent(Vec::with_capacity(content.len() + 2048), b' ', 1);
+    let mut w =
+        quick_xml::Writer::new_with_indent(Vec::with_capacity(content.len() + 2048), b' ', 1);
     let built = (|| -> std::io::Result<()> {
         w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
         w.create_element("memo:Message")
@@ -148,10 +148,11 @@ pub fn memo_xml(msg: &MemoMessage) -> Result<String, DeliveryError> {
                             leaf(w, "idType", "CVR")?;
                             leaf(w, "label", &truncate(&msg.sender_label, MAX_LABEL))
                         })?;
-                        w.create_element("memo:Recipient").write_inner_content(|w| {
-                            leaf(w, "recipientID", &msg.recipient.id())?;
-                            leaf(w, "idType", msg.recipient.id_type())
-                        })?;
+                        w.create_element("memo:Recipient")
+                            .write_inner_content(|w| {
+                                leaf(w, "recipientID", &msg.recipient.id())?;
+                                leaf(w, "idType", msg.recipient.id_type())
+                            })?;
                         Ok(())
                     })?;
                 w.create_element("memo:MessageBody")

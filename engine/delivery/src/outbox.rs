@@ -538,7 +538,8 @@ impl Outbox {
                 }
                 Ok(r) => {
                     rec.http_status = Some(r.status);
-                    last_reason = format!("the endpoint answered {} {}", r.status, r.body_start.trim());
+                    last_reason =
+                        format!("the endpoint answered {} {}", r.status, r.body_start.trim());
                     // 4xx (except 408/429) will not get better by retrying
                     if (400..500).contains(&r.status) && r.status != 408 && r.status != 429 {
                         break;

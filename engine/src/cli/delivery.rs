@@ -75,10 +75,14 @@ pub fn run(g: &Global, c: DeliveryCommand) -> Result<i32> {
     match c {
         DeliveryCommand::Status { which, json } => {
             let all = settings.outbox.records()?;
-            let shown: Vec<&DeliveryRecord> =
-                all.iter().filter(|r| matches(r, which.as_deref())).collect();
+            let shown: Vec<&DeliveryRecord> = all
+                .iter()
+                .filter(|r| matches(r, which.as_deref()))
+                .collect();
             if let (Some(w), true) = (&which, shown.is_empty()) {
-                anyhow::bail!("no delivery of {w:?} in the ledger; `marc delivery status` lists them");
+                anyhow::bail!(
+                    "no delivery of {w:?} in the ledger; `marc delivery status` lists them"
+                );
             }
             if json {
                 for r in shown {
@@ -91,7 +95,10 @@ pub fn run(g: &Global, c: DeliveryCommand) -> Result<i32> {
         }
         DeliveryCommand::Confirm { key, note } => {
             let r = crate::pipeline::confirm(&settings, &key, &note)?;
-            println!("{key}: delivered (confirmed by hand), message {}", r.message_uuid);
+            println!(
+                "{key}: delivered (confirmed by hand), message {}",
+                r.message_uuid
+            );
             Ok(exit::OK)
         }
         DeliveryCommand::Retry { key } => {

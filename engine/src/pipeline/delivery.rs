@@ -9,9 +9,7 @@ use super::{save, RequestRecord, RequestState, Settings};
 use crate::config::DeliveryConfig;
 use anyhow::{anyhow, bail, Context, Result};
 use marc_audit::NewEntry;
-use marc_delivery::{
-    ClientIdentity, DeliveryReceipt, EndpointConfig, Outbox, RecipientId, Sender,
-};
+use marc_delivery::{ClientIdentity, DeliveryReceipt, EndpointConfig, Outbox, RecipientId, Sender};
 use std::path::Path;
 
 fn sender(settings: &Settings) -> Sender {
@@ -190,12 +188,20 @@ fn operator_entry(settings: &Settings, action: &str, key: &str) -> NewEntry {
 /// An operator's word that an in-doubt (or failed) delivery did arrive, after
 /// checking the receiving side; audited with who said so and why. A
 /// response's request becomes `delivered`.
-pub fn confirm(settings: &Settings, key: &str, note: &str) -> Result<marc_delivery::DeliveryRecord> {
+pub fn confirm(
+    settings: &Settings,
+    key: &str,
+    note: &str,
+) -> Result<marc_delivery::DeliveryRecord> {
     if note.trim().is_empty() {
         bail!("say how you checked that it arrived with --note (kept in the audit log)");
     }
-    let d = settings.outbox.confirm_delivered(key, &settings.actor, note)?;
-    settings.audit.append(operator_entry(settings, "delivery.confirmed", key).detail(
+    let d = settings
+        .outbox
+        .confirm_delivered(key, &settings.actor, note)?;
+    settings
+        .audit
+        .append(operator_entry(settings, "delivery.confirmed", key).detail(
         serde_json::json!({"delivery": key, "message": d.message_uuid.to_string(), "note": note}),
     ))?;
     settle_response(settings, key, &d.file, "confirmed by hand as delivered")?;
@@ -207,7 +213,9 @@ pub fn confirm(settings: &Settings, key: &str, note: &str) -> Result<marc_delive
 pub fn retry(settings: &Settings, key: &str) -> Result<DeliveryReceipt> {
     let r = settings.outbox.retry(key);
     let detail = match &r {
-        Ok(r) => serde_json::json!({"delivery": key, "message": r.message_uuid.to_string(), "http_status": r.http_status}),
+        Ok(r) => {
+            serde_json::json!({"delivery": key, "message": r.message_uuid.to_string(), "http_status": r.http_status})
+        }
         Err(e) => serde_json::json!({"delivery": key, "error": e.to_string()}),
     };
     settings
