@@ -688,8 +688,7 @@ pub fn verify(store: &Store, key: &AuditKey, checkpoint: Option<&Path>) -> Resul
     let mut prev = GENESIS.to_string();
     let mut broken = None;
     let mut last: Option<Entry> = None;
-    let mut expected_seq = 1u64;
-    for kv in table.iter() {
+    for (expected_seq, kv) in (1u64..).zip(table.iter()) {
         let (k, v) = kv?;
         let Some(key_seq) = key_to_seq(&k) else {
             broken = Some(BrokenEntry {
@@ -731,7 +730,6 @@ pub fn verify(store: &Store, key: &AuditKey, checkpoint: Option<&Path>) -> Resul
         }
         prev = e.hash.clone();
         last = Some(e);
-        expected_seq += 1;
     }
     let mut checkpoint_seq = None;
     if let (None, Some(path)) = (&broken, checkpoint) {

@@ -293,7 +293,7 @@ fn pkcs12(id: &Issued, password: &str) -> Vec<u8> {
     let cert = rustls::pki_types::CertificateDer::from_pem_slice(id.cert_pem.as_bytes()).unwrap();
     let key = rustls::pki_types::PrivatePkcs8KeyDer::from_pem_slice(id.key_pem.as_bytes()).unwrap();
     let chain = p12_keystore::PrivateKeyChain::new(
-        key.secret_pkcs8_der().to_vec(),
+        key.secret_pkcs8_der(),
         [1u8; 20],
         vec![p12_keystore::Certificate::from_der(cert.as_ref()).unwrap()],
     );
