@@ -10,9 +10,7 @@
 
 use crate::key::AuditKey;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Environment variable naming the checkpoint file, for keeping it on other
 /// storage than the data directory (default: `<data>/audit.checkpoint`).
@@ -83,10 +81,9 @@ pub(crate) fn read(path: &Path, key: &AuditKey) -> std::io::Result<Read> {
     }))
 }
 
-/// Replaces the checkpoint: a temporary file beside it (mode 0600), fsync,
-/// rename. A crash leaves the old checkpoint or the new one, never half.
+/// Replaces the checkpoint (mode 0600, atomically: a crash leaves the old
+/// checkpoint or the new one, never half).
 pub(crate) fn write(path: &Path, key: &AuditKey, head: &Head) -> std::io::Result<()> {
-    static N: AtomicU64 = AtomicU64::new(0);
     let r = Record {
         seq: head.seq,
         hash: head.hash.clone(),
@@ -94,29 +91,5 @@ pub(crate) fn write(path: &Path, key: &AuditKey, head: &Head) -> std::io::Result
         mac: key.mac(&signed_bytes(head.seq, &head.hash)),
     };
     let bytes = serde_json::to_vec(&r).map_err(std::io::Error::other)?;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| CHECKPOINT_FILE.into());
-    let tmp_name = format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    );
-    let tmp = dir.map_or_else(|| PathBuf::from(&tmp_name), |d| d.join(&tmp_name));
-    let result = (|| {
-        let mut o = std::fs::OpenOptions::new();
-        o.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-        let mut f = o.open(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_data()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    marc_store::write_private(path, &bytes)
 }

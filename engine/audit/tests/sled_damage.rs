@@ -72,6 +72,23 @@ fn check(dir: &Path) -> Result<marc_audit::VerifyReport, String> {
     verify(&store, &key(), Some(&dir.join(CHECKPOINT_FILE))).map_err(|e| e.to_string())
 }
 
+/// Copies `data`, damages the file `rel` in the copy with `damage`, and says
+/// what verify makes of it.
+fn damaged(
+    root: &Path,
+    data: &Path,
+    n: usize,
+    rel: &Path,
+    damage: impl FnOnce(&Path),
+) -> Result<marc_audit::VerifyReport, String> {
+    let copy = root.join(format!("damaged-{n}"));
+    copy_dir(data, &copy);
+    damage(&copy.join(rel));
+    let r = check(&copy);
+    let _ = std::fs::remove_dir_all(&copy);
+    r
+}
+
 /// Every case where damage was reported as an intact log.
 fn silent(cases: Vec<(String, Result<marc_audit::VerifyReport, String>)>) -> Vec<String> {
     cases
@@ -122,17 +139,12 @@ fn a_flipped_byte_anywhere_in_the_sled_files_is_reported() {
         at.dedup();
         for pos in at {
             n += 1;
-            let copy = root.path().join(format!("flip-{n}"));
-            copy_dir(&data, &copy);
-            let target = copy.join(&rel);
-            let mut bytes = std::fs::read(&target).unwrap();
-            bytes[pos] ^= 0x5a;
-            std::fs::write(&target, &bytes).unwrap();
-            cases.push((
-                format!("{} byte {pos} of {len}", rel.display()),
-                check(&copy),
-            ));
-            let _ = std::fs::remove_dir_all(&copy);
+            let r = damaged(root.path(), &data, n, &rel, |f| {
+                let mut bytes = std::fs::read(f).unwrap();
+                bytes[pos] ^= 0x5a;
+                std::fs::write(f, &bytes).unwrap();
+            });
+            cases.push((format!("{} byte {pos} of {len}", rel.display()), r));
         }
     }
     assert!(n > 20, "too few positions tried: {n}");
@@ -159,19 +171,11 @@ fn a_store_file_cut_short_is_reported() {
                 continue;
             }
             n += 1;
-            let copy = root.path().join(format!("cut-{n}"));
-            copy_dir(&data, &copy);
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .open(copy.join(&rel))
-                .unwrap();
-            file.set_len(keep).unwrap();
-            drop(file);
-            cases.push((
-                format!("{} cut to {keep} of {len}", rel.display()),
-                check(&copy),
-            ));
-            let _ = std::fs::remove_dir_all(&copy);
+            let r = damaged(root.path(), &data, n, &rel, |f| {
+                let file = std::fs::OpenOptions::new().write(true).open(f).unwrap();
+                file.set_len(keep).unwrap();
+            });
+            cases.push((format!("{} cut to {keep} of {len}", rel.display()), r));
         }
     }
     let silent = silent(cases);

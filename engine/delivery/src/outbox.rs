@@ -20,11 +20,11 @@
 //!   409 Conflict (or 2xx), and either counts as delivered.
 //! - One delivery key, one document: the SHA-256 of the main document and of
 //!   the outbox file are recorded at the claim and checked before any send.
+//! - Messages are files of mode 0600 in a directory of mode 0700.
 //! - The ledger stores absolute paths, and refuses to start a delivery whose
 //!   outbox file already exists without a ledger record (the store lost it).
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -166,55 +166,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Writes `bytes` to `path` atomically and readable by its owner only:
-/// temporary file in the same directory (mode 0600), fsync, rename, fsync
-/// the directory.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DeliveryError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("message.xml");
-    let tmp = dir.join(format!(".{name}.tmp"));
-    {
-        let mut o = std::fs::OpenOptions::new();
-        o.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-        let mut f = o.open(&tmp).map_err(|e| io_err(&tmp, e))?;
-        f.write_all(bytes).map_err(|e| io_err(&tmp, e))?;
-        f.sync_all().map_err(|e| io_err(&tmp, e))?;
-    }
-    std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-/// Creates the outbox directory (mode 0700) or takes other users' access
-/// away from an existing one (group access stays, for a relay that reads it).
-fn prepare_dir(dir: &Path) -> Result<PathBuf, DeliveryError> {
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(dir).map_err(|e| io_err(dir, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir)
-            .map_err(|e| io_err(dir, e))?
-            .permissions()
-            .mode();
-        if mode & 0o007 != 0 {
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & 0o770))
-                .map_err(|e| io_err(dir, e))?;
-        }
-    }
-    dir.canonicalize().map_err(|e| io_err(dir, e))
-}
-
 struct InFlight<'a> {
     set: &'a Mutex<HashSet<String>>,
     key: String,
@@ -229,8 +180,8 @@ impl Drop for InFlight<'_> {
 }
 
 impl Outbox {
-    /// Opens an outbox writing to `dir` (created if missing, closed to other
-    /// users; recorded as an absolute path) and, when `endpoint` is set,
+    /// Opens an outbox writing to `dir` (created if missing, mode 0700;
+    /// recorded as an absolute path) and, when `endpoint` is set,
     /// POSTing to it. The endpoint's certificates are loaded here, so a bad
     /// configuration fails before anything is claimed.
     pub fn new(
@@ -238,7 +189,8 @@ impl Outbox {
         endpoint: Option<EndpointConfig>,
         store: Store,
     ) -> Result<Outbox, DeliveryError> {
-        let dir = prepare_dir(&dir)?;
+        marc_store::private_dir(&dir).map_err(|e| io_err(&dir, e))?;
+        let dir = dir.canonicalize().map_err(|e| io_err(&dir, e))?;
         let probe = dir.join(".marc-outbox-probe");
         std::fs::write(&probe, b"ok").map_err(|e| io_err(&dir, e))?;
         let _ = std::fs::remove_file(&probe);
@@ -339,8 +291,9 @@ impl Outbox {
         let mut msg = msg.clone();
         msg.message_uuid = rec.message_uuid;
         let xml = memo_xml(&msg)?;
-        if let Err(e) = write_atomic(&rec.file, xml.as_bytes()) {
-            return Err(self.fail(&mut rec, e.to_string()));
+        if let Err(e) = marc_store::write_private(&rec.file, xml.as_bytes()) {
+            let reason = io_err(&rec.file, e).to_string();
+            return Err(self.fail(&mut rec, reason));
         }
         rec.file_sha256 = Some(sha256_hex(xml.as_bytes()));
         self.send(rec, xml.as_bytes())
@@ -450,9 +403,9 @@ impl Outbox {
             }
             DeliveryState::Failed { .. } | DeliveryState::Posting { .. } => {}
         }
-        if rec.endpoint.is_some() && rec.attempts == 0 {
+        if rec.attempts == 0 {
             return Err(DeliveryError::Invalid(format!(
-                "delivery {key} never reached the endpoint (no POST was started), so it cannot have arrived; retry it instead"
+                "delivery {key} never left this machine (no POST was started, or its outbox file was never written), so it cannot have arrived; deliver or retry it instead"
             )));
         }
         rec.state = DeliveryState::Delivered;

@@ -475,17 +475,8 @@ fn write_marks(path: &std::path::Path, docs: &[Document], marks: &[Vec<Mark>]) -
 /// owner only (mode 0600): the files hold citizens' documents, and the robots
 /// run as another OS user.
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    o.open(&tmp)
-        .and_then(|mut f| f.write_all(bytes))
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    marc_store::write_private(path, bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Checks that the requested systems exist before anything is stored.

@@ -8,6 +8,9 @@
 //! - keys that must sort in time order are big-endian integers ([`be_key`]);
 //! - claims and exactly-once steps use [`Table::compare_and_swap`].
 
+mod files;
+
+pub use files::{private_dir, write_private};
 use serde::{de::DeserializeOwned, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -80,7 +83,12 @@ impl Store {
                 });
             }
         }
-        close_to_others(&path)?;
+        // 0700: it holds the vault, the documents and the audit log, and the
+        // robots run as another OS user who must read none of it.
+        private_dir(&path).map_err(|e| StoreError::Open {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
         check_sled_conf(&path)?;
         // sled releases its lock file from a background thread after the
         // last handle is dropped: a process that just closed the store (or a
@@ -148,30 +156,6 @@ impl Store {
     pub fn next_id(&self) -> Result<u64> {
         Ok(self.db.generate_id()?)
     }
-}
-
-/// Creates the data directory with mode 0700, or sets an existing one to it:
-/// it holds the vault, the documents and the audit log, and the robots run as
-/// another OS user who must not read any of it.
-fn close_to_others(path: &Path) -> Result<()> {
-    let err = |e: std::io::Error| StoreError::Open {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    };
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(path).map_err(err)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).map_err(err)?.permissions().mode();
-        if mode & 0o077 != 0 {
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
-        }
-    }
-    Ok(())
 }
 
 /// sled checks its own log (a CRC per message) but only warns about a
