@@ -5,8 +5,8 @@
 //! write the store can cut entries off the end; neither leaves a broken link
 //! inside what remains. A record of how far the log reached, kept where the
 //! store's own recovery cannot roll it back, turns both into a named gap. The
-//! file is rewritten after every append (temporary file, fsync, rename), so it
-//! lags the store by at most the batch being written when marc stopped.
+//! file is overwritten in place after every append (one sector, `fdatasync`),
+//! so it lags the store by at most the batch being written when marc stopped.
 
 use crate::key::AuditKey;
 use serde::{Deserialize, Serialize};
@@ -65,7 +65,7 @@ pub(crate) fn read(path: &Path, key: &AuditKey) -> std::io::Result<Read> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Read::Missing),
         Err(e) => return Err(e),
     };
-    let r: Record = match serde_json::from_slice(&bytes) {
+    let r: Record = match serde_json::from_slice(bytes.trim_ascii_end()) {
         Ok(r) => r,
         Err(e) => return Ok(Read::Damaged(format!("it is not a checkpoint ({e})"))),
     };
@@ -81,15 +81,50 @@ pub(crate) fn read(path: &Path, key: &AuditKey) -> std::io::Result<Read> {
     }))
 }
 
-/// Replaces the checkpoint (mode 0600, atomically: a crash leaves the old
-/// checkpoint or the new one, never half).
-pub(crate) fn write(path: &Path, key: &AuditKey, head: &Head) -> std::io::Result<()> {
+/// The checkpoint's size on disk: one record padded with spaces, overwritten
+/// in place. One sector holds it, so a write lands whole or not at all.
+const RECORD_LEN: usize = 256;
+
+/// Overwrites the checkpoint in place and syncs its data. The first write
+/// creates the file (mode 0600) and syncs its directory; `open` keeps the file
+/// between writes, so an append costs one small write and one `fdatasync`,
+/// not a new file, a rename and two syncs.
+pub(crate) fn write(
+    path: &Path,
+    key: &AuditKey,
+    head: &Head,
+    open: &mut Option<std::fs::File>,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
     let r = Record {
         seq: head.seq,
         hash: head.hash.clone(),
         key: key.id().to_string(),
         mac: key.mac(&signed_bytes(head.seq, &head.hash)),
     };
-    let bytes = serde_json::to_vec(&r).map_err(std::io::Error::other)?;
-    marc_store::write_private(path, &bytes)
+    let mut bytes = serde_json::to_vec(&r).map_err(std::io::Error::other)?;
+    if bytes.len() >= RECORD_LEN {
+        return Err(std::io::Error::other("the checkpoint record is too long"));
+    }
+    bytes.resize(RECORD_LEN - 1, b' ');
+    bytes.push(b'\n');
+    let f = match open {
+        Some(f) => f,
+        None => {
+            let mut o = std::fs::OpenOptions::new();
+            o.read(true).write(true).create(true).truncate(false);
+            std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+            let f = o.open(path)?;
+            f.write_all_at(&bytes, 0)?;
+            f.set_len(RECORD_LEN as u64)?;
+            f.sync_all()?;
+            if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::File::open(d)?.sync_all()?;
+            }
+            *open = Some(f);
+            return Ok(());
+        }
+    };
+    f.write_all_at(&bytes, 0)?;
+    f.sync_data()
 }

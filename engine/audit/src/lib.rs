@@ -328,6 +328,8 @@ impl Filter {
 #[derive(Default)]
 struct Shared {
     tail_checked: bool,
+    /// The checkpoint file, kept open between appends.
+    checkpoint: Option<std::fs::File>,
 }
 
 /// Handles on the same store (by checkpoint path) share one [`Shared`], so their
@@ -437,21 +439,27 @@ impl AuditLog {
         }
         if let Some(last) = out.last() {
             self.store.flush()?;
-            self.write_checkpoint(&Head {
-                seq: last.seq,
-                hash: last.hash.clone(),
-            })?;
+            self.write_checkpoint(
+                &mut shared,
+                &Head {
+                    seq: last.seq,
+                    hash: last.hash.clone(),
+                },
+            )?;
         }
         Ok(out)
     }
 
-    fn write_checkpoint(&self, head: &Head) -> Result<()> {
+    fn write_checkpoint(&self, shared: &mut Shared, head: &Head) -> Result<()> {
         let Some(path) = &self.checkpoint else {
             return Ok(());
         };
-        checkpoint::write(path, &self.key, head).map_err(|e| AuditError::Checkpoint {
-            path: path.clone(),
-            reason: e.to_string(),
+        checkpoint::write(path, &self.key, head, &mut shared.checkpoint).map_err(|e| {
+            shared.checkpoint = None; // reopen next time
+            AuditError::Checkpoint {
+                path: path.clone(),
+                reason: e.to_string(),
+            }
         })
     }
 
@@ -486,10 +494,13 @@ impl AuditLog {
             checkpoint::Read::Missing if tail.is_none() => {
                 // A new log: record that it starts empty, so a log whose
                 // checkpoint later disappears is never taken for a new one.
-                self.write_checkpoint(&Head {
-                    seq: 0,
-                    hash: GENESIS.into(),
-                })?;
+                self.write_checkpoint(
+                    shared,
+                    &Head {
+                        seq: 0,
+                        hash: GENESIS.into(),
+                    },
+                )?;
                 shared.tail_checked = true;
                 return Ok(());
             }
@@ -548,10 +559,13 @@ impl AuditLog {
                 }
                 prev = e.hash;
             }
-            self.write_checkpoint(&Head {
-                seq: last_seq,
-                hash: prev,
-            })?;
+            self.write_checkpoint(
+                shared,
+                &Head {
+                    seq: last_seq,
+                    hash: prev,
+                },
+            )?;
         }
         shared.tail_checked = true;
         Ok(())
