@@ -5,6 +5,9 @@
 //! an audit log whose newest entries were cut off named by `marc audit
 //! verify` and refused by every command that would write.
 
+#[path = "hostile/support.rs"]
+mod support;
+
 use marc_e2e::*;
 use marc_testbed::digital_post::{Behaviour, DigitalPostReceiver, TestPki};
 use std::path::Path;
@@ -212,5 +215,88 @@ fn cut_off_audit_entries_are_named_and_no_command_writes_over_them() {
         stderr(&out).contains("MARC_VAULT_KEY_FILE"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[test]
+fn a_pdf_changed_after_assembly_is_never_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let tb = support::TestbedProc::start(&cwd.join("testbed.jsonl"), 0.0);
+    let data = cwd.join("data");
+    let d = data.to_str().unwrap();
+    let config = cwd.join("marc.toml");
+    std::fs::write(&config, "control = \"review\"\n").unwrap();
+    let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
+    let citizen = world.demo_citizen();
+    let robots = support::web_robots(cwd);
+    let mut a = support::args(&["--data", d, "--config", config.to_str().unwrap(), "run"]);
+    a.extend(support::args(&[
+        "--cpr",
+        &citizen.cpr,
+        "--name",
+        &citizen.name,
+        "--systems",
+        "esdh",
+        "--robots",
+        robots.to_str().unwrap(),
+        "--scripts",
+        root().join("scripts").to_str().unwrap(),
+        "--out",
+        "out",
+        "--json",
+    ]));
+    a.extend(tb.base_url_args());
+    let run = support::marc_out(cwd, &a);
+    assert_eq!(
+        run.status.code(),
+        Some(4),
+        "held for review: {}",
+        stderr(&run)
+    );
+    let v: serde_json::Value = serde_json::from_str(stdout(&run).trim()).unwrap();
+    let id = v["request_id"].as_str().unwrap().to_string();
+    let pdf = std::path::PathBuf::from(v["pdf"].as_str().unwrap());
+    assert!(
+        pdf.is_absolute(),
+        "the request keeps an absolute PDF path: {v}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&pdf).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the PDF is closed to the robot user");
+    }
+    // the PDF changes after assembly (by hand, or a path that now points elsewhere)
+    let good = std::fs::read(&pdf).unwrap();
+    let mut changed = good.clone();
+    changed.extend_from_slice(b"\n% added later\n");
+    std::fs::write(&pdf, &changed).unwrap();
+    // delivered from another working directory: the paths must not depend on it
+    let elsewhere = cwd.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let out = support::marc_out(&elsewhere, &support::args(&["--data", d, "deliver", &id]));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("is not the one assembled"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        std::fs::read_dir(data.join("outbox")).unwrap().count() == 1,
+        "only the receipt is in the outbox"
+    );
+    std::fs::write(&pdf, &good).unwrap();
+    let out = support::marc_out(&elsewhere, &support::args(&["--data", d, "deliver", &id]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let delivered = stdout(&out);
+    let file = delivered
+        .trim()
+        .strip_prefix("delivered: ")
+        .unwrap_or_else(|| panic!("{delivered}"));
+    assert!(Path::new(file).is_absolute(), "{file}");
+    assert!(
+        file.starts_with(&data.canonicalize().unwrap().display().to_string()),
+        "{file}"
     );
 }
