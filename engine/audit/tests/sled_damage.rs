@@ -186,3 +186,40 @@ fn a_store_file_cut_short_is_reported() {
         silent.join("\n")
     );
 }
+
+#[test]
+fn a_flipped_byte_in_space_sled_does_not_use_is_reported_too() {
+    // sled extends `db` ahead of its log; its checks never read the unused
+    // end. The seal written at the clean close covers every byte.
+    let root = tempfile::tempdir().unwrap();
+    let data = data_dir(root.path(), 40);
+    {
+        // opened again to read only (as `marc audit verify` does): sled's
+        // recovery extends `db` to the end of its segment with zeros
+        drop(Store::open(&data).unwrap());
+    }
+    let db = std::fs::read(data.join("db")).unwrap();
+    let last_used = db.iter().rposition(|b| *b != 0).unwrap();
+    let unused = last_used + 1..db.len();
+    assert!(
+        unused.len() > 1000,
+        "no unused space in db to damage: {unused:?}"
+    );
+    eprintln!("db: {} bytes, unused from {}", db.len(), unused.start);
+    let mut cases = Vec::new();
+    let positions: Vec<usize> = (0..8)
+        .map(|i| unused.start + i * unused.len() / 8)
+        .chain(std::iter::once(db.len() - 1))
+        .filter(|p| unused.contains(p))
+        .collect();
+    for (n, pos) in positions.iter().enumerate() {
+        let r = damaged(root.path(), &data, n, Path::new("db"), |f| {
+            let mut bytes = std::fs::read(f).unwrap();
+            bytes[*pos] ^= 0x5a;
+            std::fs::write(f, &bytes).unwrap();
+        });
+        cases.push((format!("db byte {pos} (unused)"), r));
+    }
+    let silent = silent(cases);
+    assert!(silent.is_empty(), "went unreported:\n{}", silent.join("\n"));
+}

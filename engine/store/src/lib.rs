@@ -9,6 +9,7 @@
 //! - claims and exactly-once steps use [`Table::compare_and_swap`].
 
 mod files;
+mod seal;
 
 pub use files::{private_dir, write_private};
 use serde::{de::DeserializeOwned, Serialize};
@@ -54,6 +55,33 @@ fn lock_held(e: &sled::Error) -> bool {
 pub struct Store {
     db: sled::Db,
     path: PathBuf,
+    /// Seals the files when the last handle is dropped (none for a temporary store).
+    _sealer: Option<std::sync::Arc<Sealer>>,
+}
+
+/// Closes sled and writes the seal ([`seal`]) once the last handle is gone.
+struct Sealer {
+    db: Option<sled::Db>,
+    path: PathBuf,
+}
+
+impl Drop for Sealer {
+    fn drop(&mut self) {
+        if let Some(db) = self.db.take() {
+            let _ = db.flush();
+            drop(db);
+        }
+        // sled lets go of its files from a background thread (every Store and
+        // Table handle is gone by now); if it does not, the store stays unsealed.
+        let started = std::time::Instant::now();
+        while !seal::sled_released(&self.path) {
+            if started.elapsed() > LOCK_WAIT {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = seal::write(&self.path);
+    }
 }
 
 impl Store {
@@ -90,6 +118,16 @@ impl Store {
             reason: e.to_string(),
         })?;
         check_sled_conf(&path)?;
+        match seal::check(&path) {
+            Ok(Ok(())) => {}
+            Ok(Err(reason)) => return Err(StoreError::Corrupt { path, reason }),
+            Err(e) => {
+                return Err(StoreError::Open {
+                    path,
+                    reason: format!("cannot read its files: {e}"),
+                })
+            }
+        }
         // sled releases its lock file from a background thread after the
         // last handle is dropped: a process that just closed the store (or a
         // marc command that just ended) may still hold it for a moment.
@@ -122,7 +160,18 @@ impl Store {
                 reason: other.to_string(),
             },
         })?;
-        Ok(Store { db, path })
+        seal::remove(&path).map_err(|e| StoreError::Open {
+            path: path.clone(),
+            reason: format!("cannot remove {}: {e}", seal::SEAL_FILE),
+        })?;
+        Ok(Store {
+            _sealer: Some(std::sync::Arc::new(Sealer {
+                db: Some(db.clone()),
+                path: path.clone(),
+            })),
+            db,
+            path,
+        })
     }
 
     /// Opens a temporary store, for tests and dry runs.
@@ -131,6 +180,7 @@ impl Store {
         Ok(Store {
             db,
             path: PathBuf::new(),
+            _sealer: None,
         })
     }
 
@@ -143,6 +193,7 @@ impl Store {
         Ok(Table {
             tree: self.db.open_tree(name)?,
             name: name.to_string(),
+            _sealer: self._sealer.clone(),
         })
     }
 
@@ -210,6 +261,8 @@ fn check_sled_conf(path: &Path) -> Result<()> {
 pub struct Table {
     tree: sled::Tree,
     name: String,
+    /// The store is sealed only when its last table is gone too.
+    _sealer: Option<std::sync::Arc<Sealer>>,
 }
 
 impl Table {
