@@ -19,7 +19,8 @@ use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
 
 /// A certificate authority for tests, and certificates it issues.
 pub struct TestPki {
-    ca: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+    ca: rcgen::Certificate,
+    ca_key: rcgen::KeyPair,
 }
 
 /// A certificate and its private key, PEM.
@@ -42,8 +43,9 @@ impl TestPki {
             rcgen::KeyUsagePurpose::CrlSign,
             rcgen::KeyUsagePurpose::DigitalSignature,
         ];
-        let ca = rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate()?)?;
-        Ok(TestPki { ca })
+        let ca_key = rcgen::KeyPair::generate()?;
+        let ca = params.self_signed(&ca_key)?;
+        Ok(TestPki { ca, ca_key })
     }
 
     /// The CA certificate, PEM.
@@ -60,7 +62,7 @@ impl TestPki {
             .distinguished_name
             .push(rcgen::DnType::CommonName, cn);
         let key = rcgen::KeyPair::generate()?;
-        let cert = params.signed_by(&key, &self.ca)?;
+        let cert = params.signed_by(&key, &self.ca, &self.ca_key)?;
         Ok(Issued {
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
