@@ -256,11 +256,18 @@ fn a_pdf_changed_after_assembly_is_never_delivered() {
     );
     let v: serde_json::Value = serde_json::from_str(stdout(&run).trim()).unwrap();
     let id = v["request_id"].as_str().unwrap().to_string();
-    let pdf = std::path::PathBuf::from(v["pdf"].as_str().unwrap());
+    // the answer that is delivered is the one the request keeps
+    let shown = support::marc_out(
+        cwd,
+        &support::args(&["--data", d, "requests", &id, "--json"]),
+    );
+    let r: serde_json::Value = serde_json::from_str(stdout(&shown).trim()).unwrap();
+    let pdf = std::path::PathBuf::from(r["pdf"].as_str().unwrap());
     assert!(
         pdf.is_absolute(),
-        "the request keeps an absolute PDF path: {v}"
+        "the request keeps an absolute PDF path: {r}"
     );
+    assert!(r["pdf_sha256"].is_string(), "its SHA-256 at assembly: {r}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
