@@ -109,6 +109,7 @@ mod tests {
             consent: None,
             caseworker: None,
             history: vec![],
+            pdf_sha256: None,
         }
     }
 

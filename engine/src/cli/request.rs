@@ -105,18 +105,8 @@ pub(crate) fn settings_at(
     let store = marc_store::Store::open(data)?;
     let data_dir = std::path::absolute(data)
         .with_context(|| format!("cannot resolve the data directory {}", data.display()))?;
-    let audit = marc_audit::AuditLog::open(&store).context("cannot open the audit log")?;
-    let outbox_dir = config
-        .delivery
-        .outbox
-        .clone()
-        .unwrap_or_else(|| data_dir.join("outbox"));
-    let outbox = marc_delivery::Outbox::new(
-        outbox_dir.clone(),
-        config.delivery.endpoint.clone(),
-        store.clone(),
-    )
-    .with_context(|| format!("cannot open the outbox {}", outbox_dir.display()))?;
+    let audit = super::admin::open_audit(&store)?;
+    let outbox = pipeline::open_outbox(&config.delivery, &data_dir, &store)?;
     Ok(Settings {
         outbox,
         review_all: config.control == "review",
@@ -189,9 +179,11 @@ impl SecretSource for CliSecrets {
             "MARC_SECRET_{}",
             name.to_uppercase().replace(['.', '-'], "_")
         );
-        std::env::var(&env).map_err(|_| {
+        let value = std::env::var(&env).map_err(|_| {
             format!("no secret {name:?}: add it with `marc secret set {name}` (vault key in MARC_VAULT_KEY or MARC_VAULT_KEY_FILE) or set {env}")
-        })
+        })?;
+        marc_vault::register_secret(&value);
+        Ok(value)
     }
 }
 
