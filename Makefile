@@ -30,16 +30,10 @@ deps:
 build: deps
 	$(CARGO) build -p marc --features testbed
 
-## Run the main job end to end on the embedded default (the testbed).
-## marc writes no audit entry without a vault key (the audit key is derived
-## from it): without one configured, the demo makes one beside the repository,
-## outside its data directory (.marc-demo.key, mode 0600, git-ignored).
-DEMO_KEY := $(CURDIR)/.marc-demo.key
+## Run the main job end to end on the embedded default (the testbed), in the
+## demo's own data directory, settings and key (out/demo).
 demo: build
-	@if [ -z "$$MARC_VAULT_KEY$$MARC_VAULT_KEY_FILE" ] && [ ! -s "$(DEMO_KEY)" ]; then \
-		(umask 077 && ./target/debug/marc secret keygen > "$(DEMO_KEY)"); fi
-	@if [ -z "$$MARC_VAULT_KEY$$MARC_VAULT_KEY_FILE" ]; then export MARC_VAULT_KEY_FILE="$(DEMO_KEY)"; fi; \
-		./target/debug/marc demo
+	./target/debug/marc demo
 
 ## Every test: unit, integration, end-to-end (real Chromium, tesseract, Xvfb, sled).
 test: deps

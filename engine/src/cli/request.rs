@@ -102,10 +102,31 @@ pub(crate) fn settings_at(
     robots: Option<PathBuf>,
     scripts: Option<PathBuf>,
 ) -> Result<Settings> {
+    settings_keyed(data, config, robots, scripts, None)
+}
+
+/// As [`settings_at`]; with `key`, the audit log is keyed by it and its
+/// checkpoint kept in the data directory, whatever the environment says
+/// (the demo's own installation).
+pub(crate) fn settings_keyed(
+    data: &Path,
+    config: &Config,
+    robots: Option<PathBuf>,
+    scripts: Option<PathBuf>,
+    key: Option<&marc_vault::VaultKey>,
+) -> Result<Settings> {
     let store = marc_store::Store::open(data)?;
     let data_dir = std::path::absolute(data)
         .with_context(|| format!("cannot resolve the data directory {}", data.display()))?;
-    let audit = super::admin::open_audit(&store)?;
+    let audit = match key {
+        None => super::admin::open_audit(&store)?,
+        Some(k) => marc_audit::AuditLog::open_with_checkpoint(
+            &store,
+            marc_audit::AuditKey::from_vault_key(k),
+            Some(data_dir.join(marc_audit::CHECKPOINT_FILE)),
+        )
+        .context("cannot open the audit log")?,
+    };
     let outbox = pipeline::open_outbox(&config.delivery, &data_dir, &store)?;
     Ok(Settings {
         outbox,
