@@ -235,7 +235,7 @@ pub(crate) fn usage(msg: impl Into<String>) -> anyhow::Error {
 /// Opens the data directory for a command that only reads: a missing one
 /// is an error, not a new empty store that then "verifies".
 pub(crate) fn open_existing(data: &std::path::Path) -> anyhow::Result<marc_store::Store> {
-    if !data.is_dir() {
+    if !data.exists() {
         return Err(usage(format!(
             "the data directory {} does not exist; pass --data DIR (or MARC_DATA) pointing at marc's data",
             data.display()

@@ -209,14 +209,35 @@ impl SecretSource for CliSecrets {
 }
 
 /// Checks before anything is stored or started that `dir` can take the
-/// answer: an unwritable `--out` is found now, not after the robots ran.
+/// answer (it, or the directory it would be made in, is a directory marc
+/// may write): an unwritable `--out` is found now, not after the robots
+/// ran. Nothing is created.
 pub(super) fn check_out_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
-    let probe = dir.join(format!(".marc-write-test-{}", std::process::id()));
-    std::fs::write(&probe, b"")
-        .with_context(|| format!("cannot write into the output directory {}", dir.display()))?;
-    let _ = std::fs::remove_file(&probe);
+    let abs = std::path::absolute(dir)
+        .with_context(|| format!("cannot resolve the output directory {}", dir.display()))?;
+    let existing = abs
+        .ancestors()
+        .find(|p| p.exists())
+        .unwrap_or(Path::new("/"));
+    if !existing.is_dir() {
+        return Err(usage(format!(
+            "--out {}: {} is a file, not a directory",
+            dir.display(),
+            existing.display()
+        )));
+    }
+    let c = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(existing.as_os_str()))
+        .map_err(|_| usage(format!("--out {}: not a usable path", dir.display())))?;
+    // SAFETY: `c` is a valid NUL-terminated path that outlives the call;
+    // access(2) only reads it.
+    let writable = unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) } == 0;
+    if !writable {
+        return Err(usage(format!(
+            "--out {}: marc may not write in {}; choose another directory",
+            dir.display(),
+            existing.display()
+        )));
+    }
     Ok(())
 }
 
