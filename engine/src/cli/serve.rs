@@ -45,7 +45,10 @@ pub fn serve(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<i
     check_base_urls(&settings.robots_dir, &a.base_urls)?;
     let secrets: Arc<dyn SecretSource> = Arc::new(CliSecrets::open(&settings)?);
     let server = Server {
-        listen: a.listen.clone().unwrap_or_else(|| config.web.listen.clone()),
+        listen: a
+            .listen
+            .clone()
+            .unwrap_or_else(|| config.web.listen.clone()),
         public_url: config.web.public_url.clone(),
         oidc: config.web.oidc.as_ref().map(|o| marc_web::OidcSettings {
             issuer: o.issuer.clone(),
@@ -92,13 +95,20 @@ impl Server {
         let manifests = crate::robot::load_all(&settings.robots_dir)?;
         let limits: HashMap<String, u32> = manifests
             .iter()
-            .map(|m| (m.system.clone(), m.max_sessions.unwrap_or(DEFAULT_MAX_SESSIONS)))
+            .map(|m| {
+                (
+                    m.system.clone(),
+                    m.max_sessions.unwrap_or(DEFAULT_MAX_SESSIONS),
+                )
+            })
             .collect();
         let systems = manifests
             .iter()
             .map(|m| (m.system.clone(), m.name.clone()))
             .collect();
         let authority = settings.authority.name.clone();
+        // The command line's commands run here while the server holds the store.
+        let _socket = super::control::serve(rt, &settings.data_dir)?;
         let service = RequestService {
             settings: Arc::new(settings),
             topics: self.topics,
@@ -139,9 +149,7 @@ impl Server {
             .block_on(tokio::net::TcpListener::bind(&self.listen))
             .with_context(|| format!("cannot listen on {}", self.listen))?;
         let addr = listener.local_addr()?;
-        let public_url = self
-            .public_url
-            .unwrap_or_else(|| format!("http://{addr}"));
+        let public_url = self.public_url.unwrap_or_else(|| format!("http://{addr}"));
         let state = marc_web::AppState::new(
             backend,
             marc_web::WebSettings {

@@ -47,7 +47,11 @@ fn date(s: &str, what: &str) -> Result<Option<chrono::NaiveDate>, WebError> {
     }
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map(Some)
-        .map_err(|_| WebError::Refused(format!("{what} »{s}« er ikke en dato; skriv den som ÅÅÅÅ-MM-DD.")))
+        .map_err(|_| {
+            WebError::Refused(format!(
+                "{what} »{s}« er ikke en dato; skriv den som ÅÅÅÅ-MM-DD."
+            ))
+        })
 }
 
 impl Backend for WebBackend {
@@ -96,7 +100,11 @@ impl Backend for WebBackend {
 
     fn answer(&self, who: &Principal, id: &str) -> Result<Vec<u8>, WebError> {
         let pdf = self.service.answer(who, id).map_err(web_error)?;
-        self.audit(who, "answer.downloaded", serde_json::json!({ "request": id }))?;
+        self.audit(
+            who,
+            "answer.downloaded",
+            serde_json::json!({ "request": id }),
+        )?;
         Ok(pdf)
     }
 
@@ -115,17 +123,23 @@ impl Backend for WebBackend {
 
     fn consents_received(&self, who: &Principal) -> Result<Vec<Consent>, WebError> {
         match who.party() {
-            Some(p) => consents::list(&self.service.settings.store, None, Some(&p)).map_err(internal),
+            Some(p) => {
+                consents::list(&self.service.settings.store, None, Some(&p)).map_err(internal)
+            }
             None => Ok(Vec::new()),
         }
     }
 
     fn grant(&self, who: &Principal, c: NewConsent) -> Result<Consent, WebError> {
         let grantee = Party::parse(&c.grantee).map_err(|_| {
-            WebError::Refused("Skriv et CPR-nummer (DDMMÅÅ-XXXX) eller et CVR-nummer (8 cifre).".into())
+            WebError::Refused(
+                "Skriv et CPR-nummer (DDMMÅÅ-XXXX) eller et CVR-nummer (8 cifre).".into(),
+            )
         })?;
         if c.grantee_name.trim().is_empty() {
-            return Err(WebError::Refused("Skriv navnet på den, du giver samtykke.".into()));
+            return Err(WebError::Refused(
+                "Skriv navnet på den, du giver samtykke.".into(),
+            ));
         }
         let today = chrono::Local::now().date_naive();
         let from = date(&c.from, "Fra-datoen")?
@@ -158,7 +172,12 @@ impl Backend for WebBackend {
         consents::revoke(&self.service.settings, who, id).map_err(web_error)
     }
 
-    fn audit(&self, who: &Principal, action: &str, detail: serde_json::Value) -> Result<(), WebError> {
+    fn audit(
+        &self,
+        who: &Principal,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), WebError> {
         self.service
             .settings
             .audit
@@ -168,11 +187,18 @@ impl Backend for WebBackend {
     }
 
     fn oidc_client_secret(&self) -> Result<String, WebError> {
-        self.secrets.get("oidc.client_secret").map_err(WebError::Internal)
+        self.secrets
+            .get("oidc.client_secret")
+            .map_err(WebError::Internal)
     }
 
     fn session_load(&self, id: &str) -> Result<Option<StoredSession>, WebError> {
-        let t = self.service.settings.store.table(SESSIONS).map_err(internal)?;
+        let t = self
+            .service
+            .settings
+            .store
+            .table(SESSIONS)
+            .map_err(internal)?;
         Ok(t.get(id).map_err(internal)?.and_then(|v| {
             let (head, data) = v.split_at_checked(8)?;
             Some(StoredSession {
@@ -186,13 +212,19 @@ impl Backend for WebBackend {
         let mut v = s.expires.to_be_bytes().to_vec();
         v.extend_from_slice(&s.data);
         let store = &self.service.settings.store;
-        store.table(SESSIONS).and_then(|t| t.put(id, v)).map_err(internal)?;
+        store
+            .table(SESSIONS)
+            .and_then(|t| t.put(id, v))
+            .map_err(internal)?;
         store.flush().map_err(internal)
     }
 
     fn session_delete(&self, id: &str) -> Result<(), WebError> {
         let store = &self.service.settings.store;
-        store.table(SESSIONS).and_then(|t| t.remove(id)).map_err(internal)?;
+        store
+            .table(SESSIONS)
+            .and_then(|t| t.remove(id))
+            .map_err(internal)?;
         store.flush().map_err(internal)
     }
 }

@@ -84,7 +84,12 @@ pub trait Backend: Send + Sync + 'static {
     fn grant(&self, who: &Principal, c: NewConsent) -> Result<Consent, WebError>;
     fn revoke(&self, who: &Principal, id: &str) -> Result<Consent, WebError>;
     /// Writes an event of the web app (a login, a logout) to the audit log.
-    fn audit(&self, who: &Principal, action: &str, detail: serde_json::Value) -> Result<(), WebError>;
+    fn audit(
+        &self,
+        who: &Principal,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), WebError>;
     /// The secret the OpenID client authenticates with.
     fn oidc_client_secret(&self) -> Result<String, WebError>;
     /// Session storage (kept in the engine's store).

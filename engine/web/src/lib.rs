@@ -51,7 +51,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(backend: Arc<dyn Backend>, settings: WebSettings) -> Result<AppState, oidc::LoginError> {
+    pub fn new(
+        backend: Arc<dyn Backend>,
+        settings: WebSettings,
+    ) -> Result<AppState, oidc::LoginError> {
         let oidc = match &settings.oidc {
             Some(o) => Some(Arc::new(oidc::Oidc::new(o.clone(), &settings.public_url)?)),
             None => None,

@@ -168,7 +168,11 @@ impl Oidc {
     }
 
     /// Where to send the browser, and what to keep until it comes back.
-    pub async fn start(&self, secret: String, next: String) -> Result<(url::Url, Pending), LoginError> {
+    pub async fn start(
+        &self,
+        secret: String,
+        next: String,
+    ) -> Result<(url::Url, Pending), LoginError> {
         let client = self.client(secret).await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut req = client
@@ -178,7 +182,12 @@ impl Oidc {
                 Nonce::new_random,
             )
             .set_pkce_challenge(challenge);
-        for s in self.settings.scopes.iter().filter(|s| s.as_str() != "openid") {
+        for s in self
+            .settings
+            .scopes
+            .iter()
+            .filter(|s| s.as_str() != "openid")
+        {
             req = req.add_scope(Scope::new(s.clone()));
         }
         let (url, state, nonce) = req.url();
@@ -228,9 +237,13 @@ impl Oidc {
         let mut extra = payload(&id_token.to_string())?;
         let wanted = [&self.settings.cpr_claim, &self.settings.cvr_claim];
         if !wanted.iter().any(|c| extra.contains_key(*c)) {
-            if let Ok(req) = client.user_info(token.access_token().clone(), Some(claims.subject().clone())) {
-                let info: Result<openidconnect::UserInfoClaims<Extra, openidconnect::core::CoreGenderClaim>, _> =
-                    req.request_async(&self.http).await;
+            if let Ok(req) =
+                client.user_info(token.access_token().clone(), Some(claims.subject().clone()))
+            {
+                let info: Result<
+                    openidconnect::UserInfoClaims<Extra, openidconnect::core::CoreGenderClaim>,
+                    _,
+                > = req.request_async(&self.http).await;
                 match info {
                     Ok(info) => extra.extend(info.additional_claims().claims.clone()),
                     Err(e) => tracing::warn!("userinfo failed: {}", chain(&e)),
@@ -250,7 +263,12 @@ impl Oidc {
             let party = Party::parse(&cvr)
                 .ok()
                 .filter(|p| matches!(p, Party::Cvr(_)))
-                .ok_or_else(|| LoginError::Invalid(format!("{:?} is not a CVR number", self.settings.cvr_claim)))?;
+                .ok_or_else(|| {
+                    LoginError::Invalid(format!(
+                        "{:?} is not a CVR number",
+                        self.settings.cvr_claim
+                    ))
+                })?;
             return Ok(Principal::ThirdParty { party, name });
         }
         let cpr = text(&self.settings.cpr_claim)

@@ -53,12 +53,23 @@ pub struct Layout {
 }
 
 impl Layout {
-    async fn new(state: &AppState, session: &Session, title: &str, who: Option<&Principal>) -> Layout {
+    async fn new(
+        state: &AppState,
+        session: &Session,
+        title: &str,
+        who: Option<&Principal>,
+    ) -> Layout {
         Layout {
             title: title.to_string(),
             authority: state.settings.authority.clone(),
             viewer: who.map(|p| p.name().to_string()),
-            organisation: matches!(who, Some(Principal::ThirdParty { party: Party::Cvr(_), .. })),
+            organisation: matches!(
+                who,
+                Some(Principal::ThirdParty {
+                    party: Party::Cvr(_),
+                    ..
+                })
+            ),
             csrf: crate::csrf::token(session).await,
             refresh: false,
         }
@@ -98,7 +109,11 @@ fn error_page(e: WebError) -> Response {
             "Siden findes ikke",
             "Siden findes ikke, eller du har ikke adgang til den.",
         ),
-        WebError::Refused(why) => message_page(StatusCode::UNPROCESSABLE_ENTITY, "Det kunne ikke lade sig gøre", &why),
+        WebError::Refused(why) => message_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Det kunne ikke lade sig gøre",
+            &why,
+        ),
         WebError::Internal(detail) => {
             tracing::error!("web: {detail}");
             message_page(
@@ -128,8 +143,18 @@ async fn stylesheet() -> Response {
 /// A date as Danes write it: "14. december 2026".
 pub fn dato(d: NaiveDate) -> String {
     const MONTHS: [&str; 12] = [
-        "januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september",
-        "oktober", "november", "december",
+        "januar",
+        "februar",
+        "marts",
+        "april",
+        "maj",
+        "juni",
+        "juli",
+        "august",
+        "september",
+        "oktober",
+        "november",
+        "december",
     ];
     format!("{}. {} {}", d.day(), MONTHS[d.month0() as usize], d.year())
 }
@@ -149,7 +174,11 @@ struct Home {
 }
 
 async fn home(State(state): State<AppState>, session: Session) -> Response {
-    let who = session.get::<Principal>(crate::viewer::KEY).await.ok().flatten();
+    let who = session
+        .get::<Principal>(crate::viewer::KEY)
+        .await
+        .ok()
+        .flatten();
     Home {
         layout: Layout::new(&state, &session, "Forside", who.as_ref()).await,
         login: state.oidc.is_some(),
@@ -164,9 +193,15 @@ struct LoginQuery {
 }
 
 /// Sends the browser to the identity provider.
-async fn login(State(state): State<AppState>, session: Session, Query(q): Query<LoginQuery>) -> Response {
+async fn login(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<LoginQuery>,
+) -> Response {
     let Some(oidc) = state.oidc.clone() else {
-        return error_page(WebError::Refused("Login er ikke sat op på denne installation.".into()));
+        return error_page(WebError::Refused(
+            "Login er ikke sat op på denne installation.".into(),
+        ));
     };
     let secret = match state.call(|b| b.oidc_client_secret()).await {
         Ok(s) => s,
@@ -175,7 +210,9 @@ async fn login(State(state): State<AppState>, session: Session, Query(q): Query<
     match oidc.start(secret, safe_next(q.next.as_deref())).await {
         Ok((url, pending)) => {
             if let Err(e) = session.insert("login", &pending).await {
-                return error_page(WebError::Internal(format!("cannot keep the login state: {e}")));
+                return error_page(WebError::Internal(format!(
+                    "cannot keep the login state: {e}"
+                )));
             }
             Redirect::to(url.as_str()).into_response()
         }
@@ -185,7 +222,8 @@ async fn login(State(state): State<AppState>, session: Session, Query(q): Query<
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Home {
-                    layout: Layout::new(&state, &session, "Login er ikke muligt lige nu", who).await,
+                    layout: Layout::new(&state, &session, "Login er ikke muligt lige nu", who)
+                        .await,
                     login: true,
                     problem: Some(e.dansk().to_string()),
                 },
@@ -204,7 +242,11 @@ struct Callback {
 }
 
 /// The identity provider sends the browser back here.
-async fn callback(State(state): State<AppState>, session: Session, Query(q): Query<Callback>) -> Response {
+async fn callback(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<Callback>,
+) -> Response {
     let Some(oidc) = state.oidc.clone() else {
         return not_found().await;
     };
@@ -214,10 +256,13 @@ async fn callback(State(state): State<AppState>, session: Session, Query(q): Que
             "{err}: {}",
             q.error_description.unwrap_or_default()
         ))),
-        (Some(p), Some(code), Some(st), None) => match state.call(|b| b.oidc_client_secret()).await {
+        (Some(p), Some(code), Some(st), None) => match state.call(|b| b.oidc_client_secret()).await
+        {
             Ok(secret) => {
                 let next = p.next.clone();
-                oidc.finish(secret, p, &code, &st).await.map(|who| (who, next))
+                oidc.finish(secret, p, &code, &st)
+                    .await
+                    .map(|who| (who, next))
             }
             Err(e) => return error_page(e),
         },
@@ -234,7 +279,10 @@ async fn callback(State(state): State<AppState>, session: Session, Query(q): Que
                 return error_page(WebError::Internal(format!("cannot keep the login: {e}")));
             }
             let w = who.clone();
-            if let Err(e) = state.call(move |b| b.audit(&w, "web.login", serde_json::json!({}))).await {
+            if let Err(e) = state
+                .call(move |b| b.audit(&w, "web.login", serde_json::json!({})))
+                .await
+            {
                 return error_page(e);
             }
             Redirect::to(&next).into_response()
@@ -256,7 +304,10 @@ async fn callback(State(state): State<AppState>, session: Session, Query(q): Que
 
 async fn logout(State(state): State<AppState>, session: Session) -> Response {
     if let Ok(Some(who)) = session.get::<Principal>(crate::viewer::KEY).await {
-        if let Err(e) = state.call(move |b| b.audit(&who, "web.logout", serde_json::json!({}))).await {
+        if let Err(e) = state
+            .call(move |b| b.audit(&who, "web.logout", serde_json::json!({})))
+            .await
+        {
             return error_page(e);
         }
     }
@@ -299,12 +350,19 @@ impl RequestView {
         } else if left == 0 {
             format!("{} (i dag)", dato(r.deadline))
         } else {
-            format!("{} (overskredet; kommunen skriver til dig om, hvornår du får svar)", dato(r.deadline))
+            format!(
+                "{} (overskredet; kommunen skriver til dig om, hvornår du får svar)",
+                dato(r.deadline)
+            )
         };
         RequestView {
             id: r.id.clone(),
             state: r.state.dansk().to_string(),
-            received: r.created.with_timezone(&chrono::Local).format("%d.%m.%Y kl. %H:%M").to_string(),
+            received: r
+                .created
+                .with_timezone(&chrono::Local)
+                .format("%d.%m.%Y kl. %H:%M")
+                .to_string(),
             deadline,
             about: if r.requested_by.is_some() {
                 format!("{} (anmodet af {})", r.name, r.requester)
@@ -330,7 +388,11 @@ struct MyRequests {
     rows: Vec<RequestView>,
 }
 
-async fn my_requests(State(state): State<AppState>, session: Session, Viewer(who): Viewer) -> Response {
+async fn my_requests(
+    State(state): State<AppState>,
+    session: Session,
+    Viewer(who): Viewer,
+) -> Response {
     let w = who.clone();
     match state.call(move |b| b.requests(&w)).await {
         Ok(list) => MyRequests {
@@ -436,7 +498,11 @@ async fn render_new(
     } else {
         StatusCode::OK
     };
-    let key = if p.key.is_empty() { new_key() } else { p.key.clone() };
+    let key = if p.key.is_empty() {
+        new_key()
+    } else {
+        p.key.clone()
+    };
     (
         status,
         NewForm {
@@ -455,7 +521,11 @@ async fn render_new(
         .into_response()
 }
 
-async fn new_form(State(state): State<AppState>, session: Session, Viewer(who): Viewer) -> Response {
+async fn new_form(
+    State(state): State<AppState>,
+    session: Session,
+    Viewer(who): Viewer,
+) -> Response {
     if !matches!(who, Principal::Citizen { .. }) {
         return Redirect::to("/samtykker").into_response();
     }
@@ -492,13 +562,17 @@ async fn submit(
     req: NewRequest,
 ) -> Response {
     if p.key.is_empty() {
-        return error_page(WebError::Refused("Formularen mangler et felt; genindlæs siden og prøv igen.".into()));
+        return error_page(WebError::Refused(
+            "Formularen mangler et felt; genindlæs siden og prøv igen.".into(),
+        ));
     }
     let w = who.clone();
     match state.call(move |b| b.submit(&w, req)).await {
         // Post/redirect/get: reloading the receipt sends nothing again.
         Ok(rec) => Redirect::to(&format!("/anmodning/{}/kvittering", rec.id)).into_response(),
-        Err(WebError::Refused(why)) => render_new(&state, &session, &who, consent.as_ref(), p, Some(why)).await,
+        Err(WebError::Refused(why)) => {
+            render_new(&state, &session, &who, consent.as_ref(), p, Some(why)).await
+        }
         Err(e) => error_page(e),
     }
 }
@@ -548,7 +622,10 @@ fn steps(r: &RequestRecord) -> Vec<Step> {
         S::Cancelled => 0,
     };
     let now = rank(r.state);
-    let review = matches!(r.state, S::Incomplete | S::HeldForReview | S::DeliveryFailed | S::ManualHandling);
+    let review = matches!(
+        r.state,
+        S::Incomplete | S::HeldForReview | S::DeliveryFailed | S::ManualHandling
+    );
     let step = |name, at: i32| {
         let (state, class) = if now > at || (now == at && at == 5) {
             ("færdig", "done")
@@ -622,14 +699,28 @@ async fn request_page(
                 .unwrap_or_else(|| sys.clone()),
             state: match run.status {
                 RunStatus::Complete => format!("hentet ({} dokumenter)", run.documents),
-                RunStatus::Failed => "kunne ikke hentes automatisk; en sagsbehandler ser på det".into(),
+                RunStatus::Failed => {
+                    "kunne ikke hentes automatisk; en sagsbehandler ser på det".into()
+                }
                 RunStatus::Pending if rec.state == RequestState::Collecting => "hentes nu".into(),
                 RunStatus::Pending => "venter".into(),
             },
         })
         .collect();
-    let mut layout = Layout::new(&state, &session, &format!("Anmodning {}", rec.id), Some(&who)).await;
-    layout.refresh = matches!(rec.state, RequestState::Received | RequestState::Collecting | RequestState::Collected | RequestState::Ready);
+    let mut layout = Layout::new(
+        &state,
+        &session,
+        &format!("Anmodning {}", rec.id),
+        Some(&who),
+    )
+    .await;
+    layout.refresh = matches!(
+        rec.state,
+        RequestState::Received
+            | RequestState::Collecting
+            | RequestState::Collected
+            | RequestState::Ready
+    );
     RequestPage {
         layout,
         steps: steps(&rec),
@@ -639,7 +730,11 @@ async fn request_page(
     .into_response()
 }
 
-async fn answer(State(state): State<AppState>, Viewer(who): Viewer, Path(id): Path<String>) -> Response {
+async fn answer(
+    State(state): State<AppState>,
+    Viewer(who): Viewer,
+    Path(id): Path<String>,
+) -> Response {
     let file = format!("attachment; filename=\"aktindsigt-{id}.pdf\"");
     match state.call(move |b| b.answer(&who, &id)).await {
         Ok(pdf) => (
@@ -654,7 +749,11 @@ async fn answer(State(state): State<AppState>, Viewer(who): Viewer, Path(id): Pa
     }
 }
 
-async fn cancel(State(state): State<AppState>, Viewer(who): Viewer, Path(id): Path<String>) -> Response {
+async fn cancel(
+    State(state): State<AppState>,
+    Viewer(who): Viewer,
+    Path(id): Path<String>,
+) -> Response {
     let path = format!("/anmodning/{id}");
     match state.call(move |b| b.cancel(&who, &id)).await {
         Ok(_) => Redirect::to(&path).into_response(),
@@ -754,7 +853,11 @@ async fn render_consents(
         .into_response()
 }
 
-async fn consents(State(state): State<AppState>, session: Session, Viewer(who): Viewer) -> Response {
+async fn consents(
+    State(state): State<AppState>,
+    session: Session,
+    Viewer(who): Viewer,
+) -> Response {
     render_consents(&state, &session, &who, None, None).await
 }
 
@@ -789,9 +892,18 @@ async fn grant(
     let w = who.clone();
     match state.call(move |b| b.grant(&w, c)).await {
         Ok(c) => {
-            render_consents(&state, &session, &who, Some(format!("Samtykket til {} er givet.", c.grantee_name)), None).await
+            render_consents(
+                &state,
+                &session,
+                &who,
+                Some(format!("Samtykket til {} er givet.", c.grantee_name)),
+                None,
+            )
+            .await
         }
-        Err(WebError::Refused(why)) => render_consents(&state, &session, &who, None, Some(why)).await,
+        Err(WebError::Refused(why)) => {
+            render_consents(&state, &session, &who, None, Some(why)).await
+        }
         Err(e) => error_page(e),
     }
 }
@@ -805,8 +917,14 @@ async fn revoke(
     let w = who.clone();
     match state.call(move |b| b.revoke(&w, &id)).await {
         Ok(c) => {
-            render_consents(&state, &session, &who, Some(format!("Samtykket til {} er tilbagekaldt.", c.grantee_name)), None)
-                .await
+            render_consents(
+                &state,
+                &session,
+                &who,
+                Some(format!("Samtykket til {} er tilbagekaldt.", c.grantee_name)),
+                None,
+            )
+            .await
         }
         Err(e) => error_page(e),
     }
@@ -885,7 +1003,10 @@ mod tests {
 
     #[test]
     fn danish_dates() {
-        assert_eq!(dato(NaiveDate::from_ymd_opt(2026, 12, 14).unwrap()), "14. december 2026");
+        assert_eq!(
+            dato(NaiveDate::from_ymd_opt(2026, 12, 14).unwrap()),
+            "14. december 2026"
+        );
         assert_eq!(
             period_text(
                 NaiveDate::from_ymd_opt(1900, 1, 1).unwrap(),
@@ -899,6 +1020,9 @@ mod tests {
     fn repeated_topics_are_all_read() {
         let p = posted(b"csrf=x&key=k&from=2020-01-01&to=&topic=Jobcenter&topic=B%C3%B8rn+og+Unge");
         assert_eq!(p.topics, ["Jobcenter", "Børn og Unge"]);
-        assert_eq!((p.from.as_str(), p.to.as_str(), p.key.as_str()), ("2020-01-01", "", "k"));
+        assert_eq!(
+            (p.from.as_str(), p.to.as_str(), p.key.as_str()),
+            ("2020-01-01", "", "k")
+        );
     }
 }

@@ -9,16 +9,26 @@ use axum::response::Response;
 
 /// The policy: everything from our own origin, nothing inline, no plugins,
 /// forms only to ourselves, never inside a frame.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+pub const CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The headers and their values.
 pub fn headers() -> [(HeaderName, HeaderValue); 6] {
     [
-        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ),
         (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
-        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-        (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ),
         (
             HeaderName::from_static("permissions-policy"),
             HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
@@ -43,8 +53,10 @@ mod tests {
     #[tokio::test]
     async fn every_response_gets_the_headers_and_keeps_its_own() {
         let mut own = Response::new(axum::body::Body::empty());
-        own.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=3600"));
+        own.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("max-age=3600"),
+        );
         let res = add(own).await;
         assert_eq!(res.headers()[header::CACHE_CONTROL], "max-age=3600");
         assert!(res.headers()[header::CONTENT_SECURITY_POLICY]
