@@ -132,8 +132,13 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
         let mut m = last + 1;
         street_key(prev_word.text(s), &mut key);
         let could_be_listed = lex.is_street_last_word(&key);
-        while could_be_listed && m > 0 && words < maxw + 2 {
+        // bounded in tokens too: numbers and dots between words ("10.
+        // Februar Vej") count, or a line of digits would be walked over at
+        // every house number (quadratic)
+        let mut steps = 0;
+        while could_be_listed && m > 0 && words < maxw + 2 && steps < 2 * maxw + 4 {
             m -= 1;
+            steps += 1;
             let t = toks[m];
             match t.kind {
                 TokKind::Word => words += 1,

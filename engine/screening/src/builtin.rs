@@ -190,6 +190,15 @@ institut instituttet fond fonden kirke kirken hus huset plads universitet univer
 ministerium ministeriet styrelse styrelsen afdeling afdelingen forvaltning forvaltningen politi
 politiet retten byret byretten landsret landsretten højesteret ankestyrelsen udvalg udvalget
 forening foreningen bibliotek biblioteket museum museet apotek apoteket a/s aps i/s
+borgerservice jobcenter jobcentret jobcenteret ydelsesservice sygedagpenge handicap hjemmeplejen
+visitationen familieafdelingen ppr ssp beskæftigelse integration ældreplejen tandplejen
+sundhedsplejen socialforvaltningen skat ivs amba smba a.m.b.a holding gmbh ltd inc llc
+revision revisionsfirma transport vvs consult rådgivning entreprise advokatfirma advokatfirmaet
+advokater ejendomme ejendomsadministration invest handel import export autoværksted
+tømrerfirma malerfirma murerfirma elektriker vognmand vognmandsforretning gruppen group
+partners folketinget folketing christiansborg parlament parlamentet europa-parlamentet
+bank banken sparekasse sparekassen forsikring boligforening boligforeningen boligselskab
+boligselskabet ministeriet rigspolitiet anklagemyndigheden hovedstaden
 ";
 
 /// Suffixes of Danish street names, for streets missing from the list

@@ -60,6 +60,9 @@ pub struct NameCand {
     pub words: usize,
     pub confidence: f32,
     pub reason: &'static str,
+    /// The span names an institution, authority or company (confidence
+    /// below 0): its contact details are not a person's.
+    pub org: bool,
 }
 
 pub struct NameFinder<'a> {
@@ -369,6 +372,7 @@ impl NameFinder<'_> {
                     words: 0,
                     confidence: -1.0,
                     reason: "place after \"i\"",
+                    org: false,
                 });
                 k = next.max(k + 1);
                 continue;
@@ -423,10 +427,14 @@ impl NameFinder<'_> {
                             words: 0,
                             confidence: -1.0,
                             reason: "part of a street or institution name",
+                            org: after == Some(Class::Breaker),
                         });
                     } else {
                         self.segment(seg, arena, evidence, out);
                     }
+                } else if after == Some(Class::Breaker) {
+                    // an institution word on its own ("kontakte Jobcenter")
+                    out.push(org_cand(run[i].start, run[i].end));
                 }
                 evidence = i < run.len() && run[i].class == Class::Title;
                 seg_start = i + 1;
@@ -549,7 +557,22 @@ impl NameFinder<'_> {
             words: n_words,
             confidence: conf,
             reason,
+            org: false,
         });
+    }
+}
+
+/// A span that names an institution or company: never a person, and the
+/// owner of the contact details after it.
+fn org_cand(start: usize, end: usize) -> NameCand {
+    NameCand {
+        start,
+        end,
+        keys: Vec::new(),
+        words: 0,
+        confidence: -1.0,
+        reason: "institution or company name",
+        org: true,
     }
 }
 
