@@ -19,6 +19,37 @@ pub(crate) struct ContactHit {
     /// For e-mail: the local part's lower-case words ("louise",
     /// "frederiksen"), to compare with names.
     pub(crate) local: Option<String>,
+    /// The writer gives their own (an institution's) number or address:
+    /// "kontakt os på", "vores telefon".
+    pub(crate) ours: bool,
+}
+
+/// Phrases before a contact detail that make it the writing institution's
+/// own ("Kontakt os på tlf. …", "vores e-mail").
+const OURS: &[&str] = &[
+    " os på",
+    " os via",
+    " os pr",
+    " os:",
+    " os,",
+    " os i",
+    "vores telefon",
+    "vores tlf",
+    "vores mail",
+    "vores e-mail",
+    "vores nummer",
+    "vores hovednummer",
+    "vores hotline",
+];
+
+/// Whether the writer's own number or address follows (see [`OURS`]).
+fn ours_before(s: &str, start: usize) -> bool {
+    let mut from = start.saturating_sub(32);
+    while from > 0 && !s.is_char_boundary(from) {
+        from -= 1;
+    }
+    let ctx = format!(" {}", s[from..start].to_lowercase());
+    OURS.iter().any(|p| ctx.contains(p))
 }
 
 /// Words right before a number that make it a phone number.
@@ -252,6 +283,9 @@ pub(crate) fn scan(s: &str) -> Vec<ContactHit> {
     let mut out = Vec::new();
     scan_numbers(s, &mut out);
     scan_emails(s, &mut out);
+    for h in &mut out {
+        h.ours = ours_before(s, h.start);
+    }
     out.sort_by_key(|h| h.start);
     out
 }
@@ -277,6 +311,7 @@ fn scan_numbers(s: &str, out: &mut Vec<ContactHit>) {
                     confidence: 0.95,
                     reason: "IBAN with a valid check number",
                     local: None,
+                    ours: false,
                 });
                 i = end;
                 continue;
@@ -387,7 +422,9 @@ fn classify_number(
     cc: Option<&str>,
 ) -> Option<ContactHit> {
     let before = word_before(s, start);
-    let phone_ctx = PHONE_BEFORE.contains(&before.as_str()) || context_has(s, start, PHONE_CONTEXT);
+    let near_ctx =
+        PHONE_BEFORE.contains(&before.as_str()) || PHONE_CONTEXT.contains(&before.as_str());
+    let phone_ctx = near_ctx || context_has(s, start, PHONE_CONTEXT);
     let account_ctx = context_has(s, start, ACCOUNT_CONTEXT);
     let not_phone = NOT_PHONE.contains(&before.as_str());
     // (a few characters only: lower-casing the rest of the text would make
@@ -414,6 +451,7 @@ fn classify_number(
             confidence,
             reason,
             local: None,
+            ours: false,
         })
     };
     // bank account: "1234-1234567890", "1234 0001234567", or after "konto"
@@ -426,7 +464,11 @@ fn classify_number(
                 "registration and account number",
             );
         }
-        if (6..=10).contains(&lens[0]) && cc.is_none() && lens.len() == 1 {
+        if (6..=10).contains(&lens[0])
+            && cc.is_none()
+            && lens.len() == 1
+            && ACCOUNT_CONTEXT.contains(&before.as_str())
+        {
             return hit(
                 1,
                 MarkKind::Account,
@@ -466,7 +508,7 @@ fn classify_number(
     // groupings ("22.03.2023" is a date, "12 500 000" a count) only after
     // a phone word or a country code
     let first = s.as_bytes()[groups[0].0];
-    let sure = cc.is_some() || phone_ctx;
+    let sure = cc.is_some() || near_ctx;
     let dotted = groups.windows(2).any(|w| s[w[0].1..w[1].0].contains('.'));
     let dk_shape = |n: usize| -> bool {
         match &lens[..n] {
@@ -648,6 +690,7 @@ fn scan_emails(s: &str, out: &mut Vec<ContactHit>) {
             confidence: 0.85,
             reason: "e-mail address",
             local: Some(words.join(" ")),
+            ours: false,
         });
     }
 }

@@ -524,7 +524,11 @@ impl Screener {
         }
         owners.sort_unstable_by_key(|o| o.0);
         for h in contacts {
-            let owner = owner_before(s, &owners, h.start);
+            let owner = if h.ours {
+                Some(Owner::Org)
+            } else {
+                owner_before(s, &owners, h.start)
+            };
             let own_email = h
                 .local
                 .as_deref()

@@ -432,7 +432,7 @@ impl NameFinder<'_> {
                     } else {
                         self.segment(seg, arena, evidence, out);
                     }
-                } else if after == Some(Class::Breaker) {
+                } else if after == Some(Class::Breaker) && !run[i].all_caps {
                     // an institution word on its own ("kontakte Jobcenter")
                     out.push(org_cand(run[i].start, run[i].end));
                 }
