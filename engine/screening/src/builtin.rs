@@ -94,6 +94,7 @@ borger borgeren barnet barn forældre forælder mor far moderen faderen mother f
 kommune kommunen region regionen afdeling afdelingen center centret skole skolen
 januar februar marts    juli  september oktober november december
 mandag tirsdag onsdag torsdag fredag lørdag søndag i dag igår iforgårs
+monday tuesday wednesday thursday friday saturday sunday
 hr fru frk dr nr tlf tel mobil mail email adresse cpr postnr by
 ad ah  an as  bi  dem des di do ed  em ene es fa fe ha he hi ho  id in is ka ki la le  
 lu ma me mi mo mu na ne ni no nu og ok on or pa pe pi po ra re ri ro ru sa se si so su ta te ti
@@ -142,7 +143,10 @@ tolken værge værgen bisidder bisidderen partsrepræsentant partsrepræsentante
 patienten eleven ansøgeren ansøger sundhedsplejerske sundhedsplejersken støttekontaktperson
 mentor mentoren familiebehandler familiebehandleren v/ att c/o kære hej pårørende barnet
 drengen pigen fætter kusine svoger svigerinde svigermor svigerfar stedfar stedmor papfar papmor
-familien fam
+familien fam kong kongen dronning dronningen prins prinsen prinsesse prinsessen kronprins
+kronprinsen kronprinsesse kronprinsessen greve grevinde baron baronesse hertug hertuginde
+kejser kejserinde fyrst fyrstinde storhertug storhertuginde lensgreve komtesse enkedronning
+pave herr frøken mr mrs ms miss sir lady lord
 ";
 
 /// Danish towns and place words: capitalised, often beside names, never a

@@ -481,33 +481,13 @@ impl Screener {
                 toks[i + 1].sent_start = true;
             }
         }
-        // who each span belongs to, for the contact details after them
-        let mut owners: Vec<(usize, usize, Owner)> = Vec::new();
-        for a in addrs {
-            if parties
-                .iter()
-                .any(|p| p.address.as_deref() == Some(a.key.as_str()))
-                || self.allow.contains(&a.key)
-            {
-                protected.push((a.start, a.end));
-                owners.push((a.start, a.end, Owner::Party));
-                continue;
-            }
-            marks.push(self.mark(
-                s,
-                a.start,
-                a.end,
-                MarkKind::Address,
-                a.confidence,
-                a.reason.to_string(),
-            ));
-            owners.push((a.start, a.end, Owner::Person));
-        }
         let finder = NameFinder {
             lex: &self.lex,
             rules: &self.rules,
         };
         let found = finder.find(s, toks, &SpanSet::new(blocked));
+        // who each span belongs to, for the addresses and contact details after them
+        let mut owners: Vec<(usize, usize, Owner)> = Vec::new();
         let mut names = Vec::with_capacity(found.len());
         for c in found {
             if parties.iter().any(|p| p.owns_name(&c.keys, &self.rules)) {
@@ -523,11 +503,42 @@ impl Screener {
             }
         }
         owners.sort_unstable_by_key(|o| o.0);
+        let mut addr_owners: Vec<(usize, usize, Owner)> = Vec::with_capacity(addrs.len());
+        for a in addrs {
+            if parties
+                .iter()
+                .any(|p| p.address.as_deref() == Some(a.key.as_str()))
+                || self.allow.contains(&a.key)
+            {
+                protected.push((a.start, a.end));
+                addr_owners.push((a.start, a.end, Owner::Party));
+                continue;
+            }
+            // an institution's or company's address: its name right before
+            // ("Jobcenter Herning\nTorvet 19", "Bech & Holm ApS, Åboulevarden 13")
+            let org =
+                nearest_owner(s, &[&owners, &addr_owners], a.start).is_some_and(|(who, gap)| {
+                    who == Owner::Org && !gap.chars().any(char::is_alphanumeric)
+                });
+            if org {
+                addr_owners.push((a.start, a.end, Owner::Org));
+                continue;
+            }
+            marks.push(self.mark(
+                s,
+                a.start,
+                a.end,
+                MarkKind::Address,
+                a.confidence,
+                a.reason.to_string(),
+            ));
+            addr_owners.push((a.start, a.end, Owner::Person));
+        }
         for h in contacts {
             let owner = if h.ours {
                 Some(Owner::Org)
             } else {
-                owner_before(s, &owners, h.start)
+                nearest_owner(s, &[&owners, &addr_owners], h.start).map(|o| o.0)
             };
             let own_email = h
                 .local
@@ -663,17 +674,31 @@ impl Screener {
     }
 }
 
-/// The owner of the nearest name, address or institution before `at`,
-/// within [`OWNER_REACH`] bytes and the same paragraph.
-fn owner_before(s: &str, owners: &[(usize, usize, Owner)], at: usize) -> Option<Owner> {
-    let i = owners.partition_point(|o| o.0 < at);
-    // the nearest by end: look at a few before (spans do not nest deeply)
-    let (_, end, who) = owners[i.saturating_sub(4)..i]
-        .iter()
-        .filter(|o| o.1 <= at)
-        .max_by_key(|o| o.1)?;
-    let gap = &s[*end..at];
-    (at - end <= OWNER_REACH && !gap.contains("\n\n")).then_some(*who)
+/// The owner of the nearest name, address or institution before `at`
+/// (within [`OWNER_REACH`] bytes and the same paragraph), and the text
+/// between them. Each list is sorted by start.
+fn nearest_owner<'a>(
+    s: &'a str,
+    lists: &[&[(usize, usize, Owner)]],
+    at: usize,
+) -> Option<(Owner, &'a str)> {
+    let mut best: Option<(usize, Owner)> = None;
+    for owners in lists {
+        let i = owners.partition_point(|o| o.0 < at);
+        // the nearest by end among the last few (spans do not nest deeply)
+        if let Some(o) = owners[i.saturating_sub(4)..i]
+            .iter()
+            .filter(|o| o.1 <= at)
+            .max_by_key(|o| o.1)
+        {
+            if best.is_none_or(|b| o.1 > b.0) {
+                best = Some((o.1, o.2));
+            }
+        }
+    }
+    let (end, who) = best?;
+    let gap = &s[end..at];
+    (at - end <= OWNER_REACH && !gap.contains("\n\n")).then_some((who, gap))
 }
 
 /// Keeps the strongest of overlapping marks (CPR > address > name > word,

@@ -170,7 +170,11 @@ impl NameFinder<'_> {
         let mut k = 0;
         while k < toks.len() {
             let t = toks[k];
-            if !(t.is_word() && t.cap) || glued_to_digit(s, &t) || inside(&t) {
+            if !(t.is_word() && t.cap)
+                || glued_to_digit(s, &t)
+                || inside(&t)
+                || date_word(s, toks, k)
+            {
                 k += 1;
                 continue;
             }
@@ -281,6 +285,9 @@ impl NameFinder<'_> {
             let next = j;
             // the word before the run: a lower-case title ("hr.", "fru", "mor")
             let mut title_before = false;
+            // an honorific or royal title before the run is part of the name's span
+            let mut title_start: Option<usize> = None;
+            let mut royal = false;
             if k >= 2 && toks[k - 1].is_punct(':') && toks[k - 2].is_word() {
                 // a form field: "Navn: Zarkhan Oduya", "Deltagere: ..."
                 lower_into(toks[k - 2].text(s), &mut buf);
@@ -311,6 +318,10 @@ impl NameFinder<'_> {
                     } else {
                         self.rules.flags(b) & crate::rules::TITLE != 0
                     };
+                    if title_before && (is_honorific(b) || is_royal(b)) {
+                        title_start = Some(pt.start);
+                        royal = is_royal(b);
+                    }
                 }
             }
             if run.is_empty() {
@@ -380,7 +391,54 @@ impl NameFinder<'_> {
             // the run follows a lower-case word on the same line: truly mid-sentence
             let after_lower =
                 k > 0 && toks[k - 1].is_word() && !toks[k - 1].cap && !toks[k].newline_before;
+            // "Hansen & Søn", "Bech & Holm Advokater": a company
+            if toks.get(next).is_some_and(|t| t.is_punct('&'))
+                && self.company_after(s, toks, next + 1, &mut buf)
+            {
+                out.push(org_cand(run[0].start, run[run.len() - 1].end));
+                k = next.max(k + 1);
+                continue;
+            }
+            // "TV2 Nord", "P4 Midt": a word after a name glued to a digit belongs to it
+            if run.len() == 1
+                && k >= 2
+                && toks[k - 1].kind == TokKind::Number
+                && toks[k - 2].is_word()
+                && toks[k - 2].end == toks[k - 1].start
+                && !toks[k].newline_before
+            {
+                out.push(org_cand(run[0].start, run[0].end));
+                k = next.max(k + 1);
+                continue;
+            }
+            let before = out.len();
             self.decide(&run, &arena, title_before, after_lower, &mut out);
+            let run_end = run[run.len() - 1].end;
+            if let Some(c) = out[before..]
+                .iter_mut()
+                .find(|c| c.confidence > 0.0 && c.start == run[0].start)
+            {
+                if let Some(ts) = title_start {
+                    c.start = ts;
+                }
+            }
+            // "kong Philippe af Belgien"
+            if royal && toks.get(next).is_some_and(|t| t.text(s) == "af") {
+                if let Some(country) = toks
+                    .get(next + 1)
+                    .filter(|t| t.is_word() && t.cap && !t.newline_before)
+                {
+                    if let Some(c) = out[before..]
+                        .iter_mut()
+                        .rev()
+                        .find(|c| c.end == run_end && c.confidence > 0.0)
+                    {
+                        c.end = country.end;
+                        k = (next + 2).max(k + 1);
+                        continue;
+                    }
+                }
+            }
             k = next.max(k + 1);
         }
         out
@@ -397,6 +455,7 @@ impl NameFinder<'_> {
         // split into segments at titles and breakers
         let mut seg_start = 0;
         let mut evidence = title_before;
+        let mut pending_title: Option<usize> = None;
         let mut i = 0;
         while i <= run.len() {
             let boundary = i == run.len()
@@ -410,14 +469,30 @@ impl NameFinder<'_> {
                 // a segment right before a street word or an institution is part of its name
                 let part_of_other = match after {
                     Some(Class::Street) => true,
-                    Some(Class::Breaker) => !run[i].all_caps,
+                    // (an acronym such as "SFO" ends a run, but "HERNING KOMMUNE" is one name)
+                    Some(Class::Breaker) => !(run[i].all_caps && run[i].end - run[i].start <= 3),
                     _ => false,
                 } || (seg_start > 0
                     && run[seg_start - 1].class == Class::Function
                     && !run[seg_start - 1].sent
                     && (seg_start > 1 || after_lower));
                 // ("Digital Post": a capitalised ordinary word mid-sentence opens a proper noun)
-                if !seg.is_empty() {
+                // "Jobcenter Herning", "Hospitalet Lillebælt": the words after an
+                // institution word belong to it, unless they hold a person's name
+                let after_institution = seg_start > 0
+                    && run[seg_start - 1].class == Class::Breaker
+                    && !(run[seg_start - 1].all_caps
+                        && run[seg_start - 1].end - run[seg_start - 1].start <= 3)
+                    && !seg
+                        .iter()
+                        .any(|r| matches!(r.class, Class::Strong | Class::Rare));
+                if !seg.is_empty() && after_institution {
+                    let end = match after {
+                        Some(Class::Breaker) => run[i].end,
+                        _ => seg[seg.len() - 1].end,
+                    };
+                    out.push(org_cand(run[seg_start - 1].start, end));
+                } else if !seg.is_empty() {
                     if part_of_other {
                         // part of a street or institution name: block the request-level rule too
                         out.push(NameCand {
@@ -430,13 +505,29 @@ impl NameFinder<'_> {
                             org: after == Some(Class::Breaker),
                         });
                     } else {
+                        let before = out.len();
                         self.segment(seg, arena, evidence, out);
+                        if let (Some(ts), Some(c)) = (pending_title, out.get_mut(before)) {
+                            c.start = ts;
+                        }
                     }
-                } else if after == Some(Class::Breaker) && !run[i].all_caps {
+                } else if after == Some(Class::Breaker)
+                    && !(run[i].all_caps && run[i].end - run[i].start <= 3)
+                {
                     // an institution word on its own ("kontakte Jobcenter")
                     out.push(org_cand(run[i].start, run[i].end));
                 }
                 evidence = i < run.len() && run[i].class == Class::Title;
+                let title_word = i < run.len() && evidence && {
+                    let k = key_of(arena, &run[i]);
+                    is_honorific(k) || is_royal(k)
+                };
+                if title_word && i + 1 < run.len() {
+                    // the span of the name after it starts at the title
+                    pending_title = Some(run[i].start);
+                } else {
+                    pending_title = None;
+                }
                 seg_start = i + 1;
             }
             i += 1;
@@ -592,6 +683,111 @@ fn lower_part_at(w: &str) -> Option<usize> {
         off += part.len() + 1;
     }
     None
+}
+
+impl NameFinder<'_> {
+    /// Whether the capitalised words from `k` on the same line name a
+    /// company ("Søn", "Co", an institution or legal-form word such as
+    /// "Advokater", "ApS").
+    fn company_after(&self, s: &str, toks: &[Tok], mut k: usize, buf: &mut String) -> bool {
+        let mut n = 0;
+        while let Some(t) = toks.get(k) {
+            if n >= 4 || t.newline_before || !(t.is_word() && t.cap) {
+                break;
+            }
+            lower_into(t.text(s), buf);
+            if matches!(
+                buf.as_str(),
+                "co" | "søn" | "sønner" | "partnere" | "partners"
+            ) || self.classify(t.text(s), t.all_caps, buf).0 == Class::Breaker
+            {
+                return true;
+            }
+            k += 1;
+            n += 1;
+        }
+        false
+    }
+}
+
+/// English month names: before or after a number they are a date ("May 6,
+/// 2024", "6 June"), not a name.
+const MONTHS_EN: &[&str] = &[
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// Whether token `k` is an English month name next to a number.
+fn date_word(s: &str, toks: &[Tok], k: usize) -> bool {
+    MONTHS_EN.contains(&toks[k].text(s))
+        && (toks.get(k + 1).is_some_and(|t| t.kind == TokKind::Number)
+            || k > 0 && toks[k - 1].kind == TokKind::Number
+            || k > 1 && toks[k - 1].is_punct(',') && toks[k - 2].is_word())
+}
+
+/// Honorifics that are part of a name's span ("hr. Hansen", "fru Jensen").
+fn is_honorific(w: &str) -> bool {
+    matches!(
+        w,
+        "hr" | "herr"
+            | "fru"
+            | "frk"
+            | "frøken"
+            | "dr"
+            | "mr"
+            | "mrs"
+            | "ms"
+            | "miss"
+            | "sir"
+            | "lady"
+            | "lord"
+    )
+}
+
+/// Royal and noble styles, part of the name's span ("kong Philippe af
+/// Belgien", "grevinde Alexandra").
+fn is_royal(w: &str) -> bool {
+    matches!(
+        w,
+        "kong"
+            | "kongen"
+            | "dronning"
+            | "dronningen"
+            | "prins"
+            | "prinsen"
+            | "prinsesse"
+            | "prinsessen"
+            | "kronprins"
+            | "kronprinsen"
+            | "kronprinsesse"
+            | "kronprinsessen"
+            | "greve"
+            | "grevinde"
+            | "baron"
+            | "baronesse"
+            | "hertug"
+            | "hertuginde"
+            | "kejser"
+            | "kejserinde"
+            | "fyrst"
+            | "fyrstinde"
+            | "storhertug"
+            | "storhertuginde"
+            | "lensgreve"
+            | "komtesse"
+            | "enkedronning"
+            | "pave"
+    )
 }
 
 /// Field labels after which (and a colon) a name follows.

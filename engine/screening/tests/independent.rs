@@ -32,9 +32,8 @@ struct Floor {
 
 fn score(dir: &str) -> Vec<(String, Score)> {
     let path = Path::new(EVAL).join(dir);
-    let cases = corpus::load_dir(&path).unwrap_or_else(|e| {
-        panic!("cannot read the corpus at {}: {e}", path.display())
-    });
+    let cases = corpus::load_dir(&path)
+        .unwrap_or_else(|e| panic!("cannot read the corpus at {}: {e}", path.display()));
     assert!(
         cases.len() >= 5,
         "{}: only {} documents; the corpus is missing or was not merged",
@@ -89,7 +88,11 @@ fn check(groups: &[(String, Score)], floors: &[Floor]) -> Vec<String> {
         };
         below("CPR recall", s.recall_kind(GoldKind::Cpr), f.cpr);
         below("name recall", s.recall_kind(GoldKind::Name), f.name);
-        below("address recall", s.recall_kind(GoldKind::Address), f.address);
+        below(
+            "address recall",
+            s.recall_kind(GoldKind::Address),
+            f.address,
+        );
         below("phone/e-mail/account recall", other_recall(s), f.other);
         below("strict precision", s.strict_precision(), f.strict_precision);
         if s.own_marked > 0 {
