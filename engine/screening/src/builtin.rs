@@ -215,6 +215,7 @@ marken dalen broen gård gården sti stien kvarter kvarteret engen hegn hegnet s
 dige diget ager agre krogen bjerget bækken ringen passage passagen promenade promenaden kaj
 kajen brygge bryggen møllen tofte toften banke banken vangen have stykket stykke hus husene
 linien linjen vejle drev drevet sletten slette bro alléen mose mosen holm holmen eng lund
+gatan vägen gata väg veien vei gate gaten straße strasse weg laan straat street road avenue lane
 ";
 
 /// Splits a whitespace-separated builtin list into lower-case words.

@@ -485,7 +485,8 @@ impl Screener {
             lex: &self.lex,
             rules: &self.rules,
         };
-        let found = finder.find(s, toks, &SpanSet::new(blocked));
+        let mut found = finder.find(s, toks, &SpanSet::new(blocked));
+        found.extend(finder.informal(s, toks));
         // who each span belongs to, for the addresses and contact details after them
         let mut owners: Vec<(usize, usize, Owner)> = Vec::new();
         let mut names = Vec::with_capacity(found.len());

@@ -556,7 +556,10 @@ impl NameFinder<'_> {
         if seg[0].sent && !evidence {
             let first = seg[0].class;
             let drop_first = match first {
-                Class::Unknown => true,
+                // "AUKEN Margrete": a surname in capitals before a first name
+                Class::Unknown => {
+                    !(seg[0].all_caps && seg[0].end - seg[0].start > 3 && names(&seg[1..]) > 0)
+                }
                 Class::Weak | Class::Rare => names(&seg[1..]) == 0 && seg.len() == 1,
                 _ => false,
             };
@@ -707,6 +710,152 @@ impl NameFinder<'_> {
             n += 1;
         }
         false
+    }
+}
+
+/// Words before a user name in forum posts and chats ("Indlæg af",
+/// "Svar fra", "Skrevet af").
+const USER_BEFORE: &[&str] = &[
+    "indlæg",
+    "svar",
+    "skrevet",
+    "besked",
+    "kommentar",
+    "citat",
+    "oprettet",
+    "posted",
+    "written",
+    "reply",
+    "opdateret",
+    "redigeret",
+];
+
+/// Field labels before a user name ("Bruger: mette_1987").
+const USER_LABEL: &[&str] = &[
+    "bruger",
+    "brugernavn",
+    "user",
+    "username",
+    "nick",
+    "profil",
+    "alias",
+];
+
+/// Common first names that are also ordinary Danish words: never a name
+/// in lower case.
+const LOWER_STOP: &[&str] = &[
+    "per", "bo", "mark", "liv", "sol", "ask", "karl", "lykke", "alma", "vera", "ane", "gry",
+    "bent", "rune", "lise", "signe", "kaj", "ib", "ea", "maj", "juni", "august", "april", "stig",
+    "finn", "kurt", "frank", "vibe", "dan", "tage", "mona", "nanna", "ole", "ulf",
+];
+
+/// Words around a lower-case first name that say it is one ("snakkede med
+/// mette", "mette sagde").
+const LOWER_BEFORE: &[&str] = &[
+    "med", "til", "hos", "fra", "og", "hils", "ved", "om", "at", "kære", "hej",
+];
+const LOWER_AFTER: &[&str] = &[
+    "sagde", "siger", "har", "havde", "er", "var", "kom", "ringede", "skrev", "fortalte", "og",
+    "synes", "mener", "spurgte", "skal", "vil", "kan",
+];
+
+impl NameFinder<'_> {
+    /// Names as informal text writes them: user names after "Indlæg af",
+    /// "Bruger:" or "@", and common first names in lower case next to a
+    /// word that says so ("snakkede med mette", review confidence).
+    pub fn informal(&self, s: &str, toks: &[Tok]) -> Vec<NameCand> {
+        let mut out = Vec::new();
+        let mut buf = String::new();
+        let b = s.as_bytes();
+        for (k, t) in toks.iter().enumerate() {
+            if !(t.is_word() || t.kind == TokKind::Number) {
+                continue;
+            }
+            // user names
+            let lower_at = |i: usize, buf: &mut String| {
+                lower_into(toks[i].text(s), buf);
+            };
+            let after_user_word = k >= 2
+                && toks[k - 1].is_word()
+                && {
+                    lower_at(k - 1, &mut buf);
+                    matches!(buf.as_str(), "af" | "fra" | "by")
+                }
+                && toks[k - 2].is_word()
+                && {
+                    lower_at(k - 2, &mut buf);
+                    USER_BEFORE.contains(&buf.as_str())
+                };
+            let after_label = k >= 2 && toks[k - 1].is_punct(':') && toks[k - 2].is_word() && {
+                lower_at(k - 2, &mut buf);
+                USER_LABEL.contains(&buf.as_str())
+            };
+            let after_at = k >= 1
+                && toks[k - 1].is_punct('@')
+                && toks[k - 1].end == t.start
+                && (k < 2 || toks[k - 1].space_before || toks[k - 1].newline_before);
+            if after_user_word || after_label || after_at {
+                let start = if after_at { toks[k - 1].start } else { t.start };
+                let mut e = t.end;
+                while e < b.len()
+                    && (b[e].is_ascii_alphanumeric()
+                        || matches!(b[e], b'_' | b'-' | b'.')
+                        || b[e] >= 0x80 && s[e..].chars().next().is_some_and(char::is_alphanumeric))
+                {
+                    e += s[e..].chars().next().map_or(1, char::len_utf8);
+                }
+                while e > t.end && matches!(b[e - 1], b'.' | b'-') {
+                    e -= 1;
+                }
+                out.push(NameCand {
+                    start,
+                    end: e,
+                    keys: Vec::new(),
+                    words: 1,
+                    confidence: 0.85,
+                    reason: "user name",
+                    org: false,
+                });
+                continue;
+            }
+            // a common first name in lower case
+            if !t.is_word() || t.cap || t.sent_start {
+                continue;
+            }
+            lower_into(t.text(s), &mut buf);
+            if LOWER_STOP.contains(&buf.as_str()) || self.rules.flags(&buf) != 0 {
+                continue;
+            }
+            let Some(info) = self.lex.name(&buf) else {
+                continue;
+            };
+            if info.first_rank == 0 || info.first_rank > 300 {
+                continue;
+            }
+            let key = buf.clone();
+            let word_is = |i: usize, list: &[&str], buf: &mut String| {
+                toks.get(i).is_some_and(|x| {
+                    x.is_word() && {
+                        lower_into(x.text(s), buf);
+                        list.contains(&buf.as_str())
+                    }
+                })
+            };
+            if (k > 0 && word_is(k - 1, LOWER_BEFORE, &mut buf))
+                || word_is(k + 1, LOWER_AFTER, &mut buf)
+            {
+                out.push(NameCand {
+                    start: t.start,
+                    end: t.end,
+                    keys: vec![key],
+                    words: 1,
+                    confidence: 0.55,
+                    reason: "common first name in lower case: review",
+                    org: false,
+                });
+            }
+        }
+        out
     }
 }
 
