@@ -67,7 +67,10 @@ impl MarkKind {
                 national.map(str::to_string).into_iter().collect()
             }
             MarkKind::Account => {
-                let iban = text.trim_start().get(..2).is_some_and(|c| c.eq_ignore_ascii_case("dk"));
+                let iban = text
+                    .trim_start()
+                    .get(..2)
+                    .is_some_and(|c| c.eq_ignore_ascii_case("dk"));
                 (iban && digits.len() == 16)
                     .then(|| digits[2..].to_string())
                     .into_iter()
@@ -82,12 +85,6 @@ impl MarkKind {
                 .collect(),
             MarkKind::Name | MarkKind::Address | MarkKind::Word => Vec::new(),
         }
-    }
-
-    /// Whether the kind identifies another person (everything but the
-    /// municipality's own sensitive words).
-    pub fn is_personal(&self) -> bool {
-        !matches!(self, MarkKind::Word)
     }
 }
 
@@ -126,9 +123,11 @@ pub fn ocr_digit(c: char) -> Option<u8> {
     })
 }
 
-/// The digits a Danish number word stands for ("nul" = "0", "tolv" =
-/// "12", "fireogtredive" = "34"), for CPR numbers written in words.
-pub fn number_word(w: &str) -> Option<String> {
+/// The number a Danish number word stands for ("nul" = 0, "tolv" = 12,
+/// "fireogtredive" = 34), for CPR numbers written in words. Written with
+/// digits it takes one digit below 10, two from 10 on ([`number_digits`]).
+/// Allocation-free for lower-case words: it runs on every word of a text.
+pub fn number_word(w: &str) -> Option<u8> {
     const ONES: [&str; 10] = [
         "nul", "en", "to", "tre", "fire", "fem", "seks", "syv", "otte", "ni",
     ];
@@ -137,10 +136,39 @@ pub fn number_word(w: &str) -> Option<String> {
         "nitten",
     ];
     const TENS: [&str; 8] = [
-        "tyve", "tredive", "fyrre", "halvtreds", "tres", "halvfjerds", "firs", "halvfems",
+        "tyve",
+        "tredive",
+        "fyrre",
+        "halvtreds",
+        "tres",
+        "halvfjerds",
+        "firs",
+        "halvfems",
     ];
-    let w = w.to_lowercase();
-    let w = match w.as_str() {
+    if w.len() < 2 || w.len() > 24 {
+        return None;
+    }
+    // lower case in a buffer on the stack (the words are short)
+    let mut buf = [0u8; 24];
+    let mut n = 0;
+    if w.is_ascii() {
+        buf[..w.len()].copy_from_slice(w.as_bytes());
+        buf[..w.len()].make_ascii_lowercase();
+        n = w.len();
+    } else {
+        for c in w.chars() {
+            for l in c.to_lowercase() {
+                let len = l.len_utf8();
+                if n + len > buf.len() {
+                    return None;
+                }
+                l.encode_utf8(&mut buf[n..n + len]);
+                n += len;
+            }
+        }
+    }
+    let w = std::str::from_utf8(&buf[..n]).ok()?;
+    let w = match w {
         "et" | "én" | "ét" | "een" => "en",
         "fyrretyve" => "fyrre",
         "halvtredsindstyve" => "halvtreds",
@@ -151,20 +179,33 @@ pub fn number_word(w: &str) -> Option<String> {
         "tredve" => "tredive",
         x => x,
     };
-    if let Some(i) = ONES.iter().position(|x| *x == w) {
-        return Some(i.to_string());
+    let at = |list: &[&str], x: &str| list.iter().position(|y| *y == x).map(|i| i as u8);
+    if let Some(i) = at(&ONES, w) {
+        return Some(i);
     }
-    if let Some(i) = TEENS.iter().position(|x| *x == w) {
-        return Some((10 + i).to_string());
+    if let Some(i) = at(&TEENS, w) {
+        return Some(10 + i);
     }
-    if let Some(i) = TENS.iter().position(|x| *x == w) {
-        return Some((20 + 10 * i).to_string());
+    if let Some(i) = at(&TENS, w) {
+        return Some(20 + 10 * i);
     }
     // "fireogtredive" = 4 + 30
+    if w.len() < 8 {
+        return None;
+    }
     let (one, ten) = w.split_once("og")?;
-    let one = ONES.iter().position(|x| *x == one || (one == "et" && *x == "en"))?;
-    let ten = TENS.iter().position(|x| *x == ten)?;
-    (one > 0).then(|| (20 + 10 * ten + one).to_string())
+    let one = if one == "et" { 1 } else { at(&ONES, one)? };
+    let ten = at(&TENS, ten)?;
+    (one > 0).then_some(20 + 10 * ten + one)
+}
+
+/// A number word's digits: one below 10, two from 10 on ("nul" = "0",
+/// "ti" = "10").
+pub fn number_digits(n: u8, out: &mut String) {
+    if n >= 10 {
+        out.push(char::from(b'0' + n / 10));
+    }
+    out.push(char::from(b'0' + n % 10));
 }
 
 /// The digits of a number written with digits, OCR look-alikes inside digit
@@ -175,7 +216,8 @@ fn spelled_digits(text: &str) -> Option<String> {
         if part.is_empty() {
             continue;
         }
-        if part.chars().any(|c| c.is_ascii_digit()) || part.chars().all(|c| ocr_digit(c).is_some()) {
+        if part.chars().any(|c| c.is_ascii_digit()) || part.chars().all(|c| ocr_digit(c).is_some())
+        {
             for c in part.chars() {
                 match c.to_digit(10) {
                     Some(d) => out.push(char::from(b'0' + d as u8)),
@@ -183,7 +225,7 @@ fn spelled_digits(text: &str) -> Option<String> {
                 }
             }
         } else {
-            out.push_str(&number_word(part)?);
+            number_digits(number_word(part)?, &mut out);
         }
     }
     Some(out)
@@ -210,7 +252,10 @@ mod tests {
             vec!["0101901234"]
         );
         assert!(MarkKind::Cpr.plain_forms("010190-1234").is_empty());
-        assert_eq!(MarkKind::Phone.plain_forms("+45 20 30 40 50"), vec!["20304050"]);
+        assert_eq!(
+            MarkKind::Phone.plain_forms("+45 20 30 40 50"),
+            vec!["20304050"]
+        );
         assert!(MarkKind::Phone.plain_forms("20 30 40 50").is_empty());
         assert_eq!(
             MarkKind::Account.plain_forms("DK50 0040 0440 1162 43"),

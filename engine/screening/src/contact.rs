@@ -201,9 +201,9 @@ const ROLE_LOCAL: &[&str] = &[
     "gdpr",
 ];
 
-/// The lower-case word (letters, digits, dots, hyphens) ending right
-/// before `end`, skipping spaces, ':' '.' '(' and '#'; bounded to 24 bytes.
-fn word_before(s: &str, end: usize) -> String {
+/// The word (letters, digits, dots, hyphens) ending right before `end`,
+/// skipping spaces, ':' '.' '(' and '#'; bounded to 24 bytes.
+fn word_before(s: &str, end: usize) -> &str {
     let b = s.as_bytes();
     let mut e = end;
     let mut skipped = 0;
@@ -227,7 +227,13 @@ fn word_before(s: &str, end: usize) -> String {
     while st < e && !s.is_char_boundary(st) {
         st += 1;
     }
-    s[st..e].trim_matches('.').to_lowercase()
+    s[st..e].trim_matches('.')
+}
+
+/// Whether `w` is one of `list` (ASCII case ignored; no allocation, this
+/// runs at every number).
+fn one_of(w: &str, list: &[&str]) -> bool {
+    list.iter().any(|x| x.eq_ignore_ascii_case(w))
 }
 
 /// Whether one of `words` stands in the 40 bytes before `start` (as a whole
@@ -237,10 +243,10 @@ fn context_has(s: &str, start: usize, words: &[&str]) -> bool {
     while from > 0 && !s.is_char_boundary(from) {
         from -= 1;
     }
-    let ctx = s[from..start].to_lowercase();
-    ctx.split(|c: char| !(c.is_alphanumeric() || c == '.' || c == '-'))
+    s[from..start]
+        .split(|c: char| !(c.is_alphanumeric() || c == '.' || c == '-'))
         .map(|w| w.trim_matches(|c| c == '.' || c == '-'))
-        .any(|w| words.contains(&w))
+        .any(|w| !w.is_empty() && one_of(w, words))
 }
 
 /// A group of digits at `i` and its end.
@@ -372,15 +378,18 @@ fn scan_numbers(s: &str, out: &mut Vec<ContactHit>) {
             j = group_sep(s, i + 4).unwrap_or(i + 4);
         }
         // digit groups
-        let mut groups: Vec<(usize, usize)> = Vec::with_capacity(6);
+        // (on the stack: this runs at every number)
+        let mut group_buf = [(0usize, 0usize); 7];
+        let mut n_groups = 0;
         let mut k = j;
         loop {
             if k >= b.len() || !b[k].is_ascii_digit() {
                 break;
             }
             let e = digits_at(b, k);
-            groups.push((k, e));
-            if groups.len() >= 7 {
+            group_buf[n_groups] = (k, e);
+            n_groups += 1;
+            if n_groups >= group_buf.len() {
                 break;
             }
             match group_sep(s, e) {
@@ -388,11 +397,16 @@ fn scan_numbers(s: &str, out: &mut Vec<ContactHit>) {
                 None => break,
             }
         }
-        if groups.is_empty() {
+        if n_groups == 0 {
             i = j.max(i + 1);
             continue;
         }
-        let lens: Vec<usize> = groups.iter().map(|g| g.1 - g.0).collect();
+        let groups = &group_buf[..n_groups];
+        let mut len_buf = [0usize; 7];
+        for (l, g) in len_buf.iter_mut().zip(groups) {
+            *l = g.1 - g.0;
+        }
+        let lens = &len_buf[..n_groups];
         let total: usize = lens.iter().sum();
         let last_end = groups[groups.len() - 1].1;
         // a digit glued after the number makes it a code
@@ -400,7 +414,20 @@ fn scan_numbers(s: &str, out: &mut Vec<ContactHit>) {
             i = last_end;
             continue;
         }
-        if let Some(hit) = classify_number(s, start, &groups, &lens, total, cc) {
+        // fewer than six digits is a date, a time or an amount, unless a
+        // country code or "reg.nr." says otherwise (cheap test first: this
+        // runs at every number)
+        let worth = total >= 6
+            || cc.is_some()
+            || lens[0] == 4
+                && word_before(s, start)
+                    .get(..3)
+                    .is_some_and(|r| r.eq_ignore_ascii_case("reg"));
+        if !worth {
+            i = groups[0].1.max(i + 1);
+            continue;
+        }
+        if let Some(hit) = classify_number(s, start, groups, lens, total, cc) {
             i = hit.end;
             out.push(hit);
             continue;
@@ -422,11 +449,10 @@ fn classify_number(
     cc: Option<&str>,
 ) -> Option<ContactHit> {
     let before = word_before(s, start);
-    let near_ctx =
-        PHONE_BEFORE.contains(&before.as_str()) || PHONE_CONTEXT.contains(&before.as_str());
+    let near_ctx = one_of(before, PHONE_BEFORE) || one_of(before, PHONE_CONTEXT);
     let phone_ctx = near_ctx || context_has(s, start, PHONE_CONTEXT);
     let account_ctx = context_has(s, start, ACCOUNT_CONTEXT);
-    let not_phone = NOT_PHONE.contains(&before.as_str());
+    let not_phone = one_of(before, NOT_PHONE);
     // (a few characters only: lower-casing the rest of the text would make
     // the scan quadratic)
     let after: String = s[groups[groups.len() - 1].1..]
@@ -467,7 +493,7 @@ fn classify_number(
         if (6..=10).contains(&lens[0])
             && cc.is_none()
             && lens.len() == 1
-            && ACCOUNT_CONTEXT.contains(&before.as_str())
+            && one_of(before, ACCOUNT_CONTEXT)
         {
             return hit(
                 1,
@@ -476,7 +502,12 @@ fn classify_number(
                 "account number after an account word",
             );
         }
-        if lens[0] == 4 && lens.len() == 1 && before.starts_with("reg") {
+        if lens[0] == 4
+            && lens.len() == 1
+            && before
+                .get(..3)
+                .is_some_and(|r| r.eq_ignore_ascii_case("reg"))
+        {
             return hit(1, MarkKind::Account, 0.85, "bank registration number");
         }
         // "konto 1234 567 890": an account written in groups
@@ -697,10 +728,12 @@ fn scan_emails(s: &str, out: &mut Vec<ContactHit>) {
 
 /// Positions of `needle` in `b`.
 fn memchr_all(b: &[u8], needle: u8) -> impl Iterator<Item = usize> + '_ {
-    b.iter()
-        .enumerate()
-        .filter(move |(_, &c)| c == needle)
-        .map(|(i, _)| i)
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let i = from + b.get(from..)?.iter().position(|&c| c == needle)?;
+        from = i + 1;
+        Some(i)
+    })
 }
 
 #[cfg(test)]

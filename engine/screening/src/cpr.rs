@@ -380,32 +380,41 @@ fn confusable(c: u8) -> bool {
 /// as digits, then scanned like any other number.
 fn scan_ocr(s: &str, hits: &mut Vec<CprHit>) {
     let b = s.as_bytes();
-    // chunks of ASCII letters, digits, '|' and '!' that mix digits and look-alikes
+    // chunks of ASCII letters, digits, '|' and '!' that mix digits and
+    // look-alikes; found from their digits (most text has few), each chunk
+    // read once
+    let is_part = |c: u8| c.is_ascii_alphanumeric() || c == b'|' || c == b'!';
     let mut chunks: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        let c = b[i];
-        if !(c.is_ascii_alphanumeric() || c == b'|' || c == b'!') {
+        if !b[i].is_ascii_digit() {
             i += 1;
             continue;
         }
-        let st = i;
+        let mut st = i;
+        while st > 0 && is_part(b[st - 1]) {
+            st -= 1;
+        }
+        let mut e = i;
+        while e < b.len() && is_part(b[e]) {
+            e += 1;
+        }
         let (mut digits, mut looks, mut other) = (0, 0, 0);
-        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'|' || b[i] == b'!') {
-            if b[i].is_ascii_digit() {
+        for &c in &b[st..e] {
+            if c.is_ascii_digit() {
                 digits += 1;
-            } else if confusable(b[i]) {
+            } else if confusable(c) {
                 looks += 1;
             } else {
                 other += 1;
             }
-            i += 1;
         }
         // a letter glued to the chunk (non-ASCII) makes it a word
-        let glued = i < b.len() && b[i] >= 0x80 || st > 0 && b[st - 1] >= 0x80;
-        if other == 0 && looks > 0 && digits >= looks && digits > 0 && !glued {
-            chunks.push((st, i));
+        let glued = e < b.len() && b[e] >= 0x80 || st > 0 && b[st - 1] >= 0x80;
+        if other == 0 && looks > 0 && digits >= looks && !glued {
+            chunks.push((st, e));
         }
+        i = e;
     }
     let mut found = Vec::new();
     let mut k = 0;
@@ -452,78 +461,139 @@ fn scan_ocr(s: &str, hits: &mut Vec<CprHit>) {
 /// date. Leading words that make the run too long ("en") are dropped.
 pub fn scan_words(s: &str, toks: &[Tok]) -> Vec<CprHit> {
     let mut hits = Vec::new();
-    // (token start, token end, digits)
-    let mut run: Vec<(usize, usize, String)> = Vec::new();
+    // the run so far: (token start, token end, digits it spells), the
+    // digits on the stack (this runs at every word)
+    let mut run: Vec<(usize, usize, Digits)> = Vec::new();
     let mut words_in_run = 0;
-    let flush = |run: &mut Vec<(usize, usize, String)>, words: usize, hits: &mut Vec<CprHit>| {
-        if words >= 3 {
-            let mut first = 0;
-            let mut total: usize = run.iter().map(|r| r.2.len()).sum();
-            while total > 10 && first < run.len() {
-                total -= run[first].2.len();
-                first += 1;
-            }
-            if total == 10 && first < run.len() {
-                let digits: String = run[first..].iter().map(|r| r.2.as_str()).collect();
-                if let Some(d) = digits_of(&digits) {
-                    if let Ok(cpr) = Cpr::from_digits(d) {
-                        let start = run[first].0;
-                        let end = run[run.len() - 1].1;
-                        let positive = POSITIVE
-                            .iter()
-                            .any(|w| context_before(s, start, 48).contains(w));
-                        let mut conf: f32 = 0.7;
-                        let mut why = vec!["a CPR number written in words, with a valid date"];
-                        if cpr.mod11_ok() {
-                            conf += 0.15;
-                            why.push("modulus 11");
-                        }
-                        if positive {
-                            conf += 0.2;
-                            why.push("context word");
-                        }
-                        hits.push(CprHit {
-                            start,
-                            end,
-                            digits: d,
-                            confidence: conf.min(0.99),
-                            reason: why.join(", "),
-                        });
-                    }
-                }
-            }
-        }
-        run.clear();
-    };
     for t in toks {
         match t.kind {
             TokKind::Word => {
-                let w = t.text(s);
-                let mut d = String::new();
-                let ok = w.split('-').all(|p| {
-                    marc_model::number_word(p).is_some_and(|x| {
-                        d.push_str(&x);
-                        true
-                    })
-                });
-                if ok {
+                if let Some(d) = word_digits(t.text(s)) {
                     run.push((t.start, t.end, d));
                     words_in_run += 1;
                     continue;
                 }
             }
             TokKind::Number if t.end - t.start <= 4 && !run.is_empty() => {
-                run.push((t.start, t.end, t.text(s).to_string()));
+                let mut d = Digits::default();
+                for c in t.text(s).bytes() {
+                    d.push(c - b'0');
+                }
+                run.push((t.start, t.end, d));
                 continue;
             }
             TokKind::Punct(',' | '-' | '\u{2013}' | '/') if !run.is_empty() => continue,
             _ => {}
         }
-        flush(&mut run, words_in_run, &mut hits);
+        flush_words(s, &run, words_in_run, &mut hits);
+        run.clear();
         words_in_run = 0;
     }
-    flush(&mut run, words_in_run, &mut hits);
+    flush_words(s, &run, words_in_run, &mut hits);
     hits
+}
+
+/// Up to 16 digits, on the stack.
+#[derive(Clone, Copy, Default)]
+struct Digits {
+    d: [u8; 16],
+    n: u8,
+}
+
+impl Digits {
+    fn push(&mut self, x: u8) -> bool {
+        if (self.n as usize) < self.d.len() {
+            self.d[self.n as usize] = x;
+            self.n += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn as_slice(&self) -> &[u8] {
+        &self.d[..self.n as usize]
+    }
+}
+
+/// The digits a word spells ("nul", "fireogtredive", "nul-et-nul"), if it
+/// is made of Danish number words.
+fn word_digits(w: &str) -> Option<Digits> {
+    // cheap test first: the first two letters of every number word
+    let b = w.as_bytes();
+    if b.len() < 2 || b.len() > 40 {
+        return None;
+    }
+    let starts = matches!(
+        (b[0] | 0x20, b[1] | 0x20),
+        (b'n', b'u' | b'i')
+            | (b'e', b'n' | b't' | b'e' | b'l')
+            | (b't', b'o' | b'r' | b'i' | b'y')
+            | (b'f', b'i' | b'e' | b'j' | b'y')
+            | (b's', b'e' | b'y')
+            | (b'o', b't')
+            | (b'a', b't')
+            | (b'h', b'a')
+    ) || b[0] == 0xc3 && (b[1] == 0xa9 || b[1] == 0x89);
+    if !starts {
+        return None;
+    }
+    let mut d = Digits::default();
+    for part in w.split('-') {
+        let x = marc_model::number_word(part)?;
+        if x >= 10 && !d.push(x / 10) || !d.push(x % 10) {
+            return None;
+        }
+    }
+    Some(d)
+}
+
+/// Records a CPR number spelled by a run of number words: at least three
+/// words, leading ones dropped until exactly ten digits remain, a valid date.
+fn flush_words(s: &str, run: &[(usize, usize, Digits)], words: usize, hits: &mut Vec<CprHit>) {
+    if words < 3 {
+        return;
+    }
+    let mut first = 0;
+    let mut total: usize = run.iter().map(|r| r.2.n as usize).sum();
+    while total > 10 && first < run.len() {
+        total -= run[first].2.n as usize;
+        first += 1;
+    }
+    if total != 10 || first >= run.len() {
+        return;
+    }
+    let mut d = [0u8; 10];
+    for (slot, x) in d
+        .iter_mut()
+        .zip(run[first..].iter().flat_map(|r| r.2.as_slice().iter()))
+    {
+        *slot = *x;
+    }
+    let Ok(cpr) = Cpr::from_digits(d) else {
+        return;
+    };
+    let start = run[first].0;
+    let end = run[run.len() - 1].1;
+    let positive = POSITIVE
+        .iter()
+        .any(|w| context_before(s, start, 48).contains(w));
+    let mut conf: f32 = 0.7;
+    let mut why = vec!["a CPR number written in words, with a valid date"];
+    if cpr.mod11_ok() {
+        conf += 0.15;
+        why.push("modulus 11");
+    }
+    if positive {
+        conf += 0.2;
+        why.push("context word");
+    }
+    hits.push(CprHit {
+        start,
+        end,
+        digits: d,
+        confidence: conf.min(0.99),
+        reason: why.join(", "),
+    });
 }
 
 /// Dates on which numbers without modulus 11 have been issued (1 January of

@@ -79,6 +79,9 @@ pub struct Party {
     cpr: Option<[u8; 10]>,
     /// Lower-case name words, hyphenated names also split.
     tokens: FxHashSet<String>,
+    /// Name words ending in "s" without it ("thoma" for "Thomas"), so an
+    /// unknown "Thomas" read as the genitive of "Thoma" is still found.
+    stems: FxHashSet<String>,
     first: Option<String>,
     last: Option<String>,
     address: Option<String>,
@@ -109,6 +112,11 @@ impl Party {
             } else {
                 None
             },
+            stems: tokens
+                .iter()
+                .filter_map(|w| w.strip_suffix('s'))
+                .map(str::to_string)
+                .collect(),
             tokens,
             address: address::address_key(&s.address),
         }
@@ -123,7 +131,7 @@ impl Party {
             || k.strip_suffix('\'')
                 .is_some_and(|x| self.tokens.contains(x))
             || k.strip_suffix('s').is_some_and(|x| self.tokens.contains(x))
-            || self.tokens.contains(&format!("{k}s")) // "Thoma" from an unknown "Thomas"
+            || self.stems.contains(k) // "Thoma" from an unknown "Thomas"
     }
 
     /// Whether an e-mail address's local part (lower-case letter words,

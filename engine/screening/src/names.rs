@@ -771,25 +771,17 @@ impl NameFinder<'_> {
             if !(t.is_word() || t.kind == TokKind::Number) {
                 continue;
             }
-            // user names
-            let lower_at = |i: usize, buf: &mut String| {
-                lower_into(toks[i].text(s), buf);
+            // user names (cheap tests first: this runs at every word)
+            let is = |i: usize, list: &[&str]| {
+                toks[i].is_word()
+                    && toks[i].end - toks[i].start <= 12
+                    && list.iter().any(|x| x.eq_ignore_ascii_case(toks[i].text(s)))
             };
             let after_user_word = k >= 2
-                && toks[k - 1].is_word()
-                && {
-                    lower_at(k - 1, &mut buf);
-                    matches!(buf.as_str(), "af" | "fra" | "by")
-                }
-                && toks[k - 2].is_word()
-                && {
-                    lower_at(k - 2, &mut buf);
-                    USER_BEFORE.contains(&buf.as_str())
-                };
-            let after_label = k >= 2 && toks[k - 1].is_punct(':') && toks[k - 2].is_word() && {
-                lower_at(k - 2, &mut buf);
-                USER_LABEL.contains(&buf.as_str())
-            };
+                && toks[k - 1].end - toks[k - 1].start <= 3
+                && is(k - 1, &["af", "fra", "by"])
+                && is(k - 2, USER_BEFORE);
+            let after_label = k >= 2 && toks[k - 1].is_punct(':') && is(k - 2, USER_LABEL);
             let after_at = k >= 1
                 && toks[k - 1].is_punct('@')
                 && toks[k - 1].end == t.start
@@ -818,42 +810,31 @@ impl NameFinder<'_> {
                 });
                 continue;
             }
-            // a common first name in lower case
-            if !t.is_word() || t.cap || t.sent_start {
+            // a common first name in lower case, beside a word that says so
+            if !t.is_word() || t.cap || t.sent_start || t.end - t.start < 3 || t.end - t.start > 12
+            {
                 continue;
             }
             lower_into(t.text(s), &mut buf);
-            if LOWER_STOP.contains(&buf.as_str()) || self.rules.flags(&buf) != 0 {
+            if !self.lex.is_common_first(&buf) {
                 continue;
             }
-            let Some(info) = self.lex.name(&buf) else {
-                continue;
-            };
-            if info.first_rank == 0 || info.first_rank > 300 {
-                continue;
-            }
-            let key = buf.clone();
-            let word_is = |i: usize, list: &[&str], buf: &mut String| {
-                toks.get(i).is_some_and(|x| {
-                    x.is_word() && {
-                        lower_into(x.text(s), buf);
-                        list.contains(&buf.as_str())
-                    }
-                })
-            };
-            if (k > 0 && word_is(k - 1, LOWER_BEFORE, &mut buf))
-                || word_is(k + 1, LOWER_AFTER, &mut buf)
+            if LOWER_STOP.contains(&buf.as_str())
+                || self.rules.flags(&buf) != 0
+                || !(k > 0 && is(k - 1, LOWER_BEFORE)
+                    || k + 1 < toks.len() && is(k + 1, LOWER_AFTER))
             {
-                out.push(NameCand {
-                    start: t.start,
-                    end: t.end,
-                    keys: vec![key],
-                    words: 1,
-                    confidence: 0.55,
-                    reason: "common first name in lower case: review",
-                    org: false,
-                });
+                continue;
             }
+            out.push(NameCand {
+                start: t.start,
+                end: t.end,
+                keys: vec![buf.clone()],
+                words: 1,
+                confidence: 0.55,
+                reason: "common first name in lower case: review",
+                org: false,
+            });
         }
         out
     }
@@ -878,10 +859,10 @@ const MONTHS_EN: &[&str] = &[
 
 /// Whether token `k` is an English month name next to a number.
 fn date_word(s: &str, toks: &[Tok], k: usize) -> bool {
-    MONTHS_EN.contains(&toks[k].text(s))
-        && (toks.get(k + 1).is_some_and(|t| t.kind == TokKind::Number)
-            || k > 0 && toks[k - 1].kind == TokKind::Number
-            || k > 1 && toks[k - 1].is_punct(',') && toks[k - 2].is_word())
+    (toks.get(k + 1).is_some_and(|t| t.kind == TokKind::Number)
+        || k > 0 && toks[k - 1].kind == TokKind::Number
+        || k > 1 && toks[k - 1].is_punct(',') && toks[k - 2].is_word())
+        && MONTHS_EN.contains(&toks[k].text(s))
 }
 
 /// Honorifics that are part of a name's span ("hr. Hansen", "fru Jensen").
