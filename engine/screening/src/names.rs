@@ -399,6 +399,28 @@ impl NameFinder<'_> {
                 k = next.max(k + 1);
                 continue;
             }
+            // "Børn og Unge", "Teknik og Miljø": two capitalised words that are
+            // no names, joined by "og", name a department
+            if run.len() == 1
+                && !run[0].sent
+                && matches!(
+                    run[0].class,
+                    Class::Function | Class::Unknown | Class::Breaker
+                )
+                && toks.get(next).is_some_and(|t| t.text(s) == "og")
+                && toks
+                    .get(next + 1)
+                    .is_some_and(|t| t.is_word() && t.cap && !t.newline_before)
+                && matches!(
+                    self.classify(toks[next + 1].text(s), toks[next + 1].all_caps, &mut buf)
+                        .0,
+                    Class::Function | Class::Unknown | Class::Breaker
+                )
+            {
+                out.push(org_cand(run[0].start, toks[next + 1].end));
+                k = next + 2;
+                continue;
+            }
             // "TV2 Nord", "P4 Midt": a word after a name glued to a digit belongs to it
             if run.len() == 1
                 && k >= 2
@@ -786,7 +808,16 @@ impl NameFinder<'_> {
                 && toks[k - 1].is_punct('@')
                 && toks[k - 1].end == t.start
                 && (k < 2 || toks[k - 1].space_before || toks[k - 1].newline_before);
-            if after_user_word || after_label || after_at {
+            // a handle, not a word: a digit, '_', or a capital inside ("SørenK")
+            let handle = || {
+                let w = t.text(s);
+                let tail = b
+                    .get(t.end)
+                    .is_some_and(|&c| c == b'_' || c.is_ascii_digit());
+                tail || w.bytes().any(|c| c.is_ascii_digit() || c == b'_')
+                    || w.chars().skip(1).any(char::is_uppercase)
+            };
+            if after_at || (after_user_word || after_label) && handle() {
                 let start = if after_at { toks[k - 1].start } else { t.start };
                 let mut e = t.end;
                 while e < b.len()
