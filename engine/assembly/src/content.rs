@@ -7,11 +7,11 @@ pub const OCR_CHECK_BELOW: f32 = 0.80;
 use chrono::NaiveDate;
 use marc_model::MarkKind;
 
+use crate::kinds;
 use crate::layout::{
     Anchor, BlockKind, Layout, Op, PageOut, Seg, Style, ARTIFACT_BLOCK, BODY, BODY_BOLD, H1, H2,
     H3, MARGIN_X, PAGE_H, SMALL, SMALL_BOLD, TEXT_W,
 };
-use crate::kinds;
 use crate::matching::{replace_all, Needles};
 use crate::redact::paragraphs;
 use crate::{Access, AssemblyDoc, AssemblyInput, Fonts};

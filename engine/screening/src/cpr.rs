@@ -432,7 +432,7 @@ fn scan_ocr(s: &str, hits: &mut Vec<CprHit>) {
         while !s.is_char_boundary(to) {
             to += 1;
         }
-        let mut view = s[from..to].as_bytes().to_vec();
+        let mut view = s.as_bytes()[from..to].to_vec();
         for &(cs, ce) in &chunks[k..=last] {
             for p in cs..ce {
                 if let Some(d) = marc_model::ocr_digit(b[p] as char) {
