@@ -18,5 +18,5 @@ mod chromedriver;
 mod error;
 
 pub use browser::{end_session, Browser, BrowserOptions, Download, ElementInfo};
-pub use chromedriver::{kill_all, robot_user, user_name, Chromedriver, ROBOT_USER};
+pub use chromedriver::{child_env, kill_all, robot_user, user_name, Chromedriver, ROBOT_USER};
 pub use error::DriverError;

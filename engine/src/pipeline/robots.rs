@@ -206,6 +206,7 @@ impl RobotRunner {
                     c2.store(true, Ordering::Relaxed)
                 }
             })),
+            cpr: Some(rec.cpr.clone()),
             ..Default::default()
         };
         let proxy = h
@@ -295,10 +296,7 @@ impl RobotRunner {
             webdriver: self.options.webdriver.clone(),
             proxy: proxy.url(),
             local_browser: self.options.local_browser,
-            extra_browser_args: marc_rights::QUIET_CHROMIUM_ARGS
-                .iter()
-                .map(|a| a.to_string())
-                .collect(),
+            extra_browser_args: proxy.chromium_args(),
             screen,
             record_steps: self.options.recording != Recording::Off,
             screenshots: self.options.recording == Recording::Screenshots,

@@ -862,6 +862,7 @@ fn emit(e: &RobotEnv, m: Map) -> RResult<bool> {
             .as_ref()
             .and_then(|s| s.lock().ok().map(|mut s| s.take_min_confidence()))
             .filter(|c| *c < 1.0),
+        cpr: Some(get("cpr")).filter(|c| !c.is_empty()),
     };
     let key = doc.key();
     match (e.sink)(doc) {
