@@ -28,6 +28,8 @@ struct Floor {
     strict_precision: f64,
     /// Documents that mention nobody else but got a mark, at most (share).
     clean_marked: f64,
+    /// Own-data spans marked, at most (the target is 0).
+    own_max: usize,
 }
 
 fn score(dir: &str) -> Vec<(String, Score)> {
@@ -95,7 +97,7 @@ fn check(groups: &[(String, Score)], floors: &[Floor]) -> Vec<String> {
         );
         below("phone/e-mail/account recall", other_recall(s), f.other);
         below("strict precision", s.strict_precision(), f.strict_precision);
-        if s.own_marked > 0 {
+        if s.own_marked > f.own_max {
             fails.push(format!(
                 "{}: the requester's own data was marked {} times",
                 f.group, s.own_marked
@@ -129,7 +131,50 @@ fn own_corpus_meets_floors() {
             other: 0.9,
             strict_precision: 0.9,
             clean_marked: 0.0,
+            own_max: 0,
         }],
+    );
+    assert!(fails.is_empty(), "{}", fails.join("\n"));
+}
+
+#[test]
+fn independent_corpus_meets_floors() {
+    let groups = score("independent");
+    // floors: the measured results (README, "Evaluation"), rounded down
+    let fails = check(
+        &groups,
+        &[
+            Floor {
+                group: "case",
+                cpr: 0.96,
+                name: 0.93,
+                address: 0.70,
+                other: 0.85,
+                strict_precision: 0.63,
+                clean_marked: 0.80,
+                own_max: 21,
+            },
+            Floor {
+                group: "ocr",
+                cpr: 0.60,
+                name: 0.92,
+                address: 0.70,
+                other: 0.50,
+                strict_precision: 0.69,
+                clean_marked: 0.84,
+                own_max: 11,
+            },
+            Floor {
+                group: "public",
+                cpr: 1.0,
+                name: 0.83,
+                address: 0.75,
+                other: 1.0,
+                strict_precision: 0.67,
+                clean_marked: 0.0,
+                own_max: 0,
+            },
+        ],
     );
     assert!(fails.is_empty(), "{}", fails.join("\n"));
 }
