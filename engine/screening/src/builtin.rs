@@ -203,6 +203,12 @@ tømrerfirma malerfirma murerfirma elektriker vognmand vognmandsforretning grupp
 partners folketinget folketing christiansborg parlament parlamentet europa-parlamentet
 bank banken sparekasse sparekassen forsikring boligforening boligforeningen boligselskab
 boligselskabet ministeriet rigspolitiet anklagemyndigheden hovedstaden
+lægehuset lægerne tandlægerne tandlæge tandlægen advokathuset rådhus rådhuset praksis
+speciallægepraksis lægepraksis fysioterapi udbetaling station stadion svømmehal hotel fængsel
+kirkegård forsyning kollegiet kollegier kollegium fabrik maskinfabrik bageriet festival
+seminarium statsseminarium koncerthus forbund borgerforening folkeparti venstre kor kammerkor
+college campus services service erhvervssikring repræsentation repræsentationen fiskeauktion
+hjemmesygeplejen socialpsykiatri visitation myndighed ungdomsuddannelse uddannelsesvejledning
 ";
 
 /// Suffixes of Danish street names, for streets missing from the list
