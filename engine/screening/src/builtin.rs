@@ -163,7 +163,7 @@ stege vordingborg præstø faxe haslev tølløse hvidovre rødovre glostrup brø
 ishøj vallensbæk dragør tårnby ballerup herlev gladsaxe gentofte frederiksberg charlottenlund
 hellerup valby vanløse brønshøj amager nørrebro østerbro vesterbro christianshavn danmark
 jylland fyn sjælland bornholm lolland falster møn midtjylland nordjylland syddanmark
-hovedstaden europa tyskland sverige norge lund malmø funder tønder
+hovedstaden europa tyskland sverige norge lund malmø funder tønder denmark danish
 kjellerup gjern them bjerringbro ry galten hammel hinnerup hadsten lystrup trige tilst brabrand
 viby højbjerg risskov egå hasle åbyhøj beder malling solbjerg tranbjerg mårslet skødstrup hornslet
 rønde kolind ebeltoft auning ørsted allingåbro randers langå hobro mariager arden støvring aars
@@ -209,6 +209,7 @@ kirkegård forsyning kollegiet kollegier kollegium fabrik maskinfabrik bageriet 
 seminarium statsseminarium koncerthus forbund borgerforening folkeparti venstre kor kammerkor
 college campus services service erhvervssikring repræsentation repræsentationen fiskeauktion
 hjemmesygeplejen socialpsykiatri visitation myndighed ungdomsuddannelse uddannelsesvejledning
+co
 ";
 
 /// Suffixes of Danish street names, for streets missing from the list

@@ -20,8 +20,41 @@ pub(crate) struct ContactHit {
     /// "frederiksen"), to compare with names.
     pub(crate) local: Option<String>,
     /// The writer gives their own (an institution's) number or address:
-    /// "kontakt os på", "vores telefon".
+    /// "kontakt os på", "vores telefon"; or a switchboard number.
     pub(crate) ours: bool,
+}
+
+/// Whether a Danish number looks like a switchboard: it ends in "00"
+/// ("89 70 10 00"), or repeats one pair ("76 16 16 16"), and no word such as
+/// "mobil" or "direkte" says it reaches a person.
+fn switchboard(s: &str, h: &ContactHit) -> bool {
+    if h.kind != MarkKind::Phone {
+        return false;
+    }
+    let d: Vec<u8> = s[h.start..h.end]
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .collect();
+    if d.len() < 8 {
+        return false;
+    }
+    let n = &d[d.len() - 8..];
+    let round = n[6..] == *b"00";
+    let repeated = n[2..4] == n[4..6] && n[4..6] == n[6..8];
+    let personal = context_has(
+        s,
+        h.start,
+        &[
+            "mobil",
+            "mobilnr",
+            "mobilnummer",
+            "direkte",
+            "dir",
+            "privat",
+            "sms",
+        ],
+    );
+    (round || repeated) && !personal
 }
 
 /// Phrases before a contact detail that make it the writing institution's
@@ -290,7 +323,7 @@ pub(crate) fn scan(s: &str) -> Vec<ContactHit> {
     scan_numbers(s, &mut out);
     scan_emails(s, &mut out);
     for h in &mut out {
-        h.ours = ours_before(s, h.start);
+        h.ours = ours_before(s, h.start) || switchboard(s, h);
     }
     out.sort_by_key(|h| h.start);
     out

@@ -396,6 +396,21 @@ impl NameFinder<'_> {
                 k = next.max(k + 1);
                 continue;
             }
+            // "Vester Nebel", "Store Heddinge", "Nørre Lyndelse": a run opening
+            // with a Danish place-name prefix is a place
+            if run.len() >= 2 && is_place_prefix(key_of(&arena, &run[0])) {
+                out.push(NameCand {
+                    start: run[0].start,
+                    end: run[run.len() - 1].end,
+                    keys: Vec::new(),
+                    words: 0,
+                    confidence: -1.0,
+                    reason: "place name (Vester, Nørre, Store ...)",
+                    org: false,
+                });
+                k = next.max(k + 1);
+                continue;
+            }
             // "Hansen & Søn", "Bech & Holm Advokater": a company
             if toks.get(next).is_some_and(|t| t.is_punct('&'))
                 && self.company_after(s, toks, next + 1, &mut buf)
@@ -926,6 +941,31 @@ fn handle_at(s: &str, toks: &[Tok], k: usize) -> bool {
     let digits_after = rest.bytes().take_while(u8::is_ascii_digit).count();
     underscore && rest.bytes().any(|c| c.is_ascii_alphabetic() || c >= 0x80)
         || t.end - t.start >= 3 && digits_after >= 2 && !t.all_caps
+}
+
+/// The first words of Danish place names ("Vester Nebel", "Store
+/// Heddinge", "Gl. Rye").
+fn is_place_prefix(w: &str) -> bool {
+    matches!(
+        w,
+        "vester"
+            | "øster"
+            | "nørre"
+            | "sønder"
+            | "store"
+            | "lille"
+            | "gammel"
+            | "gl"
+            | "ny"
+            | "nye"
+            | "over"
+            | "neder"
+            | "midt"
+            | "vestre"
+            | "østre"
+            | "nordre"
+            | "søndre"
+    )
 }
 
 /// Whether a word is a Roman regnal number ("II", "X", "XIV").
