@@ -334,6 +334,18 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
                     end = c;
                 }
             }
+        } else if toks
+            .get(p)
+            .is_some_and(|t| t.text(s) == "i" && !t.newline_before && p == e)
+            && toks
+                .get(p + 1)
+                .is_some_and(|t| t.is_word() && t.cap && !t.newline_before)
+        {
+            // "Søndergade 45 i Odense", "Møllegade 3, 1. th. i Haderslev"
+            if let Some(town_end) = town_from(s, toks, p + 1) {
+                end = town_end.0;
+                with_town = true;
+            }
         } else if let Some(t) = toks.get(p) {
             if t.is_word() && t.cap && !t.newline_before && p > e {
                 // ", Silkeborg" without a postcode: only a known town
@@ -533,10 +545,20 @@ const COUNTRIES: &[&str] = &[
     "tyrkiet",
 ];
 
-/// The end of a country line right after a town (token `r`), if any.
-fn country_after(s: &str, toks: &[Tok], r: usize) -> Option<usize> {
+/// The end of a country right after a town (token `r`), on its own line
+/// or after a comma ("…, 247 34 Södra Sandby, Sverige"), if any.
+fn country_after(s: &str, toks: &[Tok], mut r: usize) -> Option<usize> {
+    if toks
+        .get(r)
+        .is_some_and(|t| t.is_punct(',') && !t.newline_before)
+    {
+        let t = toks.get(r + 1)?;
+        let known = COUNTRIES.iter().any(|c| c.eq_ignore_ascii_case(t.text(s)));
+        return (t.is_word() && !t.newline_before && known).then_some(t.end);
+    }
     let t = toks.get(r)?;
-    let single_line = toks.get(r + 1).is_none_or(|n| n.newline_before);
+    r += 1;
+    let single_line = toks.get(r).is_none_or(|n| n.newline_before);
     (t.is_word()
         && t.newline_before
         && single_line

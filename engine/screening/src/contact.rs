@@ -22,7 +22,21 @@ pub(crate) struct ContactHit {
     /// The writer gives their own (an institution's) number or address:
     /// "kontakt os på", "vores telefon"; or a switchboard number.
     pub(crate) ours: bool,
+    /// A word before it says it reaches a person ("direkte", "mobil"):
+    /// even after an institution's name it is a staff member's line.
+    pub(crate) personal: bool,
 }
+
+/// Words before a phone number that say it reaches a person.
+const PERSONAL_LINE: &[&str] = &[
+    "direkte",
+    "dir",
+    "mobil",
+    "mobilnr",
+    "mobilnummer",
+    "privat",
+    "sms",
+];
 
 /// Whether a Danish number looks like a switchboard: it ends in "00"
 /// ("89 70 10 00"), or repeats one pair ("76 16 16 16"), and no word such as
@@ -323,6 +337,7 @@ pub(crate) fn scan(s: &str) -> Vec<ContactHit> {
     scan_numbers(s, &mut out);
     scan_emails(s, &mut out);
     for h in &mut out {
+        h.personal = h.kind == MarkKind::Phone && context_has(s, h.start, PERSONAL_LINE);
         h.ours = ours_before(s, h.start) || switchboard(s, h);
     }
     out.sort_by_key(|h| h.start);
@@ -351,6 +366,7 @@ fn scan_numbers(s: &str, out: &mut Vec<ContactHit>) {
                     reason: "IBAN with a valid check number",
                     local: None,
                     ours: false,
+                    personal: false,
                 });
                 i = end;
                 continue;
@@ -511,6 +527,7 @@ fn classify_number(
             reason,
             local: None,
             ours: false,
+            personal: false,
         })
     };
     // bank account: "1234-1234567890", "1234 0001234567", or after "konto"
@@ -593,6 +610,11 @@ fn classify_number(
                 }
                 let (conf, reason) = if cc.is_some() {
                     (0.93, "phone number with country code")
+                } else if context_has(s, start, PERSONAL_LINE) {
+                    (
+                        0.92,
+                        "phone number after a word for a direct or mobile line",
+                    )
                 } else if phone_ctx {
                     (0.92, "phone number after a phone word")
                 } else if n > 1 {
@@ -755,6 +777,7 @@ fn scan_emails(s: &str, out: &mut Vec<ContactHit>) {
             reason: "e-mail address",
             local: Some(words.join(" ")),
             ours: false,
+            personal: false,
         });
     }
 }

@@ -1007,7 +1007,7 @@ fn generate_one(r: &mut Rng, p: &Pools, i: usize) -> Case {
                 subj.full, subj.cpr
             ),
             13 => format!("Kontaktperson {{{{name|{imm_first} {imm_sur}}}}} deltog også i mødet."),
-            14 => format!("Desuden deltog hr. {{{{name|{imm_sur}}}}} fra tolkeservice."),
+            14 => format!("Desuden deltog {{{{name|hr. {imm_sur}}}}} fra tolkeservice."),
             15 => format!("{{{{name|{} {imm_sur}}}}} er barnets onkel.", o.first),
             16 => format!("Rådhuset ligger på {INSTITUTION_ADDRESS}, hvor mødet fandt sted."),
             17 => format!("{of} er født {{{{cpr|{}}}}} og bor i Silkeborg.", o.cpr),

@@ -470,7 +470,8 @@ pub fn scan_words(s: &str, toks: &[Tok]) -> Vec<CprHit> {
             TokKind::Word => {
                 if let Some(d) = word_digits(t.text(s)) {
                     run.push((t.start, t.end, d));
-                    words_in_run += 1;
+                    // "nul-ni-nul-to-fem-otte" is six number words
+                    words_in_run += t.text(s).split('-').count();
                     continue;
                 }
             }
@@ -594,6 +595,44 @@ fn flush_words(s: &str, run: &[(usize, usize, Digits)], words: usize, hits: &mut
         confidence: conf.min(0.99),
         reason: why.join(", "),
     });
+}
+
+/// Numbers written exactly like a CPR number (`DDMMYY-SSSS`) whose date is
+/// impossible: not a CPR number on their own, but in OCR'd text a misread
+/// digit ("116768-2940") turns a real one into this. The caller keeps the
+/// ones beside a person's name or a CPR word, for review.
+pub fn scan_bad_dates(s: &str) -> Vec<(usize, usize, bool)> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 11 <= b.len() {
+        if !b[i].is_ascii_digit() || i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'-')
+        {
+            i += 1;
+            continue;
+        }
+        let e = digit_run(b, i);
+        if e - i == 6 && b.get(e) == Some(&b'-') && digit_run(b, e + 1) == e + 5 {
+            let end = e + 5;
+            let glued = b
+                .get(end)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'-');
+            let mut d = [0u8; 10];
+            for (k, &c) in b[i..e].iter().chain(&b[e + 1..end]).enumerate() {
+                d[k] = c - b'0';
+            }
+            if !glued && Cpr::from_digits(d).is_err() {
+                let positive = POSITIVE
+                    .iter()
+                    .any(|w| context_before(s, i, 48).contains(w));
+                out.push((i, end, positive));
+            }
+            i = end;
+            continue;
+        }
+        i = e.max(i + 1);
+    }
+    out
 }
 
 /// Dates on which numbers without modulus 11 have been issued (1 January of

@@ -567,9 +567,30 @@ impl Screener {
                         .any(|c| c.confidence > 0.0 && c.keys.iter().any(|k| k == w))
                 })
             });
+            // after an institution's name, an e-mail address is a person's
+            // only when its local part holds a name or is short like
+            // initials ("krwe@", "lone.dahl@"), not "sygedagpenge@"
+            if owner == Some(Owner::Org) && h.kind == MarkKind::Email && !name_built {
+                let local = h.local.as_deref().unwrap_or("");
+                let named = local
+                    .split(' ')
+                    .any(|w| self.lex.name(w).is_some_and(|n| n.is_common_name()));
+                let initials = local.chars().filter(|c| c.is_alphabetic()).count() <= 5;
+                let institution = local.split(' ').any(|w| {
+                    self.rules.flags(w) & rules::INSTITUTION != 0
+                        || self.rules.institution_suffixes.matches(w, 0)
+                });
+                if institution || !(named || initials) {
+                    continue;
+                }
+            }
             let (conf, reason) = match owner {
                 // the switchboard of an institution or company is not personal
-                Some(Owner::Org) if !name_built && h.kind != MarkKind::Account => continue,
+                // (a staff member's direct line or personal e-mail after the
+                // institution's name is still a person's)
+                Some(Owner::Org) if !name_built && h.kind == MarkKind::Phone && !h.personal => {
+                    continue
+                }
                 _ if name_built => (
                     0.95,
                     "e-mail address built from a name in the text".to_string(),
@@ -581,6 +602,35 @@ impl Screener {
                 _ => (h.confidence, h.reason.to_string()),
             };
             marks.push(self.mark(s, h.start, h.end, h.kind, conf, reason));
+        }
+        // "Alberte Bro Thomsen 116768-2940": a CPR number with a misread
+        // digit, beside a name or after a CPR word: review
+        for (a, b, positive) in cpr::scan_bad_dates(s) {
+            // the requester's own number with a misread digit or two
+            let own = cpr::digits_of(&s[a..b]).is_some_and(|d| {
+                parties.iter().any(|p| {
+                    p.cpr.is_some_and(|c| {
+                        c.iter().zip(d.iter()).filter(|(x, y)| x != y).count() <= 2
+                    })
+                })
+            });
+            if own {
+                protected.push((a, b));
+                continue;
+            }
+            let by_name = nearest_owner(s, &[&owners], a).is_some_and(|(who, gap)| {
+                who != Owner::Org && gap.len() <= 40 && !gap.contains('\n')
+            });
+            if positive || by_name {
+                marks.push(self.mark(
+                    s,
+                    a,
+                    b,
+                    MarkKind::Cpr,
+                    0.3,
+                    "CPR-shaped number with an impossible date (a misread digit?) beside a name or a CPR word: review".into(),
+                ));
+            }
         }
         let mut w = Vec::new();
         self.words.find(s, &mut w);
