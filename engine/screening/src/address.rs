@@ -441,23 +441,11 @@ fn town_from(s: &str, toks: &[Tok], q: usize) -> Option<(usize, usize)> {
     let mut r = q + 1;
     let mut words = 1;
     // an abbreviation's dot: "St. Merløse"
-    let abbrev = matches!(
-        first.text(s).to_lowercase().as_str(),
-        "st" | "kgs"
-            | "nr"
-            | "sdr"
-            | "gl"
-            | "skt"
-            | "sct"
-            | "ll"
-            | "vr"
-            | "øv"
-            | "nv"
-            | "ø"
-            | "v"
-            | "n"
-            | "s"
-    );
+    let abbrev = [
+        "st", "kgs", "nr", "sdr", "gl", "skt", "sct", "ll", "vr", "ø", "v", "n", "s",
+    ]
+    .iter()
+    .any(|a| a.eq_ignore_ascii_case(first.text(s)));
     if abbrev
         && toks
             .get(r)
@@ -562,7 +550,7 @@ fn country_after(s: &str, toks: &[Tok], mut r: usize) -> Option<usize> {
     (t.is_word()
         && t.newline_before
         && single_line
-        && COUNTRIES.contains(&t.text(s).to_lowercase().as_str()))
+        && COUNTRIES.iter().any(|c| c.eq_ignore_ascii_case(t.text(s))))
     .then_some(t.end)
 }
 

@@ -95,8 +95,9 @@ fn ours_before(s: &str, start: usize) -> bool {
     while from > 0 && !s.is_char_boundary(from) {
         from -= 1;
     }
-    let ctx = format!(" {}", s[from..start].to_lowercase());
-    OURS.iter().any(|p| ctx.contains(p))
+    let ctx = s[from..start].to_lowercase();
+    OURS.iter()
+        .any(|p| ctx.contains(p) || p.strip_prefix(' ').is_some_and(|q| ctx.starts_with(q)))
 }
 
 /// Words right before a number that make it a phone number.
