@@ -183,7 +183,7 @@ impl Lexicon {
     }
 
     /// Whether a lower-case word is one of the most common first names.
-    pub fn is_common_first(&self, lower: &str) -> bool {
+    pub(crate) fn is_common_first(&self, lower: &str) -> bool {
         self.common_first.contains(lower)
     }
 

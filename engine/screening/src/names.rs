@@ -375,15 +375,12 @@ impl NameFinder<'_> {
                 && matches!(toks[k - 1].text(s), "i" | "ved")
                 && !toks[k].newline_before;
             if after_i && run.len() == 1 && !title_before {
-                out.push(NameCand {
-                    start: run[0].start,
-                    end: run[0].end,
-                    keys: Vec::new(),
-                    words: 0,
-                    confidence: -1.0,
-                    reason: "place after \"i\"",
-                    org: false,
-                });
+                out.push(not_person(
+                    run[0].start,
+                    run[0].end,
+                    "place after \"i\"",
+                    false,
+                ));
                 k = next.max(k + 1);
                 continue;
             }
@@ -399,15 +396,12 @@ impl NameFinder<'_> {
             // "Vester Nebel", "Store Heddinge", "Nørre Lyndelse": a run opening
             // with a Danish place-name prefix is a place
             if run.len() >= 2 && is_place_prefix(key_of(&arena, &run[0])) {
-                out.push(NameCand {
-                    start: run[0].start,
-                    end: run[run.len() - 1].end,
-                    keys: Vec::new(),
-                    words: 0,
-                    confidence: -1.0,
-                    reason: "place name (Vester, Nørre, Store ...)",
-                    org: false,
-                });
+                out.push(not_person(
+                    run[0].start,
+                    run[run.len() - 1].end,
+                    "place name (Vester, Nørre, Store ...)",
+                    false,
+                ));
                 k = next.max(k + 1);
                 continue;
             }
@@ -532,15 +526,12 @@ impl NameFinder<'_> {
                 } else if !seg.is_empty() {
                     if part_of_other {
                         // part of a street or institution name: block the request-level rule too
-                        out.push(NameCand {
-                            start: seg[0].start,
-                            end: run.get(i).map_or(seg[seg.len() - 1].end, |r| r.end),
-                            keys: Vec::new(),
-                            words: 0,
-                            confidence: -1.0,
-                            reason: "part of a street or institution name",
-                            org: after == Some(Class::Breaker),
-                        });
+                        out.push(not_person(
+                            seg[0].start,
+                            run.get(i).map_or(seg[seg.len() - 1].end, |r| r.end),
+                            "part of a street or institution name",
+                            after == Some(Class::Breaker),
+                        ));
                     } else {
                         let before = out.len();
                         self.segment(seg, arena, evidence, out);
@@ -688,18 +679,24 @@ impl NameFinder<'_> {
     }
 }
 
-/// A span that names an institution or company: never a person, and the
+/// A span that is no person's name (a place, a street, an institution):
+/// never marked, and it blocks the request-level rule; `org` makes it the
 /// owner of the contact details after it.
-fn org_cand(start: usize, end: usize) -> NameCand {
+fn not_person(start: usize, end: usize, reason: &'static str, org: bool) -> NameCand {
     NameCand {
         start,
         end,
         keys: Vec::new(),
         words: 0,
         confidence: -1.0,
-        reason: "institution or company name",
-        org: true,
+        reason,
+        org,
     }
+}
+
+/// A span that names an institution or company.
+fn org_cand(start: usize, end: usize) -> NameCand {
+    not_person(start, end, "institution or company name", true)
 }
 
 /// The lower-case key of a run word.
