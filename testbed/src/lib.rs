@@ -15,5 +15,8 @@ pub mod tls;
 pub mod world;
 
 pub use pdf::attachment_pdf;
-pub use server::{LogEntry, RequestLog, Testbed, TestbedConfig, CREDENTIALS};
-pub use world::{Case, Citizen, Pii, TbAttachment, TbDocument, Truth, World, DEMO_SEED, SYSTEMS};
+pub use server::{LogEntry, RequestLog, ServedSystem, Testbed, TestbedConfig, CREDENTIALS};
+pub use world::{
+    Case, Citizen, LoadSpec, Pii, SystemKind, TbAttachment, TbDocument, TbSystem, Truth, World,
+    DEMO_SEED, SYSTEMS,
+};
