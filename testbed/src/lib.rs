@@ -8,7 +8,10 @@
 //!   request log that tests read.
 //! * [`pdf`]: the small PDFs served as attachments.
 //! * [`tls`]: the HTTPS mode's own CA and TLS listener.
+//! * [`idp`]: the test OpenID provider (not MitID) citizens log in with in
+//!   the demo and the tests, and its identities.
 
+pub mod idp;
 pub mod pdf;
 pub mod server;
 pub mod tls;
