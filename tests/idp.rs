@@ -204,6 +204,22 @@ impl Client {
             .unwrap()
     }
 
+    /// A whole login as the identity whose button carries `data`, with
+    /// PKCE: the verified ID token's claims.
+    fn claims_of_login(&self, data: &str) -> Value {
+        let (verifier, challenge) = pkce();
+        let (state, nonce) = (random(12), random(12));
+        let back = self.login(
+            &self.auth_url(Some((&challenge, "S256")), &state, &nonce),
+            data,
+        );
+        assert_eq!(query(&back, "state").as_deref(), Some(state.as_str()));
+        let r = self.token(&query(&back, "code").expect("a code"), Some(&verifier));
+        assert_eq!(r.status(), 200);
+        let tokens: Value = r.json().unwrap();
+        self.verified_claims(tokens["id_token"].as_str().unwrap(), &nonce)
+    }
+
     /// The ID token's claims after checking its RS256 signature against the
     /// provider's JWKS, its issuer, audience, nonce and expiry.
     fn verified_claims(&self, id_token: &str, nonce: &str) -> Value {
@@ -381,16 +397,7 @@ fn code_flow_with_pkce_gives_a_signed_id_token_with_the_cpr() {
 
     // The law firm (MitID Erhverv): its CVR and name, the person acting, no CPR.
     let firm = Client::new(&idp.issuer, &secret);
-    let (verifier, challenge) = pkce();
-    let back = firm.login(
-        &firm.auth_url(Some((&challenge, "S256")), "s3", "n3"),
-        &format!("data-cvr=\"{LAW_FIRM_CVR}\""),
-    );
-    let tokens: Value = firm
-        .token(&query(&back, "code").unwrap(), Some(&verifier))
-        .json()
-        .unwrap();
-    let claims = firm.verified_claims(tokens["id_token"].as_str().unwrap(), "n3");
+    let claims = firm.claims_of_login(&format!("data-cvr=\"{LAW_FIRM_CVR}\""));
     assert_eq!(claims["dk.cvr"], LAW_FIRM_CVR, "{claims}");
     assert!(claims["organization_name"]
         .as_str()
@@ -402,16 +409,7 @@ fn code_flow_with_pkce_gives_a_signed_id_token_with_the_cpr() {
     let (idp2, secret2) = start("cprNumberIdentifier");
     let c2 = Client::new(&idp2.issuer, &secret2);
     assert_ne!(idp2.issuer, idp.issuer);
-    let (verifier, challenge) = pkce();
-    let back = c2.login(
-        &c2.auth_url(Some((&challenge, "S256")), "s4", "n4"),
-        &format!("data-cpr=\"{compact}\""),
-    );
-    let tokens: Value = c2
-        .token(&query(&back, "code").unwrap(), Some(&verifier))
-        .json()
-        .unwrap();
-    let claims = c2.verified_claims(tokens["id_token"].as_str().unwrap(), "n4");
+    let claims = c2.claims_of_login(&format!("data-cpr=\"{compact}\""));
     assert_eq!(claims["cprNumberIdentifier"], compact.as_str(), "{claims}");
     assert!(claims.get("dk.cpr").is_none());
 
