@@ -11,6 +11,7 @@
 //! * [`idp`]: the test OpenID provider (not MitID) citizens log in with in
 //!   the demo and the tests, and its identities.
 
+pub mod digital_post;
 pub mod idp;
 pub mod pdf;
 pub mod server;

@@ -104,20 +104,34 @@ impl RobotRunner {
             .get(&m.system)
             .cloned()
             .unwrap_or_else(|| m.base_url.clone());
+        // A robot whose actions cannot be put on record does not run (on).
         let audit = |action: &str, detail: serde_json::Value| {
-            let _ = settings.audit.append(
-                NewEntry::robot(format!("robot:{}", m.system), action)
-                    .request(&rec.id)
-                    .system(&m.system)
-                    .detail(detail),
-            );
+            settings
+                .audit
+                .append(
+                    NewEntry::robot(format!("robot:{}", m.system), action)
+                        .request(&rec.id)
+                        .system(&m.system)
+                        .detail(detail),
+                )
+                .map(|_| ())
+                .map_err(|e| format!("cannot write the audit log: {e}"))
+        };
+        let audit_failed = |state: &mut RunState, e: String| {
+            state.status = RunStatus::Failed;
+            state.error = Some(match state.error.take() {
+                Some(before) => format!("{before}; {e}"),
+                None => e,
+            });
         };
         let profile = match m.rights_profile(&base) {
             Ok(p) => p,
             Err(e) => {
                 state.status = RunStatus::Failed;
                 state.error = Some(e.to_string());
-                audit("robot.failed", serde_json::json!({"error": e.to_string()}));
+                if let Err(a) = audit("robot.failed", serde_json::json!({"error": e.to_string()})) {
+                    audit_failed(&mut state, a);
+                }
                 return state;
             }
         };
@@ -126,10 +140,13 @@ impl RobotRunner {
             if let Some(p) = &self.options.progress {
                 p.robot_started(&m.system, attempt);
             }
-            audit(
+            if let Err(a) = audit(
                 "robot.started",
                 serde_json::json!({"attempt": attempt, "base_url": base}),
-            );
+            ) {
+                audit_failed(&mut state, a);
+                break;
+            }
             let r = self.attempt(
                 settings,
                 rec,
@@ -146,10 +163,12 @@ impl RobotRunner {
                     state.status = RunStatus::Complete;
                     state.documents = n;
                     state.error = None;
-                    audit(
+                    if let Err(a) = audit(
                         "robot.finished",
                         serde_json::json!({"documents": n, "attempt": attempt}),
-                    );
+                    ) {
+                        audit_failed(&mut state, a);
+                    }
                     break;
                 }
                 Err((msg, last)) => {
@@ -160,10 +179,13 @@ impl RobotRunner {
                     } else {
                         "robot.failed"
                     };
-                    audit(
+                    if let Err(a) = audit(
                         action,
                         serde_json::json!({"error": msg, "attempt": attempt, "session": state.sessions.last()}),
-                    );
+                    ) {
+                        audit_failed(&mut state, a);
+                        break;
+                    }
                     if self.options.verbose {
                         eprintln!("[{}] attempt {attempt} failed: {msg}", m.system);
                     }
@@ -197,6 +219,7 @@ impl RobotRunner {
         } = target;
         let h = &self.handle;
         let cancel = Arc::new(AtomicBool::new(false));
+        let audit_error: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
         let c2 = cancel.clone();
         let opts = marc_rights::ProxyOptions {
             // Chromium's own service traffic is refused too, but it is not the
@@ -325,19 +348,22 @@ impl RobotRunner {
                     eprintln!("[{system}] {line}");
                 }
             }),
-            cancel,
+            cancel: cancel.clone(),
             // Who the robot runs as is on record from its first moment, even
             // if marc dies before the attempt ends.
+            // (If that cannot be put on record, the robot is stopped.)
             ready: {
-                let (audit, actor, request, system, session) = (
+                let (audit, actor, request, system, session, cancel, failed) = (
                     settings.audit.clone(),
                     format!("robot:{}", m.system),
                     rec.id.clone(),
                     m.system.clone(),
                     session_id.clone(),
+                    cancel.clone(),
+                    audit_error.clone(),
                 );
                 Box::new(move |w: &worker::WorkerInfo| {
-                    let _ = audit.append(
+                    if let Err(e) = audit.append(
                         NewEntry::robot(&actor, "robot.process")
                             .request(&request)
                             .system(&system)
@@ -347,7 +373,12 @@ impl RobotRunner {
                                 "uid": w.uid,
                                 "user": w.user,
                             })),
-                    );
+                    ) {
+                        if let Ok(mut f) = failed.lock() {
+                            *f = Some(format!("cannot write the audit log: {e}"));
+                        }
+                        cancel.store(true, Ordering::Relaxed);
+                    }
                 })
             },
         };
@@ -391,6 +422,10 @@ impl RobotRunner {
         let secrets_seen: Vec<String> = out.secrets.into_iter().map(|(_, v)| v).collect();
         if let Ok(p) = Arc::try_unwrap(proxy) {
             h.block_on(p.stop());
+        }
+        if let Some(e) = audit_error.lock().ok().and_then(|mut f| f.take()) {
+            let _ = recorder.finish(&format!("failed: {e}"));
+            return Err((e, true));
         }
         let outcome = match &result {
             Ok(()) => "ok".to_string(),
