@@ -176,7 +176,7 @@ fn same_digits(a: &str, b: &str) -> bool {
 
 /// The systems of a load world: ESDH and legacy alternating, each kind
 /// numbered from 01.
-pub fn load_systems(n: usize) -> Vec<TbSystem> {
+pub(crate) fn load_systems(n: usize) -> Vec<TbSystem> {
     (0..n)
         .map(|i| {
             let kind = if i % 2 == 0 {
