@@ -266,7 +266,7 @@ pub fn pdf_text(pdf: &[u8]) -> String {
 fn axe_source() -> &'static str {
     static AXE: OnceLock<String> = OnceLock::new();
     AXE.get_or_init(|| {
-        let p = root().join("tests/js/node_modules/axe-core/axe.min.js");
+        let p = root().join("tests/node_modules/axe-core/axe.min.js");
         std::fs::read_to_string(&p)
             .unwrap_or_else(|e| panic!("{}: {e}; run `make deps`", p.display()))
     })
