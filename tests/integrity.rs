@@ -246,7 +246,7 @@ fn a_pdf_changed_after_assembly_is_never_delivered() {
         "out",
         "--json",
     ]));
-    a.extend(tb.base_url_args());
+    a.extend(tb.base_url_args(&robots));
     let run = support::marc_out(cwd, &a);
     assert_eq!(
         run.status.code(),

@@ -165,7 +165,7 @@ fn killing_marc_kills_its_browser_processes() {
         "--out",
         cwd.join("out").to_str().unwrap(),
     ]));
-    a.extend(tb.base_url_args());
+    a.extend(tb.base_url_args(&web_robots(cwd)));
     let killed = start_and_kill(cwd, &tb, &a, 1);
     assert!(
         killed.survivors.is_empty(),
@@ -214,7 +214,7 @@ fn kill_and_resume(expect_earlier_on_output: bool) {
             "--json",
             "--export-documents",
         ]));
-        a.extend(tb.base_url_args());
+        a.extend(tb.base_url_args(&robots));
         a
     };
 

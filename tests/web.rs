@@ -24,7 +24,9 @@ fn a_citizen_asks_follows_and_downloads_and_nobody_else_sees_it() {
     assert!(b.body().contains("dette er ikke MitID"), "{}", b.body());
     b.axe_clean("the identity provider's login page");
     b.login_as(&citizen.name);
-    assert!(b.body().contains(&format!("Logget ind som {}", citizen.name)));
+    assert!(b
+        .body()
+        .contains(&format!("Logget ind som {}", citizen.name)));
 
     // Ask for one topic only.
     b.go(&s.url("/ny"));
@@ -40,7 +42,11 @@ fn a_citizen_asks_follows_and_downloads_and_nobody_else_sees_it() {
     // Follow it until it is sent; the status page changes on its own.
     b.go(&s.url(&format!("/anmodning/{id}")));
     let mut seen = std::collections::BTreeSet::new();
-    let state = b.wait_for_state(&mut seen, &["Sendt", "Under behandling hos en sagsbehandler"], 240);
+    let state = b.wait_for_state(
+        &mut seen,
+        &["Sendt", "Under behandling hos en sagsbehandler"],
+        240,
+    );
     assert_eq!(state, "Sendt", "states seen: {seen:?}");
     assert!(seen.len() >= 2, "the status page never changed: {seen:?}");
     b.axe_clean("the status page");
@@ -53,9 +59,17 @@ fn a_citizen_asks_follows_and_downloads_and_nobody_else_sees_it() {
         .iter()
         .flat_map(|sys| world.documents_for(sys, &citizen.cpr))
         .partition(|d| d.department == "Jobcenter");
-    assert!(!wanted.is_empty() && !unwanted.is_empty(), "the testbed citizen needs both");
+    assert!(
+        !wanted.is_empty() && !unwanted.is_empty(),
+        "the testbed citizen needs both"
+    );
     for d in &wanted {
-        assert!(text.contains(&squash(&d.title)), "missing {}: {}", d.doc_id, d.title);
+        assert!(
+            text.contains(&squash(&d.title)),
+            "missing {}: {}",
+            d.doc_id,
+            d.title
+        );
     }
     for d in &unwanted {
         assert!(
@@ -73,8 +87,14 @@ fn a_citizen_asks_follows_and_downloads_and_nobody_else_sees_it() {
     b2.login_as(&other);
     b2.go(&s.url(&format!("/anmodning/{id}")));
     assert!(b2.body().contains("Siden findes ikke"), "{}", b2.body());
-    assert_eq!(b2.status_of(&s.url(&format!("/anmodning/{id}/svar.pdf"))), 404);
-    assert_eq!(b2.status_of(&s.url(&format!("/anmodning/{id}/kvittering"))), 404);
+    assert_eq!(
+        b2.status_of(&s.url(&format!("/anmodning/{id}/svar.pdf"))),
+        404
+    );
+    assert_eq!(
+        b2.status_of(&s.url(&format!("/anmodning/{id}/kvittering"))),
+        404
+    );
     b2.go(&s.url("/mine"));
     assert!(!b2.body().contains(&id));
 
@@ -82,14 +102,24 @@ fn a_citizen_asks_follows_and_downloads_and_nobody_else_sees_it() {
     b2.go(&s.url("/ny"));
     b2.js("document.querySelector('input[name=csrf]').remove()");
     b2.submit("form[action='/ny']");
-    assert!(b2.body().contains("Formularen kunne ikke godkendes"), "{}", b2.body());
+    assert!(
+        b2.body().contains("Formularen kunne ikke godkendes"),
+        "{}",
+        b2.body()
+    );
     b2.go(&s.url("/mine"));
     assert!(b2.body().contains("ingen anmodninger"), "{}", b2.body());
 
     // Every page at 390 px: nothing scrolls sideways.
     for b in [&b, &b2] {
         b.narrow();
-        for path in ["/", "/mine", "/ny", "/samtykker", &format!("/anmodning/{id}")] {
+        for path in [
+            "/",
+            "/mine",
+            "/ny",
+            "/samtykker",
+            &format!("/anmodning/{id}"),
+        ] {
             b.go(&s.url(path));
             b.no_sideways_scroll(path);
         }
@@ -116,7 +146,13 @@ fn third_parties_need_a_valid_consent() {
     let today = chrono::Local::now().date_naive();
     let long_ago = (today - chrono::Duration::days(60)).to_string();
     let yesterday = (today - chrono::Duration::days(1)).to_string();
-    b.grant(&firm.cvr, &format!("{} (gammel)", firm.name), &[], &long_ago, &yesterday);
+    b.grant(
+        &firm.cvr,
+        &format!("{} (gammel)", firm.name),
+        &[],
+        &long_ago,
+        &yesterday,
+    );
     // One to revoke.
     b.grant(&firm.cvr, &format!("{} (trukket)", firm.name), &[], "", "");
     b.click_button_containing("Tilbagekald samtykket til Advokatfirmaet Krogh & Vind (trukket)");
@@ -135,11 +171,17 @@ fn third_parties_need_a_valid_consent() {
         let body = f.body();
         if body.contains("udløb") || body.contains("tilbagekaldt") {
             refused.push(body.contains("udløb"));
-            assert!(!body.contains("Send anmodning"), "a form under a void consent");
+            assert!(
+                !body.contains("Send anmodning"),
+                "a form under a void consent"
+            );
             continue;
         }
         // The valid one: the form offers only the consent's topic.
-        assert!(body.contains("Jobcenter") && !body.contains("Handicap"), "{body}");
+        assert!(
+            body.contains("Jobcenter") && !body.contains("Handicap"),
+            "{body}"
+        );
         f.axe_clean("the third party's request form");
         f.submit("form[action^='/paa-vegne/']");
         assert!(f.body().contains("Kvittering"), "{}", f.body());
@@ -148,7 +190,11 @@ fn third_parties_need_a_valid_consent() {
     assert_eq!(refused, [false, true], "one revoked, one expired refusal");
     // Posting straight to a void consent is refused too.
     f.go(&s.url("/mine"));
-    assert_eq!(f.count("ul.cards > li"), 1, "exactly one request, under the valid consent");
+    assert_eq!(
+        f.count("ul.cards > li"),
+        1,
+        "exactly one request, under the valid consent"
+    );
 
     let log = s.audit_log();
     for action in ["consent.granted", "consent.revoked", "consent.refused"] {
@@ -170,18 +216,34 @@ fn bad_input_and_lost_sessions_get_clear_pages() {
     b.go(&s.url("/ny"));
     b.js("let f = document.getElementById('from'); f.type = 'text'; f.value = '2020-13-45';");
     b.submit("form[action='/ny']");
-    assert!(b.body().contains("Perioden kan ikke bruges"), "{}", b.body());
+    assert!(
+        b.body().contains("Perioden kan ikke bruges"),
+        "{}",
+        b.body()
+    );
     // A period that ends before it starts.
     b.js("document.getElementById('from').value = '2024-01-01'; document.getElementById('to').value = '2023-01-01';");
     b.submit("form[action='/ny']");
-    assert!(b.body().contains("Perioden kan ikke bruges"), "{}", b.body());
+    assert!(
+        b.body().contains("Perioden kan ikke bruges"),
+        "{}",
+        b.body()
+    );
     // An unknown topic.
     b.go(&s.url("/ny"));
     b.js("let c = document.querySelector('input[name=topic]'); c.value = 'Skattefidus'; c.checked = true;");
     b.submit("form[action='/ny']");
-    assert!(b.body().contains("Emnet »Skattefidus« findes ikke"), "{}", b.body());
+    assert!(
+        b.body().contains("Emnet »Skattefidus« findes ikke"),
+        "{}",
+        b.body()
+    );
     b.go(&s.url("/mine"));
-    assert!(b.body().contains("ingen anmodninger"), "nothing was made: {}", b.body());
+    assert!(
+        b.body().contains("ingen anmodninger"),
+        "nothing was made: {}",
+        b.body()
+    );
 
     // The same form sent twice makes one request.
     b.go(&s.url("/ny"));
@@ -192,7 +254,11 @@ fn bad_input_and_lost_sessions_get_clear_pages() {
     b.submit("form[action='/ny']");
     std::thread::sleep(std::time::Duration::from_secs(2));
     b.go(&s.url("/mine"));
-    assert_eq!(b.count("ul.cards > li"), 1, "one request from three identical submissions");
+    assert_eq!(
+        b.count("ul.cards > li"),
+        1,
+        "one request from three identical submissions"
+    );
 
     // A session that ended: the form is not sent, and the page says why.
     b.go(&s.url("/ny"));
@@ -200,7 +266,9 @@ fn bad_input_and_lost_sessions_get_clear_pages() {
     b.submit("form[action='/ny']");
     assert!(b.body().contains("Din session er udløbet"), "{}", b.body());
     b.go(&s.url("/mine"));
-    assert!(b.current_url().contains("/interaction/") || b.body().contains("Vælg en testidentitet"));
+    assert!(
+        b.current_url().contains("/interaction/") || b.body().contains("Vælg en testidentitet")
+    );
 
     // Unknown pages and ids: the same not-found page.
     let b = s.browser();
@@ -219,12 +287,22 @@ fn an_identity_provider_that_is_down_gets_a_clear_page() {
     let b = s.browser();
     assert_eq!(b.status_of(&s.url("/login")), 503);
     b.go(&s.url("/login"));
-    assert!(b.body().contains("login-tjenesten ikke svarer"), "{}", b.body());
+    assert!(
+        b.body().contains("login-tjenesten ikke svarer"),
+        "{}",
+        b.body()
+    );
     b.axe_clean("the login-unavailable page");
     // The security headers are on every page.
     let h = s.headers("/");
-    assert!(h.contains("content-security-policy: default-src 'self'; script-src 'self'"), "{h}");
-    assert!(h.contains("x-frame-options: deny") && h.contains("referrer-policy: no-referrer"), "{h}");
+    assert!(
+        h.contains("content-security-policy: default-src 'self'; script-src 'self'"),
+        "{h}"
+    );
+    assert!(
+        h.contains("x-frame-options: deny") && h.contains("referrer-policy: no-referrer"),
+        "{h}"
+    );
 }
 
 /// Four requests at once all complete, each right against the ground
@@ -256,20 +334,37 @@ fn four_requests_at_once_complete_within_the_system_limits() {
         let b = &browsers[*i];
         b.go(&s.url(&format!("/anmodning/{id}")));
         let mut seen = Default::default();
-        let st = b.wait_for_state(&mut seen, &["Sendt", "Under behandling hos en sagsbehandler"], 400);
+        let st = b.wait_for_state(
+            &mut seen,
+            &["Sendt", "Under behandling hos en sagsbehandler"],
+            400,
+        );
         assert_eq!(st, "Sendt", "{id}");
         let pdf = b.download_bytes(&s.url(&format!("/anmodning/{id}/svar.pdf")));
         let text = squash(&pdf_text(&pdf));
         let cpr = s.cpr_of(&people[*i]);
-        for d in ["esdh", "legacy"].iter().flat_map(|sys| world.documents_for(sys, &cpr)) {
+        for d in ["esdh", "legacy"]
+            .iter()
+            .flat_map(|sys| world.documents_for(sys, &cpr))
+        {
             if topic.is_empty() || d.department == *topic {
-                assert!(text.contains(&squash(&d.title)), "{id}: missing {}", d.doc_id);
+                assert!(
+                    text.contains(&squash(&d.title)),
+                    "{id}: missing {}",
+                    d.doc_id
+                );
             }
         }
     }
     let most = s.most_sessions_at_once();
     for (system, n) in &most {
-        assert!(*n <= 2, "{system} served {n} robot sessions at once (limit 2)");
+        assert!(
+            *n <= 2,
+            "{system} served {n} robot sessions at once (limit 2)"
+        );
     }
-    assert!(most.values().any(|n| *n >= 2), "the requests never ran side by side: {most:?}");
+    assert!(
+        most.values().any(|n| *n >= 2),
+        "the requests never ran side by side: {most:?}"
+    );
 }

@@ -367,9 +367,35 @@ pub(crate) async fn log_requests(State(ctx): State<LogCtx>, req: Request, next: 
         .unwrap_or_else(|| req.uri().path().to_string());
     let forbidden =
         !(method == Method::GET || method == Method::HEAD) && req.uri().path() != "/login";
-    let before = cookie(req.headers(), &ctx.served.cookie)
-        .and_then(|t| lock(&ctx.sessions).get(&t).map(|s| s.user.clone()));
+    let token = cookie(req.headers(), &ctx.served.cookie);
+    let before = token
+        .as_ref()
+        .and_then(|t| lock(&ctx.sessions).get(t).map(|s| s.user.clone()));
     let resp = next.run(req).await;
+    // The session: the cookie sent, or the one a login just set.
+    let set = resp
+        .headers()
+        .get_all(axum::http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.split(';')
+                .next()?
+                .trim()
+                .strip_prefix(&format!("{}=", ctx.served.cookie))
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+        });
+    let session = set.or(token).map(|t| {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        t.hash(&mut h);
+        format!("{:016x}", h.finish())
+    });
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
     let user = resp
         .extensions()
         .get::<AuthUser>()
@@ -382,6 +408,8 @@ pub(crate) async fn log_requests(State(ctx): State<LogCtx>, req: Request, next: 
         user,
         status: resp.status().as_u16(),
         forbidden,
+        session,
+        ms,
     });
     resp
 }

@@ -137,13 +137,14 @@ impl TestbedProc {
     }
 
     /// `--base-url` arguments for both systems.
-    pub fn base_url_args(&self) -> Vec<String> {
-        vec![
-            "--base-url".into(),
-            format!("esdh={}", self.esdh),
-            "--base-url".into(),
-            format!("legacy={}", self.legacy),
-        ]
+    /// `--base-url` for each testbed system that has a robot in `robots`
+    /// (marc refuses a base URL for a system it does not have).
+    pub fn base_url_args(&self, robots: &Path) -> Vec<String> {
+        [("esdh", &self.esdh), ("legacy", &self.legacy)]
+            .into_iter()
+            .filter(|(sys, _)| robots.join(sys).join("robot.toml").is_file())
+            .flat_map(|(sys, url)| ["--base-url".to_string(), format!("{sys}={url}")])
+            .collect()
     }
 }
 
@@ -226,7 +227,7 @@ pub fn run_args(
         out.to_str().unwrap(),
         "--json",
     ]);
-    a.extend(tb.base_url_args());
+    a.extend(tb.base_url_args(robots));
     a
 }
 

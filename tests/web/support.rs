@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// A running `marc serve`, stopped when dropped.
 pub struct Served {
     child: Child,
-    pub dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
     pub web: String,
     identities: Identities,
     data: PathBuf,
@@ -94,7 +94,7 @@ impl Served {
             data: out.join("data"),
             key: out.join("demo.key"),
             testbed_log,
-            dir,
+            _dir: dir,
             rt: runtime(),
         }
     }
@@ -116,7 +116,12 @@ impl Served {
         std::fs::write(&key, TEST_VAULT_KEY).unwrap();
         let data = dir.path().join("data");
         let mut child = Command::new(marc_bin())
-            .args(["--data", data.to_str().unwrap(), "--config", config.to_str().unwrap()])
+            .args([
+                "--data",
+                data.to_str().unwrap(),
+                "--config",
+                config.to_str().unwrap(),
+            ])
             .args(["serve", "--listen", "127.0.0.1:0", "--robots"])
             .arg(root().join("robots"))
             .env("MARC_VAULT_KEY_FILE", &key)
@@ -134,7 +139,7 @@ impl Served {
             data,
             key,
             testbed_log: dir.path().join("none"),
-            dir,
+            _dir: dir,
             rt: runtime(),
         }
     }
@@ -145,7 +150,11 @@ impl Served {
 
     /// The test logins' display names (persons).
     pub fn identities_persons(&self) -> Vec<String> {
-        self.identities.persons.iter().map(|p| p.name.clone()).collect()
+        self.identities
+            .persons
+            .iter()
+            .map(|p| p.name.clone())
+            .collect()
     }
 
     /// The test logins of organisations.
@@ -220,7 +229,10 @@ impl Served {
                 continue;
             };
             let s = spans
-                .entry((e["system"].as_str().unwrap().to_string(), session.to_string()))
+                .entry((
+                    e["system"].as_str().unwrap().to_string(),
+                    session.to_string(),
+                ))
                 .or_insert((ms, ms));
             s.0 = s.0.min(ms);
             s.1 = s.1.max(ms);
@@ -280,7 +292,7 @@ pub struct Browser {
 
 impl Browser {
     fn d(&self) -> &marc_webdriver::Browser {
-        self.d().as_ref().unwrap()
+        self.b.as_ref().unwrap()
     }
 
     pub fn js(&self, script: &str) -> serde_json::Value {
@@ -302,7 +314,10 @@ impl Browser {
             if let Ok(serde_json::Value::Bool(true)) = done {
                 return;
             }
-            assert!(t0.elapsed() < Duration::from_secs(30), "no new page after 30 s");
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "no new page after 30 s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -327,9 +342,11 @@ impl Browser {
     }
 
     pub fn count(&self, sel: &str) -> usize {
-        self.js(&format!("return document.querySelectorAll({sel:?}).length;"))
-            .as_u64()
-            .unwrap() as usize
+        self.js(&format!(
+            "return document.querySelectorAll({sel:?}).length;"
+        ))
+        .as_u64()
+        .unwrap() as usize
     }
 
     pub fn hrefs(&self, sel: &str) -> Vec<String> {
@@ -366,7 +383,11 @@ impl Browser {
 
     /// Picks a test identity at the identity provider (and consents).
     pub fn login_as(&self, name: &str) {
-        assert!(self.body().contains("Vælg en testidentitet"), "{}", self.body());
+        assert!(
+            self.body().contains("Vælg en testidentitet"),
+            "{}",
+            self.body()
+        );
         self.navigating(|| {
             self.js(&format!(
                 "[...document.querySelectorAll('button.identity')].find(b => b.querySelector('.name').textContent.trim() === {name:?}).click();"
@@ -381,21 +402,36 @@ impl Browser {
         // Redirects end on our app.
         let t0 = Instant::now();
         while !self.body().contains("Logget ind som") {
-            assert!(t0.elapsed() < Duration::from_secs(20), "not logged in: {}", self.body());
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "not logged in: {}",
+                self.body()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
 
     /// Gives a consent on the consents page.
-    pub fn grant(&self, grantee: &str, name: &str, topics: &[&str], valid_from: &str, valid_to: &str) {
+    pub fn grant(
+        &self,
+        grantee: &str,
+        name: &str,
+        topics: &[&str],
+        valid_from: &str,
+        valid_to: &str,
+    ) {
         let mut js = format!(
             "document.getElementById('grantee').value = {grantee:?}; document.getElementById('grantee_name').value = {name:?};"
         );
         if !valid_from.is_empty() {
-            js.push_str(&format!("document.getElementById('valid_from').value = {valid_from:?};"));
+            js.push_str(&format!(
+                "document.getElementById('valid_from').value = {valid_from:?};"
+            ));
         }
         if !valid_to.is_empty() {
-            js.push_str(&format!("document.getElementById('valid_to').value = {valid_to:?};"));
+            js.push_str(&format!(
+                "document.getElementById('valid_to').value = {valid_to:?};"
+            ));
         }
         for t in topics {
             js.push_str(&format!(
@@ -455,7 +491,9 @@ impl Browser {
     }
 
     pub fn narrow(&self) {
-        self.rt.block_on(self.d().set_window_size(390, 844)).unwrap();
+        self.rt
+            .block_on(self.d().set_window_size(390, 844))
+            .unwrap();
     }
 
     pub fn no_sideways_scroll(&self, what: &str) {

@@ -252,7 +252,11 @@ impl Browser {
 
     /// Runs an asynchronous script (its last argument is the callback that
     /// ends it), e.g. an accessibility check that returns a promise.
-    pub async fn execute_async(&self, script: &str, args: Vec<Value>) -> Result<Value, DriverError> {
+    pub async fn execute_async(
+        &self,
+        script: &str,
+        args: Vec<Value>,
+    ) -> Result<Value, DriverError> {
         self.commands.fetch_add(1, Ordering::Relaxed);
         match tokio::time::timeout(self.timeout, self.client.execute_async(script, args)).await {
             Err(_) => Err(DriverError::Timeout {

@@ -95,7 +95,10 @@ pub(super) fn fresh_data_dir(dir: &std::path::Path) -> Result<()> {
 /// directory, never in it, so `marc audit verify` can check it afterwards.
 pub(super) fn demo_key(out: &std::path::Path) -> Result<marc_vault::VaultKey> {
     let key = marc_vault::VaultKey::generate();
-    crate::pipeline::write_private(&out.join("demo.key"), format!("{}\n", key.to_hex()).as_bytes())?;
+    crate::pipeline::write_private(
+        &out.join("demo.key"),
+        format!("{}\n", key.to_hex()).as_bytes(),
+    )?;
     Ok(key)
 }
 
@@ -105,7 +108,7 @@ pub(super) struct Systems {
     pub world: Arc<marc_testbed::World>,
     pub base_urls: HashMap<String, String>,
     testbed: marc_testbed::Testbed,
-    terminal: tokio::task::JoinHandle<()>,
+    terminal: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Systems {
@@ -177,10 +180,7 @@ pub fn demo(g: &Global, rt: &tokio::runtime::Runtime, a: DemoArgs) -> Result<i32
             data.display()
         );
     }
-    let service = RequestService {
-        settings: Arc::new(settings),
-        topics: config.topics.clone(),
-    };
+    let service = RequestService::new(settings, config.topics.clone());
     let sub = Submission {
         cpr: citizen.cpr.clone(),
         systems,
@@ -200,9 +200,16 @@ pub fn demo(g: &Global, rt: &tokio::runtime::Runtime, a: DemoArgs) -> Result<i32
         recording: crate::pipeline::Recording::from_flags(a.screenshots, a.no_recording),
         x11_display: (a.screen == "x11").then(|| "auto".to_string()),
     };
-    let r = inline
-        .execute(g, rt, &service.settings, rec)
-        .and_then(|o| report(&service.settings, &o, &a.out, a.export_documents, a.json, Some(extra)));
+    let r = inline.execute(g, rt, &service.settings, rec).and_then(|o| {
+        report(
+            &service.settings,
+            &o,
+            &a.out,
+            a.export_documents,
+            a.json,
+            Some(extra),
+        )
+    });
     systems_up.stop(rt);
     r
 }

@@ -160,10 +160,7 @@ pub(super) fn settings(
 
 /// The request service over `settings`.
 pub(crate) fn service(settings: Settings, config: &Config) -> RequestService {
-    RequestService {
-        settings: Arc::new(settings),
-        topics: config.topics.clone(),
-    }
+    RequestService::new(settings, config.topics.clone())
 }
 
 /// The operator at this terminal, as the service sees them.

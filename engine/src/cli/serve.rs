@@ -43,6 +43,13 @@ pub struct ServeArgs {
     #[cfg(feature = "testbed")]
     #[arg(long)]
     pub demo: bool,
+    /// Serve only these systems' robots (default: every robot).
+    #[arg(long, value_delimiter = ',')]
+    pub systems: Vec<String>,
+    /// With --demo: write the testbed's log of every request it served here.
+    #[cfg(feature = "testbed")]
+    #[arg(long)]
+    pub testbed_log: Option<PathBuf>,
 }
 
 pub fn serve(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<i32> {
@@ -54,7 +61,10 @@ pub fn serve(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<i
     let settings = settings_at(&g.data, &config, a.robots.clone(), a.scripts.clone())?;
     check_base_urls(&settings.robots_dir, &a.base_urls)?;
     let secrets: Arc<dyn SecretSource> = Arc::new(CliSecrets::open(&settings)?);
-    let listen = a.listen.clone().unwrap_or_else(|| config.web.listen.clone());
+    let listen = a
+        .listen
+        .clone()
+        .unwrap_or_else(|| config.web.listen.clone());
     let listener = bind(rt, &listen)?;
     let server = Server {
         listener,
@@ -73,6 +83,7 @@ pub fn serve(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<i
         webdriver: a.webdriver.clone(),
         secrets,
         topics: config.topics.clone(),
+        systems: a.systems.clone(),
     };
     server.run(g, rt, settings, |url| {
         println!("marc serve: {url}");
@@ -96,6 +107,8 @@ pub(super) struct Server {
     pub webdriver: Option<String>,
     pub secrets: Arc<dyn SecretSource>,
     pub topics: Vec<String>,
+    /// The systems it serves (empty: every robot).
+    pub systems: Vec<String>,
 }
 
 impl Server {
@@ -108,7 +121,8 @@ impl Server {
         settings: Settings,
         ready: impl FnOnce(&str),
     ) -> Result<()> {
-        let manifests = crate::robot::load_all(&settings.robots_dir)?;
+        let manifests =
+            crate::robot::select(crate::robot::load_all(&settings.robots_dir)?, &self.systems)?;
         let limits: HashMap<String, u32> = manifests
             .iter()
             .map(|m| {
@@ -125,10 +139,8 @@ impl Server {
         let authority = settings.authority.name.clone();
         // The command line's commands run here while the server holds the store.
         let _socket = super::control::serve(rt, &settings.data_dir)?;
-        let service = RequestService {
-            settings: Arc::new(settings),
-            topics: self.topics,
-        };
+        let mut service = RequestService::new(settings, self.topics);
+        service.connected = self.systems;
         let wd = super::WebDriver::start(rt, self.webdriver)?;
         let runner = Arc::new(RobotRunner {
             handle: rt.handle().clone(),
@@ -199,10 +211,14 @@ fn serve_demo(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<
     let data = out.join("data");
     super::demo::fresh_data_dir(&data)?;
     let key = super::demo::demo_key(&out)?;
-    let testbed = super::demo::Systems::start(rt, marc_testbed::DEMO_SEED, None)?;
+    let testbed = super::demo::Systems::start(rt, marc_testbed::DEMO_SEED, a.testbed_log.clone())?;
     let listener = bind(rt, a.listen.as_deref().unwrap_or("127.0.0.1:0"))?;
     let web_url = format!("http://{}", listener.local_addr()?);
-    let client_secret = hex::encode(rand::random::<[u8; 24]>());
+    let client_secret = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
     let identities = demo_identities(&testbed.world);
     let idp = Idp::start(IdpConfig::new(
         identities.clone(),
@@ -217,13 +233,27 @@ fn serve_demo(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<
     secrets.0.insert("oidc.client_secret".into(), client_secret);
     println!("marc serve --demo (everything on 127.0.0.1; Ctrl-C stops all of it)");
     println!("  web app:                 {web_url}");
-    println!("  test identity provider:  {} (TEST — not MitID)", idp.issuer);
+    println!(
+        "  test identity provider:  {} (TEST — not MitID)",
+        idp.issuer
+    );
     println!("  test logins (pick one at the provider):");
     for p in &identities.persons {
-        println!("    {}  CPR {}  {}", p.name, p.cpr, p.note.as_deref().unwrap_or(""));
+        println!(
+            "    {}  CPR {}  {}",
+            p.name,
+            p.cpr,
+            p.note.as_deref().unwrap_or("")
+        );
     }
     for o in &identities.organisations {
-        println!("    {} (CVR {}), by {}  {}", o.name, o.cvr, o.person, o.note.as_deref().unwrap_or(""));
+        println!(
+            "    {} (CVR {}), by {}  {}",
+            o.name,
+            o.cvr,
+            o.person,
+            o.note.as_deref().unwrap_or("")
+        );
     }
     println!("  data directory: {}", data.display());
     let server = Server {
@@ -243,6 +273,7 @@ fn serve_demo(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<
         webdriver: a.webdriver.clone(),
         secrets: Arc::new(secrets),
         topics: config.topics.clone(),
+        systems: a.systems.clone(),
     };
     let r = server.run(g, rt, settings, |_| {});
     idp.stop();

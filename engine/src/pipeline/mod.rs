@@ -721,6 +721,7 @@ mod tests {
             consent: None,
             caseworker: None,
             history: vec![],
+            pdf_sha256: None,
         }
     }
 

@@ -124,9 +124,19 @@ pub struct RequestService {
     pub settings: Arc<Settings>,
     /// The topics a request can name (the municipality's departments).
     pub topics: Vec<String>,
+    /// The systems requests search; empty: every robot in the robots directory.
+    pub connected: Vec<String>,
 }
 
 impl RequestService {
+    pub fn new(settings: Settings, topics: Vec<String>) -> RequestService {
+        RequestService {
+            settings: Arc::new(settings),
+            topics,
+            connected: Vec::new(),
+        }
+    }
+
     /// Checks a submission and creates the request: receipt sent, exemption
     /// checked, all audited. `who` is the citizen, the third party or the
     /// operator; the request's jobs are [`RequestService::jobs`].
@@ -256,7 +266,11 @@ impl RequestService {
         wanted: &[String],
         topics: &[String],
     ) -> std::result::Result<Vec<String>, ServiceError> {
-        let all = crate::robot::load_all(&self.settings.robots_dir).map_err(anyhow::Error::from)?;
+        let all = crate::robot::select(
+            crate::robot::load_all(&self.settings.robots_dir).map_err(anyhow::Error::from)?,
+            &self.connected,
+        )
+        .map_err(anyhow::Error::from)?;
         let chosen = crate::robot::select(all, wanted).map_err(anyhow::Error::from)?;
         let systems: Vec<String> = chosen
             .into_iter()
@@ -416,7 +430,7 @@ impl RequestService {
             Ok(pending && open)
         })?;
         if !go {
-            return Ok(self.finish_if_collected(request)?);
+            return self.finish_if_collected(request);
         }
         let manifest = crate::robot::select(
             crate::robot::load_all(&self.settings.robots_dir)?,

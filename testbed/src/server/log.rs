@@ -20,6 +20,14 @@ pub struct LogEntry {
     pub status: u16,
     /// A request the user's (read-only) role may not make.
     pub forbidden: bool,
+    /// Which login session the request belonged to (a short hash of its
+    /// session cookie; none before a login): with `ms`, how many sessions
+    /// a system served at once.
+    #[serde(default)]
+    pub session: Option<String>,
+    /// When it was answered, in milliseconds since 1970.
+    #[serde(default)]
+    pub ms: u64,
 }
 
 /// Shared, append-only record of served requests. Cloning shares it.
