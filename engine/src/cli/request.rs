@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::pipeline::{
     self, RequestRecord, RequestSpec, RequestState, RobotRunner, RunnerOptions, Settings,
 };
-use crate::runtime::SecretSource;
+use crate::runtime::{Failure, FailureKind, SecretSource};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use marc_model::{Cpr, Period};
@@ -161,7 +161,7 @@ pub(super) struct CliSecrets {
 }
 
 impl SecretSource for CliSecrets {
-    fn get(&self, name: &str) -> Result<String, String> {
+    fn get(&self, name: &str) -> Result<String, Failure> {
         if let Some(v) = &self.vault {
             if let Ok(s) = v.get(name) {
                 return Ok(s.expose().to_string());
@@ -172,7 +172,7 @@ impl SecretSource for CliSecrets {
             name.to_uppercase().replace(['.', '-'], "_")
         );
         std::env::var(&env).map_err(|_| {
-            format!("no secret {name:?}: add it with `marc secret set {name}` (vault key in MARC_VAULT_KEY or MARC_VAULT_KEY_FILE) or set {env}")
+            Failure::new(FailureKind::Script, format!("no secret {name:?}: add it with `marc secret set {name}` (vault key in MARC_VAULT_KEY or MARC_VAULT_KEY_FILE) or set {env}"))
         })
     }
 }
@@ -181,11 +181,13 @@ impl SecretSource for CliSecrets {
 struct MapSecrets(HashMap<String, String>);
 
 impl SecretSource for MapSecrets {
-    fn get(&self, name: &str) -> Result<String, String> {
-        self.0
-            .get(name)
-            .cloned()
-            .ok_or_else(|| format!("the demo has no secret {name:?}"))
+    fn get(&self, name: &str) -> Result<String, Failure> {
+        self.0.get(name).cloned().ok_or_else(|| {
+            Failure::new(
+                FailureKind::Script,
+                format!("the demo has no secret {name:?}"),
+            )
+        })
     }
 }
 

@@ -60,6 +60,10 @@ pub struct RunState {
     pub sessions: Vec<String>,
     pub webdriver_commands: u64,
     pub seconds: f64,
+    /// What kind of failure ended the last attempt (`refused`, `login`,
+    /// `system` …); `None` while pending or when complete.
+    #[serde(default)]
+    pub failure: Option<crate::runtime::FailureKind>,
 }
 
 /// A request as stored.

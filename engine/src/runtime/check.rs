@@ -61,7 +61,12 @@ pub fn known_functions(engine: &Engine) -> BTreeMap<String, BTreeSet<usize>> {
 /// gets, bound to an environment that cannot do anything.
 pub fn check_engine(handle: tokio::runtime::Handle) -> Engine {
     let env = Arc::new(RobotEnv::for_check(handle));
-    let mut engine = sandbox::raw_engine(&env.limits, env.cancel.clone(), env.started);
+    let mut engine = sandbox::raw_engine(
+        &env.limits,
+        env.cancel.clone(),
+        env.started,
+        env.run.raised.clone(),
+    );
     super::api::register(&mut engine, env);
     engine
 }

@@ -1,7 +1,10 @@
 //! The engine's side: start a robot process, serve it, and end it.
 
 use super::{Call, Done, FromWorker, Job, Reply, ToWorker, WorkerInfo, SUBCOMMAND};
-use crate::runtime::{mask_secrets, DocumentSink, Guard, RobotError, SecretSource, StepSink};
+use crate::runtime::secrets::{Form, Secrets};
+use crate::runtime::{
+    DocumentSink, Failure, FailureKind, Guard, RobotError, SecretSource, StepSink,
+};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
@@ -14,8 +17,18 @@ use std::time::{Duration, Instant};
 /// What the engine provides to a robot process: the real counterparts of the
 /// pipe-backed ones in [`super::child`].
 pub struct Services {
+    /// The robot's own credential: it may have the secrets
+    /// `<credential>.*` and no others.
+    pub credential: String,
     pub secrets: Arc<dyn SecretSource>,
     pub guard: Arc<dyn Guard>,
+    /// Told of each refusal the moment the engine decides it (to audit it
+    /// then): what was asked (`navigate`, `secret`, `emit` …), of what
+    /// (masked), and why.
+    pub refused: Box<dyn Fn(&str, &str, &str) + Send + Sync>,
+    /// The secrets handed to the robot so far, for masking: filled here,
+    /// shared with whoever else reports on the run (the rights proxy).
+    pub served: Arc<Mutex<Secrets>>,
     pub steps: Option<Arc<dyn StepSink>>,
     pub sink: DocumentSink,
     pub log: Box<dyn Fn(&str) + Send + Sync>,
@@ -30,8 +43,6 @@ pub struct Outcome {
     pub result: Result<(), RobotError>,
     pub emitted: usize,
     pub webdriver_commands: u64,
-    /// The secrets handed to the robot, `(name, value)`, for masking.
-    pub secrets: Vec<(String, String)>,
 }
 
 /// Grace beyond the script's own time budget before the process is killed:
@@ -49,14 +60,13 @@ pub fn run(handle: &tokio::runtime::Handle, job: Job, services: Services) -> Out
         result: Ok(()),
         emitted: 0,
         webdriver_commands: 0,
-        secrets: Vec::new(),
     };
     let hard_limit = job.limits.time_budget + OVERRUN_GRACE;
     let webdriver = job.webdriver.clone();
     let mut child = match spawn(&job.system) {
         Ok(c) => c,
         Err(e) => {
-            outcome.result = Err(RobotError::Process(e));
+            outcome.result = Err(RobotError::new(FailureKind::Driver, e));
             return outcome;
         }
     };
@@ -66,11 +76,14 @@ pub fn run(handle: &tokio::runtime::Handle, job: Job, services: Services) -> Out
     else {
         let _ = child.kill();
         let _ = child.wait();
-        outcome.result = Err(RobotError::Process("the robot process has no pipes".into()));
+        outcome.result = Err(RobotError::new(
+            FailureKind::Driver,
+            "the robot process has no pipes",
+        ));
         return outcome;
     };
     let stdin = Arc::new(Mutex::new(stdin));
-    let secrets = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let secrets = services.served.clone();
     let tail = Arc::new(Mutex::new(VecDeque::new()));
     let stderr_done = forward_stderr(stderr, job.system.clone(), secrets.clone(), tail.clone());
     let finished = Arc::new(AtomicBool::new(false));
@@ -109,8 +122,10 @@ pub fn run(handle: &tokio::runtime::Handle, job: Job, services: Services) -> Out
                 break;
             }
         };
-        let mask =
-            |s: &str| mask_secrets(s, &secrets.lock().map(|s| s.clone()).unwrap_or_default());
+        let mask = |s: &str| match secrets.lock() {
+            Ok(m) => m.mask(s),
+            Err(_) => "«masked»".to_string(),
+        };
         match msg {
             FromWorker::Ready(info) => (services.ready)(&info),
             FromWorker::Call(call) => {
@@ -149,7 +164,7 @@ pub fn run(handle: &tokio::runtime::Handle, job: Job, services: Services) -> Out
     let _ = watchdog.join();
     drop(stdin);
     let _ = stderr_done.recv_timeout(Duration::from_secs(2));
-    outcome.secrets = secrets.lock().map(|s| s.clone()).unwrap_or_default();
+    let served = secrets.lock().map(|s| s.clone()).unwrap_or_default();
     match done {
         Some(d) => {
             outcome.result = d.result;
@@ -180,10 +195,15 @@ pub fn run(handle: &tokio::runtime::Handle, job: Job, services: Services) -> Out
             } else {
                 format!("; its last output: {}", tail.join(" | "))
             };
-            outcome.result = Err(RobotError::Process(mask_secrets(
-                &format!("{why}{detail}"),
-                &outcome.secrets,
-            )));
+            let kind = if overran.load(Ordering::Relaxed) {
+                FailureKind::Budget
+            } else {
+                FailureKind::Driver
+            };
+            outcome.result = Err(RobotError::new(
+                kind,
+                served.mask(&format!("{why}{detail}")),
+            ));
         }
     }
     outcome
@@ -256,27 +276,103 @@ fn send(stdin: &Mutex<ChildStdin>, m: &ToWorker) -> std::io::Result<()> {
 }
 
 /// The engine's answer to one call: rights from the guard, secrets from the
-/// vault, documents to the store.
-fn answer(call: Call, s: &Services, served: &Mutex<Vec<(String, String)>>) -> Reply {
+/// vault (only the robot's own), documents to the store (never one holding
+/// a secret). Each refusal is reported to `s.refused` as it is decided.
+fn answer(call: Call, s: &Services, served: &Mutex<Secrets>) -> Reply {
+    let masked = |t: &str| match served.lock() {
+        Ok(m) => m.mask(t),
+        Err(_) => "«masked»".to_string(),
+    };
+    let decided = |what: &str, target: &str, d: Result<(), String>| {
+        if let Err(reason) = &d {
+            (s.refused)(what, &masked(target), reason);
+        }
+        d
+    };
     match call {
         Call::Secret(name) => {
+            if !in_scope(&name, &s.credential) {
+                let reason = format!(
+                    "the robot may only use the secrets of its own credential ({}.*)",
+                    s.credential
+                );
+                (s.refused)("secret", &name, &reason);
+                return Reply::Secret(Err(Failure::new(
+                    FailureKind::Refused,
+                    format!("{name:?} is refused by the rights profile: {reason}"),
+                )));
+            }
             let r = s.secrets.get(&name);
             if let (Ok(v), Ok(mut served)) = (&r, served.lock()) {
-                served.push((name, v.clone()));
-                served.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+                served.add(&name, v);
             }
             Reply::Secret(r)
         }
-        Call::Emit(doc) => Reply::Stored((s.sink)(*doc)),
-        Call::Navigation(url) => Reply::Decision(s.guard.navigation(&url)),
+        Call::Emit(doc) => {
+            let leak = served.lock().ok().and_then(|sv| secret_in(&doc, &sv));
+            if let Some((name, how)) = leak {
+                let reason = format!("the document holds the secret {name}{how}");
+                (s.refused)("emit", &masked(&doc.key()), &reason);
+                return Reply::Stored(Err(Failure::new(
+                    FailureKind::Refused,
+                    format!("refused by the rights profile: {reason}; documents never carry credentials"),
+                )));
+            }
+            Reply::Stored((s.sink)(*doc))
+        }
+        Call::Navigation(url) => {
+            Reply::Decision(decided("navigate", &url, s.guard.navigation(&url)))
+        }
         Call::Click {
             selector,
             text,
             attrs,
-        } => Reply::Decision(s.guard.click(&selector, &text, &attrs)),
-        Call::Script(js) => Reply::Decision(s.guard.script(&js)),
+        } => Reply::Decision(decided(
+            "click",
+            &selector,
+            s.guard.click(&selector, &text, &attrs),
+        )),
+        Call::Script(js) => Reply::Decision(decided("eval_js", &js, s.guard.script(&js))),
         Call::Refusals => Reply::Refusals(s.guard.refusals()),
     }
+}
+
+/// Whether a secret's name belongs to `credential` (`esdh.password` to `esdh`).
+fn in_scope(name: &str, credential: &str) -> bool {
+    name.strip_prefix(credential)
+        .and_then(|r| r.strip_prefix('.'))
+        .is_some_and(|rest| !rest.is_empty())
+}
+
+/// A secret handed to the robot that a document carries, in any field or
+/// across them, and how it was found.
+fn secret_in(doc: &marc_model::Document, served: &Secrets) -> Option<(String, &'static str)> {
+    let mut fields: Vec<&str> = vec![
+        &doc.case_id,
+        &doc.doc_id,
+        &doc.title,
+        &doc.date,
+        &doc.kind,
+        &doc.department,
+        &doc.text,
+    ];
+    for a in &doc.attachments {
+        fields.push(&a.name);
+        fields.push(&a.text);
+    }
+    let all = fields.join("\n");
+    fields
+        .iter()
+        .copied()
+        .chain(std::iter::once(all.as_str()))
+        .find_map(|f| served.find(f))
+        .map(|(name, form)| {
+            let how = match form {
+                Form::Plain => "",
+                Form::Reversed => " (reversed)",
+            };
+            (name.to_string(), how)
+        })
 }
 
 /// Forwards the robot process's stderr to the log (secrets masked) and keeps
@@ -284,16 +380,16 @@ fn answer(call: Call, s: &Services, served: &Mutex<Vec<(String, String)>>) -> Re
 fn forward_stderr(
     stderr: std::process::ChildStderr,
     system: String,
-    secrets: Arc<Mutex<Vec<(String, String)>>>,
+    secrets: Arc<Mutex<Secrets>>,
     tail: Arc<Mutex<VecDeque<String>>>,
 ) -> std::sync::mpsc::Receiver<()> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let line = mask_secrets(
-                &line,
-                &secrets.lock().map(|s| s.clone()).unwrap_or_default(),
-            );
+            let line = match secrets.lock() {
+                Ok(m) => m.mask(&line),
+                Err(_) => "«masked»".to_string(),
+            };
             tracing::info!(target: "robot", system = %system, "robot process: {line}");
             if let Ok(mut t) = tail.lock() {
                 if t.len() == STDERR_TAIL {
@@ -489,6 +585,42 @@ mod tests {
             .read_line(&mut echoed)
             .unwrap();
         assert_eq!(echoed.trim(), "\"Cancel\"");
+    }
+
+    #[test]
+    fn a_robot_gets_only_its_own_credential() {
+        assert!(in_scope("legacy.password", "legacy"));
+        assert!(in_scope("legacy.user", "legacy"));
+        assert!(!in_scope("esdh.password", "legacy"));
+        assert!(!in_scope("legacy2.password", "legacy"));
+        assert!(!in_scope("legacy", "legacy"));
+        assert!(!in_scope("legacy.", "legacy"));
+    }
+
+    #[test]
+    fn a_document_carrying_a_secret_is_found_in_any_form() {
+        let served = Secrets::new(&[("esdh.password".into(), "laes-kun-2018".into())]);
+        let doc = |title: &str, text: &str| marc_model::Document {
+            system: "esdh".into(),
+            case_id: "S1".into(),
+            doc_id: "D1".into(),
+            title: title.into(),
+            date: "2020-01-01".into(),
+            kind: String::new(),
+            department: String::new(),
+            text: text.into(),
+            attachments: vec![],
+            ocr_confidence: None,
+        };
+        assert!(secret_in(&doc("Brev", "Kære borger"), &served).is_none());
+        for (t, x) in [
+            ("Brev", "kode: LAES-KUN-2018"),
+            ("Brev", "8102 nuk seal"),
+            ("Brev", "l a e s k u n 2 0 1 8"),
+            ("Brev", "laes-kun\n\n-2018 og mere"),
+        ] {
+            assert!(secret_in(&doc(t, x), &served).is_some(), "{t} / {x}");
+        }
     }
 
     #[test]
