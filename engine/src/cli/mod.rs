@@ -4,6 +4,7 @@ mod admin;
 mod progress;
 mod record;
 mod request;
+mod robot;
 mod testbed;
 
 use clap::{Args, Parser, Subcommand};
@@ -112,6 +113,9 @@ pub enum Command {
     Replay(admin::ReplayArgs),
     /// Do the work once in a browser; marc writes it as a robot script.
     Record(record::RecordArgs),
+    /// Write a new robot, or try one alone against its system.
+    #[command(subcommand)]
+    Robot(robot::RobotCommand),
     /// Internal: one robot attempt in its own process, started by the engine
     /// (see the `worker` module); speaks JSON Lines on stdin and stdout.
     #[command(name = "robot-worker", hide = true)]
@@ -154,7 +158,7 @@ pub fn main() -> i32 {
     let r = match cli.command {
         Command::Demo(a) => request::demo(&cli.global, &runtime, a),
         Command::Run(a) => request::run(&cli.global, &runtime, a),
-        Command::Check { scripts } => request::check(&runtime, &scripts),
+        Command::Check { scripts } => robot::check(&runtime, &scripts),
         Command::Dsl => request::dsl(&runtime),
         Command::Screen(a) => request::screen(&cli.global, a),
         Command::Requests { id, json } => request::requests(&cli.global, id, json),
@@ -166,6 +170,7 @@ pub fn main() -> i32 {
         Command::Audit(c) => admin::audit(&cli.global, c),
         Command::Replay(a) => admin::replay(&cli.global, &runtime, a),
         Command::Record(a) => record::record(&cli.global, &runtime, a),
+        Command::Robot(c) => robot::robot(&cli.global, &runtime, c),
         Command::RobotWorker { .. } => Ok(crate::worker::child::main()),
     };
     match r {

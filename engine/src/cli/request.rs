@@ -1,4 +1,4 @@
-//! `marc demo`, `marc run`, `marc check`, `marc dsl`, `marc screen`, `marc requests`.
+//! `marc demo`, `marc run`, `marc dsl`, `marc screen`, `marc requests`.
 
 use super::{exit, Global};
 use crate::config::Config;
@@ -167,14 +167,20 @@ impl SecretSource for CliSecrets {
                 return Ok(s.expose().to_string());
             }
         }
-        let env = format!(
-            "MARC_SECRET_{}",
-            name.to_uppercase().replace(['.', '-'], "_")
-        );
+        let env = secret_env(name);
         std::env::var(&env).map_err(|_| {
             Failure::new(FailureKind::Script, format!("no secret {name:?}: add it with `marc secret set {name}` (vault key in MARC_VAULT_KEY or MARC_VAULT_KEY_FILE) or set {env}"))
         })
     }
+}
+
+/// The environment variable a secret is read from without a vault key:
+/// `legacy.password` → `MARC_SECRET_LEGACY_PASSWORD`.
+pub(super) fn secret_env(name: &str) -> String {
+    format!(
+        "MARC_SECRET_{}",
+        name.to_uppercase().replace(['.', '-'], "_")
+    )
 }
 
 /// The demo's own secrets: the testbed's robot accounts, kept in memory.
@@ -466,24 +472,6 @@ pub fn demo(g: &Global, rt: &tokio::runtime::Runtime, a: DemoArgs) -> Result<i32
     terminal_task.abort();
     rt.block_on(testbed.stop());
     r
-}
-
-pub fn check(rt: &tokio::runtime::Runtime, scripts: &[PathBuf]) -> Result<i32> {
-    let engine = crate::runtime::check::check_engine(rt.handle().clone());
-    let mut problems = 0;
-    for s in scripts {
-        let name = s.display().to_string();
-        let src = std::fs::read_to_string(s).with_context(|| format!("cannot read {name}"))?;
-        let diags = crate::runtime::check::check_source(&engine, &name, &src);
-        if diags.is_empty() {
-            println!("{name}: ok");
-        }
-        for d in &diags {
-            eprintln!("{d}");
-        }
-        problems += diags.len();
-    }
-    Ok(if problems == 0 { exit::OK } else { exit::ERROR })
 }
 
 pub fn dsl(rt: &tokio::runtime::Runtime) -> Result<i32> {

@@ -63,7 +63,15 @@ pub fn run(handle: &tokio::runtime::Handle, job: Job, services: Services) -> Out
     };
     let hard_limit = job.limits.time_budget + OVERRUN_GRACE;
     let webdriver = job.webdriver.clone();
-    let mut child = match spawn(&job.system) {
+    // Dropped last: whatever the robot and its browser left in it goes.
+    let run_dir = match RunDir::create() {
+        Ok(d) => d,
+        Err(e) => {
+            outcome.result = Err(RobotError::new(FailureKind::Driver, e));
+            return outcome;
+        }
+    };
+    let mut child = match spawn(&job.system, run_dir.path()) {
         Ok(c) => c,
         Err(e) => {
             outcome.result = Err(RobotError::new(FailureKind::Driver, e));
@@ -209,9 +217,53 @@ pub fn run(handle: &tokio::runtime::Handle, job: Job, services: Services) -> Out
     outcome
 }
 
+/// A private directory for one robot process: its `HOME` and `TMPDIR`, so
+/// the browser profile and whatever else the robot writes land there. The
+/// engine removes it when the attempt is over, however it ended (a robot
+/// process killed outright cannot clean up after itself).
+struct RunDir(PathBuf);
+
+impl RunDir {
+    fn create() -> Result<RunDir, String> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::Builder::new()
+            .prefix("marc-robot-run-")
+            .tempdir()
+            .map_err(|e| format!("cannot create the robot's own directory: {e}"))?
+            .keep();
+        let d = RunDir(dir);
+        std::fs::set_permissions(&d.0, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot close the robot's directory: {e}"))?;
+        if let Some((uid, gid)) = marc_webdriver::robot_user() {
+            std::os::unix::fs::chown(&d.0, Some(uid), Some(gid))
+                .map_err(|e| format!("cannot hand the robot its directory: {e}"))?;
+        }
+        Ok(d)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        // A browser still shutting down may write a last file: try again.
+        for _ in 0..10 {
+            match std::fs::remove_dir_all(&self.0) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+                Ok(()) if !self.0.exists() => return,
+                _ => std::thread::sleep(Duration::from_millis(200)),
+            }
+        }
+        tracing::warn!("cannot remove the robot's directory {}", self.0.display());
+    }
+}
+
 /// Starts `marc robot-worker`, as the robot user when marc is root, with an
-/// environment of its own (none of marc's secrets or keys).
-fn spawn(system: &str) -> Result<Child, String> {
+/// environment of its own (none of marc's secrets or keys) and `dir` as its
+/// home and temporary directory.
+fn spawn(system: &str, dir: &Path) -> Result<Child, String> {
     let robot = marc_webdriver::robot_user();
     let exe = worker_exe(robot.is_some())?;
     let mut cmd = Command::new(&exe);
@@ -219,8 +271,9 @@ fn spawn(system: &str) -> Result<Child, String> {
         .arg("--system")
         .arg(system)
         .env_clear()
-        .current_dir(std::env::temp_dir())
-        .env("HOME", std::env::temp_dir())
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env("TMPDIR", dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -229,11 +282,6 @@ fn spawn(system: &str) -> Result<Child, String> {
     for var in PASSED_ENV {
         if let Some(v) = std::env::var_os(var) {
             cmd.env(var, v);
-        }
-    }
-    if robot.is_none() {
-        if let Some(v) = std::env::var_os("TMPDIR") {
-            cmd.env("TMPDIR", v);
         }
     }
     if let Some((uid, gid)) = robot {

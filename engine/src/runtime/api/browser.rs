@@ -179,7 +179,7 @@ impl RobotEnv {
 
     /// Notes a page the robot reached, as where its step is (unless it is a
     /// login page).
-    fn saw_page(&self, href: &str) {
+    pub(super) fn saw_page(&self, href: &str) {
         if let Ok(mut s) = self.run.session.lock() {
             if !href.is_empty() && !s.login_paths.iter().any(|p| p == path_of(href)) {
                 s.step_url = Some(href.to_string());

@@ -206,6 +206,15 @@ impl RobotEnv {
                 }),
                 None => (None, None),
             };
+            // Where a click or a reload led is where the step now is (for
+            // recovering it after an expired session).
+            if let (Some(u), true, true) = (
+                &url,
+                out.is_ok(),
+                matches!(command, "click" | "refresh" | "switch_window"),
+            ) {
+                self.saw_page(u);
+            }
             let shot = match (shot, wants_shot, &self.screen) {
                 (None, true, Some(s)) => s.lock().ok().and_then(|mut s| s.screenshot().ok()),
                 (s, _, _) => s,
