@@ -18,7 +18,7 @@ pub use error::{excerpt, ScreenError};
 pub use keys::{parse_keys, webdriver_text, Key};
 pub use ocr::{
     decode, document_prep, ocr_document_image, parse_tsv, prepare, tessdata_dir, Line, Ocr,
-    OcrOptions, OcrResult, Prep, Prepared, Word,
+    OcrOptions, OcrResult, Prep, Prepared, Word, PSM_AUTO, PSM_SINGLE_BLOCK,
 };
 pub use x11::{char_keysym, keysym_for, X11Screen, Xvfb, CONNECT_TIMEOUT};
 

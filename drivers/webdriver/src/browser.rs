@@ -502,8 +502,8 @@ impl Browser {
 
     /// The whole of an element as a PNG, however much of it the window
     /// shows. A canvas or a same-origin image is read from its own pixels
-    /// (over its background colour); anything else is captured with the
-    /// window made large enough. An error, never a partial image, when the
+    /// (over its background colour); anything else is captured piece by
+    /// piece as the page scrolls. An error, never a partial image, when the
     /// whole element cannot be captured.
     pub async fn capture_element(&self, selector: &str) -> Result<Capture, DriverError> {
         use base64::Engine as _;
@@ -527,43 +527,80 @@ impl Browser {
             });
         }
         // Not readable as pixels (another origin's image, an SVG, a div):
-        // a screenshot, with a window that holds the whole element.
-        let num = |k: &str| v[k].as_f64().unwrap_or(0.0);
-        let (w, h, dpr) = (num("w"), num("h"), num("dpr").max(1.0));
-        let (vw, vh) = (num("vw"), num("vh"));
-        if w < 1.0 || h < 1.0 {
+        // screenshots of the viewport, scrolled over the element piece by
+        // piece, put together.
+        self.stitch(&el, selector).await
+    }
+
+    /// The element captured in viewport-sized pieces (see
+    /// [`Browser::capture_element`]); the page's scroll position is put back.
+    async fn stitch(
+        &self,
+        el: &fantoccini::elements::Element,
+        selector: &str,
+    ) -> Result<Capture, DriverError> {
+        let incomplete = |reason: String| DriverError::Incomplete {
+            what: format!("the element {selector:?}"),
+            reason,
+        };
+        let arg = serde_json::to_value(el).map_err(|e| DriverError::Script(e.to_string()))?;
+        let geo = self.execute(JS_GEOMETRY, vec![arg.clone()]).await?;
+        let num = |v: &Value, k: &str| v[k].as_f64().unwrap_or(0.0);
+        let (w, h) = (num(&geo, "w"), num(&geo, "h"));
+        let (vw, vh, dpr) = (num(&geo, "vw"), num(&geo, "vh"), num(&geo, "dpr").max(1.0));
+        if w < 1.0 || h < 1.0 || vw < 1.0 || vh < 1.0 {
             return Err(incomplete("it has no size (is it hidden?)".into()));
         }
-        let resized = if w > vw || h > vh {
-            let (ww, wh) = self
-                .cmd("window size", self.client.get_window_size())
-                .await?;
-            let want = (
-                ww as f64 + (w - vw).max(0.0) + 16.0,
-                wh as f64 + (h - vh).max(0.0) + 16.0,
-            );
-            self.set_window_size(want.0.ceil() as u32, want.1.ceil() as u32)
-                .await?;
-            Some((ww as u32, wh as u32))
-        } else {
-            None
-        };
-        let shot = self.cmd("element_screenshot", el.screenshot()).await;
-        if let Some((ww, wh)) = resized {
-            self.set_window_size(ww, wh).await?;
+        let px = |css: f64| (css * dpr).round() as u32;
+        let mut out = image::RgbaImage::new(px(w), px(h));
+        let mut y = 0.0;
+        while y < h {
+            let mut x = 0.0;
+            while x < w {
+                // Scroll this piece into view; where it is now says where to cut.
+                let at = self
+                    .execute(JS_SCROLL_TO_PART, vec![arg.clone(), json!(x), json!(y)])
+                    .await?;
+                let (left, top) = (num(&at, "left") + x, num(&at, "top") + y);
+                let (pw, ph) = ((w - x).min(vw), (h - y).min(vh));
+                if left < -0.5 || top < -0.5 || left + pw > vw + 0.5 || top + ph > vh + 0.5 {
+                    self.execute(JS_SCROLL_BACK, vec![geo.clone()]).await?;
+                    return Err(incomplete(format!(
+                        "a part of it ({pw:.0}×{ph:.0} at {x:.0},{y:.0}) cannot be scrolled into the window"
+                    )));
+                }
+                let shot = self.screenshot().await?;
+                let shot = image::load_from_memory(&shot)
+                    .map_err(|e| incomplete(format!("a screenshot came back damaged: {e}")))?
+                    .to_rgba8();
+                let (sx, sy) = (px(left.max(0.0)), px(top.max(0.0)));
+                let (cw, ch) = (
+                    px(pw).min(shot.width().saturating_sub(sx)),
+                    px(ph).min(shot.height().saturating_sub(sy)),
+                );
+                if cw + 1 < px(pw) || ch + 1 < px(ph) {
+                    self.execute(JS_SCROLL_BACK, vec![geo.clone()]).await?;
+                    return Err(incomplete(format!(
+                        "the window showed {cw}×{ch} px of a {}×{} px piece",
+                        px(pw),
+                        px(ph)
+                    )));
+                }
+                let piece = image::imageops::crop_imm(&shot, sx, sy, cw, ch).to_image();
+                image::imageops::replace(&mut out, &piece, px(x) as i64, px(y) as i64);
+                x += vw;
+            }
+            y += vh;
         }
-        let png = shot?;
-        let (pw, ph) = png_size(&png).ok_or_else(|| incomplete("not a PNG".into()))?;
-        let (need_w, need_h) = ((w * dpr).floor() as u32, (h * dpr).floor() as u32);
-        if pw + 1 < need_w || ph + 1 < need_h {
-            return Err(incomplete(format!(
-                "the browser captured {pw}×{ph} px of its {need_w}×{need_h} px (the window cannot be made large enough)"
-            )));
-        }
+        self.execute(JS_SCROLL_BACK, vec![geo]).await?;
+        let mut png = Vec::new();
+        image::DynamicImage::ImageRgba8(out.clone())
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .map_err(|e| incomplete(format!("cannot encode it: {e}")))?;
         Ok(Capture {
             png,
-            width: pw,
-            height: ph,
+            width: out.width(),
+            height: out.height(),
         })
     }
 
@@ -858,11 +895,10 @@ const t0 = Date.now();
 );
 
 /// An element's own pixels (a canvas, or a same-origin image at its
-/// natural size) drawn over its background colour, or its geometry.
+/// natural size) drawn over its background colour, if it can be read so.
 const JS_PIXELS: &str = r#"
 const el = arguments[0];
-const r = el.getBoundingClientRect();
-const out = { w: r.width, h: r.height, dpr: window.devicePixelRatio || 1, vw: window.innerWidth, vh: window.innerHeight };
+const out = {};
 function background(e) {
   for (let n = e; n && n.nodeType === 1; n = n.parentElement) {
     const c = getComputedStyle(n).backgroundColor;
@@ -887,6 +923,27 @@ try {
 } catch (e) { out.unreadable = String(e); }
 return out;
 "#;
+
+/// An element's size, the viewport's, and the page's scroll position.
+const JS_GEOMETRY: &str = r#"
+const r = arguments[0].getBoundingClientRect();
+return { w: r.width, h: r.height, vw: document.documentElement.clientWidth || window.innerWidth,
+         vh: document.documentElement.clientHeight || window.innerHeight,
+         dpr: window.devicePixelRatio || 1, sx: window.scrollX, sy: window.scrollY };
+"#;
+
+/// Scrolls the part of an element at (x, y) (CSS px) to the window's top
+/// left, as far as the page lets it; returns where the element now is.
+const JS_SCROLL_TO_PART: &str = r#"
+const el = arguments[0], x = arguments[1], y = arguments[2];
+const r0 = el.getBoundingClientRect();
+window.scrollTo(window.scrollX + r0.left + x, window.scrollY + r0.top + y);
+const r = el.getBoundingClientRect();
+return { left: r.left, top: r.top };
+"#;
+
+/// Puts the page's scroll position back (from a [`JS_GEOMETRY`] answer).
+const JS_SCROLL_BACK: &str = "window.scrollTo(arguments[0].sx, arguments[0].sy); return true;";
 
 /// Width and height from a PNG's header.
 fn png_size(png: &[u8]) -> Option<(u32, u32)> {

@@ -96,8 +96,12 @@ pub fn record(
             .ok()
             .and_then(|hs| hs.into_iter().find(|h| !known.contains(h)));
         if let Some(popup) = opened {
-            if let Ok(v) = handle.block_on(browser.execute(CAPTURE_JS, vec![current.clone().into()])) {
-                events.extend(serde_json::from_value::<Vec<Event>>(v["events"].clone()).unwrap_or_default());
+            if let Ok(v) =
+                handle.block_on(browser.execute(CAPTURE_JS, vec![current.clone().into()]))
+            {
+                events.extend(
+                    serde_json::from_value::<Vec<Event>>(v["events"].clone()).unwrap_or_default(),
+                );
             }
             handle.block_on(browser.switch_window(&popup))?;
             events.push(Event {

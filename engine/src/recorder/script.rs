@@ -483,7 +483,9 @@ mod tests {
         ];
         let mut at = 0;
         for w in want {
-            let i = s[at..].find(w).unwrap_or_else(|| panic!("{w:?} missing after {at} in:\n{s}"));
+            let i = s[at..]
+                .find(w)
+                .unwrap_or_else(|| panic!("{w:?} missing after {at} in:\n{s}"));
             at += i + w.len();
         }
         let rt = tokio::runtime::Builder::new_current_thread()

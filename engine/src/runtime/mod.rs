@@ -775,6 +775,28 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_long_argument_is_quoted_shortened_in_errors_and_logs() {
+        let rt = rt();
+        let mut env = RobotEnv::for_check(rt.handle().clone());
+        env.guard = Some(Arc::new(RefuseAll));
+        let logged = Arc::new(Mutex::new(Vec::<String>::new()));
+        let l2 = logged.clone();
+        env.log = Box::new(move |l| l2.lock().unwrap().push(l.to_string()));
+        let src = "let s = \"QUFB\";\nfor i in 0..16 { s += s; }\nnavigate(\"data:image/png;base64,\" + s);";
+        let e = failure(run_script(Arc::new(env), &Script::inline("t.rhai", src)));
+        assert_eq!(e.kind, FailureKind::Refused);
+        assert!(e.message.len() < 600, "{} bytes: {e}", e.message.len());
+        assert!(e.message.contains("KB in all"), "{e}");
+        for l in logged.lock().unwrap().iter() {
+            assert!(
+                l.len() < 3 * MAX_LOG_LINE,
+                "a log line of {} bytes",
+                l.len()
+            );
+        }
+    }
+
     struct Fixed(&'static str);
     impl SecretSource for Fixed {
         fn get(&self, _: &str) -> Result<String, Failure> {

@@ -206,15 +206,15 @@ impl RobotEnv {
         };
         match error {
             None => {
-                (self.log)(&self.mask(&format!(
+                self.note(&format!(
                     "the session expired at {href}; logging in again to reopen {target}"
-                )));
+                ));
                 self.login()?;
             }
             Some(what) => {
-                (self.log)(&self.mask(&format!(
+                self.note(&format!(
                     "{href} is an error page ({what}); reopening it (attempt {attempt})"
-                )));
+                ));
                 std::thread::sleep(backoff(attempt));
             }
         }
@@ -281,7 +281,7 @@ impl RobotEnv {
                     }
                 }
                 Waited::ErrorPage(what) => {
-                    (self.log)(&format!(
+                    self.note(&format!(
                         "the login page is an error page ({what}); trying again"
                     ));
                     std::thread::sleep(backoff(attempt));
@@ -331,7 +331,7 @@ impl RobotEnv {
                     );
                 }
                 Waited::ErrorPage(what) => {
-                    (self.log)(&format!(
+                    self.note(&format!(
                         "the page after logging in is an error page ({what}); logging in again"
                     ));
                     std::thread::sleep(backoff(attempt));
@@ -389,9 +389,9 @@ impl RobotEnv {
                         );
                     }
                     if d.expired {
-                        (self.log)(&self.mask(&format!(
+                        self.note(&format!(
                             "the session expired while fetching {abs}; logging in again"
-                        )));
+                        ));
                         self.login()?;
                     } else {
                         std::thread::sleep(backoff(attempt));

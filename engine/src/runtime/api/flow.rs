@@ -33,7 +33,7 @@ impl RobotEnv {
                         })
                         .unwrap_or(false);
                     if first {
-                        (self.log)(&format!(
+                        self.note(&format!(
                             "warning: the secret {name} is weak ({why}): it is masked only where it stands alone (a whole argument, URL parameter or key); give the robot a stronger one"
                         ));
                     }

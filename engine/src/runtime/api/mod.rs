@@ -238,7 +238,7 @@ impl RobotEnv {
             });
         }
         if let Some(r) = refusal {
-            (self.log)(&self.mask(&format!("REFUSED: {r}")));
+            self.note(&format!("REFUSED: {r}"));
             return self.fail_as(
                 FailureKind::Refused,
                 format!("{command}: refused by the rights profile: {r}"),
@@ -248,6 +248,12 @@ impl RobotEnv {
             Ok(v) => Ok(v),
             Err(e) => self.raise(Failure::new(e.kind, format!("{command}: {}", e.message))),
         }
+    }
+
+    /// Writes a line of the engine's own to the run's log: masked, with
+    /// overlong words (a `data:` URL) shortened.
+    pub(crate) fn note(&self, line: &str) {
+        (self.log)(&shorten_words(&self.mask(line)));
     }
 
     /// Arguments as a recording keeps them: masked, overlong ones shortened.
@@ -292,7 +298,7 @@ impl RobotEnv {
         match decision {
             Ok(()) => Ok(Some("allowed".into())),
             Err(reason) => {
-                (self.log)(&self.mask(&format!("REFUSED {command}: {reason}")));
+                self.note(&format!("REFUSED {command}: {reason}"));
                 let refused = format!("refused: {reason}");
                 self.record_step(command, args, false, &refused, Some(refused.clone()));
                 self.fail_as(

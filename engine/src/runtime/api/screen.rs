@@ -43,8 +43,14 @@ impl RobotEnv {
         let driver = |m: String| Failure::new(FailureKind::Driver, m);
         let ocr = crate::screens::shared_ocr().map_err(driver)?;
         let img = marc_screen::decode(png).map_err(|e| driver(e.to_string()))?;
+        // Line by line across the whole width: a scan or a form drawn on a
+        // canvas, not a newspaper page in columns.
+        let prep = marc_screen::Prep {
+            psm: marc_screen::PSM_SINGLE_BLOCK,
+            ..marc_screen::document_prep(&img)
+        };
         let r = ocr
-            .recognize_with(&img, marc_screen::document_prep(&img))
+            .recognize_with(&img, prep)
             .map_err(|e| driver(e.to_string()))?;
         if let Ok(mut c) = self.run.ocr_conf.lock() {
             *c = Some(c.map_or(r.mean_conf, |c| c.min(r.mean_conf)));
@@ -249,5 +255,104 @@ mod tests {
         let hit = find_phrase(&t, "næste side").unwrap();
         assert_eq!((hit.x, hit.w), (40, 30));
         assert!(find_phrase(&t, "forrige side").is_none());
+    }
+
+    /// A page with a canvas far taller than the window, holding `lines`.
+    fn tall_canvas_page(lines: &[String]) -> String {
+        use base64::Engine as _;
+        let js_lines = serde_json::to_string(lines).unwrap();
+        let html = format!(
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body style=\"margin:0\"><p>Scanning</p>\
+             <canvas id=\"scan\" width=\"900\" height=\"{h}\"></canvas><script>\
+             const g = document.getElementById('scan').getContext('2d');\
+             g.font = '26px DejaVu Sans'; g.fillStyle = 'black';\
+             {js_lines}.forEach((t, i) => g.fillText(t, 30, 60 + i * 48));\
+             </script><div id=\"notes\" style=\"font: 26px DejaVu Sans; width: 900px; background: white\">{divs}</div></body></html>",
+            divs = lines.iter().map(|l| format!("<p>{l}</p>")).collect::<String>(),
+            h = 60 + lines.len() * 48
+        );
+        format!(
+            "data:text/html;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(html)
+        )
+    }
+
+    #[test]
+    fn ocr_reads_the_whole_of_a_canvas_taller_than_the_window() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let driver = rt
+            .block_on(marc_webdriver::Chromedriver::start(None))
+            .expect("chromedriver");
+        let opts = marc_webdriver::BrowserOptions {
+            window: (1000, 600),
+            ..Default::default()
+        };
+        let browser = Arc::new(
+            rt.block_on(marc_webdriver::Browser::open(driver.url(), &opts))
+                .unwrap(),
+        );
+        let words = [
+            "Borgeren", "har", "søgt", "om", "hjælp", "til", "bolig", "og", "kørsel",
+        ];
+        let lines: Vec<String> = (1..=36)
+            .map(|i| {
+                format!(
+                    "Linje {i:02}: {} {}",
+                    words[i % words.len()],
+                    words[(i * 5) % words.len()]
+                )
+            })
+            .collect();
+        let docs = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut env = RobotEnv::for_check(rt.handle().clone());
+        env.browser = Some(browser.clone());
+        let d2 = docs.clone();
+        env.sink = Box::new(move |d| {
+            d2.lock().unwrap().push(d);
+            Ok(true)
+        });
+        let env = Arc::new(env);
+        let url = tall_canvas_page(&lines);
+        let src = format!(
+            "navigate({url:?});\nwait_for(\"#scan\", 5000);\nlet t = ocr(\"#scan\");\n\
+             let shot = screenshot();\nlet v = ocr(shot);\n\
+             emit(#{{case_id: \"S\", doc_id: \"scan\", title: \"Scanning\", date: \"2020-01-01\", text: t.text, attachments: [shot]}});\n\
+             if !v.text.contains(\"Scanning\") {{ fail(\"the screenshot handle did not read\"); }}\n\
+             let n = ocr(\"#notes\");\n\
+             if !n.text.contains(\"Linje 36\") {{ fail(\"the div was not read whole: \" + n.text); }}"
+        );
+        let r = std::thread::scope(|s| {
+            s.spawn(|| {
+                crate::runtime::run_script(
+                    env.clone(),
+                    &crate::runtime::Script::inline("t.rhai", &src),
+                )
+            })
+            .join()
+            .unwrap()
+        });
+        drop(env);
+        if let Ok(b) = Arc::try_unwrap(browser) {
+            let _ = rt.block_on(b.close());
+        }
+        rt.block_on(driver.stop());
+        r.unwrap();
+        let docs = docs.lock().unwrap();
+        let text = &docs[0].text;
+        let found = lines.iter().filter(|l| text.contains(l.as_str())).count();
+        let cer = marc_screen::char_error_rate(&lines.join("\n"), text);
+        assert!(
+            found >= lines.len() - 2 && cer < 0.03,
+            "read {found} of {} lines (CER {cer:.3}) of a canvas taller than the window:\n{text}",
+            lines.len()
+        );
+        // The last lines are far below the window's 600 px.
+        assert!(text.contains("Linje 36"), "{text}");
+        assert_eq!(docs[0].attachments[0].method, "ocr");
+        assert!(docs[0].ocr_confidence.is_some_and(|c| c > 0.5));
     }
 }
