@@ -26,14 +26,23 @@ struct Ran {
 
 /// Runs `source` as the robot of `system` (its real manifest), with the
 /// real scripts/lib, `attempts` attempts and extra environment.
-fn run_robot(system: &str, source: &str, attempts: u32, env: &[(&str, &str)], fail_rate: f64) -> Ran {
+fn run_robot(
+    system: &str,
+    source: &str,
+    attempts: u32,
+    env: &[(&str, &str)],
+    fail_rate: f64,
+) -> Ran {
     let dir = tempfile::tempdir().unwrap();
     let tb = TestbedProc::start(&dir.path().join("testbed.jsonl"), fail_rate);
     let robots = dir.path().join("robots");
     std::fs::create_dir_all(robots.join(system)).unwrap();
     let manifest = std::fs::read_to_string(root().join("robots").join(system).join("robot.toml"))
         .unwrap()
-        .replace(&format!("script = \"{system}.rhai\""), "script = \"trial.rhai\"");
+        .replace(
+            &format!("script = \"{system}.rhai\""),
+            "script = \"trial.rhai\"",
+        );
     std::fs::write(robots.join(system).join("robot.toml"), manifest).unwrap();
     let scripts = dir.path().join("scripts");
     std::fs::create_dir_all(scripts.join("lib")).unwrap();
@@ -43,7 +52,14 @@ fn run_robot(system: &str, source: &str, attempts: u32, env: &[(&str, &str)], fa
     }
     std::fs::write(scripts.join("trial.rhai"), source).unwrap();
     let data = dir.path().join("data");
-    let mut a = run_args(&data, &robots, &scripts, system, &dir.path().join("out"), &tb);
+    let mut a = run_args(
+        &data,
+        &robots,
+        &scripts,
+        system,
+        &dir.path().join("out"),
+        &tb,
+    );
     a.extend(args(&["-v", "--attempts", &attempts.to_string()]));
     let mut cmd = marc_cmd(dir.path(), &a);
     for (k, v) in env {
@@ -89,14 +105,14 @@ fn everything(r: &Ran) -> Vec<(String, Vec<u8>)> {
     let mut all = vec![
         ("stdout".to_string(), r.stdout.clone().into_bytes()),
         ("stderr".to_string(), r.stderr.clone().into_bytes()),
-        (
-            "audit".to_string(),
-            serde_json::to_vec(&r.audit).unwrap(),
-        ),
+        ("audit".to_string(), serde_json::to_vec(&r.audit).unwrap()),
     ];
     for d in [r.data.clone(), r.dir.path().join("out")] {
         for f in files(&d) {
-            all.push((f.display().to_string(), std::fs::read(&f).unwrap_or_default()));
+            all.push((
+                f.display().to_string(),
+                std::fs::read(&f).unwrap_or_default(),
+            ));
         }
     }
     all
@@ -112,12 +128,12 @@ fn a_refused_click_inside_try_stops_the_robot_at_once_and_is_audited_then() {
     let r = run_robot(
         "legacy",
         &format!(
-            r#"login();
+            r##"login();
 navigate("/doc?id={}");
 wait_for("#slet", 8000);
 try {{ click("#slet"); }} catch (e) {{ log("caught: " + e); }}
 emit(#{{case_id: "X", doc_id: "after-the-refusal", title: "t", date: "2020-01-01", text: "the script went on"}});
-"#,
+"##,
             doc.doc_id
         ),
         3,
@@ -127,9 +143,15 @@ emit(#{{case_id: "X", doc_id: "after-the-refusal", title: "t", date: "2020-01-01
     failed_with(&r, "refused");
     assert_eq!(r.system["attempts"], 1, "a refusal is never tried again");
     assert_eq!(r.system["documents"], 0);
-    assert!(!r.stderr.contains("caught:"), "the script caught the refusal:\n{}", r.stderr);
     assert!(
-        !r.log.iter().any(|e| e["path"].as_str().unwrap_or("").contains("delete")),
+        !r.stderr.contains("caught:"),
+        "the script caught the refusal:\n{}",
+        r.stderr
+    );
+    assert!(
+        !r.log
+            .iter()
+            .any(|e| e["path"].as_str().unwrap_or("").contains("delete")),
         "the delete reached the system"
     );
     // Audited once, when it was decided: before the attempt's outcome.
@@ -139,7 +161,10 @@ emit(#{{case_id: "X", doc_id: "after-the-refusal", title: "t", date: "2020-01-01
     assert_eq!(refused.len(), 1, "{:#?}", r.audit);
     let e = &r.audit[refused[0]];
     assert_eq!(e["detail"]["what"], "click", "{e}");
-    assert!(e["detail"]["error"].as_str().unwrap().contains("refused by the rights profile"));
+    assert!(e["detail"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("refused by the rights profile"));
     let failed = r
         .audit
         .iter()
@@ -207,7 +232,10 @@ fn a_robot_cannot_have_another_systems_secret() {
         r.audit
     );
     for (what, bytes) in everything(&r) {
-        assert!(!contains(&bytes, ESDH_PASSWORD), "the ESDH password is in {what}");
+        assert!(
+            !contains(&bytes, ESDH_PASSWORD),
+            "the ESDH password is in {what}"
+        );
     }
 }
 
@@ -216,13 +244,13 @@ fn a_document_carrying_the_robots_own_password_in_any_form_is_refused() {
     // Upper-cased, reversed and spaced out: "8 1 0 2 - N U K - S E A L".
     let r = run_robot(
         "esdh",
-        r#"login();
+        r##"login();
 let p = secret("esdh.password");
 let r = "";
 for c in p.to_chars() { r = c + " " + r; }
 r.make_upper();
 emit(#{case_id: "S", doc_id: "D", title: "Notat", date: "2020-01-01", text: "kode: " + r});
-"#,
+"##,
         1,
         &[],
         0.0,
@@ -238,8 +266,14 @@ emit(#{case_id: "S", doc_id: "D", title: "Notat", date: "2020-01-01", text: "kod
         .map(|c| format!("{c} "))
         .collect();
     for (what, bytes) in everything(&r) {
-        assert!(!contains(&bytes, ESDH_PASSWORD), "the password is in {what}");
-        assert!(!contains(&bytes, spaced.trim()), "the reversed password is in {what}");
+        assert!(
+            !contains(&bytes, ESDH_PASSWORD),
+            "the password is in {what}"
+        );
+        assert!(
+            !contains(&bytes, spaced.trim()),
+            "the reversed password is in {what}"
+        );
     }
 }
 
@@ -248,11 +282,11 @@ fn no_document_is_lost_silently() {
     // A second, different document under the same id: an error, not a skip.
     let r = run_robot(
         "esdh",
-        r#"login();
+        r##"login();
 emit(#{case_id: "S1", doc_id: "D1", title: "Brev", date: "2020-01-01", text: "first"});
 try { emit(#{case_id: "S1", doc_id: "D1", title: "Notat", date: "2020-01-02", text: "second"}); } catch { }
 emit(#{case_id: "S1", doc_id: "D2", title: "t", date: "2020-01-03", text: "the script went on"});
-"#,
+"##,
         3,
         &[],
         0.0,
@@ -260,7 +294,10 @@ emit(#{case_id: "S1", doc_id: "D2", title: "t", date: "2020-01-03", text: "the s
     failed_with(&r, "document");
     assert_eq!(r.system["attempts"], 1);
     let error = r.system["error"].as_str().unwrap();
-    assert!(error.contains("a different document is already stored as esdh/S1/D1"), "{error}");
+    assert!(
+        error.contains("a different document is already stored as esdh/S1/D1"),
+        "{error}"
+    );
     // The first is kept, and the system's count is what is stored.
     assert_eq!(r.system["documents"], 1, "{}", r.system);
 
@@ -294,7 +331,12 @@ fn the_legacy_robot_recovers_from_expired_sessions_and_503s_by_itself() {
     let jsonl = std::fs::read_to_string(r.dir.path().join("out/documents.jsonl")).unwrap();
     let mut got: Vec<String> = jsonl
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["doc_id"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["doc_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     got.sort();
     let mut want = want;
@@ -375,7 +417,10 @@ fn a_killed_robot_process_leaves_no_browser_profile_behind() {
         .unwrap();
     let out = child.wait_with_output().unwrap();
     let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
-    assert_eq!(v["systems"]["esdh"]["status"], "complete", "the second attempt: {v}");
+    assert_eq!(
+        v["systems"]["esdh"]["status"], "complete",
+        "the second attempt: {v}"
+    );
     assert_eq!(v["systems"]["esdh"]["attempts"], 2);
     let left = leftovers(&tmp);
     assert!(left.is_empty(), "left behind: {left:?}");
