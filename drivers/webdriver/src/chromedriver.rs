@@ -14,6 +14,9 @@ pub struct Chromedriver {
     /// SIGKILL, the pipe closes and the shell kills chromedriver's whole
     /// process group, browsers included.
     _watchdog: Option<std::process::Child>,
+    /// chromedriver's and its browsers' HOME and TMPDIR (Chromium's own
+    /// folders and scratch directories), removed with it.
+    _home: tempfile::TempDir,
 }
 
 impl Chromedriver {
@@ -77,10 +80,19 @@ impl Chromedriver {
                 Ok(())
             });
         }
+        // Chromium writes a config folder into HOME and scratch folders
+        // into TMPDIR: a directory of their own, gone when chromedriver is.
+        let home = tempfile::Builder::new()
+            .prefix("marc-chromedriver-")
+            .tempdir()
+            .map_err(|e| start_err(format!("cannot create its home directory: {e}")))?;
+        cmd.env("HOME", home.path()).env("TMPDIR", home.path());
         if let Some((uid, gid)) = robot_user() {
             // marc runs as root: the browser side runs as the unprivileged
             // robot user, so a compromised page cannot act as root.
-            cmd.uid(uid).gid(gid).env("HOME", std::env::temp_dir());
+            std::os::unix::fs::chown(home.path(), Some(uid), Some(gid))
+                .map_err(|e| start_err(format!("cannot hand it its home directory: {e}")))?;
+            cmd.uid(uid).gid(gid);
         }
         let mut child = cmd.spawn().map_err(|e| start_err(e.to_string()))?;
         let url = format!("http://127.0.0.1:{port}");
@@ -124,6 +136,7 @@ impl Chromedriver {
             url,
             path,
             _watchdog: watchdog,
+            _home: home,
         })
     }
 

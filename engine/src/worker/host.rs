@@ -246,8 +246,38 @@ impl RunDir {
     }
 }
 
+impl RunDir {
+    /// Kills what still runs with its profile in this directory: a browser
+    /// whose robot process died before it could close it (chromedriver may
+    /// take its time over the session) would otherwise write the profile
+    /// back after the directory is gone.
+    fn kill_browsers(&self) {
+        let flag = format!("--user-data-dir={}", self.0.display());
+        let Ok(rd) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        for e in rd.flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            let ours = cmdline
+                .split(|b| *b == 0)
+                .any(|arg| arg.starts_with(flag.as_bytes()));
+            if ours {
+                // SAFETY: signalling a browser started for this robot
+                // attempt (its profile is in this attempt's directory).
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+        }
+    }
+}
+
 impl Drop for RunDir {
     fn drop(&mut self) {
+        self.kill_browsers();
         // A browser still shutting down may write a last file: try again.
         for _ in 0..10 {
             match std::fs::remove_dir_all(&self.0) {
