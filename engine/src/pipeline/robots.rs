@@ -326,7 +326,7 @@ impl RobotRunner {
         };
         let services = worker::host::Services {
             credential: m.credential.clone(),
-            refused: Box::new(move |what, target, reason| refused(what, target, reason)),
+            refused,
             served: served.clone(),
             secrets: self.options.secrets.clone(),
             guard: Arc::new(RightsGuard {
@@ -452,7 +452,7 @@ fn refusal_auditor(
     m: &Manifest,
     session: &str,
     served: Arc<Mutex<Secrets>>,
-) -> Arc<dyn Fn(&str, &str, &str) + Send + Sync> {
+) -> Arc<worker::host::RefusalReport> {
     let (audit, actor, request, system, session) = (
         settings.audit.clone(),
         format!("robot:{}", m.system),

@@ -14,6 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Told of a refusal: what was asked, of what, why.
+pub type RefusalReport = dyn Fn(&str, &str, &str) + Send + Sync;
+
 /// What the engine provides to a robot process: the real counterparts of the
 /// pipe-backed ones in [`super::child`].
 pub struct Services {
@@ -25,7 +28,7 @@ pub struct Services {
     /// Told of each refusal the moment the engine decides it (to audit it
     /// then): what was asked (`navigate`, `secret`, `emit` …), of what
     /// (masked), and why.
-    pub refused: Box<dyn Fn(&str, &str, &str) + Send + Sync>,
+    pub refused: Arc<RefusalReport>,
     /// The secrets handed to the robot so far, for masking: filled here,
     /// shared with whoever else reports on the run (the rights proxy).
     pub served: Arc<Mutex<Secrets>>,
