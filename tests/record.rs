@@ -367,6 +367,20 @@ fn a_recorded_workflow_becomes_a_robot_script_that_replays() {
     }
 }
 
+/// The legacy system, as a person works it: log in and search a citizen
+/// inside the frame `main`, until the case list shows.
+fn log_in_and_search_legacy(person: &Person, cpr: &str) {
+    person.frame("frame[name=main]");
+    person.wait_for("#user");
+    person.type_into("#user", "ROBOT01");
+    person.type_into("#pass", LEGACY_PASSWORD);
+    person.click("#loginbtn");
+    person.wait_for("#cprnr");
+    person.type_into("#cprnr", cpr);
+    person.click("#searchbtn");
+    person.wait_for("#caselist-table");
+}
+
 #[test]
 fn a_recording_in_a_frameset_enters_the_frames() {
     let Setup {
@@ -380,15 +394,7 @@ fn a_recording_in_a_frameset_enters_the_frames() {
     let (rec, person) = start_recording(cwd, "legacy", &tb.legacy, &robots, &script);
 
     // The legacy system: log in and search inside the frame `main`.
-    person.frame("frame[name=main]");
-    person.wait_for("#user");
-    person.type_into("#user", "ROBOT01");
-    person.type_into("#pass", LEGACY_PASSWORD);
-    person.click("#loginbtn");
-    person.wait_for("#cprnr");
-    person.type_into("#cprnr", &citizen.cpr);
-    person.click("#searchbtn");
-    person.wait_for("#caselist-table");
+    log_in_and_search_legacy(&person, &citizen.cpr);
     let text = finish_recording(rec, cwd, &script);
     for must in [
         "frame(\"#main\");",
@@ -430,14 +436,7 @@ fn work_in_a_popup_window_is_recorded_and_replayed() {
 
     // Log in and search in the frame `main`, open a case, then a document:
     // the old system opens documents in a popup window.
-    person.frame("frame[name=main]");
-    person.wait_for("#user");
-    person.type_into("#user", "ROBOT01");
-    person.type_into("#pass", LEGACY_PASSWORD);
-    person.click("#loginbtn");
-    person.wait_for("#cprnr");
-    person.type_into("#cprnr", &citizen.cpr);
-    person.click("#searchbtn");
+    log_in_and_search_legacy(&person, &citizen.cpr);
     person.wait_for("#caselist-table a");
     person.click("#caselist-table a");
     person.wait_for("table.doclist a");
