@@ -268,15 +268,6 @@ impl RobotEnv {
         }
     }
 
-    /// The secrets handed to the script so far, `(name, value)`.
-    pub fn secret_pairs(&self) -> Vec<(String, String)> {
-        self.run
-            .masked
-            .lock()
-            .map(|m| m.pairs())
-            .unwrap_or_default()
-    }
-
     pub fn documents_emitted(&self) -> usize {
         self.run.emitted.load(Ordering::Relaxed)
     }

@@ -105,18 +105,6 @@ impl Secrets {
             .sort_by_key(|(_, v, _)| std::cmp::Reverse(v.len()));
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
-    /// `(name, value)` pairs, longest value first.
-    pub fn pairs(&self) -> Vec<(String, String)> {
-        self.items
-            .iter()
-            .map(|(n, v, _)| (n.clone(), v.clone()))
-            .collect()
-    }
-
     /// `s` with every secret replaced by its placeholder.
     pub fn mask(&self, s: &str) -> String {
         if self.items.is_empty() {
