@@ -28,7 +28,7 @@ deps:
 	@command -v $(CARGO) >/dev/null || { echo "cargo is missing: install Rust (rustup) first"; exit 1; }
 
 build: deps
-	$(CARGO) build -p marc
+	$(CARGO) build -p marc --features testbed
 
 ## Run the main job end to end on the embedded default (the testbed).
 demo: build
@@ -36,14 +36,14 @@ demo: build
 
 ## Every test: unit, integration, end-to-end (real Chromium, tesseract, Xvfb, sled).
 test: deps
-	$(CARGO) build -p marc
-	$(CARGO) test --workspace --no-fail-fast -- --test-threads=2
+	$(CARGO) build -p marc --features testbed
+	$(CARGO) test --workspace --features marc/testbed --no-fail-fast -- --test-threads=2
 
 ## marc and a plain Python Selenium robot doing the same job on the same
 ## testbed, interleaved (tests/benches/selenium.rs); BENCH_ROUNDS rounds.
 bench-selenium: deps
 	$(MAKE) deps PACKAGES=packages-bench.txt
-	$(CARGO) build -p marc
+	$(CARGO) build -p marc --features testbed
 	$(CARGO) bench -p marc-e2e --bench selenium -- $(BENCH_ROUNDS)
 
 ## Static checks.

@@ -14,6 +14,69 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// `auto`: deliver when screening and the leak check pass; `review`: always hold for a caseworker.
     pub control: String,
+    /// Hold a request for a caseworker when an attachment could not be
+    /// converted or OCR confidence is low, instead of sending it.
+    pub hold_unreadable: bool,
+    /// Working days from receipt to the deadline (offentlighedsloven § 36: 7).
+    pub deadline_days: u32,
+    /// The topics (departments) a request can be narrowed to; robots get
+    /// them as `request.topics`, and the engine keeps only their documents.
+    pub topics: Vec<String>,
+    /// The web app (`marc serve`).
+    pub web: WebConfig,
+}
+
+/// `[web]`: where `marc serve` listens and how people log in.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// Address to listen on.
+    pub listen: String,
+    /// The address people reach the app at (the OpenID redirect is built
+    /// from it); default `http://<listen>`.
+    pub public_url: Option<String>,
+    /// Citizens' and third parties' login (a MitID broker).
+    pub oidc: Option<OidcConfig>,
+}
+
+/// `[web.oidc]`: an OpenID Connect provider (authorization code + PKCE).
+/// The client secret is the secret `oidc.client_secret` (vault, or
+/// `MARC_SECRET_OIDC_CLIENT_SECRET`), never this file.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OidcConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    /// The claim holding a person's CPR number (`dk.cpr`, `cprNumberIdentifier`, …).
+    pub cpr_claim: String,
+    /// The claim holding an organisation's CVR number (MitID Erhverv).
+    pub cvr_claim: String,
+    /// The claim holding the display name.
+    pub name_claim: String,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            oidc: None,
+        }
+    }
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        OidcConfig {
+            issuer: String::new(),
+            client_id: String::new(),
+            scopes: vec!["openid".into(), "profile".into()],
+            cpr_claim: "dk.cpr".into(),
+            cvr_claim: "dk.cvr".into(),
+            name_claim: "name".into(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -58,6 +121,18 @@ impl Default for Config {
             },
             delivery: DeliveryConfig::default(),
             control: "auto".into(),
+            hold_unreadable: true,
+            deadline_days: 7,
+            topics: [
+                "Jobcenter",
+                "Sygedagpenge",
+                "Børn og Unge",
+                "Borgerservice",
+                "Handicap",
+            ]
+            .map(String::from)
+            .to_vec(),
+            web: WebConfig::default(),
         }
     }
 }

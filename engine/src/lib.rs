@@ -4,7 +4,10 @@
 //! - [`runtime`]: the Rhai host and robot API (sandbox, `marc check`, DSL reference);
 //! - [`worker`]: the robot process a script runs in (unprivileged, over a pipe);
 //! - [`robot`]: robot manifests (`robots/<system>/robot.toml`);
-//! - [`pipeline`]: the request lifecycle (robots in parallel → screening → assembly);
+//! - [`service`]: the request service (submit, status, cancel, resume,
+//!   deliver) under the CLI and the web app, and the worker pool of `marc serve`;
+//! - [`requests`]: the stored requests (a real counter, atomic updates);
+//! - [`pipeline`]: the stages of a request (robots in parallel → screening → assembly);
 //! - [`recorder`]: `marc record`, a person's browser work written as a robot script;
 //! - [`convert`]: attachments to text;
 //! - [`screens`]: canvas and X11 screens read by OCR;
@@ -19,7 +22,9 @@ pub mod convert;
 pub mod pipeline;
 pub mod recorder;
 pub mod replay;
+pub mod requests;
 pub mod robot;
 pub mod runtime;
 pub mod screens;
+pub mod service;
 pub mod worker;

@@ -33,8 +33,14 @@ pub struct Manifest {
     pub credential: String,
     #[serde(default)]
     pub driver: DriverKind,
+    /// The departments (topics) whose cases the system holds; a request
+    /// for other topics skips the system. Empty: unknown, always searched.
     #[serde(default)]
     pub departments: Vec<String>,
+    /// Most robot sessions the system allows at once (old systems allow
+    /// few); `marc serve` never runs more. Default 2.
+    #[serde(default)]
+    pub max_sessions: Option<u32>,
     /// The rights profile, enforced by the engine (see marc-rights); parsed
     /// from [`Manifest::raw`] so errors carry line and column.
     #[serde(default)]
@@ -95,7 +101,10 @@ impl Manifest {
             reason,
         };
         let p = marc_rights::parse_manifest_rights(&self.raw).map_err(|e| err(e.to_string()))?;
-        p.resolve(base_url).map_err(|e| err(e.to_string()))
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        p.resolve(base_url)
+            .and_then(|p| p.resolve_files(dir))
+            .map_err(|e| err(e.to_string()))
     }
 }
 

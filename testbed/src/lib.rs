@@ -7,9 +7,11 @@
 //!   expiry, transient 503s, a read-only role and a delete button) — with a
 //!   request log that tests read.
 //! * [`pdf`]: the small PDFs served as attachments.
+//! * [`tls`]: the HTTPS mode's own CA and TLS listener.
 
 pub mod pdf;
 pub mod server;
+pub mod tls;
 pub mod world;
 
 pub use pdf::attachment_pdf;

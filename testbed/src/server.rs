@@ -1,4 +1,5 @@
-//! The simulated case systems, served over HTTP on 127.0.0.1.
+//! The simulated case systems, served over HTTP (or HTTPS, with a CA of the
+//! testbed's own: [`TestbedConfig::https`]) on 127.0.0.1.
 //!
 //! [`Testbed::start`] generates the [`World`] for a seed and serves two
 //! systems on their own ephemeral ports:
@@ -59,6 +60,9 @@ pub struct TestbedConfig {
     pub js_delay_ms: u64,
     /// Also append every log entry to this file as JSON Lines.
     pub log_file: Option<PathBuf>,
+    /// Serve HTTPS with a certificate from a CA made for this testbed (as a
+    /// municipality's internal CA): [`Testbed::ca_pem`] is its certificate.
+    pub https: bool,
 }
 
 impl Default for TestbedConfig {
@@ -69,18 +73,23 @@ impl Default for TestbedConfig {
             session_requests: 12,
             js_delay_ms: 600,
             log_file: None,
+            https: false,
         }
     }
 }
 
 /// A running testbed: both web systems, their world and their request log.
 pub struct Testbed {
-    /// `http://127.0.0.1:PORT` of the ESDH system (no trailing slash).
+    /// `http(s)://127.0.0.1:PORT` of the ESDH system (no trailing slash).
     pub esdh_url: String,
-    /// `http://127.0.0.1:PORT` of the legacy system (no trailing slash).
+    /// `http(s)://127.0.0.1:PORT` of the legacy system (no trailing slash).
     pub legacy_url: String,
     pub world: Arc<World>,
     pub log: RequestLog,
+    /// With [`TestbedConfig::https`]: the testbed CA's certificate (PEM),
+    /// which clients must trust (a robot manifest's `tls_ca`).
+    pub ca_pem: Option<String>,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: Vec<oneshot::Sender<()>>,
     tasks: Vec<JoinHandle<std::io::Result<()>>>,
 }
@@ -91,11 +100,18 @@ impl Testbed {
     pub async fn start(cfg: TestbedConfig) -> std::io::Result<Testbed> {
         let world = Arc::new(World::generate(cfg.seed));
         let log = RequestLog::new(cfg.log_file.as_deref())?;
+        let ca = if cfg.https {
+            Some(crate::tls::TestCa::generate("marc testbed CA").map_err(std::io::Error::other)?)
+        } else {
+            None
+        };
         let mut tb = Testbed {
             esdh_url: String::new(),
             legacy_url: String::new(),
             world: world.clone(),
             log: log.clone(),
+            ca_pem: ca.as_ref().map(|c| c.ca_pem.clone()),
+            tls: ca.map(|c| c.server_config),
             shutdown: Vec::new(),
             tasks: Vec::new(),
         };
@@ -108,15 +124,32 @@ impl Testbed {
 
     async fn serve(&mut self, app: axum::Router) -> std::io::Result<String> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}", listener.local_addr()?);
+        let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-        });
+        let stopped = async {
+            let _ = rx.await;
+        };
+        let (url, task) = match &self.tls {
+            None => (
+                format!("http://{addr}"),
+                tokio::spawn(async move {
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(stopped)
+                        .await
+                }),
+            ),
+            Some(config) => {
+                let listener = crate::tls::TlsListener::new(listener, config.clone())?;
+                (
+                    format!("https://{addr}"),
+                    tokio::spawn(async move {
+                        axum::serve(listener, app)
+                            .with_graceful_shutdown(stopped)
+                            .await
+                    }),
+                )
+            }
+        };
         self.shutdown.push(tx);
         self.tasks.push(task);
         Ok(url)

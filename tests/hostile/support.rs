@@ -32,12 +32,35 @@ pub struct TestbedProc {
     pub esdh: String,
     pub legacy: String,
     pub log: PathBuf,
+    /// With HTTPS: the testbed CA's certificate, for the manifests' `tls_ca`.
+    pub ca: Option<PathBuf>,
+}
+
+/// How the testbed serves its systems.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Http,
+    /// HTTPS with a CA of the testbed's own, named in the robots' `tls_ca`.
+    Https,
 }
 
 impl TestbedProc {
     /// Starts the testbed with the demo seed; `fail_rate` is the legacy
     /// system's probability of a transient 503.
     pub fn start(log: &Path, fail_rate: f64) -> TestbedProc {
+        Self::start_over(log, fail_rate, Transport::Http)
+    }
+
+    /// Like [`TestbedProc::start`], over `transport`; with HTTPS the CA
+    /// certificate is written beside `log`.
+    pub fn start_over(log: &Path, fail_rate: f64, transport: Transport) -> TestbedProc {
+        let ca = (transport == Transport::Https).then(|| log.with_file_name("testbed-ca.pem"));
+        let mut extra: Vec<std::ffi::OsString> = Vec::new();
+        if let Some(ca) = &ca {
+            extra.push("--https".into());
+            extra.push("--ca-out".into());
+            extra.push(ca.into());
+        }
         let script = r#""$@" & pid=$!; trap 'kill -9 $pid 2>/dev/null' EXIT; read _ignored; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null"#;
         let mut child = Command::new("sh")
             .arg("-c")
@@ -52,6 +75,7 @@ impl TestbedProc {
                 "--log",
             ])
             .arg(log)
+            .args(&extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -65,6 +89,7 @@ impl TestbedProc {
             esdh: String::new(),
             legacy: String::new(),
             log: log.to_path_buf(),
+            ca,
         };
         while esdh.is_empty() || legacy.is_empty() {
             let line = match lines.next() {
@@ -88,6 +113,19 @@ impl TestbedProc {
     /// Every request the testbed served so far.
     pub fn entries(&self) -> Vec<serde_json::Value> {
         read_jsonl(&self.log)
+    }
+
+    /// A robot manifest made to trust this testbed's CA (for HTTPS), else
+    /// unchanged.
+    pub fn manifest(&self, toml: &str) -> String {
+        match &self.ca {
+            Some(ca) => toml.replacen(
+                "[rights]",
+                &format!("[rights]\ntls_ca = {:?}", ca.display().to_string()),
+                1,
+            ),
+            None => toml.to_string(),
+        }
     }
 
     /// `--base-url` arguments for both systems.

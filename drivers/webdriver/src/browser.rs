@@ -91,6 +91,16 @@ pub struct Capture {
     pub height: u32,
 }
 
+/// The host of a proxy URL (`http://127.0.0.1:8080` → `127.0.0.1`).
+fn proxy_host(proxy: &str) -> &str {
+    let rest = proxy.split_once("://").map_or(proxy, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    }
+}
+
 /// One Chromium session. All methods are cancellation-safe and time-bounded.
 pub struct Browser {
     client: Client,
@@ -113,7 +123,13 @@ const CHROMIUM_FLAGS: &[&str] = &[
     "--disable-extensions",
     "--no-first-run",
     "--no-default-browser-check",
+    // Side channels around the rights proxy (issue 12 §13). QUIC is UDP,
+    // which no HTTP proxy carries; WebRTC would send UDP (STUN, TURN, peer
+    // data) straight from the browser: only proxied connections remain,
+    // i.e. TURN over TCP through CONNECT, which the proxy refuses.
     "--disable-quic",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--dns-prefetch-disable",
     "--disable-popup-blocking",
     "--hide-scrollbars",
     "--force-device-scale-factor=1",
@@ -140,6 +156,7 @@ impl Browser {
                 .cloned()
                 .collect::<Vec<_>>(),
         );
+        let mut downloads = None;
         let profile = if opts.local {
             let dir = tempfile::Builder::new()
                 .prefix("marc-chromium-")
@@ -154,24 +171,55 @@ impl Browser {
                 })?;
             }
             args.push(format!("--user-data-dir={}", dir.path().display()));
+            // Files a page makes the browser download land in the session's
+            // own profile, which is deleted with it, never in a Downloads
+            // folder of the browser user's home.
+            downloads = Some(dir.path().join("Downloads"));
             Some(dir)
         } else {
             None
         };
         if let Some(proxy) = &opts.proxy {
-            args.push(format!("--proxy-server={proxy}"));
             // Chromium never proxies loopback unless told to; marc's testbed
             // and most robot targets in tests are on loopback.
-            args.push("--proxy-bypass-list=<-loopback>".into());
+            for flag in [
+                format!("--proxy-server={proxy}"),
+                "--proxy-bypass-list=<-loopback>".into(),
+                // Everything goes through the proxy, which resolves names
+                // itself: the browser resolves none (no DNS prefetch, no
+                // lookups a page could use to send data out as host names).
+                // The proxy's own address is an IP literal.
+                format!(
+                    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE {}",
+                    proxy_host(proxy)
+                ),
+            ] {
+                if !args
+                    .iter()
+                    .any(|a| a.split('=').next() == flag.split('=').next())
+                {
+                    args.push(flag);
+                }
+            }
         }
         // No prediction or preconnect: Chromium would otherwise open
         // connections to its search engine, which the rights proxy refuses.
         let mut chrome = json!({ "args": args, "prefs": {
-            "download": { "prompt_for_download": false },
+            "download": { "prompt_for_download": false, "directory_upgrade": true },
             "plugins": { "always_open_pdf_externally": true },
             "net": { "network_prediction_options": 2 },
             "search": { "suggest_enabled": false },
+            "webrtc": {
+                "ip_handling_policy": "disable_non_proxied_udp",
+                "multiple_routes_enabled": false,
+                "nonproxied_udp_enabled": false,
+            },
         }});
+        if let Some(d) = &downloads {
+            let d = d.display().to_string();
+            chrome["prefs"]["download"]["default_directory"] = json!(d);
+            chrome["prefs"]["savefile"] = json!({ "default_directory": d });
+        }
         if opts.local {
             chrome["binary"] = json!(opts
                 .chromium

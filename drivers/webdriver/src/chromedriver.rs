@@ -63,8 +63,24 @@ impl Chromedriver {
             reason,
         };
         let port = free_port().map_err(|e| start_err(format!("no free port: {e}")))?;
+        let robot = robot_user();
+        // Chromium writes a config folder into HOME and scratch folders
+        // into TMPDIR: a directory of their own, gone when chromedriver is.
+        let home = tempfile::Builder::new()
+            .prefix("marc-chromedriver-")
+            .tempdir()
+            .map_err(|e| start_err(format!("cannot create its home directory: {e}")))?;
         let mut cmd = Command::new(&path);
-        cmd.arg(format!("--port={port}"))
+        // A bare environment: chromedriver hands its own to every Chromium
+        // it starts, and those run as the robot user, who could read it in
+        // /proc/PID/environ. marc's vault key and MARC_SECRET_* stay here.
+        cmd.env_clear()
+            .envs(child_env(robot.is_some()))
+            .env("HOME", home.path())
+            .env("TMPDIR", home.path())
+            // Not marc's working directory: headless downloads default there.
+            .current_dir(home.path())
+            .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -80,14 +96,7 @@ impl Chromedriver {
                 Ok(())
             });
         }
-        // Chromium writes a config folder into HOME and scratch folders
-        // into TMPDIR: a directory of their own, gone when chromedriver is.
-        let home = tempfile::Builder::new()
-            .prefix("marc-chromedriver-")
-            .tempdir()
-            .map_err(|e| start_err(format!("cannot create its home directory: {e}")))?;
-        cmd.env("HOME", home.path()).env("TMPDIR", home.path());
-        if let Some((uid, gid)) = robot_user() {
+        if let Some((uid, gid)) = robot {
             // marc runs as root: the browser side runs as the unprivileged
             // robot user, so a compromised page cannot act as root.
             std::os::unix::fs::chown(home.path(), Some(uid), Some(gid))
@@ -122,6 +131,8 @@ impl Chromedriver {
         if let Some(pid) = child.id() {
             register_group(pid as i32);
             watchdog = std::process::Command::new("/bin/sh")
+                .env_clear()
+                .envs(child_env(false))
                 .arg("-c")
                 .arg(format!("read _ ; kill -9 -{pid} 2>/dev/null"))
                 .stdin(Stdio::piped())
@@ -170,6 +181,41 @@ impl Drop for Chromedriver {
     }
 }
 
+/// Variables passed on to the processes marc starts for the browser side;
+/// nothing else of marc's environment is (no `MARC_VAULT_KEY`, no
+/// `MARC_SECRET_*`, no `MARC_DATA`). The display variables let `marc record`
+/// show a window.
+const PASSED_ENV: &[&str] = &[
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "DISPLAY",
+    "XAUTHORITY",
+    "WAYLAND_DISPLAY",
+];
+
+/// The whole environment of a child process marc starts for the browser
+/// side: [`PASSED_ENV`] from marc's own, and `HOME` set to the temporary
+/// directory (never root's home). `TMPDIR` is passed only to a child that
+/// does not run as the robot user (`robot`), who may not write marc's.
+pub fn child_env(robot: bool) -> Vec<(String, std::ffi::OsString)> {
+    let mut env: Vec<(String, std::ffi::OsString)> = PASSED_ENV
+        .iter()
+        .filter_map(|k| std::env::var_os(k).map(|v| (k.to_string(), v)))
+        .collect();
+    if !env.iter().any(|(k, _)| k == "PATH") {
+        env.push(("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()));
+    }
+    let tmp = std::env::temp_dir().into_os_string();
+    if !robot {
+        env.push(("TMPDIR".into(), tmp.clone()));
+    }
+    env.push(("HOME".into(), tmp));
+    env
+}
+
 /// The OS user robots' browsers run as when marc runs as root.
 pub const ROBOT_USER: &str = "marc-robot";
 
@@ -185,6 +231,8 @@ pub fn robot_user() -> Option<(u32, u32)> {
         }
         if lookup_user(ROBOT_USER).is_none() {
             let status = std::process::Command::new("useradd")
+                .env_clear()
+                .envs(child_env(false))
                 .args([
                     "--system",
                     "--no-create-home",

@@ -20,5 +20,5 @@ mod error;
 pub use browser::{
     end_session, Browser, BrowserOptions, Capture, Download, ElementInfo, ElementRef, Waited, Watch,
 };
-pub use chromedriver::{kill_all, robot_user, user_name, Chromedriver, ROBOT_USER};
+pub use chromedriver::{child_env, kill_all, robot_user, user_name, Chromedriver, ROBOT_USER};
 pub use error::DriverError;

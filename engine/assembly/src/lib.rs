@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use marc_model::{Document, Mark, Period, Subject};
 use serde::{Deserialize, Serialize};
 
-pub use content::TITLE_REDACTION;
+pub use content::{OCR_CHECK_BELOW, TITLE_REDACTION};
 pub use fonts::{Fonts, FONT_PACKAGE, SYSTEM_FONT_DIR};
 #[doc(hidden)]
 pub use sample::{demo_authority, generated_doc, sample_input};

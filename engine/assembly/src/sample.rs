@@ -89,6 +89,7 @@ pub fn generated_doc(i: usize) -> AssemblyDoc {
     AssemblyDoc {
         doc: Document {
             ocr_confidence: None,
+            cpr: None,
             system: ["esdh", "legacy", "terminal"][i % 3].into(),
             case_id: format!("27.12.00-G01-{}-26", 1 + i % 7),
             doc_id: format!("D{i:05}"),
@@ -125,6 +126,7 @@ pub fn sample_input() -> AssemblyInput {
         AssemblyDoc {
             doc: Document {
                 ocr_confidence: None,
+                cpr: None,
                 system: "esdh".into(),
                 case_id: "27.12.00-G01-1-26".into(),
                 doc_id: "D1".into(),
@@ -157,6 +159,7 @@ pub fn sample_input() -> AssemblyInput {
         AssemblyDoc {
             doc: Document {
                 ocr_confidence: None,
+                cpr: None,
                 system: "legacy".into(),
                 case_id: "S-2019-001".into(),
                 doc_id: "L7".into(),
@@ -175,6 +178,7 @@ pub fn sample_input() -> AssemblyInput {
         AssemblyDoc {
             doc: Document {
                 ocr_confidence: None,
+                cpr: None,
                 system: "esdh".into(),
                 case_id: "27.12.00-G01-1-26".into(),
                 doc_id: "D2".into(),

@@ -11,6 +11,6 @@ mod mark;
 mod period;
 
 pub use cpr::{Cpr, CprError};
-pub use document::{Attachment, Document, Subject};
+pub use document::{sanitize_text, Attachment, Document, Subject};
 pub use mark::{Mark, MarkKind};
 pub use period::{Period, PeriodError};

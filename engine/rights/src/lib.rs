@@ -15,10 +15,12 @@
 //!   never reach the system and are reported through [`Proxy::subscribe`], an
 //!   `on_refusal` callback and [`Proxy::refusals`].
 
+mod cpr;
 mod glob;
 mod profile;
 mod proxy;
 mod selector;
+mod tls;
 
 pub use glob::{glob_match, path_forms};
 pub use profile::{
@@ -27,6 +29,7 @@ pub use profile::{
 };
 pub use proxy::{
     classify, Initiator, Proxy, ProxyOptions, ProxyStats, Refusal, RefusalCallback,
-    QUIET_CHROMIUM_ARGS,
+    MAX_CHECKED_BODY, QUIET_CHROMIUM_ARGS,
 };
 pub use selector::TAG_KEY;
+pub use tls::TlsError;

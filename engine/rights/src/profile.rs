@@ -2,6 +2,7 @@
 //! decisions derived from it. Pure logic: no I/O, so every rule can be tested.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -389,6 +390,12 @@ pub struct RightsProfile {
     /// Wall-clock budget of one run in seconds (enforced by the engine).
     #[serde(default)]
     pub time_budget_secs: Option<u64>,
+    /// PEM file with the CA certificate(s) that sign the system's https
+    /// certificate (a municipality's internal CA). When given, the proxy
+    /// trusts only these for the system; otherwise the system's roots.
+    /// Relative to the manifest's folder (see [`RightsProfile::resolve_files`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -487,6 +494,19 @@ impl RightsProfile {
             if o.is_placeholder() {
                 *o = OriginPattern::try_from(origin.clone()).map_err(|e| bad(&e))?;
             }
+        }
+        Ok(out)
+    }
+
+    /// Makes `tls_ca` absolute against `manifest_dir` (the folder of the
+    /// `robot.toml` it was written in) and checks that it is a PEM file of
+    /// CA certificates, so a bad file is an error before any robot runs.
+    pub fn resolve_files(&self, manifest_dir: &Path) -> Result<RightsProfile, RightsError> {
+        let mut out = self.clone();
+        if let Some(ca) = &self.tls_ca {
+            let ca = manifest_dir.join(ca);
+            crate::tls::load_ca_file(&ca).map_err(|e| RightsError::Invalid(e.to_string()))?;
+            out.tls_ca = Some(ca);
         }
         Ok(out)
     }

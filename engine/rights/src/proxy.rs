@@ -8,10 +8,13 @@
 //! Content-Length or chunked), with hop-by-hop headers removed in both
 //! directions.
 //!
-//! `CONNECT` opens an opaque tunnel, inside which the proxy can no longer see
-//! methods or paths. It is therefore allowed only to origins the profile lists
-//! with `https://`; for an `http://` origin the browser never needs CONNECT
-//! except for WebSockets, which would bypass path checks, so it is refused.
+//! `CONNECT` is allowed only to origins the profile lists with `https://`,
+//! and is not an opaque tunnel: the proxy answers the browser's TLS itself
+//! with a certificate from its per-run CA (see [`crate::tls`]), and checks
+//! every request inside exactly like a plain HTTP one before sending it to
+//! the system over its own, verified TLS connection. For an `http://`
+//! origin the browser never needs CONNECT except for WebSockets, which would
+//! bypass path checks, so it is refused.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -21,20 +24,24 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use http_body_util::Limited;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+use hyper::http::uri::Authority;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde::{Deserialize, Serialize};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{broadcast, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::profile::{Decision, RightsProfile};
+use crate::tls::Interceptor;
 
 type ProxyBody = BoxBody<Bytes, hyper::Error>;
 
@@ -42,6 +49,11 @@ type ProxyBody = BoxBody<Bytes, hyper::Error>;
 /// loop must not exhaust memory); later ones are still counted in
 /// [`ProxyStats::refused`], broadcast and passed to the callback.
 pub const MAX_STORED_REFUSALS: usize = 10_000;
+
+/// Request bodies are read whole (up to this size) when the proxy checks
+/// them for other people's CPR numbers; a larger body is refused, as it
+/// cannot be checked. Robots submit login and search forms, not uploads.
+pub const MAX_CHECKED_BODY: usize = 8 << 20;
 
 /// Chromium flags that switch off most of the browser's own background
 /// traffic (update checks, sign-in, time queries, safe browsing). Whatever
@@ -152,6 +164,10 @@ pub struct ProxyOptions {
     pub connect_timeout: Duration,
     /// Time until the upstream's response headers arrive.
     pub response_timeout: Duration,
+    /// The request's CPR number (any writing). When set, a request whose URL
+    /// or body carries another CPR number is refused: a robot works for one
+    /// citizen only.
+    pub cpr: Option<String>,
 }
 
 impl Default for ProxyOptions {
@@ -160,6 +176,7 @@ impl Default for ProxyOptions {
             on_refusal: None,
             connect_timeout: Duration::from_secs(10),
             response_timeout: Duration::from_secs(120),
+            cpr: None,
         }
     }
 }
@@ -170,6 +187,7 @@ impl std::fmt::Debug for ProxyOptions {
             .field("on_refusal", &self.on_refusal.is_some())
             .field("connect_timeout", &self.connect_timeout)
             .field("response_timeout", &self.response_timeout)
+            .field("cpr", &self.cpr.as_ref().map(|_| "…"))
             .finish()
     }
 }
@@ -191,6 +209,8 @@ pub struct ProxyStats {
     pub bytes_up: u64,
     /// Body bytes received from upstream systems.
     pub bytes_down: u64,
+    /// CONNECT tunnels whose TLS the proxy took over (and checked inside).
+    pub intercepted: u64,
 }
 
 #[derive(Default)]
@@ -202,6 +222,7 @@ struct Counters {
     upstream_errors: AtomicU64,
     bytes_up: AtomicU64,
     bytes_down: AtomicU64,
+    intercepted: AtomicU64,
 }
 
 struct Shared {
@@ -210,7 +231,13 @@ struct Shared {
     counters: Counters,
     tx: broadcast::Sender<Refusal>,
     options: ProxyOptions,
-    client: Client<HttpConnector, ProxyBody>,
+    /// One pooled client for http and https systems; https is verified
+    /// against the system roots or the profile's `tls_ca`.
+    client: Client<HttpsConnector<HttpConnector>, ProxyBody>,
+    /// The per-run CA that answers the browser's TLS inside CONNECT.
+    tls: Interceptor,
+    /// The request's CPR number, when other numbers are to be refused.
+    cpr: Option<[u8; 10]>,
     /// Set to true when the proxy stops, so CONNECT tunnels close too.
     closing: tokio::sync::watch::Sender<bool>,
     /// This proxy's own address, to refuse requests aimed at itself.
@@ -245,11 +272,29 @@ impl Proxy {
                 "rights profile still contains \"$base\"; call RightsProfile::resolve before starting the proxy, or every request to the system will be refused"
             );
         }
+        let cpr = match &options.cpr {
+            None => None,
+            Some(c) => Some(crate::cpr::own_digits(c).ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "the request's CPR number given to the rights proxy does not have ten digits",
+                )
+            })?),
+        };
+        let tls = Interceptor::new().map_err(std::io::Error::other)?;
+        let upstream_tls = crate::tls::upstream_config(profile.tls_ca.as_deref())
+            .map_err(std::io::Error::other)?;
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(options.connect_timeout));
         connector.set_nodelay(true);
+        connector.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(upstream_tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
@@ -261,6 +306,8 @@ impl Proxy {
             tx,
             options,
             client,
+            tls,
+            cpr,
             closing: tokio::sync::watch::channel(false).0,
             own_addr: addr,
             via_token: format!("marc-{}-{}", addr.port(), std::process::id()),
@@ -286,14 +333,36 @@ impl Proxy {
         self.addr
     }
 
-    /// The Chromium flags that route *all* its traffic, loopback included,
-    /// through this proxy. Without `<-loopback>` Chromium talks to
-    /// 127.0.0.1/localhost directly and the testbed would be unprotected.
+    /// The Chromium flags a browser behind this proxy needs: route *all*
+    /// its traffic, loopback included, through the proxy (without
+    /// `<-loopback>` Chromium talks to 127.0.0.1/localhost directly and the
+    /// testbed would be unprotected); accept the certificates of this
+    /// proxy's per-run CA, and only in this browser (its SPKI hash, honoured
+    /// only with a `--user-data-dir`); and [`QUIET_CHROMIUM_ARGS`], so the
+    /// browser's own background traffic does not fill the refusal log.
     pub fn chromium_args(&self) -> Vec<String> {
-        vec![
+        let mut args = vec![
             format!("--proxy-server={}", self.url()),
             "--proxy-bypass-list=<-loopback>".to_string(),
-        ]
+            format!(
+                "--ignore-certificate-errors-spki-list={}",
+                self.shared.tls.spki_hash()
+            ),
+        ];
+        args.extend(QUIET_CHROMIUM_ARGS.iter().map(|a| a.to_string()));
+        args
+    }
+
+    /// Base64 SHA-256 of the per-run CA's public key (SubjectPublicKeyInfo),
+    /// as Chromium's `--ignore-certificate-errors-spki-list` takes it.
+    pub fn spki_hash(&self) -> &str {
+        self.shared.tls.spki_hash()
+    }
+
+    /// The per-run CA's certificate (public; its key never leaves this
+    /// process), PEM: for a client other than Chromium that must trust it.
+    pub fn ca_certificate_pem(&self) -> String {
+        self.shared.tls.ca_pem()
     }
 
     /// Every refusal so far, oldest first (the first [`MAX_STORED_REFUSALS`]).
@@ -335,6 +404,7 @@ impl Proxy {
             upstream_errors: c.upstream_errors.load(Ordering::Relaxed),
             bytes_up: c.bytes_up.load(Ordering::Relaxed),
             bytes_down: c.bytes_down.load(Ordering::Relaxed),
+            intercepted: c.intercepted.load(Ordering::Relaxed),
         }
     }
 
@@ -570,16 +640,39 @@ async fn handle(
             Initiator::Page,
         ));
     };
+    let plain = scheme == "http";
     let authority = authority.clone();
-    let initiator = || classify(&method, authority.host(), req.headers());
-    let scheme = scheme.to_string();
-    if is_loop(
-        &shared,
-        authority.host(),
-        authority.port_u16(),
-        req.headers(),
-    ) {
-        let reason = format!("{method} {url}: the request is aimed at the marc proxy itself");
+    Ok(forward(shared, req, url, authority, plain).await)
+}
+
+/// A request read from inside an intercepted TLS tunnel to `authority`
+/// (origin-form): checked and forwarded as `https://authority/path`.
+async fn handle_tunneled(
+    shared: Arc<Shared>,
+    authority: Authority,
+    req: Request<Incoming>,
+) -> Result<Response<ProxyBody>, Infallible> {
+    shared.counters.requests.fetch_add(1, Ordering::Relaxed);
+    let method = req.method().as_str().to_string();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let url = format!("https://{authority}{path}");
+    // The tunnel was checked for `authority`: a request inside it naming
+    // another system (absolute form, or Host) would reach something the
+    // CONNECT decision never saw.
+    let named = req.uri().authority().cloned().or_else(|| {
+        req.headers()
+            .get(hyper::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.parse::<Authority>().ok())
+    });
+    if let Some(named) = named.filter(|n| !same_origin(n, &authority)) {
+        let reason = format!(
+            "{method} {url}: the request names {named} inside a tunnel opened to {authority}"
+        );
         return Ok(record_refusal(
             &shared,
             &method,
@@ -588,23 +681,76 @@ async fn handle(
             Initiator::Page,
         ));
     }
+    // Dot segments and the like are for the rights check to normalise.
+    Ok(forward(shared, req, url, authority, true).await)
+}
+
+/// Whether two authorities name the same https host and port.
+fn same_origin(a: &Authority, b: &Authority) -> bool {
+    a.host().eq_ignore_ascii_case(b.host())
+        && a.port_u16().unwrap_or(443) == b.port_u16().unwrap_or(443)
+}
+
+/// Checks a request (absolute `url`) against every rule and, if allowed,
+/// sends it to the system. `ok_scheme`: the request came in a form the
+/// proxy can forward unchanged (plain http in absolute form, or https from
+/// inside an intercepted tunnel).
+async fn forward(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+    url: String,
+    authority: Authority,
+    ok_scheme: bool,
+) -> Response<ProxyBody> {
+    let method = req.method().as_str().to_string();
+    let refuse = |reason: String, initiator: Initiator| {
+        record_refusal(&shared, &method, &url, &reason, initiator)
+    };
+    if is_loop(
+        &shared,
+        authority.host(),
+        authority.port_u16(),
+        req.headers(),
+    ) {
+        return refuse(
+            format!("{method} {url}: the request is aimed at the marc proxy itself"),
+            Initiator::Page,
+        );
+    }
+    let initiator = classify(&method, authority.host(), req.headers());
     let decision = shared
         .profile
         .read()
         .unwrap_or_else(|e| e.into_inner())
         .check_request(&method, &url);
     if let Decision::Refuse(reason) = decision {
-        return Ok(record_refusal(&shared, &method, &url, &reason, initiator()));
+        return refuse(reason, initiator);
     }
-    if scheme != "http" {
-        let reason = format!("{method} {url}: only http:// can be proxied in absolute form; https goes through CONNECT");
-        return Ok(record_refusal(&shared, &method, &url, &reason, initiator()));
+    if !ok_scheme {
+        return refuse(
+            format!("{method} {url}: only http:// can be proxied in absolute form; https goes through CONNECT"),
+            initiator,
+        );
+    }
+    if req.headers().contains_key(hyper::header::UPGRADE) {
+        return refuse(
+            format!("{method} {url}: asks to upgrade the connection (a WebSocket), whose messages the proxy could not check"),
+            Initiator::Page,
+        );
+    }
+    if let Some(own) = &shared.cpr {
+        if let Some(other) = crate::cpr::foreign_cpr(own, &url) {
+            return refuse(
+                format!("{method} {url}: the URL carries the CPR number {other}, which is not the request's; a robot may look up only the citizen it works for"),
+                Initiator::Page,
+            );
+        }
     }
 
     // Forward exactly the URL that was checked: parsed and normalised (dot
     // segments resolved), with Host taken from it, so the upstream cannot
     // see a different path or host than the rights decision saw.
-    let checked = match url::Url::parse(&url).ok().and_then(|u| {
+    let checked = url::Url::parse(&url).ok().and_then(|u| {
         let host = u.host_str()?.to_string();
         let host = match u.port() {
             Some(p) => format!("{host}:{p}"),
@@ -612,67 +758,103 @@ async fn handle(
         };
         let uri: hyper::Uri = u.as_str().parse().ok()?;
         Some((uri, HeaderValue::from_str(&host).ok()?))
-    }) {
-        Some(c) => c,
-        None => {
-            let reason = format!("{method} {url}: the URL cannot be forwarded unchanged");
-            return Ok(record_refusal(
-                &shared,
-                &method,
-                &url,
-                &reason,
-                Initiator::Page,
-            ));
+    });
+    let Some((uri, host)) = checked else {
+        return refuse(
+            format!("{method} {url}: the URL cannot be forwarded unchanged"),
+            Initiator::Page,
+        );
+    };
+    let (mut parts, body) = req.into_parts();
+    let body = match (&shared.cpr, body.is_end_stream()) {
+        (Some(own), false) => {
+            match Limited::new(body, MAX_CHECKED_BODY).collect().await {
+                Ok(collected) => {
+                    let bytes = collected.to_bytes();
+                    if let Some(other) =
+                        crate::cpr::foreign_cpr(own, &String::from_utf8_lossy(&bytes))
+                    {
+                        return refuse(
+                        format!("{method} {url}: the form data carries the CPR number {other}, which is not the request's; a robot may look up only the citizen it works for"),
+                        Initiator::Page,
+                    );
+                    }
+                    shared
+                        .counters
+                        .bytes_up
+                        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    Full::new(bytes)
+                        .map_err(|never: Infallible| match never {})
+                        .boxed()
+                }
+                Err(e) => {
+                    return refuse(
+                    format!("{method} {url}: the request body cannot be checked ({e}; at most {} MiB)", MAX_CHECKED_BODY >> 20),
+                    Initiator::Page,
+                );
+                }
+            }
         }
+        _ => counting(body, shared.clone(), true),
     };
     shared.counters.allowed.fetch_add(1, Ordering::Relaxed);
-    let (mut parts, body) = req.into_parts();
     strip_hop_by_hop(&mut parts.headers);
-    parts.uri = checked.0;
-    parts.headers.insert(hyper::header::HOST, checked.1);
+    parts.uri = uri;
+    parts.headers.insert(hyper::header::HOST, host);
     parts.version = hyper::Version::HTTP_11;
     let via = format!("1.1 {}", shared.via_token);
     if let Ok(v) = HeaderValue::from_str(&via) {
         parts.headers.append(hyper::header::VIA, v);
     }
-    let out = Request::from_parts(parts, counting(body, shared.clone(), true));
+    let out = Request::from_parts(parts, body);
     let timeout = shared.options.response_timeout;
     match tokio::time::timeout(timeout, shared.client.request(out)).await {
         Ok(Ok(resp)) => {
             let (mut parts, body) = resp.into_parts();
             strip_hop_by_hop(&mut parts.headers);
-            Ok(Response::from_parts(
-                parts,
-                counting(body, shared.clone(), false),
-            ))
+            Response::from_parts(parts, counting(body, shared.clone(), false))
         }
         Ok(Err(e)) => {
             shared
                 .counters
                 .upstream_errors
                 .fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(%url, error = %e, "rights proxy: upstream request failed");
-            Ok(full(
+            let why = error_chain(&e);
+            tracing::warn!(%url, error = %why, "rights proxy: upstream request failed");
+            full(
                 StatusCode::BAD_GATEWAY,
                 "text/plain; charset=utf-8",
-                format!("marc proxy: the system at {authority} did not answer: {e}\n"),
-            ))
+                format!("marc proxy: the system at {authority} did not answer: {why}\n"),
+            )
         }
         Err(_) => {
             shared
                 .counters
                 .upstream_errors
                 .fetch_add(1, Ordering::Relaxed);
-            Ok(full(
+            full(
                 StatusCode::GATEWAY_TIMEOUT,
                 "text/plain; charset=utf-8",
                 format!(
                     "marc proxy: the system at {authority} sent no response within {} s\n",
                     timeout.as_secs()
                 ),
-            ))
+            )
         }
     }
+}
+
+/// An error and its causes on one line (hyper's own message is only
+/// "client error (Connect)"; the cause says e.g. which certificate failed).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cur = c.source();
+    }
+    out
 }
 
 /// Is this request aimed at the proxy itself (directly, or looping back)?
@@ -695,9 +877,9 @@ fn is_loop(shared: &Shared, host: &str, port: Option<u16>, headers: &HeaderMap) 
 }
 
 fn handle_connect(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ProxyBody> {
-    let target = req
-        .uri()
-        .authority()
+    let authority = req.uri().authority().cloned();
+    let target = authority
+        .as_ref()
         .map(|a| a.as_str().to_string())
         .unwrap_or_default();
     let url = format!("https://{target}/");
@@ -725,13 +907,31 @@ fn handle_connect(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Proxy
             )),
         }
     };
-    if let Decision::Refuse(reason) = decision {
-        let host = req.uri().host().unwrap_or("");
-        let initiator = classify("CONNECT", host, req.headers());
-        return record_refusal(&shared, "CONNECT", &target, &reason, initiator);
-    }
-    shared.counters.allowed.fetch_add(1, Ordering::Relaxed);
+    let host = req.uri().host().unwrap_or("").to_string();
+    let authority = match (decision, authority) {
+        (Decision::Allow, Some(a)) => a,
+        (d, _) => {
+            let reason = d
+                .reason()
+                .unwrap_or("CONNECT without host:port")
+                .to_string();
+            let initiator = classify("CONNECT", &host, req.headers());
+            return record_refusal(&shared, "CONNECT", &target, &reason, initiator);
+        }
+    };
+    let config = match shared.tls.server_config(&host) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(%target, error = %e, "rights proxy: no certificate for the tunnel");
+            return full(
+                StatusCode::BAD_GATEWAY,
+                "text/plain; charset=utf-8",
+                format!("marc proxy: cannot intercept {target}: {e}\n"),
+            );
+        }
+    };
     let mut closing = shared.closing.subscribe();
+    let handshake_timeout = shared.options.connect_timeout;
     tokio::spawn(async move {
         let upgraded = match hyper::upgrade::on(req).await {
             Ok(u) => u,
@@ -740,23 +940,34 @@ fn handle_connect(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Proxy
                 return;
             }
         };
-        let mut upstream = match TcpStream::connect(&target).await {
-            Ok(s) => s,
-            Err(e) => {
-                shared
-                    .counters
-                    .upstream_errors
-                    .fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(%target, error = %e, "rights proxy: CONNECT target unreachable");
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        let tls = match tokio::time::timeout(
+            handshake_timeout,
+            acceptor.accept(TokioIo::new(upgraded)),
+        )
+        .await
+        {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                tracing::debug!(target = %authority, error = %e, "rights proxy: TLS handshake with the browser failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(target = %authority, "rights proxy: TLS handshake with the browser timed out");
                 return;
             }
         };
-        let mut client = TokioIo::new(upgraded);
+        shared.counters.intercepted.fetch_add(1, Ordering::Relaxed);
+        let inner = shared.clone();
+        let svc = service_fn(move |req| handle_tunneled(inner.clone(), authority.clone(), req));
+        let conn = hyper::server::conn::http1::Builder::new()
+            .preserve_header_case(true)
+            .title_case_headers(true)
+            .serve_connection(TokioIo::new(tls), svc);
         tokio::select! {
-            res = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {
-                if let Ok((up, down)) = res {
-                    shared.counters.bytes_up.fetch_add(up, Ordering::Relaxed);
-                    shared.counters.bytes_down.fetch_add(down, Ordering::Relaxed);
+            r = conn => {
+                if let Err(e) = r {
+                    tracing::debug!(error = %e, "rights proxy: tunnelled connection ended with error");
                 }
             }
             _ = closing.wait_for(|c| *c) => {}

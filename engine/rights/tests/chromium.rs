@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::start_upstream;
+use common::{start_upstream, start_upstream_tls};
 use marc_rights::{parse_manifest_rights, Proxy};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -105,27 +105,36 @@ async fn page_fetch_post_is_stopped_at_the_proxy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_page_reaches_nothing_forbidden() {
+    hostile_page(false).await;
+}
+
+/// The same over https: the proxy intercepts TLS with its per-run CA, which
+/// only this Chromium accepts (by the SPKI hash in `chromium_args`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_page_reaches_nothing_forbidden_over_https() {
+    hostile_page(true).await;
+}
+
+async fn hostile_page(https: bool) {
     if !Path::new(CHROMIUM).exists() {
         eprintln!("skipping: {CHROMIUM} not installed");
         return;
     }
-    let up = start_upstream().await;
-    let other = start_upstream().await;
-    let profile = parse_manifest_rights(
+    let (up, other) = if https {
+        (start_upstream_tls().await, start_upstream_tls().await)
+    } else {
+        (start_upstream().await, start_upstream().await)
+    };
+    let mut profile = parse_manifest_rights(
         "[rights]\norigins = [\"$base\"]\nallow_paths = [\"/hostile\", \"/favicon.ico\"]\ndeny_paths = [\"*/delete*\"]\n",
     )
     .expect("profile")
     .resolve(&up.base)
     .expect("resolve");
+    profile.tls_ca = up.ca.clone();
     let proxy = Proxy::start(profile).await.expect("proxy");
-    let mut args = proxy.chromium_args();
-    args.extend(
-        marc_rights::QUIET_CHROMIUM_ARGS
-            .iter()
-            .map(|s| s.to_string()),
-    );
     let page = format!("{}/hostile?{}", up.base, other.base);
-    let dom = dump_dom(&page, &args).await;
+    let dom = dump_dom(&page, &proxy.chromium_args()).await;
     let refusals: Vec<_> = proxy
         .refusals()
         .into_iter()
@@ -152,18 +161,44 @@ async fn hostile_page_reaches_nothing_forbidden() {
         1,
         "the form submitted by clicking the delete button was refused"
     );
-    assert!(
-        refusals
-            .iter()
-            .any(|r| r.url.starts_with(&other.base) && r.url.contains("via=img")),
-        "image from another origin refused"
-    );
-    assert!(
-        refusals
-            .iter()
-            .any(|r| r.url.starts_with(&other.base) && r.url.contains("via=fetch")),
-        "fetch to another origin refused"
-    );
+    if https {
+        // Another https origin is refused at the tunnel, before any TLS.
+        let target = format!("127.0.0.1:{}", other.port);
+        assert!(
+            refusals
+                .iter()
+                .any(|r| r.method == "CONNECT" && r.url == target),
+            "tunnel to another origin refused"
+        );
+        // A WebSocket to the system's own origin is read and refused inside.
+        assert!(
+            refusals
+                .iter()
+                .any(|r| r.url.ends_with("/hostile?via=ws") && r.reason.contains("WebSocket")),
+            "wss:// WebSocket refused"
+        );
+    } else {
+        assert!(
+            refusals
+                .iter()
+                .any(|r| r.url.starts_with(&other.base) && r.url.contains("via=img")),
+            "image from another origin refused"
+        );
+        assert!(
+            refusals
+                .iter()
+                .any(|r| r.url.starts_with(&other.base) && r.url.contains("via=fetch")),
+            "fetch to another origin refused"
+        );
+        // ws:// goes through CONNECT, which an http origin never gets.
+        let target = format!("127.0.0.1:{}", up.port);
+        assert!(
+            refusals
+                .iter()
+                .any(|r| r.method == "CONNECT" && r.url == target),
+            "ws:// WebSocket refused"
+        );
+    }
     assert!(
         dom.contains("Afvist af marc: POST /doc/delete"),
         "the browser shows marc's page: {dom}"
@@ -177,5 +212,6 @@ async fn hostile_page_reaches_nothing_forbidden() {
     );
     assert_eq!(up.count("GET /hostile"), 1);
     assert!(other.seen().is_empty(), "nothing reached the other origin");
+    assert_eq!(proxy.stats().intercepted > 0, https);
     proxy.stop().await;
 }

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{big_body, chunked, empty, full, sha, start_upstream, ProxyConn};
+use common::{
+    big_body, chunked, empty, full, sha, start_upstream, start_upstream_tls, ProxyConn, Upstream,
+};
 use marc_rights::{parse_manifest_rights, Proxy, ProxyOptions, RightsProfile};
 
 fn profile_for(base: &str, extra: &str) -> RightsProfile {
@@ -201,37 +203,222 @@ async fn connect_refused_unless_https_origin_allowed() {
     assert_eq!(proxy.refusals()[0].method, "CONNECT");
     assert!(up.seen().is_empty());
     proxy.stop().await;
+}
 
-    // With the https origin in the profile the tunnel opens. (The upstream
-    // speaks plain HTTP, which is enough to prove bytes flow both ways.)
-    let extra = format!(", \"https://127.0.0.1:{}\"", up.port);
-    let proxy = Proxy::start(profile_for(&up.base, &extra))
+/// An https system: the profile names it, `tls_ca` names the CA that signs
+/// its certificate.
+fn tls_profile(up: &Upstream) -> RightsProfile {
+    let mut p = profile_for(&up.base, "");
+    p.tls_ca = up.ca.clone();
+    p
+}
+
+async fn tunnel(proxy: &Proxy, up: &Upstream) -> ProxyConn {
+    ProxyConn::open_tls(
+        proxy.addr(),
+        &format!("127.0.0.1:{}", up.port),
+        &proxy.ca_certificate_pem(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn https_is_intercepted_and_every_rule_applies_inside() {
+    let up = start_upstream_tls().await;
+    let proxy = Proxy::start(tls_profile(&up)).await.expect("proxy");
+    // The browser's side of the tunnel is the proxy itself, trusted only
+    // through its per-run CA.
+    let mut c = tunnel(&proxy, &up).await;
+    let r = c.get("/cases").await;
+    assert_eq!((r.status, r.text().as_str()), (200, "sager: 17, 18"));
+    let body = big_body(300_000);
+    let r = c.send("POST", "/echo", full(body.clone())).await;
+    assert_eq!(
+        r.text(),
+        format!("{} {}", body.len(), sha(&body)),
+        "submit grant"
+    );
+
+    // deny_paths, methods, allow_paths: as for http.
+    let r = c.send("POST", "/doc/delete", full(b"id=7".to_vec())).await;
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("Afvist af marc"), "{}", r.text());
+    assert_eq!(c.get("/doc/delete").await.status, 403, "deny beats GET");
+    assert_eq!(c.send("PUT", "/cases", empty()).await.status, 403, "method");
+    assert_eq!(c.get("/admin").await.status, 403, "not in allow_paths");
+    assert_eq!(
+        c.get("/cases/../doc/delete").await.status,
+        403,
+        "dot segments"
+    );
+    // A WebSocket would be a channel the proxy cannot read.
+    let r = c
+        .send_with(
+            "GET",
+            "/cases",
+            &[("upgrade", "websocket"), ("connection", "upgrade")],
+            empty(),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    // The tunnel was checked for this origin only.
+    let r = c
+        .send_with("GET", "/cases", &[("host", "example.invalid")], empty())
+        .await;
+    assert_eq!(r.status, 403);
+
+    let refused: Vec<String> = proxy
+        .refusals()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url))
+        .collect();
+    let https = |m: &str, p: &str| format!("{m} https://127.0.0.1:{}{p}", up.port);
+    for want in [
+        https("POST", "/doc/delete"),
+        https("GET", "/doc/delete"),
+        https("PUT", "/cases"),
+        https("GET", "/admin"),
+    ] {
+        assert!(refused.contains(&want), "{want} not among {refused:?}");
+    }
+    assert_eq!(refused.len(), 7, "{refused:?}");
+    assert_eq!(
+        up.seen(),
+        vec!["GET /cases".to_string(), "POST /echo".to_string()],
+        "nothing refused reached the system"
+    );
+    let st = proxy.stats();
+    assert_eq!(st.intercepted, 1);
+    assert_eq!((st.allowed, st.refused), (2, 7));
+    proxy.stop().await;
+}
+
+#[tokio::test]
+async fn the_systems_certificate_is_verified() {
+    let up = start_upstream_tls().await;
+    // Without tls_ca the system roots apply, and they do not know the
+    // system's CA: the request fails at the proxy and reaches nothing.
+    let proxy = Proxy::start(profile_for(&up.base, ""))
         .await
         .expect("proxy");
-    let mut stream = tokio::net::TcpStream::connect(proxy.addr())
-        .await
-        .expect("connect");
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    stream
-        .write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
-        .await
-        .expect("write");
-    let mut buf = vec![0u8; 1024];
-    let n = stream.read(&mut buf).await.expect("read");
-    let head = String::from_utf8_lossy(&buf[..n]).to_string();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    stream
-        .write_all(b"GET /cases HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("write");
-    let mut out = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out))
-        .await
-        .expect("in time")
-        .expect("read");
-    assert!(String::from_utf8_lossy(&out).contains("sager: 17, 18"));
-    assert_eq!(up.seen(), vec!["GET /cases".to_string()]);
+    let r = tunnel(&proxy, &up).await.get("/cases").await;
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert!(
+        r.text().to_lowercase().contains("certificate"),
+        "{}",
+        r.text()
+    );
     proxy.stop().await;
+    // Nor does another CA named as tls_ca stand in for it.
+    let other = start_upstream_tls().await;
+    let mut p = profile_for(&up.base, "");
+    p.tls_ca = other.ca.clone();
+    let proxy = Proxy::start(p).await.expect("proxy");
+    let r = tunnel(&proxy, &up).await.get("/cases").await;
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert_eq!(proxy.stats().upstream_errors, 1);
+    assert!(up.seen().is_empty(), "{:?}", up.seen());
+    proxy.stop().await;
+}
+
+#[test]
+fn a_bad_tls_ca_is_an_error_when_the_profile_loads() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // The profile of a manifest in `dir` naming `file` as its tls_ca.
+    let load = |file: &str| {
+        parse_manifest_rights(&format!(
+            "[rights]\norigins = [\"https://sag.example\"]\ntls_ca = \"{file}\"\n"
+        ))
+        .expect("profile")
+        .resolve_files(dir.path())
+    };
+    std::fs::write(dir.path().join("empty.pem"), "not a certificate\n").expect("write");
+    let e = load("empty.pem")
+        .expect_err("no certificate in it")
+        .to_string();
+    assert!(
+        e.contains("empty.pem") && e.contains("no CERTIFICATE"),
+        "{e}"
+    );
+    let e = load("missing.pem").expect_err("missing").to_string();
+    assert!(
+        e.contains("missing.pem") && e.contains("cannot read"),
+        "{e}"
+    );
+    // A relative path is the manifest folder's.
+    let ca = marc_testbed::tls::TestCa::generate("x").expect("CA");
+    std::fs::write(dir.path().join("ca.pem"), ca.ca_pem).expect("write");
+    let p = load("ca.pem").expect("valid CA");
+    assert_eq!(p.tls_ca, Some(dir.path().join("ca.pem")));
+}
+
+/// Other people's CPR numbers, in URLs and form values, over http and https.
+#[tokio::test]
+async fn cpr_numbers_other_than_the_requests_are_refused() {
+    const OWN: &str = "070761-4285";
+    for up in [start_upstream().await, start_upstream_tls().await] {
+        let opts = ProxyOptions {
+            cpr: Some(OWN.into()),
+            ..Default::default()
+        };
+        let proxy = Proxy::start_with(tls_profile(&up), opts)
+            .await
+            .expect("proxy");
+        let mut c = if up.ca.is_some() {
+            tunnel(&proxy, &up).await
+        } else {
+            ProxyConn::open(proxy.addr()).await
+        };
+        let prefix = if up.ca.is_some() {
+            String::new()
+        } else {
+            up.base.clone()
+        };
+        let url = |p: &str| format!("{prefix}{p}");
+        for ok in [
+            "/cases?cpr=0707614285",
+            "/cases?cpr=070761-4285",
+            "/cases?cpr=070761%2D4285",
+        ] {
+            assert_eq!(c.get(&url(ok)).await.status, 200, "{ok}");
+        }
+        for bad in [
+            "/cases?cpr=0101901234",
+            "/cases?cpr=010190-1234",
+            "/cases?cpr=010190%2D1234",
+            "/cases?q=010190+1234",
+            "/cases/010190-1234",
+        ] {
+            assert_eq!(c.get(&url(bad)).await.status, 403, "{bad}");
+        }
+        let r = c
+            .send(
+                "POST",
+                &url("/echo"),
+                full(b"user=x&cpr=070761-4285".to_vec()),
+            )
+            .await;
+        assert_eq!(r.status, 200, "own number in a form");
+        let r = c
+            .send(
+                "POST",
+                &url("/echo"),
+                full(b"user=x&cpr=010190%2D1234".to_vec()),
+            )
+            .await;
+        assert_eq!(r.status, 403, "another number in a form");
+        assert!(r.text().contains("010190-xxxx"), "{}", r.text());
+        let r = c.send("POST", &url("/echo"), chunked(3, 10)).await;
+        assert_eq!(r.status, 200, "a chunked body without numbers passes");
+        assert_eq!(proxy.stats().refused, 6);
+        assert_eq!(up.count("POST /echo"), 2);
+        assert!(
+            up.seen().iter().all(|s| !s.contains("010190")),
+            "{:?}",
+            up.seen()
+        );
+        proxy.stop().await;
+    }
 }
 
 #[tokio::test]

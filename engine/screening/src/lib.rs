@@ -19,6 +19,9 @@ mod rules;
 mod token;
 mod words;
 
+/// The CPR scanner, shared with the rights proxy (which refuses other
+/// people's CPR numbers in a robot's URLs and form values).
+pub use cpr::{digits_of as cpr_digits, scan as scan_cpr, CprHit};
 pub use jsonl::{screen_jsonl, JsonlReport};
 pub use lexicon::{Lexicon, NameInfo};
 pub use marc_model::{Mark, MarkKind, Subject};

@@ -1,10 +1,14 @@
 //! The `marc` command line: thin handlers over the library.
 
 mod admin;
+#[cfg(feature = "testbed")]
+mod demo;
 mod progress;
 mod record;
 mod request;
 mod robot;
+mod serve;
+#[cfg(feature = "testbed")]
 mod testbed;
 
 use clap::{Args, Parser, Subcommand};
@@ -16,7 +20,8 @@ pub mod exit {
     pub const OK: i32 = 0;
     /// An error (bad input, a system down, an I/O failure).
     pub const ERROR: i32 = 1;
-    /// Bad command-line usage (clap's own code).
+    /// Bad command-line usage: clap's own errors, and arguments marc
+    /// refuses (a malformed CPR number or period, an unknown system, ...).
     pub const USAGE: i32 = 2;
     /// The request is incomplete: at least one system failed after retries.
     pub const INCOMPLETE: i32 = 3;
@@ -60,7 +65,12 @@ pub struct Global {
 pub enum Command {
     /// Run the whole job on the built-in testbed: start the simulated case
     /// systems, pick a citizen, run the robots, screen, assemble the PDF, stop.
-    Demo(request::DemoArgs),
+    /// Uses its own data directory and settings (under --out), never yours.
+    #[cfg(feature = "testbed")]
+    Demo(demo::DemoArgs),
+    /// The web app and a worker pool: citizens and third parties request,
+    /// follow and download; queued requests run concurrently.
+    Serve(serve::ServeArgs),
     /// Run an access-to-records request for one CPR number across the connected systems.
     Run(request::RunArgs),
     /// Compile robot scripts and check every call against the API, without running them.
@@ -98,8 +108,24 @@ pub enum Command {
         name: String,
     },
     /// The simulated case systems used by the demo and the tests.
+    #[cfg(feature = "testbed")]
     #[command(subcommand)]
     Testbed(testbed::TestbedCommand),
+    /// In a build without the testbed (a production build): says how to get it.
+    #[cfg(not(feature = "testbed"))]
+    #[command(hide = true, disable_help_flag = true)]
+    Demo {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    #[cfg(not(feature = "testbed"))]
+    #[command(hide = true, disable_help_flag = true)]
+    Testbed {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Print the effective configuration (marc.toml with every default filled in).
+    Config,
     /// Manage the robots' secrets in the encrypted vault (key from MARC_VAULT_KEY or MARC_VAULT_KEY_FILE).
     #[command(subcommand)]
     Secret(admin::SecretCommand),
@@ -156,7 +182,10 @@ pub fn main() -> i32 {
     };
     install_signal_handlers(&runtime);
     let r = match cli.command {
-        Command::Demo(a) => request::demo(&cli.global, &runtime, a),
+        #[cfg(feature = "testbed")]
+        Command::Demo(a) => demo::demo(&cli.global, &runtime, a),
+        Command::Serve(a) => serve::serve(&cli.global, &runtime, a),
+        Command::Config => config(&cli.global),
         Command::Run(a) => request::run(&cli.global, &runtime, a),
         Command::Check { scripts } => robot::check(&runtime, &scripts),
         Command::Dsl => request::dsl(&runtime),
@@ -164,7 +193,13 @@ pub fn main() -> i32 {
         Command::Requests { id, json } => request::requests(&cli.global, id, json),
         Command::Deliver { id } => request::deliver(&cli.global, &id),
         Command::Forward { id, cvr, name } => request::forward(&cli.global, &id, &cvr, &name),
+        #[cfg(feature = "testbed")]
         Command::Testbed(c) => testbed::run(&runtime, c),
+        #[cfg(not(feature = "testbed"))]
+        Command::Demo { .. } | Command::Testbed { .. } => Err(usage(
+            "this marc is a production build without the testbed (the simulated case systems); \
+             build it with `cargo build -p marc --features testbed`, or run `make demo` in a checkout",
+        )),
         Command::Secret(c) => admin::secret(&cli.global, c),
         Command::Exempt(c) => admin::exempt(&cli.global, c),
         Command::Audit(c) => admin::audit(&cli.global, c),
@@ -177,9 +212,42 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", chain(&e));
-            exit::ERROR
+            if e.downcast_ref::<UsageError>().is_some() {
+                exit::USAGE
+            } else {
+                exit::ERROR
+            }
         }
     }
+}
+
+/// An argument marc refuses: the command exits with [`exit::USAGE`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(String);
+
+/// A usage error with this message.
+pub(crate) fn usage(msg: impl Into<String>) -> anyhow::Error {
+    UsageError(msg.into()).into()
+}
+
+/// Opens the data directory for a command that only reads: a missing one
+/// is an error, not a new empty store that then "verifies".
+pub(crate) fn open_existing(data: &std::path::Path) -> anyhow::Result<marc_store::Store> {
+    if !data.is_dir() {
+        return Err(usage(format!(
+            "the data directory {} does not exist; pass --data DIR (or MARC_DATA) pointing at marc's data",
+            data.display()
+        )));
+    }
+    Ok(marc_store::Store::open(data)?)
+}
+
+/// `marc config`: the effective configuration, as TOML.
+fn config(g: &Global) -> anyhow::Result<i32> {
+    let c = crate::config::Config::load(g.config.as_deref())?;
+    print!("{}", toml::to_string_pretty(&c)?);
+    Ok(exit::OK)
 }
 
 /// The WebDriver server a command uses: a given URL (a Grid, or a

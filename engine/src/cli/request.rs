@@ -1,47 +1,17 @@
-//! `marc demo`, `marc run`, `marc dsl`, `marc screen`, `marc requests`.
+//! `marc run`, `marc requests`, `marc deliver`, `marc forward`, `marc dsl`,
+//! `marc screen`: thin callers of the request service.
 
-use super::{exit, Global};
+use super::{exit, usage, Global};
 use crate::config::Config;
-use crate::pipeline::{
-    self, RequestRecord, RequestSpec, RequestState, RobotRunner, RunnerOptions, Settings,
-};
+use crate::pipeline::{self, RequestRecord, RequestState, RobotRunner, RunnerOptions, Settings};
 use crate::runtime::{Failure, FailureKind, SecretSource};
-use anyhow::{anyhow, bail, Context, Result};
+use crate::service::{RequestService, Submission};
+use anyhow::{anyhow, Context, Result};
 use clap::Args;
-use marc_model::{Cpr, Period};
+use marc_request::Principal;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-#[derive(Args, Debug)]
-pub struct DemoArgs {
-    /// Where to write the PDF and documents.jsonl.
-    #[arg(long, default_value = "out/demo")]
-    pub out: PathBuf,
-    /// Print one JSON object instead of a summary.
-    #[arg(long)]
-    pub json: bool,
-    /// Seed of the testbed's generated data.
-    #[arg(long, default_value_t = marc_testbed::DEMO_SEED)]
-    pub seed: u64,
-    /// Record a screenshot with every page-changing robot step.
-    #[arg(long)]
-    pub screenshots: bool,
-    /// Write the testbed's log of every request it served (JSON Lines) here.
-    #[arg(long)]
-    pub testbed_log: Option<PathBuf>,
-    /// Record only each session's start and outcome, no steps: for measuring
-    /// what recording costs; never for real requests.
-    #[arg(long, hide = true)]
-    pub no_recording: bool,
-    /// Only these testbed systems (default: all three).
-    #[arg(long, value_delimiter = ',')]
-    pub systems: Vec<String>,
-    /// Screen robots read a browser canvas (`canvas`) or a real terminal
-    /// program in an X11 window under an Xvfb marc starts (`x11`).
-    #[arg(long, default_value = "canvas", value_parser = ["canvas", "x11"])]
-    pub screen: String,
-}
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -57,7 +27,7 @@ pub struct RunArgs {
     /// Systems to search, comma-separated (default: every connected system).
     #[arg(long, value_delimiter = ',')]
     pub systems: Vec<String>,
-    /// Topics or departments to narrow the request to.
+    /// Topics (departments) to narrow the request to, comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub topics: Vec<String>,
     /// The citizen's own name (never redacted).
@@ -66,12 +36,17 @@ pub struct RunArgs {
     /// The citizen's own address (never redacted).
     #[arg(long, default_value = "")]
     pub address: String,
-    /// Who asked, if not the citizen (a third party with consent).
+    /// Who asked, if not the citizen (shown on the cover page).
     #[arg(long)]
     pub requester: Option<String>,
-    /// Output directory for the PDF and documents.jsonl.
+    /// Where to put a copy of the answer (the PDF); marc keeps its own in
+    /// the data directory.
     #[arg(long, default_value = "out")]
     pub out: PathBuf,
+    /// Also write documents.jsonl and marks.jsonl (every third party's data,
+    /// unredacted) into --out.
+    #[arg(long)]
+    pub export_documents: bool,
     /// Use this WebDriver server (e.g. a Selenium Grid) instead of starting chromedriver.
     #[arg(long)]
     pub webdriver: Option<String>,
@@ -84,11 +59,11 @@ pub struct RunArgs {
     /// Override a system's base URL: SYSTEM=URL (repeatable).
     #[arg(long = "base-url", value_parser = parse_kv)]
     pub base_urls: Vec<(String, String)>,
-    /// Continue a stored request that was interrupted.
+    /// Continue a stored request that was interrupted or is incomplete.
     #[arg(long)]
     pub resume: Option<String>,
-    /// Attempts per system before it counts as failed.
-    #[arg(long, default_value_t = 3)]
+    /// Attempts per system before it counts as failed (at least 1).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub attempts: u32,
     /// Record a screenshot with every page-changing robot step.
     #[arg(long)]
@@ -119,31 +94,37 @@ fn parse_kv(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("expected SYSTEM=URL, got {s:?}"))
 }
 
-/// Opens the data directory, audit log and settings.
-pub(super) fn settings(
-    g: &Global,
+/// The installation's settings from the configuration and the data
+/// directory (created if missing: for commands that write).
+pub(crate) fn settings_at(
+    data: &Path,
+    config: &Config,
     robots: Option<PathBuf>,
     scripts: Option<PathBuf>,
-) -> Result<(Settings, Config)> {
-    let config = Config::load(g.config.as_deref())?;
-    let store = marc_store::Store::open(&g.data)?;
+) -> Result<Settings> {
+    let store = marc_store::Store::open(data)?;
+    let data_dir = std::path::absolute(data)
+        .with_context(|| format!("cannot resolve the data directory {}", data.display()))?;
     let audit = marc_audit::AuditLog::open(&store).context("cannot open the audit log")?;
     let outbox_dir = config
         .delivery
         .outbox
         .clone()
-        .unwrap_or_else(|| g.data.join("outbox"));
+        .unwrap_or_else(|| data_dir.join("outbox"));
     let outbox = marc_delivery::Outbox::new(
         outbox_dir.clone(),
         config.delivery.endpoint.clone(),
         store.clone(),
     )
     .with_context(|| format!("cannot open the outbox {}", outbox_dir.display()))?;
-    let s = Settings {
+    Ok(Settings {
         outbox,
         review_all: config.control == "review",
+        hold_unreadable: config.hold_unreadable,
+        deadline_days: config.deadline_days,
         store,
         audit,
+        data_dir,
         robots_dir: robots.unwrap_or_else(|| crate::robot::default_dir("robots")),
         scripts_dir: scripts.unwrap_or_else(|| crate::robot::default_dir("scripts")),
         lists_dir: config.lists_dir(),
@@ -151,13 +132,50 @@ pub(super) fn settings(
         allow_addresses: config.screening.allow_addresses.clone(),
         authority: config.authority(),
         actor: super::admin::actor(),
-    };
+    })
+}
+
+/// Opens the data directory, audit log and settings.
+pub(super) fn settings(
+    g: &Global,
+    robots: Option<PathBuf>,
+    scripts: Option<PathBuf>,
+) -> Result<(Settings, Config)> {
+    let config = Config::load(g.config.as_deref())?;
+    let s = settings_at(&g.data, &config, robots, scripts)?;
     Ok((s, config))
+}
+
+/// The request service over `settings`.
+pub(crate) fn service(settings: Settings, config: &Config) -> RequestService {
+    RequestService {
+        settings: Arc::new(settings),
+        topics: config.topics.clone(),
+    }
+}
+
+/// The operator at this terminal, as the service sees them.
+pub(super) fn operator() -> Principal {
+    Principal::Staff {
+        user: super::admin::actor(),
+        role: marc_request::access::Role::Caseworker,
+    }
 }
 
 /// Secrets from the vault when a key is configured, else `MARC_SECRET_<NAME>`.
 pub(super) struct CliSecrets {
     pub(super) vault: Option<marc_vault::Vault>,
+}
+
+impl CliSecrets {
+    /// The vault of `settings` when a key is configured.
+    pub(super) fn open(settings: &Settings) -> Result<CliSecrets> {
+        let vault = match marc_vault::VaultKey::from_env() {
+            Ok(key) => Some(marc_vault::Vault::open(&settings.store, key)?),
+            Err(_) => None,
+        };
+        Ok(CliSecrets { vault })
+    }
 }
 
 impl SecretSource for CliSecrets {
@@ -183,163 +201,229 @@ pub(super) fn secret_env(name: &str) -> String {
     )
 }
 
-/// The demo's own secrets: the testbed's robot accounts, kept in memory.
-struct MapSecrets(HashMap<String, String>);
+/// Checks before anything is stored or started that `dir` can take the
+/// answer: an unwritable `--out` is found now, not after the robots ran.
+pub(super) fn check_out_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
+    let probe = dir.join(format!(".marc-write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .with_context(|| format!("cannot write into the output directory {}", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
 
-impl SecretSource for MapSecrets {
-    fn get(&self, name: &str) -> Result<String, Failure> {
-        self.0.get(name).cloned().ok_or_else(|| {
-            Failure::new(
-                FailureKind::Script,
-                format!("the demo has no secret {name:?}"),
-            )
-        })
+/// Checks `--base-url SYSTEM=URL` against the connected systems: a typo
+/// must not send a robot, with real credentials, to the manifest's default.
+pub(super) fn check_base_urls(robots_dir: &Path, urls: &[(String, String)]) -> Result<()> {
+    let known: Vec<String> = crate::robot::load_all(robots_dir)?
+        .into_iter()
+        .map(|m| m.system)
+        .collect();
+    for (system, url) in urls {
+        if !known.contains(system) {
+            return Err(usage(format!(
+                "--base-url {system}={url}: no system {system:?}; connected systems are: {}",
+                known.join(", ")
+            )));
+        }
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(usage(format!(
+                "--base-url {system}={url}: the URL must start with http:// or https://"
+            )));
+        }
     }
+    Ok(())
 }
 
 pub fn run(g: &Global, rt: &tokio::runtime::Runtime, a: RunArgs) -> Result<i32> {
     // Validate everything before anything is stored or started.
-    let today = chrono::Local::now().date_naive();
-    let (settings, _config) = settings(g, a.robots.clone(), a.scripts.clone())?;
+    let (settings, config) = settings(g, a.robots.clone(), a.scripts.clone())?;
+    check_base_urls(&settings.robots_dir, &a.base_urls)?;
+    check_out_dir(&a.out)?;
+    let secrets: Arc<dyn SecretSource> = Arc::new(CliSecrets::open(&settings)?);
+    let service = service(settings, &config);
     let rec = match &a.resume {
         Some(id) => {
-            let rec = pipeline::load(&settings.store, id)?.ok_or_else(|| {
-                anyhow!(
-                    "no request {id:?} in {}; `marc requests` lists them",
-                    g.data.display()
-                )
-            })?;
-            if !matches!(
-                rec.state,
-                RequestState::Received | RequestState::Collecting | RequestState::Collected
-            ) {
-                eprintln!(
-                    "request {id} is already {}; assembling again",
+            let (rec, _) = service.resume(id)?;
+            if rec.state.is_closed() || rec.state == RequestState::ManualHandling {
+                println!(
+                    "request {id} is {}; there is nothing to resume",
                     rec.state.as_str()
                 );
+                return Ok(exit::OK);
             }
             rec
         }
         None => {
-            let cpr_s = a.cpr.as_deref().unwrap_or_default();
-            let cpr: Cpr = cpr_s.parse().map_err(|e| anyhow!("--cpr: {e}"))?;
-            let period = Period::parse(a.from.as_deref(), a.to.as_deref(), today)
-                .map_err(|e| anyhow!("--from/--to: {e}"))?;
-            let systems = pipeline::resolve_systems(&settings.robots_dir, &a.systems)?;
-            let spec = RequestSpec {
-                cpr,
-                period,
-                systems: systems.clone(),
+            let sub = Submission {
+                cpr: a.cpr.clone().unwrap_or_default(),
+                from: a.from.clone().unwrap_or_default(),
+                to: a.to.clone().unwrap_or_default(),
                 topics: a.topics.clone(),
+                systems: a.systems.clone(),
                 name: a.name.clone(),
                 address: a.address.clone(),
-                requester: a.requester.clone().unwrap_or_else(|| a.name.clone()),
+                requester: a.requester.clone(),
+                ..Default::default()
             };
-            let rec = pipeline::create_request(&settings, &spec, &systems)?;
-            pipeline::send_receipt(&settings, &rec)?;
-            rec
+            service.submit(&operator(), sub).map_err(submit_error)?
         }
     };
-    let vault = match marc_vault::VaultKey::from_env() {
-        Ok(key) => Some(marc_vault::Vault::open(&settings.store, key)?),
-        Err(_) => None,
-    };
-    let secrets: Arc<dyn SecretSource> = Arc::new(CliSecrets { vault });
     let base_urls: HashMap<String, String> = a.base_urls.iter().cloned().collect();
-    execute(
-        g,
-        rt,
-        &settings,
-        rec,
+    let inline = Inline {
         secrets,
         base_urls,
-        a.webdriver.clone(),
+        webdriver: a.webdriver.clone(),
+        attempts: a.attempts,
+        recording: pipeline::Recording::from_flags(a.screenshots, false),
+        x11_display: a.display.clone(),
+    };
+    let outcome = inline.execute(g, rt, &service.settings, rec)?;
+    report(
+        &service.settings,
+        &outcome,
         &a.out,
-        a.attempts,
-        pipeline::Recording::from_flags(a.screenshots, false),
+        a.export_documents,
         a.json,
         None,
-        a.display.clone(),
     )
 }
 
-/// Starts chromedriver if needed, runs the request and prints the outcome.
-#[allow(clippy::too_many_arguments)]
-fn execute(
-    g: &Global,
-    rt: &tokio::runtime::Runtime,
+/// A refused submission: bad input is a usage error (exit 2), the rest errors.
+fn submit_error(e: crate::service::ServiceError) -> anyhow::Error {
+    use crate::service::ServiceError as E;
+    match e {
+        E::BadCpr(m) => usage(format!("--cpr: {m}")),
+        E::BadPeriod(m) => usage(format!("--from/--to: {m}")),
+        E::UnknownTopic(..) | E::NoSystem => usage(e.to_string()),
+        E::Internal(e) => e,
+        other => anyhow!(other.to_string()),
+    }
+}
+
+/// How `marc run` and `marc demo` run a request in this process.
+pub(super) struct Inline {
+    pub secrets: Arc<dyn SecretSource>,
+    pub base_urls: HashMap<String, String>,
+    pub webdriver: Option<String>,
+    pub attempts: u32,
+    pub recording: pipeline::Recording,
+    pub x11_display: Option<String>,
+}
+
+impl Inline {
+    /// Starts chromedriver if needed and runs the request to its end.
+    pub fn execute(
+        self,
+        g: &Global,
+        rt: &tokio::runtime::Runtime,
+        settings: &Settings,
+        rec: RequestRecord,
+    ) -> Result<pipeline::Outcome> {
+        // An exempt citizen's request runs no robot: no browser to start.
+        let rec = pipeline::check_exemption(settings, rec)?;
+        let robots = matches!(rec.state, RequestState::Received | RequestState::Collecting);
+        let wd = if robots {
+            super::WebDriver::start(rt, self.webdriver)?
+        } else {
+            super::WebDriver::none()
+        };
+        let bars = robots
+            .then(|| super::progress::Bars::for_terminal(&rec.systems, g.verbose))
+            .flatten()
+            .map(Arc::new);
+        let runner = RobotRunner {
+            handle: rt.handle().clone(),
+            options: RunnerOptions {
+                progress: bars.clone().map(|b| b as Arc<dyn pipeline::Progress>),
+                webdriver: wd.url.clone(),
+                local_browser: wd.local,
+                secrets: self.secrets,
+                base_urls: self.base_urls,
+                attempts: self.attempts,
+                recording: self.recording,
+                verbose: g.verbose,
+                x11_display: self.x11_display,
+            },
+        };
+        let result = pipeline::execute(settings, &runner, rec);
+        if let Some(b) = &bars {
+            b.finish();
+        }
+        wd.stop(rt);
+        result
+    }
+}
+
+/// Documents stored per system for a request: what each robot delivered,
+/// counted the same way as the total.
+fn stored_per_system(
     settings: &Settings,
-    rec: RequestRecord,
-    secrets: Arc<dyn SecretSource>,
-    base_urls: HashMap<String, String>,
-    webdriver: Option<String>,
+    id: &str,
+) -> Result<std::collections::BTreeMap<String, usize>> {
+    let mut m = std::collections::BTreeMap::new();
+    for d in pipeline::documents(&settings.store, id)? {
+        *m.entry(d.system).or_insert(0) += 1;
+    }
+    Ok(m)
+}
+
+/// Copies the answer to `out`, exports the documents when asked, prints
+/// the outcome and returns the exit code.
+pub(super) fn report(
+    settings: &Settings,
+    outcome: &pipeline::Outcome,
     out: &Path,
-    attempts: u32,
-    recording: pipeline::Recording,
+    export_documents: bool,
     json: bool,
     extra: Option<serde_json::Value>,
-    x11_display: Option<String>,
 ) -> Result<i32> {
-    // An exempt citizen's request runs no robot: no browser to start.
-    let rec = pipeline::check_exemption(settings, rec)?;
-    let robots = rec.state != RequestState::ManualHandling;
-    let wd = if robots {
-        super::WebDriver::start(rt, webdriver)?
-    } else {
-        super::WebDriver::none()
-    };
-    let bars = robots
-        .then(|| super::progress::Bars::for_terminal(&rec.systems, g.verbose))
-        .flatten()
-        .map(Arc::new);
-    let runner = RobotRunner {
-        handle: rt.handle().clone(),
-        options: RunnerOptions {
-            progress: bars.clone().map(|b| b as Arc<dyn pipeline::Progress>),
-            webdriver: wd.url.clone(),
-            local_browser: wd.local,
-            secrets,
-            base_urls,
-            attempts,
-            recording,
-            verbose: g.verbose,
-            x11_display,
-        },
-    };
-    let result = pipeline::execute(settings, &runner, rec, out);
-    if let Some(b) = &bars {
-        b.finish();
-    }
-    wd.stop(rt);
-    let outcome = result?;
     let rec = &outcome.record;
+    let pdf = match &outcome.pdf {
+        Some(p) => {
+            let copy = out.join(format!("aktindsigt-{}.pdf", rec.id));
+            let bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+            pipeline::write_private(&copy, &bytes)?;
+            Some(copy)
+        }
+        None => None,
+    };
+    let jsonl = if export_documents && outcome.pdf.is_some() {
+        Some(pipeline::export_documents(settings, rec, out)?)
+    } else {
+        None
+    };
+    let stored = stored_per_system(settings, &rec.id)?;
+    let stored_total: usize = stored.values().sum();
     if json {
         let mut v = serde_json::json!({
             "request_id": rec.id,
             "cpr": rec.cpr,
             "name": rec.name,
             "state": rec.state.as_str(),
-            "pdf": outcome.pdf,
-            "documents_jsonl": outcome.jsonl,
+            "pdf": pdf,
+            "documents_jsonl": jsonl,
             "documents": outcome.documents,
+            "documents_stored": stored_total,
             "marks": outcome.marks,
+            "deadline": rec.deadline,
+            "data": settings.data_dir,
             "systems": rec.runs.iter().map(|(k, r)| (k.clone(), serde_json::json!({
-                "status": r.status, "documents": r.documents, "attempts": r.attempts, "error": r.error,
+                "status": r.status, "documents": stored.get(k).copied().unwrap_or(0), "attempts": r.attempts, "error": r.error,
                 "seconds": r.seconds, "webdriver_commands": r.webdriver_commands, "sessions": r.sessions,
             }))).collect::<serde_json::Map<_, _>>(),
             "note": rec.note,
             "delivery": rec.delivery,
         });
-        if let Some(extra) = extra {
-            if let (Some(o), serde_json::Value::Object(e)) = (v.as_object_mut(), extra) {
-                o.extend(e);
-            }
+        if let (Some(o), Some(serde_json::Value::Object(e))) = (v.as_object_mut(), extra) {
+            o.extend(e);
         }
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!(
-            "request {}  CPR {}  {}  period {} – {}",
-            rec.id, rec.cpr, rec.name, rec.period_from, rec.period_to
+            "request {}  CPR {}  {}  period {} – {}  deadline {}",
+            rec.id, rec.cpr, rec.name, rec.period_from, rec.period_to, rec.deadline
         );
         for (sys, r) in &rec.runs {
             let status = match r.status {
@@ -351,17 +435,19 @@ fn execute(
             };
             println!(
                 "  {sys:<10} {:>4} documents  {:>6.1} s  {:>5} WebDriver commands  {status}",
-                r.documents, r.seconds, r.webdriver_commands
+                stored.get(sys).copied().unwrap_or(0),
+                r.seconds,
+                r.webdriver_commands
             );
         }
         println!(
-            "documents: {}   marks: {}",
+            "documents: {stored_total} stored, {} in the answer   marks: {}",
             outcome.documents, outcome.marks
         );
-        if let Some(j) = &outcome.jsonl {
+        if let Some(j) = &jsonl {
             println!("documents.jsonl: {}", j.display());
         }
-        if let Some(p) = &outcome.pdf {
+        if let Some(p) = &pdf {
             println!("PDF: {}", p.display());
         }
         println!(
@@ -374,7 +460,12 @@ fn execute(
             }
         );
     }
-    Ok(match rec.state {
+    Ok(exit_code(rec))
+}
+
+/// The exit code for a request's state (see [`exit`]).
+fn exit_code(rec: &RequestRecord) -> i32 {
+    match rec.state {
         RequestState::Incomplete => {
             eprintln!("error: request {} is INCOMPLETE: {}", rec.id, rec.note);
             exit::INCOMPLETE
@@ -392,86 +483,7 @@ fn execute(
             exit::HELD
         }
         _ => exit::OK,
-    })
-}
-
-pub fn demo(g: &Global, rt: &tokio::runtime::Runtime, a: DemoArgs) -> Result<i32> {
-    let (settings, _config) = settings(g, None, None)?;
-    let cfg = marc_testbed::TestbedConfig {
-        seed: a.seed,
-        log_file: a.testbed_log.clone(),
-        ..Default::default()
-    };
-    let testbed = rt
-        .block_on(marc_testbed::Testbed::start(cfg))
-        .context("cannot start the testbed")?;
-    let citizen = testbed.world.demo_citizen().clone();
-    // The terminal system's canvas front end, on the same seeded world.
-    let (terminal_url, terminal_task) = rt
-        .block_on(marc_testbed_terminal::web::serve(testbed.world.clone(), 0))
-        .context("cannot start the testbed's terminal system")?;
-    let mut base_urls = HashMap::new();
-    base_urls.insert("esdh".to_string(), testbed.esdh_url.clone());
-    base_urls.insert("legacy".to_string(), testbed.legacy_url.clone());
-    base_urls.insert("terminal".to_string(), format!("{terminal_url}/"));
-    let systems: Vec<String> = crate::robot::load_all(&settings.robots_dir)?
-        .into_iter()
-        .map(|m| m.system)
-        .filter(|s| base_urls.contains_key(s))
-        .filter(|s| a.systems.is_empty() || a.systems.contains(s))
-        .collect();
-    if systems.is_empty() {
-        bail!(
-            "no robots for the testbed systems in {}",
-            settings.robots_dir.display()
-        );
     }
-    let mut secrets = HashMap::new();
-    for (sys, user, pass) in marc_testbed::CREDENTIALS {
-        secrets.insert(format!("{sys}.user"), user.to_string());
-        secrets.insert(format!("{sys}.password"), pass.to_string());
-    }
-    let today = chrono::Local::now().date_naive();
-    let spec = RequestSpec {
-        cpr: citizen
-            .cpr
-            .parse()
-            .map_err(|e| anyhow!("testbed citizen: {e}"))?,
-        period: Period::parse(None, None, today)?,
-        systems: systems.clone(),
-        topics: vec![],
-        name: citizen.name.clone(),
-        address: citizen.address.clone(),
-        requester: citizen.name.clone(),
-    };
-    if !a.json {
-        println!(
-            "testbed: esdh {}  legacy {}  terminal {}",
-            testbed.esdh_url, testbed.legacy_url, terminal_url
-        );
-        println!("demo citizen: {} ({})", citizen.name, citizen.cpr);
-    }
-    let rec = pipeline::create_request(&settings, &spec, &systems)?;
-    pipeline::send_receipt(&settings, &rec)?;
-    let extra = serde_json::json!({ "seed": a.seed, "testbed": { "esdh": testbed.esdh_url, "legacy": testbed.legacy_url, "terminal": terminal_url } });
-    let r = execute(
-        g,
-        rt,
-        &settings,
-        rec,
-        Arc::new(MapSecrets(secrets)),
-        base_urls,
-        None,
-        &a.out,
-        3,
-        pipeline::Recording::from_flags(a.screenshots, a.no_recording),
-        a.json,
-        Some(extra),
-        (a.screen == "x11").then(|| "auto".to_string()),
-    );
-    terminal_task.abort();
-    rt.block_on(testbed.stop());
-    r
 }
 
 pub fn dsl(rt: &tokio::runtime::Runtime) -> Result<i32> {
@@ -480,11 +492,26 @@ pub fn dsl(rt: &tokio::runtime::Runtime) -> Result<i32> {
     Ok(exit::OK)
 }
 
+/// Whether two paths name the same file (also through a symlink or a
+/// hard link); `false` when `b` does not exist yet.
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
 pub fn screen(g: &Global, a: ScreenArgs) -> Result<i32> {
+    if same_file(&a.input, &a.output) {
+        return Err(usage(format!(
+            "--output {} is the input file: writing it would destroy the input; choose another file",
+            a.output.display()
+        )));
+    }
     let config = Config::load(g.config.as_deref())?;
-    let lexicon = config.lexicon()?;
     let screener = marc_screening::Screener::new(
-        lexicon,
+        config.lexicon()?,
         marc_screening::ScreenConfig {
             words: config.screening.words.clone(),
             allow_addresses: config.screening.allow_addresses.clone(),
@@ -493,14 +520,19 @@ pub fn screen(g: &Global, a: ScreenArgs) -> Result<i32> {
     );
     let input = std::fs::File::open(&a.input)
         .with_context(|| format!("cannot open {}", a.input.display()))?;
-    let output = std::fs::File::create(&a.output)
-        .with_context(|| format!("cannot create {}", a.output.display()))?;
+    // Written beside the output and renamed at the end: a failed run never
+    // leaves half a file, and the input is never truncated.
+    let tmp = a.output.with_extension("partial");
+    let output =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     let report = marc_screening::screen_jsonl(
         &screener,
         std::io::BufReader::new(input),
         std::io::BufWriter::new(output),
         std::io::stderr(),
     )?;
+    std::fs::rename(&tmp, &a.output)
+        .with_context(|| format!("cannot write {}", a.output.display()))?;
     eprintln!(
         "{} lines, {} marks, {} failed",
         report.lines, report.marks, report.failed
@@ -513,9 +545,9 @@ pub fn screen(g: &Global, a: ScreenArgs) -> Result<i32> {
 }
 
 pub fn requests(g: &Global, id: Option<String>, json: bool) -> Result<i32> {
-    let store = marc_store::Store::open(&g.data)?;
+    let store = super::open_existing(&g.data)?;
     let list = match id {
-        Some(id) => vec![pipeline::load(&store, &id)?.ok_or_else(|| anyhow!("no request {id:?}"))?],
+        Some(id) => vec![crate::requests::get(&store, &id)?],
         None => pipeline::list(&store)?,
     };
     if json {
@@ -524,12 +556,12 @@ pub fn requests(g: &Global, id: Option<String>, json: bool) -> Result<i32> {
         }
     } else {
         println!(
-            "{:<16} {:<12} {:<24} {:<11} {:<11} {:>5} {:>6}  state",
+            "{:<22} {:<12} {:<24} {:<11} {:<11} {:>5} {:>6}  state",
             "request", "cpr", "name", "created", "deadline", "docs", "marks"
         );
         for r in &list {
             println!(
-                "{:<16} {:<12} {:<24} {:<11} {:<11} {:>5} {:>6}  {}",
+                "{:<22} {:<12} {:<24} {:<11} {:<11} {:>5} {:>6}  {}",
                 r.id,
                 r.cpr,
                 r.name.chars().take(24).collect::<String>(),
@@ -546,7 +578,7 @@ pub fn requests(g: &Global, id: Option<String>, json: bool) -> Result<i32> {
 
 pub fn deliver(g: &Global, id: &str) -> Result<i32> {
     let (settings, _) = settings(g, None, None)?;
-    let rec = pipeline::load(&settings.store, id)?.ok_or_else(|| anyhow!("no request {id:?}"))?;
+    let rec = crate::requests::get(&settings.store, id)?;
     let rec = pipeline::deliver(&settings, rec)?;
     match rec.state {
         RequestState::Delivered => {
@@ -556,13 +588,13 @@ pub fn deliver(g: &Global, id: &str) -> Result<i32> {
             }
             Ok(exit::OK)
         }
-        _ => bail!("{}", rec.note),
+        _ => Err(anyhow!("{}", rec.note)),
     }
 }
 
 pub fn forward(g: &Global, id: &str, cvr: &str, name: &str) -> Result<i32> {
     let (settings, _) = settings(g, None, None)?;
-    let rec = pipeline::load(&settings.store, id)?.ok_or_else(|| anyhow!("no request {id:?}"))?;
+    let rec = crate::requests::get(&settings.store, id)?;
     let r = pipeline::forward(&settings, &rec, cvr, name)?;
     println!(
         "forwarded to {name} (CVR {cvr}): {}{}",

@@ -267,8 +267,10 @@ fn try_robot(g: &Global, rt: &tokio::runtime::Runtime, a: TryArgs) -> Result<i32
         name: String::new(),
         address: String::new(),
         requester: settings.actor.clone(),
+        requested_by: None,
+        consent: None,
     };
-    let rec = pipeline::create_request(&settings, &spec, &spec.systems)?;
+    let rec = pipeline::create_request(&settings, &spec, &spec.systems, &settings.actor, None)?;
     let wd = super::WebDriver::start(rt, a.webdriver.clone())?;
     let mut base_urls = HashMap::new();
     if let Some(u) = &a.base_url {
@@ -358,7 +360,7 @@ fn report(
         RunStatus::Complete => "complete".to_string(),
         _ => format!(
             "FAILED ({}): {}",
-            state.failure.map(|k| k.as_str()).unwrap_or("unknown"),
+            state.failure.as_deref().unwrap_or("unknown"),
             state.error.as_deref().unwrap_or("")
         ),
     };

@@ -17,6 +17,14 @@ pub enum TestbedCommand {
         /// Append every request served to this JSON Lines file.
         #[arg(long)]
         log: Option<PathBuf>,
+        /// Serve HTTPS, with a certificate from a CA made for this testbed
+        /// (like a municipality's internal CA); its certificate is written
+        /// to --ca-out for the robot manifests' `tls_ca`.
+        #[arg(long)]
+        https: bool,
+        /// Where --https writes the testbed CA's certificate (PEM).
+        #[arg(long, requires = "https", default_value = "testbed-ca.pem")]
+        ca_out: PathBuf,
     },
     /// Run the terminal system in this terminal (for an xterm; the X11 robots use it).
     Terminal {
@@ -42,19 +50,37 @@ pub fn run(rt: &tokio::runtime::Runtime, c: TestbedCommand) -> Result<i32> {
             seed,
             fail_rate,
             log,
+            https,
+            ca_out,
         } => {
             let cfg = marc_testbed::TestbedConfig {
                 seed,
                 fail_rate,
                 log_file: log,
+                https,
                 ..Default::default()
             };
             let tb = rt
                 .block_on(marc_testbed::Testbed::start(cfg))
                 .context("cannot start the testbed")?;
+            if let Some(pem) = &tb.ca_pem {
+                std::fs::write(&ca_out, pem).with_context(|| {
+                    format!(
+                        "cannot write the testbed CA certificate to {}",
+                        ca_out.display()
+                    )
+                })?;
+            }
             let c = tb.world.demo_citizen();
             println!("esdh    {}", tb.esdh_url);
             println!("legacy  {}", tb.legacy_url);
+            if tb.ca_pem.is_some() {
+                println!("ca      {}", ca_out.display());
+                println!(
+                    "(name it in the robots' [rights] as tls_ca = \"{}\")",
+                    ca_out.display()
+                );
+            }
             println!("demo citizen: {} {} ({})", c.cpr, c.name, c.address);
             println!("run against it with, e.g.:");
             println!(

@@ -1,33 +1,33 @@
-//! The request lifecycle (SPEC §3): received → exemption check → robots in
-//! parallel → documents stored → screening → assembly → leak check → ready
-//! (or held).
+//! The stages of a request (SPEC §3): exemption check → robots in parallel
+//! ([`collect`]) → documents stored → screening, assembly and leak check,
+//! and the control level's decision ([`finish`]) → delivery.
 //!
 //! Every state change is written to the store and flushed before it is acted
 //! on, so a killed marc resumes a request where it stopped: documents already
-//! stored are not extracted twice (the robot's `emit` de-duplicates), and a
-//! request whose robots all finished is not run again.
+//! stored are not extracted twice, and a request whose robots all finished is
+//! not run again. Who calls the stages, and when, is the request service's
+//! business ([`crate::service`]).
 
 mod delivery;
 pub mod exemptions;
-mod records;
 mod robots;
 
 pub use delivery::{deliver, forward, send_receipt};
 
-pub use records::{RequestRecord, RequestState, RunState, RunStatus};
+pub use marc_request::{RequestRecord, RequestState, RunState, RunStatus};
 pub use robots::{Progress, Recording, RobotRunner, RunnerOptions};
 
 use anyhow::{bail, Context, Result};
 use marc_audit::{AuditLog, NewEntry};
-use marc_model::{Cpr, Document, Mark, Period, Subject};
+use marc_model::{Document, Mark, Period, Subject};
 use marc_store::Store;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What a request asks for.
 #[derive(Clone, Debug)]
 pub struct RequestSpec {
-    pub cpr: Cpr,
+    pub cpr: marc_model::Cpr,
     pub period: Period,
     /// System ids; empty means every connected system.
     pub systems: Vec<String>,
@@ -36,14 +36,20 @@ pub struct RequestSpec {
     /// citizen's login): never redacted.
     pub name: String,
     pub address: String,
-    /// Who asked (the citizen, or a third party with consent).
+    /// Who asked, as shown (the citizen, or a third party with consent).
     pub requester: String,
+    /// A third party asking with the citizen's consent (the answer goes to
+    /// them), and that consent's id.
+    pub requested_by: Option<marc_request::Party>,
+    pub consent: Option<String>,
 }
 
 /// Settings of one marc installation that a request needs.
 pub struct Settings {
     pub store: Store,
     pub audit: AuditLog,
+    /// The data directory (absolute): answers are kept in `answers/` there.
+    pub data_dir: PathBuf,
     pub robots_dir: PathBuf,
     pub scripts_dir: PathBuf,
     /// Directory with the name and street lists; `None` uses the lists built into marc.
@@ -51,40 +57,47 @@ pub struct Settings {
     pub words: Vec<String>,
     pub allow_addresses: Vec<String>,
     pub authority: marc_assembly::Authority,
+    /// Who acts when no person does (the CLI's operator).
     pub actor: String,
     /// Digital Post outbox (MeMo messages), exactly once per message.
     pub outbox: marc_delivery::Outbox,
     /// Control level "review": every request waits for a caseworker.
     pub review_all: bool,
+    /// Hold a request whose attachments could not be converted or whose OCR
+    /// confidence is low, instead of sending it automatically.
+    pub hold_unreadable: bool,
+    /// Working days from receipt to the deadline.
+    pub deadline_days: u32,
 }
 
-/// The result of running a request.
+/// The result of a request's last stage.
 #[derive(Debug)]
 pub struct Outcome {
     pub record: RequestRecord,
+    /// Documents in the answer (after the period, topic and CPR checks).
     pub documents: usize,
     pub marks: usize,
+    /// The assembled answer, in the data directory.
     pub pdf: Option<PathBuf>,
-    /// `documents.jsonl`; `None` when nothing was collected (manual handling).
-    pub jsonl: Option<PathBuf>,
 }
 
-const REQUESTS: &str = "requests";
 const DOCUMENTS: &str = "documents";
 
-/// Creates and persists a new request (state `received`), audited.
+/// Creates and persists a new request (state `received`), audited. The id
+/// (given, or the next from the counter) never overwrites an existing one.
 pub fn create_request(
     settings: &Settings,
     spec: &RequestSpec,
     systems: &[String],
+    actor: &str,
+    id: Option<String>,
 ) -> Result<RequestRecord> {
-    let n = settings.store.next_id()? + 1;
     let now = chrono::Utc::now();
-    // The counter is per data directory; the suffix keeps ids (and the
-    // MeMo message ids derived from them) unique across installations.
-    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..4];
-    let id = format!("AI-{}-{:06}-{suffix}", now.format("%Y"), n % 1_000_000);
-    let rec = RequestRecord {
+    let id = match id {
+        Some(id) => id,
+        None => crate::requests::new_id(&settings.store, chrono::Datelike::year(&now))?,
+    };
+    let mut rec = RequestRecord {
         id: id.clone(),
         cpr: spec.cpr.formatted(),
         name: spec.name.clone(),
@@ -95,7 +108,7 @@ pub fn create_request(
         topics: spec.topics.clone(),
         systems: systems.to_vec(),
         created: now,
-        deadline: records::deadline(now.date_naive(), 7),
+        deadline: marc_request::deadline(now.date_naive(), settings.deadline_days),
         state: RequestState::Received,
         runs: systems
             .iter()
@@ -107,37 +120,38 @@ pub fn create_request(
         note: String::new(),
         leaks: 0,
         delivery: None,
+        requested_by: spec.requested_by.clone(),
+        consent: spec.consent.clone(),
+        caseworker: None,
+        history: Vec::new(),
     };
-    save(settings, &rec)?;
+    rec.set_state(RequestState::Received, now);
+    crate::requests::insert(&settings.store, &rec)?;
     settings.audit.append(
-        NewEntry::user(&settings.actor, "request.received")
+        NewEntry::user(actor, "request.received")
             .request(&id)
-            .detail(serde_json::json!({"systems": systems, "period": [spec.period.from, spec.period.to]})),
+            .detail(serde_json::json!({
+                "systems": systems,
+                "period": [spec.period.from, spec.period.to],
+                "topics": spec.topics,
+                "consent": spec.consent,
+            })),
     )?;
     Ok(rec)
 }
 
-/// Writes a request record and flushes.
+/// Writes a request record and flushes (one writer; see [`crate::requests::update`]).
 pub fn save(settings: &Settings, rec: &RequestRecord) -> Result<()> {
-    settings.store.table(REQUESTS)?.put_json(&rec.id, rec)?;
-    settings.store.flush()?;
-    Ok(())
+    crate::requests::save(&settings.store, rec)
 }
 
 pub fn load(store: &Store, id: &str) -> Result<Option<RequestRecord>> {
-    Ok(store.table(REQUESTS)?.get_json(id)?)
+    crate::requests::load(store, id)
 }
 
 /// All requests, oldest first.
 pub fn list(store: &Store) -> Result<Vec<RequestRecord>> {
-    let mut v: Vec<RequestRecord> = store
-        .table(REQUESTS)?
-        .scan_json("")?
-        .into_iter()
-        .map(|(_, r)| r)
-        .collect();
-    v.sort_by_key(|r| r.created);
-    Ok(v)
+    crate::requests::list(store)
 }
 
 /// A second, different document under a key already stored: never
@@ -197,6 +211,9 @@ fn differences(a: &Document, b: &Document) -> Option<String> {
     if att(a) != att(b) {
         d.push("attachments");
     }
+    if a.cpr != b.cpr {
+        d.push("cpr");
+    }
     (!d.is_empty()).then(|| d.join(", "))
 }
 
@@ -228,78 +245,197 @@ pub fn documents(store: &Store, request: &str) -> Result<Vec<Document>> {
 /// The exemption check (SPEC §3): a new request of an exempt citizen goes
 /// to state `manual_handling`, persisted and audited; others are unchanged.
 /// Idempotent, so callers may ask before deciding to start a browser.
-pub fn check_exemption(settings: &Settings, mut rec: RequestRecord) -> Result<RequestRecord> {
+pub fn check_exemption(settings: &Settings, rec: RequestRecord) -> Result<RequestRecord> {
     if rec.state != RequestState::Received {
         return Ok(rec);
     }
-    if let Some(e) = exemptions::find(&settings.store, &rec.cpr)? {
-        rec.state = RequestState::ManualHandling;
-        rec.note = "exempt from automatic handling: a caseworker handles this request by hand (`marc exempt list`)".into();
-        save(settings, &rec)?;
-        settings.audit.append(
-            NewEntry::system_actor("exemption check", "request.exempt")
-                .request(&rec.id)
-                .detail(serde_json::json!({"exempted_by": e.by, "since": e.added})),
-        )?;
-    }
+    let Some(e) = exemptions::find(&settings.store, &rec.cpr)? else {
+        return Ok(rec);
+    };
+    let (rec, _) = crate::requests::update(&settings.store, &rec.id, |r| {
+        if r.state == RequestState::Received {
+            r.set_state(RequestState::ManualHandling, chrono::Utc::now());
+            r.note = "exempt from automatic handling: a caseworker handles this request by hand (`marc exempt list`)".into();
+        }
+        Ok(())
+    })?;
+    settings.audit.append(
+        NewEntry::system_actor("exemption check", "request.exempt")
+            .request(&rec.id)
+            .detail(serde_json::json!({"exempted_by": e.by, "since": e.added})),
+    )?;
     Ok(rec)
 }
 
-/// Runs (or resumes) a request end to end and writes its files to `out`.
-pub fn execute(
+/// Stage 1: runs the robots of every system not yet complete, in parallel,
+/// and returns the request in state `collected`.
+pub fn collect(
     settings: &Settings,
     runner: &RobotRunner,
-    mut rec: RequestRecord,
-    out: &std::path::Path,
-) -> Result<Outcome> {
-    // 0. Exempt citizens go straight to a caseworker: no robot, no PDF.
-    rec = check_exemption(settings, rec)?;
-    if rec.state == RequestState::ManualHandling {
+    rec: RequestRecord,
+) -> Result<RequestRecord> {
+    if !matches!(rec.state, RequestState::Received | RequestState::Collecting) {
+        return Ok(rec);
+    }
+    let (rec, _) = crate::requests::update(&settings.store, &rec.id, |r| {
+        r.set_state(RequestState::Collecting, chrono::Utc::now());
+        Ok(())
+    })?;
+    let manifests =
+        crate::robot::select(crate::robot::load_all(&settings.robots_dir)?, &rec.systems)?;
+    let pending: Vec<_> = manifests
+        .into_iter()
+        .filter(|m| {
+            rec.runs
+                .get(&m.system)
+                .map(|r| r.status != RunStatus::Complete)
+                .unwrap_or(true)
+        })
+        .collect();
+    let results = runner.run_all(settings, &rec, pending);
+    let (rec, _) = crate::requests::update(&settings.store, &rec.id, |r| {
+        for (system, run) in &results {
+            r.runs.insert(system.clone(), run.clone());
+        }
+        r.set_state(RequestState::Collected, chrono::Utc::now());
+        Ok(())
+    })?;
+    Ok(rec)
+}
+
+/// Runs (or resumes) a request end to end in this process: exemption
+/// check, robots, then [`finish`].
+pub fn execute(settings: &Settings, runner: &RobotRunner, rec: RequestRecord) -> Result<Outcome> {
+    let rec = check_exemption(settings, rec)?;
+    if matches!(
+        rec.state,
+        RequestState::ManualHandling | RequestState::Cancelled | RequestState::Refused
+    ) {
         return Ok(Outcome {
             documents: 0,
             marks: 0,
             pdf: None,
-            jsonl: None,
             record: rec,
         });
     }
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("cannot create the output directory {}", out.display()))?;
-    let manifests =
-        crate::robot::select(crate::robot::load_all(&settings.robots_dir)?, &rec.systems)?;
+    let rec = collect(settings, runner, rec)?;
+    finish(settings, rec, runner.options.progress.as_deref())
+}
 
-    // 1. Robots, in parallel; systems already complete are skipped on resume.
-    if matches!(rec.state, RequestState::Received | RequestState::Collecting) {
-        rec.state = RequestState::Collecting;
-        save(settings, &rec)?;
-        let pending: Vec<_> = manifests
-            .into_iter()
-            .filter(|m| {
-                rec.runs
-                    .get(&m.system)
-                    .map(|r| r.status != RunStatus::Complete)
-                    .unwrap_or(true)
-            })
-            .collect();
-        let results = runner.run_all(settings, &rec, pending);
-        for (system, run) in results {
-            rec.runs.insert(system, run);
+/// Why documents are left out of the answer or hold it.
+#[derive(Debug, Default)]
+struct Sorted {
+    included: Vec<Document>,
+    outside_period: usize,
+    outside_topics: usize,
+    /// Documents that say they belong to another CPR number: never sent.
+    foreign: Vec<String>,
+}
+
+/// Sorts stored documents into the answer: only the requested period and
+/// topics, never a document whose own CPR number is someone else's, and
+/// text without control characters (they could reorder or hide text in the
+/// PDF). The engine does this itself; a robot's filtering is only a saving.
+fn sort_documents(docs: Vec<Document>, rec: &RequestRecord) -> Sorted {
+    let period = Period {
+        from: rec.period_from,
+        to: rec.period_to,
+    };
+    let own = rec.cpr.replace('-', "");
+    let mut s = Sorted::default();
+    for mut d in docs {
+        if !period.contains_iso(&d.date) {
+            s.outside_period += 1;
+            continue;
         }
-        rec.state = RequestState::Collected;
-        save(settings, &rec)?;
+        if !rec.topics.is_empty()
+            && !d.department.is_empty()
+            && !rec
+                .topics
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(&d.department))
+        {
+            s.outside_topics += 1;
+            continue;
+        }
+        if d.cpr.as_deref().is_some_and(|c| c.replace('-', "") != own) {
+            s.foreign.push(d.key());
+            continue;
+        }
+        d.sanitize();
+        s.included.push(d);
     }
+    s
+}
 
-    // 2. Documents → JSON Lines.
-    let docs = documents(&settings.store, &rec.id)?;
-    let jsonl = out.join("documents.jsonl");
-    write_jsonl(&jsonl, &docs)?;
+/// Reasons a caseworker must look before the answer is sent: text that
+/// could not be read (a failed attachment, OCR below the threshold).
+fn unreadable(docs: &[Document]) -> Vec<String> {
+    let low = |c: Option<f32>| c.is_some_and(|c| c < marc_assembly::OCR_CHECK_BELOW);
+    let mut reasons = Vec::new();
+    for d in docs {
+        if low(d.ocr_confidence) {
+            reasons.push(format!(
+                "{} read by OCR with confidence {:.0} %",
+                d.key(),
+                d.ocr_confidence.unwrap_or(0.0) * 100.0
+            ));
+        }
+        for a in &d.attachments {
+            if matches!(a.method.as_str(), "error" | "unsupported") {
+                reasons.push(format!(
+                    "attachment {:?} of {} could not be read",
+                    a.name,
+                    d.key()
+                ));
+            } else if low(a.ocr_confidence) {
+                reasons.push(format!(
+                    "attachment {:?} of {} read by OCR with confidence {:.0} %",
+                    a.name,
+                    d.key(),
+                    a.ocr_confidence.unwrap_or(0.0) * 100.0
+                ));
+            }
+        }
+    }
+    reasons
+}
 
-    // 3. Screening.
+/// Shows a found string's shape without its content: the first letter of
+/// each word, the rest as dots ("J••• H•••••", "••••••-••••").
+pub fn mask(s: &str) -> String {
+    let mut out = String::new();
+    let mut word_start = true;
+    for c in s.chars() {
+        if c.is_alphabetic() && word_start {
+            out.push(c);
+            word_start = false;
+        } else if c.is_alphanumeric() {
+            out.push('•');
+            word_start = false;
+        } else {
+            out.push(c);
+            word_start = true;
+        }
+    }
+    out
+}
+
+/// Stage 2: screening, assembly, the independent leak check, and the
+/// control level's decision; delivers when nothing holds the request back.
+pub fn finish(
+    settings: &Settings,
+    rec: RequestRecord,
+    progress: Option<&dyn Progress>,
+) -> Result<Outcome> {
     let stage = |what: &str| {
-        if let Some(p) = &runner.options.progress {
+        if let Some(p) = progress {
             p.stage(what)
         }
     };
+    let sorted = sort_documents(documents(&settings.store, &rec.id)?, &rec);
+    let docs = sorted.included;
+
     stage("screening");
     let subject = Subject {
         cpr: rec.cpr.clone(),
@@ -314,14 +450,18 @@ pub fn execute(
             .flatten()
             .map(Vec::len)
             .sum::<usize>();
-    write_marks(&out.join("marks.jsonl"), &docs, &marks)?;
     settings.audit.append(
         NewEntry::system_actor("screening", "request.screened")
             .request(&rec.id)
-            .detail(serde_json::json!({"documents": docs.len(), "marks": n_marks})),
+            .detail(serde_json::json!({
+                "documents": docs.len(),
+                "marks": n_marks,
+                "outside_period": sorted.outside_period,
+                "outside_topics": sorted.outside_topics,
+                "foreign_cpr": sorted.foreign,
+            })),
     )?;
 
-    // 4. Assembly + independent leak check.
     stage("assembling the PDF");
     let incomplete: Vec<String> = rec
         .runs
@@ -330,62 +470,95 @@ pub fn execute(
         .map(|(s, _)| s.clone())
         .collect();
     let names = system_names(&settings.robots_dir);
+    let unreadable = unreadable(&docs);
     let input = assembly_input(settings, &rec, &docs, marks, attachment_marks, &names);
     let fonts = marc_assembly::Fonts::system().context("cannot load the fonts for the PDF")?;
     let (pdf, leaks) =
         marc_assembly::assemble_checked(&input, &fonts).context("assembling the PDF failed")?;
-    let pdf_path = out.join(format!("aktindsigt-{}.pdf", rec.id));
-    write_atomic(&pdf_path, &pdf)?;
-    rec.pdf = Some(pdf_path.display().to_string());
-    rec.documents = docs.len();
-    rec.marks = n_marks;
-    rec.leaks = leaks.len();
-    rec.state = if !leaks.is_empty() {
-        // The leaked text itself is personal data: name only where it is.
-        let pages: Vec<String> = leaks
-            .iter()
-            .map(|l| {
-                l.page
-                    .map(|p| format!("page {p}"))
-                    .unwrap_or_else(|| "metadata".into())
-            })
-            .collect();
-        rec.note = format!(
-            "held for manual review: the leak check found {} marked string(s) in the PDF ({})",
-            leaks.len(),
-            pages.join(", ")
-        );
-        RequestState::HeldForReview
-    } else if !incomplete.is_empty() {
-        rec.note = format!(
+    let pdf_path = answer_path(settings, &rec.id);
+    write_private(&pdf_path, &pdf)?;
+
+    // Every reason that holds the request, most serious first.
+    let mut reasons: Vec<String> = Vec::new();
+    if !incomplete.is_empty() {
+        reasons.push(format!(
             "incomplete: {} failed; the PDF must not be delivered as complete",
             incomplete.join(", ")
-        );
+        ));
+    }
+    if !leaks.is_empty() {
+        let found: Vec<String> = leaks
+            .iter()
+            .map(|l| {
+                format!(
+                    "»{}« {}",
+                    mask(&l.needle),
+                    l.page
+                        .map(|p| format!("on page {p}"))
+                        .unwrap_or_else(|| "in the metadata".into())
+                )
+            })
+            .collect();
+        reasons.push(format!(
+            "the leak check found {} marked string(s) in the PDF: {}",
+            leaks.len(),
+            found.join(", ")
+        ));
+    }
+    if !sorted.foreign.is_empty() {
+        reasons.push(format!(
+            "{} document(s) belong to another CPR number and were left out: {}",
+            sorted.foreign.len(),
+            sorted.foreign.join(", ")
+        ));
+    }
+    if settings.hold_unreadable && !unreadable.is_empty() {
+        reasons.push(format!(
+            "not everything could be read: {}",
+            unreadable.join("; ")
+        ));
+    }
+    let state = if !incomplete.is_empty() {
         RequestState::Incomplete
+    } else if !reasons.is_empty() {
+        RequestState::HeldForReview
     } else if settings.review_all {
-        rec.note = "control level \"review\": waiting for a caseworker (`marc deliver`)".into();
+        reasons.push("control level \"review\": waiting for a caseworker (`marc deliver`)".into());
         RequestState::HeldForReview
     } else {
         RequestState::Ready
     };
-    save(settings, &rec)?;
+    let n_docs = docs.len();
+    let (mut rec, _) = crate::requests::update(&settings.store, &rec.id, |r| {
+        r.pdf = Some(pdf_path.display().to_string());
+        r.documents = n_docs;
+        r.marks = n_marks;
+        r.leaks = leaks.len();
+        r.note = reasons.join("; ");
+        r.set_state(state, chrono::Utc::now());
+        Ok(())
+    })?;
     settings.audit.append(
         NewEntry::system_actor("assembly", "request.assembled")
             .request(&rec.id)
             .detail(serde_json::json!({"pdf": pdf_path, "bytes": pdf.len(), "leaks": leaks.len(), "state": rec.state})),
     )?;
-    // 5. Delivery, when nothing holds the request back.
     if rec.state == RequestState::Ready {
         stage("delivering");
         rec = deliver(settings, rec)?;
     }
     Ok(Outcome {
-        documents: docs.len(),
+        documents: n_docs,
         marks: n_marks,
         pdf: Some(pdf_path),
-        jsonl: Some(jsonl),
         record: rec,
     })
+}
+
+/// Where a request's answer is kept: `<data>/answers/<id>.pdf`, readable by
+/// marc's user only.
+pub fn answer_path(settings: &Settings, id: &str) -> PathBuf {
+    settings.data_dir.join("answers").join(format!("{id}.pdf"))
 }
 
 /// Builds the screener from the configured lists (or the built-in ones).
@@ -434,7 +607,7 @@ pub fn screen_documents(
     (marks, att)
 }
 
-fn system_names(robots_dir: &std::path::Path) -> BTreeMap<String, String> {
+fn system_names(robots_dir: &Path) -> BTreeMap<String, String> {
     crate::robot::load_all(robots_dir)
         .map(|v| v.into_iter().map(|m| (m.system, m.name)).collect())
         .unwrap_or_default()
@@ -498,36 +671,70 @@ fn assembly_input(
     }
 }
 
-fn write_jsonl(path: &std::path::Path, docs: &[Document]) -> Result<()> {
-    let mut s = String::new();
-    for d in docs {
-        s.push_str(&serde_json::to_string(d)?);
-        s.push('\n');
-    }
-    write_atomic(path, s.as_bytes())
-}
-
-fn write_marks(path: &std::path::Path, docs: &[Document], marks: &[Vec<Mark>]) -> Result<()> {
-    let mut s = String::new();
-    for (d, m) in docs.iter().zip(marks) {
-        s.push_str(&serde_json::to_string(
-            &serde_json::json!({"id": d.key(), "marks": m}),
+/// Writes the request's documents and marks as JSON Lines into `dir`: an
+/// explicit export (`--export-documents`), since they hold every third
+/// party's data unredacted. The files are readable by marc's user only.
+pub fn export_documents(settings: &Settings, rec: &RequestRecord, dir: &Path) -> Result<PathBuf> {
+    let docs = sort_documents(documents(&settings.store, &rec.id)?, rec).included;
+    let screener = screener(settings)?;
+    let subject = Subject {
+        cpr: rec.cpr.clone(),
+        name: rec.name.clone(),
+        address: rec.address.clone(),
+    };
+    let (marks, _) = screen_documents(&screener, &docs, &subject);
+    let (mut d, mut m) = (String::new(), String::new());
+    for (doc, marks) in docs.iter().zip(&marks) {
+        d.push_str(&serde_json::to_string(doc)?);
+        d.push('\n');
+        m.push_str(&serde_json::to_string(
+            &serde_json::json!({"id": doc.key(), "marks": marks}),
         )?);
-        s.push('\n');
+        m.push('\n');
     }
-    write_atomic(path, s.as_bytes())
+    let path = dir.join("documents.jsonl");
+    write_private(&path, d.as_bytes())?;
+    write_private(&dir.join("marks.jsonl"), m.as_bytes())?;
+    Ok(path)
 }
 
 /// Writes a file so that a crash never leaves half of it.
-pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 
+/// Writes a file atomically, readable and writable by marc's user only (it
+/// holds personal data), creating its directory (0700) if needed.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(dir) = path.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
 /// Checks that the requested systems exist before anything is stored.
-pub fn resolve_systems(robots_dir: &std::path::Path, wanted: &[String]) -> Result<Vec<String>> {
+pub fn resolve_systems(robots_dir: &Path, wanted: &[String]) -> Result<Vec<String>> {
     let all = crate::robot::load_all(robots_dir)?;
     if all.is_empty() {
         bail!(
@@ -539,4 +746,103 @@ pub fn resolve_systems(robots_dir: &std::path::Path, wanted: &[String]) -> Resul
         .into_iter()
         .map(|m| m.system)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(id: &str, date: &str, dept: &str, cpr: Option<&str>, text: &str) -> Document {
+        Document {
+            system: "esdh".into(),
+            case_id: "S1".into(),
+            doc_id: id.into(),
+            title: id.into(),
+            date: date.into(),
+            department: dept.into(),
+            text: text.into(),
+            cpr: cpr.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    fn rec(topics: &[&str]) -> RequestRecord {
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        RequestRecord {
+            id: "AI-1".into(),
+            cpr: "010203-1234".into(),
+            name: String::new(),
+            address: String::new(),
+            requester: String::new(),
+            period_from: d("2020-01-01"),
+            period_to: d("2020-12-31"),
+            topics: topics.iter().map(|s| s.to_string()).collect(),
+            systems: vec![],
+            created: chrono::Utc::now(),
+            deadline: d("2021-01-10"),
+            state: RequestState::Collected,
+            runs: Default::default(),
+            pdf: None,
+            marks: 0,
+            documents: 0,
+            note: String::new(),
+            leaks: 0,
+            delivery: None,
+            requested_by: None,
+            consent: None,
+            caseworker: None,
+            history: vec![],
+        }
+    }
+
+    #[test]
+    fn the_engine_keeps_to_the_period_topics_and_citizen() {
+        let docs = vec![
+            doc(
+                "a",
+                "2020-05-01",
+                "Jobcenter",
+                None,
+                "ok\u{1b}[2J and \u{202e}drow",
+            ),
+            doc("b", "2019-12-31", "Jobcenter", None, "too early"),
+            doc("c", "2020-05-01", "Handicap", None, "other topic"),
+            doc(
+                "d",
+                "2020-05-01",
+                "Jobcenter",
+                Some("0203041234"),
+                "someone else",
+            ),
+            doc("e", "2020-05-02", "Jobcenter", Some("010203-1234"), "own"),
+        ];
+        let s = sort_documents(docs.clone(), &rec(&["jobcenter"]));
+        let kept: Vec<&str> = s.included.iter().map(|d| d.doc_id.as_str()).collect();
+        assert_eq!(kept, ["a", "e"]);
+        assert_eq!((s.outside_period, s.outside_topics), (1, 1));
+        assert_eq!(s.foreign, ["esdh/S1/d"]);
+        assert!(!s.included[0].text.contains('\u{1b}') && !s.included[0].text.contains('\u{202e}'));
+        // No topics asked: every department.
+        assert_eq!(sort_documents(docs, &rec(&[])).included.len(), 3);
+    }
+
+    #[test]
+    fn unreadable_text_is_named() {
+        let mut d = doc("a", "2020-05-01", "", None, "");
+        d.attachments.push(marc_model::Attachment {
+            name: "scan.pdf".into(),
+            method: "error".into(),
+            ..Default::default()
+        });
+        d.ocr_confidence = Some(0.5);
+        let r = unreadable(&[d]);
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert!(r[0].contains("50 %") && r[1].contains("scan.pdf"));
+    }
+
+    #[test]
+    fn masks_keep_the_shape_only() {
+        assert_eq!(mask("Jens Hansen"), "J••• H•••••");
+        assert_eq!(mask("010203-1234"), "••••••-••••");
+    }
 }

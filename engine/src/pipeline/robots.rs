@@ -120,7 +120,7 @@ impl RobotRunner {
             Err(e) => {
                 state.status = RunStatus::Failed;
                 state.error = Some(e.to_string());
-                state.failure = Some(FailureKind::Script);
+                state.failure = Some(FailureKind::Script.as_str().to_string());
                 audit(
                     "robot.failed",
                     serde_json::json!({"error": e.to_string(), "kind": FailureKind::Script}),
@@ -166,7 +166,7 @@ impl RobotRunner {
                     let msg = e.to_string();
                     state.status = RunStatus::Failed;
                     state.error = Some(msg.clone());
-                    state.failure = Some(e.kind);
+                    state.failure = Some(e.kind.as_str().to_string());
                     // A refusal is already in the audit log, entered when it
                     // was decided; this is the attempt's outcome.
                     audit(
@@ -230,6 +230,7 @@ impl RobotRunner {
                     r2(&format!("{} request", r.method), &r.url, &r.reason);
                 }
             })),
+            cpr: Some(rec.cpr.clone()),
             ..Default::default()
         };
         let setup = |what: &str, e: &dyn std::fmt::Display| {
@@ -316,10 +317,7 @@ impl RobotRunner {
             webdriver: self.options.webdriver.clone(),
             proxy: proxy.url(),
             local_browser: self.options.local_browser,
-            extra_browser_args: marc_rights::QUIET_CHROMIUM_ARGS
-                .iter()
-                .map(|a| a.to_string())
-                .collect(),
+            extra_browser_args: proxy.chromium_args(),
             screen,
             record_steps: self.options.recording != Recording::Off,
             screenshots: self.options.recording == Recording::Screenshots,

@@ -692,6 +692,7 @@ mod tests {
             text: text.into(),
             attachments: vec![],
             ocr_confidence: None,
+            cpr: None,
         };
         assert!(secret_in(&doc("Brev", "Kære borger"), &served).is_none());
         for (t, x) in [

@@ -1,5 +1,7 @@
-//! A tiny local upstream (axum) that logs every request it sees, and a
-//! low-level HTTP/1.1 client that talks to the proxy in absolute form.
+//! A tiny local upstream (axum, over HTTP or HTTPS with the testbed's own
+//! CA) that logs every request it sees, and a low-level HTTP/1.1 client that
+//! talks to the proxy in absolute form, or inside a CONNECT tunnel whose TLS
+//! the proxy intercepts.
 #![allow(dead_code)]
 
 use std::pin::Pin;
@@ -24,6 +26,10 @@ pub struct Upstream {
     pub base: String,
     pub port: u16,
     pub seen: Seen,
+    /// For an HTTPS upstream: the file holding its CA certificate (PEM),
+    /// what a profile's `tls_ca` names.
+    pub ca: Option<std::path::PathBuf>,
+    _ca_dir: Option<tempfile::TempDir>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -84,7 +90,8 @@ fetch('/doc/delete', {method: 'POST', body: 'id=7'})
 
 /// A page that tries every way a page can send a forbidden request: XHR,
 /// sendBeacon, an image and a fetch to another origin (given as the raw
-/// query string), and finally a click on a delete button that submits a form
+/// query string), a WebSocket to its own origin, and finally a click on a
+/// delete button that submits a form
 /// (into an iframe: a top-level navigation makes `--dump-dom` hang).
 pub const HOSTILE: &str = r#"<!doctype html>
 <html><head><meta charset="utf-8"><title>fjendtlig</title></head>
@@ -104,6 +111,7 @@ document.getElementById('sink').onload = () => {
   const d = document.getElementById('sink').contentDocument;
   document.getElementById('status').textContent = 'form: ' + (d ? d.body.textContent : 'unreadable');
 };
+try { new WebSocket(location.origin.replace(/^http/, 'ws') + '/hostile?via=ws'); } catch (e) {}
 setTimeout(() => document.getElementById('slet').click(), 500);
 </script></body></html>"#;
 
@@ -115,10 +123,20 @@ async fn log_request(State(seen): State<Seen>, req: Request, next: Next) -> Resp
 }
 
 pub async fn start_upstream() -> Upstream {
+    start_upstream_on(false).await
+}
+
+/// The same upstream over HTTPS, with a certificate from a CA of its own.
+pub async fn start_upstream_tls() -> Upstream {
+    start_upstream_on(true).await
+}
+
+async fn start_upstream_on(tls: bool) -> Upstream {
     let seen: Seen = Arc::new(Mutex::new(Vec::new()));
     let app = Router::new()
         .route("/", get(|| async { Html(PAGE) }))
         .route("/hostile", get(|| async { Html(HOSTILE) }))
+        .route("/ws", get(|| async { "no websocket here" }))
         .route("/cases", get(|| async { "sager: 17, 18" }))
         .route(
             "/big",
@@ -159,13 +177,34 @@ pub async fn start_upstream() -> Upstream {
         .await
         .expect("bind upstream");
     let port = listener.local_addr().expect("addr").port();
+    if !tls {
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        return Upstream {
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            seen,
+            ca: None,
+            _ca_dir: None,
+            task,
+        };
+    }
+    let ca = marc_testbed::tls::TestCa::generate("upstream test CA").expect("test CA");
+    let dir = tempfile::tempdir().expect("tmp dir");
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca.ca_pem).expect("write CA");
+    let listener =
+        marc_testbed::tls::TlsListener::new(listener, ca.server_config).expect("TLS listener");
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
     Upstream {
-        base: format!("http://127.0.0.1:{port}"),
+        base: format!("https://127.0.0.1:{port}"),
         port,
         seen,
+        ca: Some(ca_file),
+        _ca_dir: Some(dir),
         task,
     }
 }
@@ -209,13 +248,95 @@ impl ProxyConn {
         ProxyConn { sender }
     }
 
+    /// A connection inside a CONNECT tunnel to `target` (`host:port`),
+    /// speaking TLS to whoever answers and trusting only `ca_pem` (the
+    /// proxy's per-run CA): requests are then sent in origin form.
+    pub async fn open_tls(
+        proxy_addr: std::net::SocketAddr,
+        target: &str,
+        ca_pem: &str,
+    ) -> ProxyConn {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = TcpStream::connect(proxy_addr).await.expect("connect proxy");
+        stream
+            .write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
+            .await
+            .expect("write CONNECT");
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut b = [0u8; 1];
+            let n = stream.read(&mut b).await.expect("read CONNECT answer");
+            assert_eq!(
+                n,
+                1,
+                "proxy closed during CONNECT: {}",
+                String::from_utf8_lossy(&head)
+            );
+            head.push(b[0]);
+        }
+        let head = String::from_utf8_lossy(&head).to_string();
+        assert!(head.starts_with("HTTP/1.1 200"), "CONNECT {target}: {head}");
+        Self::tls_over(stream, target, ca_pem).await
+    }
+
+    /// A TLS connection straight to an HTTPS upstream at `target`, trusting
+    /// `ca_pem` (the baseline the proxy's HTTPS cost is measured against).
+    pub async fn open_tls_direct(target: &str, ca_pem: &str) -> ProxyConn {
+        let stream = TcpStream::connect(target).await.expect("connect upstream");
+        Self::tls_over(stream, target, ca_pem).await
+    }
+
+    async fn tls_over(stream: TcpStream, target: &str, ca_pem: &str) -> ProxyConn {
+        use rustls_pki_types::pem::PemObject;
+        let _ = stream.set_nodelay(true);
+        let mut roots = rustls::RootCertStore::empty();
+        for c in rustls_pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+            roots.add(c.expect("PEM")).expect("root");
+        }
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let host = target
+            .rsplit_once(':')
+            .map_or(target, |(h, _)| h)
+            .to_string();
+        let name = rustls_pki_types::ServerName::try_from(host).expect("server name");
+        let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+            .connect(name, stream)
+            .await
+            .expect("TLS handshake with the proxy, trusting its per-run CA");
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+                .await
+                .expect("handshake");
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        ProxyConn { sender }
+    }
+
     pub async fn send(&mut self, method: &str, uri: &str, body: BoxedBody) -> Reply {
+        self.send_with(method, uri, &[], body).await
+    }
+
+    /// Like [`ProxyConn::send`], with extra request headers.
+    pub async fn send_with(
+        &mut self,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: BoxedBody,
+    ) -> Reply {
         self.sender.ready().await.expect("connection ready");
-        let req = hyper::Request::builder()
-            .method(method)
-            .uri(uri)
-            .body(body)
-            .expect("request");
+        let mut req = hyper::Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(body).expect("request");
         let resp = self.sender.send_request(req).await.expect("response");
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();

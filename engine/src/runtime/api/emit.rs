@@ -147,6 +147,7 @@ impl RobotEnv {
             text,
             attachments,
             ocr_confidence,
+            cpr: Some(get("cpr")).filter(|c| !c.is_empty()),
         };
         let key = doc.key();
         match (self.sink)(doc) {
@@ -235,7 +236,7 @@ fn content_id(m: &Map) -> String {
 
 pub(super) fn register(engine: &mut Engine, env: Arc<RobotEnv>) {
     let e = env.clone();
-    api!(engine, "emit", ["document: Map", "bool"], "Hands one document to marc: #{case_id, doc_id, title, date, kind, department, text, attachments}. `doc_id` is required and must be the system's own id (or `content_id(doc)`): a missing or empty id, an invalid date, or a different document under an id already stored stops the robot (no document is dropped silently). `date` is YYYY-MM-DD or a Danish date. Instead of `text`, `body: file` makes a downloaded PDF or image the document's text. `attachments` holds Files, #{name, file}, #{name, url} or #{name, mime, bytes}; each is turned into text (PDF text layer, else OCR). Returns false for the same document already stored (a resumed run). What marc stores: #{system, case_id, doc_id, title, date, kind, department, text, attachments: [#{name, mime, text, method: \"pdf-text\"|\"ocr\"|\"text\", ocr_confidence}], ocr_confidence} — a PDF-only document keeps `text: \"\"` with the PDF's text in `attachments[0].text`.", move |m: Map| -> RResult<bool> {
+    api!(engine, "emit", ["document: Map", "bool"], "Hands one document to marc: #{case_id, doc_id, title, date, kind, department, text, attachments, cpr}; `cpr` is the CPR number the system files the document under, when the robot can read it (a document of another person is never sent). `doc_id` is required and must be the system's own id (or `content_id(doc)`): a missing or empty id, an invalid date, or a different document under an id already stored stops the robot (no document is dropped silently). `date` is YYYY-MM-DD or a Danish date. Instead of `text`, `body: file` makes a downloaded PDF or image the document's text. `attachments` holds Files, #{name, file}, #{name, url} or #{name, mime, bytes}; each is turned into text (PDF text layer, else OCR). Returns false for the same document already stored (a resumed run). What marc stores: #{system, case_id, doc_id, title, date, kind, department, text, attachments: [#{name, mime, text, method: \"pdf-text\"|\"ocr\"|\"text\", ocr_confidence}], ocr_confidence} — a PDF-only document keeps `text: \"\"` with the PDF's text in `attachments[0].text`.", move |m: Map| -> RResult<bool> {
         e.emit(m)
     });
     api!(engine, "content_id", ["document: Map", "String"], "An id made from a document's title, date and text (`sha256-…`), for a system that shows no document ids: `doc.doc_id = content_id(doc)`.", |m: Map| -> String {

@@ -1,0 +1,148 @@
+//! Who may see a request. Every page and every download asks [`may_view`];
+//! a request someone may not see is answered as if it did not exist, so its
+//! id reveals nothing.
+
+use crate::consent::Party;
+use crate::record::RequestRecord;
+use serde::{Deserialize, Serialize};
+
+/// A staff member's role (SPEC §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reviews, decides and sends requests.
+    Caseworker,
+    /// Follows volumes, deadlines and outcomes.
+    Manager,
+    /// Configures systems, lists and accounts.
+    Admin,
+    /// Reads the audit log and robot sessions.
+    Auditor,
+}
+
+/// Someone using marc, as authenticated.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Principal {
+    /// A citizen logged in through the identity provider (MitID).
+    Citizen { cpr: String, name: String },
+    /// A person or organisation asking on a citizen's behalf, with consent.
+    ThirdParty { party: Party, name: String },
+    /// A member of staff.
+    Staff { user: String, role: Role },
+}
+
+impl Principal {
+    /// The party this principal acts as, for citizens and third parties.
+    pub fn party(&self) -> Option<Party> {
+        match self {
+            Principal::Citizen { cpr, .. } => Some(Party::Cpr(cpr.clone())),
+            Principal::ThirdParty { party, .. } => Some(party.clone()),
+            Principal::Staff { .. } => None,
+        }
+    }
+
+    /// The name shown for this principal (and written as the audit actor).
+    pub fn name(&self) -> &str {
+        match self {
+            Principal::Citizen { name, .. } | Principal::ThirdParty { name, .. } => name,
+            Principal::Staff { user, .. } => user,
+        }
+    }
+
+    /// The audit log's actor for this principal: never a CPR number.
+    pub fn actor(&self) -> String {
+        match self {
+            Principal::Citizen { name, .. } => format!("citizen:{name}"),
+            Principal::ThirdParty { party, name } => match party {
+                Party::Cvr(cvr) => format!("third-party:CVR {cvr} {name}"),
+                Party::Cpr(_) => format!("third-party:{name}"),
+            },
+            Principal::Staff { user, .. } => format!("staff:{user}"),
+        }
+    }
+}
+
+/// Whether `who` may see `rec` (its status, and its answer once sent):
+/// - a citizen: requests about themselves, whoever asked;
+/// - a third party: only the requests they made themselves;
+/// - staff: caseworkers and auditors (managers see statistics, not cases;
+///   administrators configure).
+pub fn may_view(who: &Principal, rec: &RequestRecord) -> bool {
+    match who {
+        Principal::Citizen { cpr, .. } => &rec.cpr == cpr,
+        Principal::ThirdParty { party, .. } => rec.requested_by.as_ref() == Some(party),
+        Principal::Staff { role, .. } => matches!(role, Role::Caseworker | Role::Auditor),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{RequestRecord, RequestState};
+
+    fn rec(cpr: &str, by: Option<Party>) -> RequestRecord {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        RequestRecord {
+            id: "AI-1".into(),
+            cpr: cpr.into(),
+            name: String::new(),
+            address: String::new(),
+            requester: String::new(),
+            period_from: d,
+            period_to: d,
+            topics: vec![],
+            systems: vec![],
+            created: chrono::Utc::now(),
+            deadline: d,
+            state: RequestState::Received,
+            runs: Default::default(),
+            pdf: None,
+            marks: 0,
+            documents: 0,
+            note: String::new(),
+            leaks: 0,
+            delivery: None,
+            requested_by: by,
+            consent: None,
+            caseworker: None,
+            history: vec![],
+        }
+    }
+
+    #[test]
+    fn each_sees_only_their_own() {
+        let anna = Principal::Citizen {
+            cpr: "010203-1234".into(),
+            name: "Anna".into(),
+        };
+        let bo = Principal::Citizen {
+            cpr: "020304-2345".into(),
+            name: "Bo".into(),
+        };
+        let lawyer = Party::Cvr("12345678".into());
+        let firm = Principal::ThirdParty {
+            party: lawyer.clone(),
+            name: "Advokat ApS".into(),
+        };
+        let other_firm = Principal::ThirdParty {
+            party: Party::Cvr("87654321".into()),
+            name: "X".into(),
+        };
+        let own = rec("010203-1234", None);
+        let by_lawyer = rec("010203-1234", Some(lawyer));
+        assert!(may_view(&anna, &own) && may_view(&anna, &by_lawyer));
+        assert!(!may_view(&bo, &own));
+        assert!(may_view(&firm, &by_lawyer) && !may_view(&firm, &own));
+        assert!(!may_view(&other_firm, &by_lawyer));
+        let manager = Principal::Staff {
+            user: "m".into(),
+            role: Role::Manager,
+        };
+        let caseworker = Principal::Staff {
+            user: "c".into(),
+            role: Role::Caseworker,
+        };
+        assert!(!may_view(&manager, &own) && may_view(&caseworker, &own));
+        assert!(!anna.actor().contains("0102"));
+    }
+}

@@ -1,0 +1,24 @@
+//! marc-request: the nouns and rules of an aktindsigt request, shared by the
+//! engine (which runs requests), the web app (which shows them) and the
+//! stores (which keep them).
+//!
+//! - [`record`]: a request as stored — who asked, about whom, what period and
+//!   topics, its state and each robot run's state;
+//! - [`deadline`]: the due date in working days, skipping weekends and Danish
+//!   public holidays;
+//! - [`consent`]: a citizen's consent that lets a third party ask on their
+//!   behalf, and whether it covers a request;
+//! - [`access`]: who may see a request.
+//!
+//! Everything here is plain data and pure functions, so the rules are tested
+//! without a browser, a store or a server.
+
+pub mod access;
+pub mod consent;
+pub mod deadline;
+pub mod record;
+
+pub use access::{may_view, Principal};
+pub use consent::{Consent, ConsentError, Party};
+pub use deadline::{deadline, is_working_day};
+pub use record::{RequestRecord, RequestState, RunState, RunStatus, StateChange};

@@ -1,0 +1,593 @@
+//! The request service: the one API under both edges (the `marc` command
+//! line and the web app) — submit, status, cancel, resume, deliver — and
+//! the jobs that carry a request through its stages.
+//!
+//! A request's work is split into jobs: one robot run per (request, system)
+//! and one finishing job (screening, assembly, leak check, delivery) once
+//! every system has answered. `marc run` executes them in this process;
+//! `marc serve` puts them on a queue that a pool of workers takes from
+//! ([`pool`]). The store is the truth: a job only ever moves a request on
+//! with a compare-and-swap, so a job run twice, or two jobs of one request
+//! at once, cannot lose or duplicate work.
+
+pub mod pool;
+
+use crate::pipeline::{self, RequestSpec, RobotRunner, Settings};
+use anyhow::{anyhow, Result};
+use marc_audit::NewEntry;
+use marc_model::{Cpr, Period};
+use marc_request::{
+    Consent, ConsentError, Party, Principal, RequestRecord, RequestState, RunStatus,
+};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// One unit of work on the queue.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Job {
+    /// Run one system's robot for a request.
+    Robot { request: String, system: String },
+    /// Screen, assemble, check and (if nothing holds it) deliver.
+    Finish { request: String },
+}
+
+impl Job {
+    pub fn request(&self) -> &str {
+        match self {
+            Job::Robot { request, .. } | Job::Finish { request } => request,
+        }
+    }
+}
+
+/// What someone asks for, before it is checked.
+#[derive(Clone, Debug, Default)]
+pub struct Submission {
+    /// Whose documents: the citizen's CPR number as typed.
+    pub cpr: String,
+    /// First and last day as typed (YYYY-MM-DD); empty: open.
+    pub from: String,
+    pub to: String,
+    pub topics: Vec<String>,
+    /// Systems to search; empty: every system covering the topics.
+    pub systems: Vec<String>,
+    /// The citizen's own name and address (never redacted).
+    pub name: String,
+    pub address: String,
+    /// A consent a third party asks under.
+    pub consent: Option<String>,
+    /// Who asked, as shown, when staff record a request for someone else
+    /// (default: the citizen's name).
+    pub requester: Option<String>,
+    /// A key that makes a repeated submission (a double click, a reloaded
+    /// form) return the first request instead of making a second one.
+    pub idempotency_key: Option<String>,
+}
+
+/// Why a submission or an action was refused. The messages are for the
+/// operator; [`ServiceError::dansk`] is what a citizen reads.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    BadCpr(String),
+    #[error("{0}")]
+    BadPeriod(String),
+    #[error("unknown topic {0:?}; the topics are: {1}")]
+    UnknownTopic(String, String),
+    #[error("no connected system covers the topics asked for")]
+    NoSystem,
+    #[error("no consent {0:?} for you")]
+    NoConsent(String),
+    #[error("the consent does not allow this request: {0}")]
+    Consent(#[from] ConsentError),
+    #[error("not found")]
+    NotFound,
+    #[error("request {id} is {state}; {what}")]
+    WrongState {
+        id: String,
+        state: &'static str,
+        what: &'static str,
+    },
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ServiceError {
+    /// The refusal as a citizen or third party reads it, in Danish. Internal
+    /// errors say only that something went wrong: their detail is in the log.
+    pub fn dansk(&self) -> String {
+        match self {
+            ServiceError::BadCpr(_) => {
+                "CPR-nummeret er ikke gyldigt. Skriv det som DDMMÅÅ-XXXX.".into()
+            }
+            ServiceError::BadPeriod(e) => format!("Perioden kan ikke bruges: {e}"),
+            ServiceError::UnknownTopic(t, _) => format!("Emnet »{t}« findes ikke."),
+            ServiceError::NoSystem => "Ingen af kommunens systemer dækker de valgte emner.".into(),
+            ServiceError::NoConsent(_) => {
+                "Samtykket findes ikke, eller det er ikke givet til dig.".into()
+            }
+            ServiceError::Consent(e) => e.dansk(),
+            ServiceError::NotFound => "Siden findes ikke.".into(),
+            ServiceError::WrongState { .. } => {
+                "Det kan ikke lade sig gøre for anmodningen, som den står nu.".into()
+            }
+            ServiceError::Internal(_) => {
+                "Der skete en fejl hos kommunen. Prøv igen senere; intet er gået tabt.".into()
+            }
+        }
+    }
+}
+
+/// The service over one installation's settings.
+#[derive(Clone)]
+pub struct RequestService {
+    pub settings: Arc<Settings>,
+    /// The topics a request can name (the municipality's departments).
+    pub topics: Vec<String>,
+}
+
+impl RequestService {
+    /// Checks a submission and creates the request: receipt sent, exemption
+    /// checked, all audited. `who` is the citizen, the third party or the
+    /// operator; the request's jobs are [`RequestService::jobs`].
+    pub fn submit(
+        &self,
+        who: &Principal,
+        sub: Submission,
+    ) -> std::result::Result<RequestRecord, ServiceError> {
+        let today = chrono::Local::now().date_naive();
+        let cpr: Cpr = sub
+            .cpr
+            .parse()
+            .map_err(|e: marc_model::CprError| ServiceError::BadCpr(e.to_string()))?;
+        let opt = |s: &str| Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_string);
+        let (from, to) = (opt(&sub.from), opt(&sub.to));
+        let open = from.is_none() && to.is_none();
+        let period = Period::parse(from.as_deref(), to.as_deref(), today)
+            .map_err(|e| ServiceError::BadPeriod(e.to_string()))?;
+        if period.to > today {
+            return Err(ServiceError::BadPeriod(format!(
+                "the period ends in the future ({}); it can end today at the latest",
+                period.to
+            )));
+        }
+        let mut topics: Vec<String> = Vec::new();
+        for t in sub
+            .topics
+            .iter()
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty())
+        {
+            let known = self
+                .topics
+                .iter()
+                .find(|k| k.eq_ignore_ascii_case(t))
+                .ok_or_else(|| ServiceError::UnknownTopic(t.to_string(), self.topics.join(", ")))?;
+            if !topics.contains(known) {
+                topics.push(known.clone());
+            }
+        }
+        // Who asks decides whose documents may be asked for.
+        let (requested_by, consent, topics, period, requester) = match who {
+            Principal::Citizen { cpr: own, name } => {
+                if own != &cpr.formatted() {
+                    return Err(ServiceError::NotFound);
+                }
+                (None, None, topics, period, name.clone())
+            }
+            Principal::ThirdParty { party, name } => {
+                let id = sub
+                    .consent
+                    .clone()
+                    .ok_or_else(|| ServiceError::NoConsent(String::new()))?;
+                let c = consents::get(&self.settings.store, &id)?
+                    .filter(|c| c.citizen_cpr == cpr.formatted() && &c.grantee == party)
+                    .ok_or_else(|| ServiceError::NoConsent(id.clone()))?;
+                let asked = (!open).then_some(period);
+                let refused = |e: ConsentError| {
+                    let _ = self.settings.audit.append(
+                        NewEntry::user(who.actor(), "consent.refused")
+                            .detail(serde_json::json!({"consent": id, "reason": e.to_string()})),
+                    );
+                    ServiceError::Consent(e)
+                };
+                let (topics, period) = c.narrow(party, &topics, asked, today).map_err(refused)?;
+                (Some(party.clone()), Some(id), topics, period, name.clone())
+            }
+            Principal::Staff { .. } => {
+                let requester = sub.requester.clone().unwrap_or_else(|| sub.name.clone());
+                (None, None, topics, period, requester)
+            }
+        };
+        let systems = self.systems_for(&sub.systems, &topics)?;
+        let spec = RequestSpec {
+            cpr,
+            period,
+            systems: systems.clone(),
+            topics,
+            name: sub.name.clone(),
+            address: sub.address.clone(),
+            requester,
+            requested_by,
+            consent,
+        };
+        let store = &self.settings.store;
+        let id = crate::requests::new_id(store, chrono::Datelike::year(&chrono::Utc::now()))?;
+        if let Some(key) = &sub.idempotency_key {
+            if let Some(first) = crate::requests::claim_submission(store, key, &id)? {
+                // The same form again (a double click, a reload): the first
+                // submission's request answers it.
+                return self.wait_for(&first);
+            }
+        }
+        let created =
+            pipeline::create_request(&self.settings, &spec, &systems, &who.actor(), Some(id));
+        let rec = match (created, &sub.idempotency_key) {
+            (Ok(rec), _) => rec,
+            (Err(e), Some(key)) => {
+                // Let the form be sent again.
+                crate::requests::release_submission(store, key)?;
+                return Err(e.into());
+            }
+            (Err(e), None) => return Err(e.into()),
+        };
+        pipeline::send_receipt(&self.settings, &rec)?;
+        Ok(pipeline::check_exemption(&self.settings, rec)?)
+    }
+
+    /// The request an earlier identical submission is creating: it may be
+    /// a moment away from being stored.
+    fn wait_for(&self, id: &str) -> std::result::Result<RequestRecord, ServiceError> {
+        for _ in 0..50 {
+            if let Some(r) = crate::requests::load(&self.settings.store, id)? {
+                return Ok(r);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Err(ServiceError::Internal(anyhow!(
+            "an earlier submission of the same form was to make request {id}, which never appeared"
+        )))
+    }
+
+    /// The systems a request searches: those asked for (checked), else every
+    /// system whose departments cover the topics.
+    fn systems_for(
+        &self,
+        wanted: &[String],
+        topics: &[String],
+    ) -> std::result::Result<Vec<String>, ServiceError> {
+        let all = crate::robot::load_all(&self.settings.robots_dir).map_err(anyhow::Error::from)?;
+        let chosen = crate::robot::select(all, wanted).map_err(anyhow::Error::from)?;
+        let systems: Vec<String> = chosen
+            .into_iter()
+            .filter(|m| {
+                topics.is_empty()
+                    || m.departments.is_empty()
+                    || m.departments.iter().any(|d| topics.contains(d))
+            })
+            .map(|m| m.system)
+            .collect();
+        if systems.is_empty() {
+            return Err(ServiceError::NoSystem);
+        }
+        Ok(systems)
+    }
+
+    /// A request as `who` may see it; one they may not see is not found.
+    pub fn status(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> std::result::Result<RequestRecord, ServiceError> {
+        match crate::requests::load(&self.settings.store, id)? {
+            Some(r) if marc_request::may_view(who, &r) => Ok(r),
+            _ => Err(ServiceError::NotFound),
+        }
+    }
+
+    /// The requests `who` may see, newest first.
+    pub fn requests_of(&self, who: &Principal) -> Result<Vec<RequestRecord>> {
+        let mut v: Vec<RequestRecord> = crate::requests::list(&self.settings.store)?
+            .into_iter()
+            .filter(|r| marc_request::may_view(who, r))
+            .filter(|r| {
+                r.state != RequestState::Cancelled
+                    || r.requested_by.is_some()
+                    || matches!(who, Principal::Staff { .. })
+            })
+            .collect();
+        v.reverse();
+        Ok(v)
+    }
+
+    /// The delivered answer, for whoever may see the request.
+    pub fn answer(&self, who: &Principal, id: &str) -> std::result::Result<Vec<u8>, ServiceError> {
+        let rec = self.status(who, id)?;
+        if rec.state != RequestState::Delivered {
+            return Err(ServiceError::NotFound);
+        }
+        let path = rec.pdf.ok_or(ServiceError::NotFound)?;
+        std::fs::read(&path)
+            .map_err(|e| ServiceError::Internal(anyhow!("cannot read the answer {path}: {e}")))
+    }
+
+    /// Withdraws a request that has not been answered; nothing more runs
+    /// for it (a robot already running finishes its page, and its result
+    /// is not used).
+    pub fn cancel(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> std::result::Result<RequestRecord, ServiceError> {
+        self.status(who, id)?;
+        let (rec, ok) = crate::requests::update(&self.settings.store, id, |r| {
+            if r.state.is_closed() {
+                return Ok(false);
+            }
+            r.set_state(RequestState::Cancelled, chrono::Utc::now());
+            r.note = format!("withdrawn by {}", who.name());
+            Ok(true)
+        })?;
+        if !ok {
+            return Err(ServiceError::WrongState {
+                id: rec.id,
+                state: rec.state.as_str(),
+                what: "it can no longer be withdrawn",
+            });
+        }
+        self.settings
+            .audit
+            .append(NewEntry::user(who.actor(), "request.cancelled").request(id))
+            .map_err(anyhow::Error::from)?;
+        Ok(rec)
+    }
+
+    /// Makes an interrupted or incomplete request run again: failed systems
+    /// are tried again, finished ones are not. Returns the jobs to run.
+    pub fn resume(&self, id: &str) -> Result<(RequestRecord, Vec<Job>)> {
+        let (rec, _) = crate::requests::update(&self.settings.store, id, |r| {
+            if r.state == RequestState::Incomplete {
+                for run in r.runs.values_mut() {
+                    if run.status == RunStatus::Failed {
+                        run.status = RunStatus::Pending;
+                    }
+                }
+                r.set_state(RequestState::Collecting, chrono::Utc::now());
+            }
+            Ok(())
+        })?;
+        let jobs = self.jobs(&rec);
+        Ok((rec, jobs))
+    }
+
+    /// The jobs a request needs now, from its stored state: its pending
+    /// systems' robots, or its finishing job once they all answered.
+    pub fn jobs(&self, rec: &RequestRecord) -> Vec<Job> {
+        match rec.state {
+            RequestState::Received | RequestState::Collecting => {
+                let pending: Vec<Job> = rec
+                    .runs
+                    .iter()
+                    .filter(|(_, r)| r.status == RunStatus::Pending)
+                    .map(|(s, _)| Job::Robot {
+                        request: rec.id.clone(),
+                        system: s.clone(),
+                    })
+                    .collect();
+                if pending.is_empty() {
+                    vec![Job::Finish {
+                        request: rec.id.clone(),
+                    }]
+                } else {
+                    pending
+                }
+            }
+            RequestState::Collected => vec![Job::Finish {
+                request: rec.id.clone(),
+            }],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Every job of every request that is not done: what a restarted
+    /// `marc serve` queues again.
+    pub fn outstanding(&self) -> Result<Vec<Job>> {
+        Ok(crate::requests::list(&self.settings.store)?
+            .iter()
+            .flat_map(|r| self.jobs(r))
+            .collect())
+    }
+
+    /// Runs one system's robot for a request and records its outcome. When
+    /// it was the last system to answer, returns the finishing job.
+    pub fn run_robot_job(
+        &self,
+        runner: &RobotRunner,
+        request: &str,
+        system: &str,
+    ) -> Result<Option<Job>> {
+        let store = &self.settings.store;
+        let (rec, go) = crate::requests::update(store, request, |r| {
+            let pending = r.runs.get(system).map(|x| x.status) == Some(RunStatus::Pending);
+            let open = matches!(r.state, RequestState::Received | RequestState::Collecting);
+            if pending && open {
+                r.set_state(RequestState::Collecting, chrono::Utc::now());
+            }
+            Ok(pending && open)
+        })?;
+        if !go {
+            return Ok(self.finish_if_collected(request)?);
+        }
+        let manifest = crate::robot::select(
+            crate::robot::load_all(&self.settings.robots_dir)?,
+            &[system.to_string()],
+        )?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("no robot for system {system}"))?;
+        let previous = rec.runs.get(system).cloned().unwrap_or_default();
+        let run = runner.run_robot(&self.settings, &rec, &manifest, previous);
+        let (_, last) = crate::requests::update(store, request, |r| {
+            r.runs.insert(system.to_string(), run.clone());
+            let all_done = r.runs.values().all(|x| x.status != RunStatus::Pending);
+            if all_done && r.state == RequestState::Collecting {
+                r.set_state(RequestState::Collected, chrono::Utc::now());
+                return Ok(true);
+            }
+            Ok(false)
+        })?;
+        Ok(last.then(|| Job::Finish {
+            request: request.to_string(),
+        }))
+    }
+
+    fn finish_if_collected(&self, request: &str) -> Result<Option<Job>> {
+        let rec = crate::requests::get(&self.settings.store, request)?;
+        Ok((rec.state == RequestState::Collected).then(|| Job::Finish {
+            request: request.to_string(),
+        }))
+    }
+
+    /// Screens, assembles, checks and delivers a request whose systems all
+    /// answered. Does nothing for a request in any other state.
+    pub fn run_finish_job(&self, request: &str) -> Result<RequestRecord> {
+        let rec = crate::requests::get(&self.settings.store, request)?;
+        if rec.state != RequestState::Collected {
+            return Ok(rec);
+        }
+        Ok(pipeline::finish(&self.settings, rec, None)?.record)
+    }
+
+    /// Runs one job; returns the job that follows it, if any.
+    pub fn run_job(&self, runner: &RobotRunner, job: &Job) -> Result<Option<Job>> {
+        match job {
+            Job::Robot { request, system } => self.run_robot_job(runner, request, system),
+            Job::Finish { request } => self.run_finish_job(request).map(|_| None),
+        }
+    }
+}
+
+/// Consents as stored: granted and revoked by the citizen, audited.
+pub mod consents {
+    use super::*;
+    use marc_store::Store;
+
+    const CONSENTS: &str = "consents";
+
+    pub fn get(store: &Store, id: &str) -> Result<Option<Consent>> {
+        Ok(store.table(CONSENTS)?.get_json(id)?)
+    }
+
+    /// Consents given by the citizen `cpr`, or given to `party`.
+    pub fn list(
+        store: &Store,
+        citizen: Option<&str>,
+        grantee: Option<&Party>,
+    ) -> Result<Vec<Consent>> {
+        let mut v: Vec<Consent> = store
+            .table(CONSENTS)?
+            .scan_json::<Consent>("")?
+            .into_iter()
+            .map(|(_, c)| c)
+            .filter(|c| citizen.is_none_or(|cpr| c.citizen_cpr == cpr))
+            .filter(|c| grantee.is_none_or(|g| &c.grantee == g))
+            .collect();
+        v.sort_by_key(|c| std::cmp::Reverse(c.granted));
+        Ok(v)
+    }
+
+    /// What a citizen grants.
+    #[derive(Clone, Debug)]
+    pub struct Grant {
+        pub grantee: Party,
+        pub grantee_name: String,
+        pub topics: Vec<String>,
+        pub scope: Period,
+        pub valid_from: chrono::NaiveDate,
+        pub valid_to: chrono::NaiveDate,
+    }
+
+    /// A citizen gives a consent; audited.
+    pub fn grant(
+        settings: &Settings,
+        citizen: &Principal,
+        g: Grant,
+    ) -> std::result::Result<Consent, ServiceError> {
+        let Principal::Citizen { cpr, name } = citizen else {
+            return Err(ServiceError::NotFound);
+        };
+        Consent::check_validity(g.valid_from, g.valid_to)?;
+        if g.grantee == Party::Cpr(cpr.clone()) {
+            return Err(ServiceError::NoConsent("to oneself".into()));
+        }
+        let n = crate::requests::next_counter(&settings.store, "consent")?;
+        let c = Consent {
+            id: format!(
+                "SAM-{n:06}-{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..6]
+            ),
+            citizen_cpr: cpr.clone(),
+            citizen_name: name.clone(),
+            grantee: g.grantee,
+            grantee_name: g.grantee_name,
+            topics: g.topics,
+            scope: g.scope,
+            valid_from: g.valid_from,
+            valid_to: g.valid_to,
+            granted: chrono::Utc::now(),
+            revoked: None,
+        };
+        let t = settings.store.table(CONSENTS)?;
+        t.put_json(&c.id, &c)?;
+        settings.store.flush()?;
+        settings
+            .audit
+            .append(
+                NewEntry::user(citizen.actor(), "consent.granted").detail(serde_json::json!({
+                    "consent": c.id,
+                    "grantee": c.grantee,
+                    "grantee_name": c.grantee_name,
+                    "topics": c.topics,
+                    "scope": [c.scope.from, c.scope.to],
+                    "valid": [c.valid_from, c.valid_to],
+                })),
+            )
+            .map_err(anyhow::Error::from)?;
+        Ok(c)
+    }
+
+    /// The citizen who gave a consent revokes it; audited. Requests already
+    /// made under it are not undone.
+    pub fn revoke(
+        settings: &Settings,
+        citizen: &Principal,
+        id: &str,
+    ) -> std::result::Result<Consent, ServiceError> {
+        let Principal::Citizen { cpr, .. } = citizen else {
+            return Err(ServiceError::NotFound);
+        };
+        let t = settings.store.table(CONSENTS)?;
+        let mut c: Consent = t
+            .get_json(id)?
+            .filter(|c: &Consent| &c.citizen_cpr == cpr)
+            .ok_or(ServiceError::NotFound)?;
+        if c.revoked.is_none() {
+            c.revoked = Some(chrono::Utc::now());
+            t.put_json(id, &c)?;
+            settings.store.flush()?;
+            settings
+                .audit
+                .append(
+                    NewEntry::user(citizen.actor(), "consent.revoked")
+                        .detail(serde_json::json!({"consent": id})),
+                )
+                .map_err(anyhow::Error::from)?;
+        }
+        Ok(c)
+    }
+}
+
+impl From<marc_store::StoreError> for ServiceError {
+    fn from(e: marc_store::StoreError) -> Self {
+        ServiceError::Internal(e.into())
+    }
+}
