@@ -30,7 +30,8 @@ deps:
 build: deps
 	$(CARGO) build -p marc --features testbed
 
-## Run the main job end to end on the embedded default (the testbed).
+## Run the main job end to end on the embedded default (the testbed), in the
+## demo's own data directory, settings and key (out/demo).
 demo: build
 	./target/debug/marc demo
 

@@ -8,7 +8,8 @@ fn fails_with(args: &[&str], env: &[(&str, &str)], needle: &str) {
     let mut cmd = std::process::Command::new(marc_bin());
     cmd.args(args)
         .current_dir(dir.path())
-        .env("MARC_LISTS_DIR", lists_dir());
+        .env("MARC_LISTS_DIR", lists_dir())
+        .env("MARC_VAULT_KEY", TEST_VAULT_KEY);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -268,6 +269,7 @@ fn an_exempt_citizen_goes_to_manual_handling_without_any_robot() {
             .args(args)
             .current_dir(dir.path())
             .env("MARC_LISTS_DIR", lists_dir())
+            .env("MARC_VAULT_KEY", TEST_VAULT_KEY)
             // No chromedriver may be needed: one that cannot start proves it.
             .env("MARC_CHROMEDRIVER", "/nonexistent/chromedriver")
             .output()

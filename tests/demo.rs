@@ -15,6 +15,7 @@ fn demo_delivers_every_document_and_no_other_persons_cpr() {
             "data",
             "demo",
             "--json",
+            "--export-documents",
             "--out",
             "out",
             "--testbed-log",

@@ -75,7 +75,7 @@ fn robot_processes_run_apart_and_a_killed_one_only_costs_its_own_attempt() {
         &dir.path().join("out"),
         &tb,
     );
-    a.extend(args(&["--attempts", "2"]));
+    a.extend(args(&["--attempts", "2", "--export-documents"]));
     let mut child = marc_cmd(dir.path(), &a)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -212,6 +212,7 @@ fn kill_and_resume(expect_earlier_on_output: bool) {
             "--out",
             cwd.join("out").to_str().unwrap(),
             "--json",
+            "--export-documents",
         ]));
         a.extend(tb.base_url_args());
         a

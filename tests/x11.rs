@@ -13,6 +13,7 @@ fn the_terminal_robot_reads_every_document_over_x11() {
             "data",
             "demo",
             "--json",
+            "--export-documents",
             "--out",
             "out",
             "--systems",

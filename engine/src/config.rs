@@ -107,8 +107,20 @@ pub struct ScreeningConfig {
 pub struct DeliveryConfig {
     /// Directory the MeMo messages are written to (default `<data>/outbox`).
     pub outbox: Option<PathBuf>,
-    /// Digital Post endpoint to POST each message to (optional).
+    /// Digital Post endpoint to POST each message to (optional): `https://…`,
+    /// or `http://` to a relay on this machine.
     pub endpoint: Option<String>,
+    /// PEM file of the CA(s) that issue the endpoint's certificate (default:
+    /// the system's trusted roots).
+    pub ca: Option<PathBuf>,
+    /// Client certificate (OCES) as PEM: certificate (chain) file ...
+    pub client_cert: Option<PathBuf>,
+    /// ... and its private key file.
+    pub client_key: Option<PathBuf>,
+    /// Client certificate (OCES) as a PKCS#12 file instead (`.p12`/`.pfx`) ...
+    pub client_pkcs12: Option<PathBuf>,
+    /// ... whose password is this secret in the vault (`marc secret set NAME`).
+    pub client_pkcs12_password: Option<String>,
 }
 
 impl Default for Config {

@@ -9,6 +9,7 @@
 //! * [`pdf`]: the small PDFs served as attachments.
 //! * [`tls`]: the HTTPS mode's own CA and TLS listener.
 
+pub mod digital_post;
 pub mod pdf;
 pub mod server;
 pub mod tls;

@@ -173,8 +173,9 @@ pub fn marc_cmd(cwd: &Path, args: &[String]) -> Command {
         .current_dir(cwd)
         .env("MARC_LISTS_DIR", lists_dir())
         .env("OMP_THREAD_LIMIT", "1")
-        .env_remove("MARC_VAULT_KEY")
+        .env("MARC_VAULT_KEY", TEST_VAULT_KEY)
         .env_remove("MARC_VAULT_KEY_FILE")
+        .env_remove("MARC_AUDIT_CHECKPOINT")
         .env_remove("MARC_DATA");
     for (k, v) in SECRET_ENV {
         c.env(k, v);

@@ -786,38 +786,30 @@ impl Browser {
 /// cleaning up after the process that held the session died. Only plain
 /// `http://` WebDriver servers (chromedriver on loopback, a Grid).
 pub async fn end_session(webdriver: &str, session: &str) -> Result<(), DriverError> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let fail = |reason: String| DriverError::Command {
         command: "delete session".into(),
         reason,
     };
-    let rest = webdriver
-        .strip_prefix("http://")
-        .ok_or_else(|| fail(format!("not an http:// WebDriver URL: {webdriver}")))?;
-    let (host, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    let prefix = prefix.trim_end_matches('/');
-    let path = if prefix.is_empty() {
-        format!("/session/{session}")
-    } else {
-        format!("/{prefix}/session/{session}")
-    };
-    let exchange = async {
-        let mut s = tokio::net::TcpStream::connect(host).await?;
-        let req = format!("DELETE {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-        s.write_all(req.as_bytes()).await?;
-        let mut out = Vec::new();
-        s.read_to_end(&mut out).await?;
-        Ok::<_, std::io::Error>(out)
-    };
-    let out = tokio::time::timeout(Duration::from_secs(10), exchange)
+    let url = format!("{}/session/{session}", webdriver.trim_end_matches('/'));
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|e| fail(format!("not a WebDriver URL: {url}: {e}")))?;
+    if uri.scheme_str() != Some("http") {
+        return Err(fail(format!("not an http:// WebDriver URL: {webdriver}")));
+    }
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build(hyper_util::client::legacy::connect::HttpConnector::new());
+    let req = hyper::Request::delete(uri)
+        .body(http_body_util::Empty::<hyper::body::Bytes>::new())
+        .map_err(|e| fail(e.to_string()))?;
+    let resp = tokio::time::timeout(Duration::from_secs(10), client.request(req))
         .await
         .map_err(|_| fail("no answer within 10 s".into()))?
         .map_err(|e| fail(e.to_string()))?;
-    let status = String::from_utf8_lossy(&out[..out.len().min(12)]).into_owned();
-    if status.starts_with("HTTP/1.1 2") || status.starts_with("HTTP/1.0 2") {
+    if resp.status().is_success() {
         Ok(())
     } else {
-        Err(fail(format!("answered {status:?}")))
+        Err(fail(format!("answered {}", resp.status())))
     }
 }
 

@@ -1,7 +1,7 @@
 //! MeMo 1.1 (namespace `https://DigitalPost.dk/MeMo-1`): writing and reading
 //! the subset marc uses — MessageHeader (messageType, messageUUID, label,
 //! Sender, Recipient) and MessageBody (createdDateTime, MainDocument/File).
-//! Written by hand with escaping; read with roxmltree.
+//! Written with quick-xml; read with roxmltree (namespace-aware, no DTDs).
 
 use base64::Engine as _;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -96,96 +96,89 @@ pub fn validate(msg: &MemoMessage) -> Result<(), DeliveryError> {
     Ok(())
 }
 
-/// Escapes text for XML 1.0 content and drops characters XML cannot carry.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
+/// Drops characters XML 1.0 cannot carry at all (escaping is quick-xml's job).
+fn xml_chars(s: &str) -> String {
+    s.chars()
+        .filter(|&c| {
+            matches!(c, '\t' | '\n' | '\r') || (c >= '\u{20}' && c != '\u{FFFE}' && c != '\u{FFFF}')
+        })
+        .collect()
 }
 
 fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
-/// The message as MeMo 1.1 XML (prefix `memo`, which SF1601 expects).
-/// Well-formed for any input: text is escaped, the document is base64.
-pub fn memo_xml(msg: &MemoMessage) -> String {
+type XmlWriter = quick_xml::Writer<Vec<u8>>;
+
+/// `<memo:{name}>{text}</memo:{name}>`, the text escaped by quick-xml.
+fn leaf(w: &mut XmlWriter, name: &str, text: &str) -> std::io::Result<()> {
+    w.create_element(format!("memo:{name}"))
+        .write_text_content(quick_xml::events::BytesText::new(&xml_chars(text)))?;
+    Ok(())
+}
+
+/// The message as MeMo 1.1 XML (prefix `memo`, which SF1601 expects), built
+/// with quick-xml: well-formed for any input, text escaped, the document base64.
+pub fn memo_xml(msg: &MemoMessage) -> Result<String, DeliveryError> {
+    use quick_xml::events::{BytesDecl, Event};
     let content = base64::engine::general_purpose::STANDARD.encode(&msg.pdf);
     let created = msg.created.to_rfc3339_opts(SecondsFormat::Secs, true);
-    let mut x = String::with_capacity(content.len() + 2048);
-    x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    x.push_str(&format!(
-        "<memo:Message xmlns:memo=\"{MEMO_NS}\" memoVersion=\"1.1\" memoSchVersion=\"1.1.0\">\n"
-    ));
-    x.push_str(" <memo:MessageHeader>\n");
-    x.push_str("  <memo:messageType>DIGITALPOST</memo:messageType>\n");
-    x.push_str(&format!(
-        "  <memo:messageUUID>{}</memo:messageUUID>\n",
-        msg.message_uuid.hyphenated()
-    ));
-    x.push_str(&format!(
-        "  <memo:label>{}</memo:label>\n",
-        esc(&truncate(&msg.label, MAX_LABEL))
-    ));
-    x.push_str("  <memo:mandatory>false</memo:mandatory>\n");
-    x.push_str("  <memo:legalNotification>false</memo:legalNotification>\n");
-    x.push_str("  <memo:Sender>\n");
-    x.push_str(&format!(
-        "   <memo:senderID>{}</memo:senderID>\n",
-        esc(&msg.sender_cvr)
-    ));
-    x.push_str("   <memo:idType>CVR</memo:idType>\n");
-    x.push_str(&format!(
-        "   <memo:label>{}</memo:label>\n",
-        esc(&truncate(&msg.sender_label, MAX_LABEL))
-    ));
-    x.push_str("  </memo:Sender>\n");
-    x.push_str("  <memo:Recipient>\n");
-    x.push_str(&format!(
-        "   <memo:recipientID>{}</memo:recipientID>\n",
-        esc(&msg.recipient.id())
-    ));
-    x.push_str(&format!(
-        "   <memo:idType>{}</memo:idType>\n",
-        msg.recipient.id_type()
-    ));
-    x.push_str("  </memo:Recipient>\n");
-    x.push_str(" </memo:MessageHeader>\n");
-    x.push_str(" <memo:MessageBody>\n");
-    x.push_str(&format!(
-        "  <memo:createdDateTime>{created}</memo:createdDateTime>\n"
-    ));
-    x.push_str("  <memo:MainDocument>\n");
-    x.push_str("   <memo:File>\n");
-    x.push_str(&format!(
-        "    <memo:encodingFormat>{}</memo:encodingFormat>\n",
-        esc(&msg.encoding_format)
-    ));
-    x.push_str(&format!(
-        "    <memo:filename>{}</memo:filename>\n",
-        esc(&msg.filename)
-    ));
-    x.push_str(&format!(
-        "    <memo:language>{}</memo:language>\n",
-        esc(&msg.language)
-    ));
-    x.push_str(&format!("    <memo:content>{content}</memo:content>\n"));
-    x.push_str("   </memo:File>\n");
-    x.push_str("  </memo:MainDocument>\n");
-    x.push_str(" </memo:MessageBody>\n");
-    x.push_str("</memo:Message>\n");
-    x
+    let uuid = msg.message_uuid.hyphenated().to_string();
+    let mut w =
+        quick_xml::Writer::new_with_indent(Vec::with_capacity(content.len() + 2048), b' ', 1);
+    let built = (|| -> std::io::Result<()> {
+        w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+        w.create_element("memo:Message")
+            .with_attributes([
+                ("xmlns:memo", MEMO_NS),
+                ("memoVersion", "1.1"),
+                ("memoSchVersion", "1.1.0"),
+            ])
+            .write_inner_content(|w| {
+                w.create_element("memo:MessageHeader")
+                    .write_inner_content(|w| {
+                        leaf(w, "messageType", "DIGITALPOST")?;
+                        leaf(w, "messageUUID", &uuid)?;
+                        leaf(w, "label", &truncate(&msg.label, MAX_LABEL))?;
+                        leaf(w, "mandatory", "false")?;
+                        leaf(w, "legalNotification", "false")?;
+                        w.create_element("memo:Sender").write_inner_content(|w| {
+                            leaf(w, "senderID", &msg.sender_cvr)?;
+                            leaf(w, "idType", "CVR")?;
+                            leaf(w, "label", &truncate(&msg.sender_label, MAX_LABEL))
+                        })?;
+                        w.create_element("memo:Recipient")
+                            .write_inner_content(|w| {
+                                leaf(w, "recipientID", &msg.recipient.id())?;
+                                leaf(w, "idType", msg.recipient.id_type())
+                            })?;
+                        Ok(())
+                    })?;
+                w.create_element("memo:MessageBody")
+                    .write_inner_content(|w| {
+                        leaf(w, "createdDateTime", &created)?;
+                        w.create_element("memo:MainDocument")
+                            .write_inner_content(|w| {
+                                w.create_element("memo:File").write_inner_content(|w| {
+                                    leaf(w, "encodingFormat", &msg.encoding_format)?;
+                                    leaf(w, "filename", &msg.filename)?;
+                                    leaf(w, "language", &msg.language)?;
+                                    leaf(w, "content", &content)
+                                })?;
+                                Ok(())
+                            })?;
+                        Ok(())
+                    })?;
+                Ok(())
+            })?;
+        Ok(())
+    })();
+    built.map_err(|e| DeliveryError::Invalid(format!("cannot write the MeMo XML: {e}")))?;
+    let mut xml = String::from_utf8(w.into_inner())
+        .map_err(|e| DeliveryError::Invalid(format!("the MeMo XML is not UTF-8: {e}")))?;
+    xml.push('\n');
+    Ok(xml)
 }
 
 /// A MeMo message read back: every field marc writes, and the decoded

@@ -63,13 +63,16 @@ impl Principal {
 }
 
 /// Whether `who` may see `rec` (its status, and its answer once sent):
-/// - a citizen: requests about themselves, whoever asked;
+/// - a citizen: requests about themselves, whoever asked, and those they
+///   made for someone else under a consent;
 /// - a third party: only the requests they made themselves;
 /// - staff: caseworkers and auditors (managers see statistics, not cases;
 ///   administrators configure).
 pub fn may_view(who: &Principal, rec: &RequestRecord) -> bool {
     match who {
-        Principal::Citizen { cpr, .. } => &rec.cpr == cpr,
+        Principal::Citizen { cpr, .. } => {
+            &rec.cpr == cpr || rec.requested_by.as_ref() == Some(&Party::Cpr(cpr.clone()))
+        }
         Principal::ThirdParty { party, .. } => rec.requested_by.as_ref() == Some(party),
         Principal::Staff { role, .. } => matches!(role, Role::Caseworker | Role::Auditor),
     }
@@ -106,6 +109,7 @@ mod tests {
             consent: None,
             caseworker: None,
             history: vec![],
+            pdf_sha256: None,
         }
     }
 
@@ -132,6 +136,9 @@ mod tests {
         let by_lawyer = rec("010203-1234", Some(lawyer));
         assert!(may_view(&anna, &own) && may_view(&anna, &by_lawyer));
         assert!(!may_view(&bo, &own));
+        // Bo as a bisidder under Anna's consent sees what he asked for.
+        let by_bo = rec("010203-1234", Some(Party::Cpr("020304-2345".into())));
+        assert!(may_view(&bo, &by_bo) && may_view(&anna, &by_bo));
         assert!(may_view(&firm, &by_lawyer) && !may_view(&firm, &own));
         assert!(!may_view(&other_firm, &by_lawyer));
         let manager = Principal::Staff {

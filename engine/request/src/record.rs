@@ -168,6 +168,11 @@ pub struct RequestRecord {
     /// Every state the request entered, oldest first.
     #[serde(default)]
     pub history: Vec<StateChange>,
+    /// SHA-256 (hex) of the PDF as assembled: checked before it is sent, so a
+    /// file changed or swapped since (or a path that now points elsewhere) is
+    /// never delivered.
+    #[serde(default)]
+    pub pdf_sha256: Option<String>,
 }
 
 impl RequestRecord {

@@ -3,7 +3,7 @@
 use super::{exit, Global};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
-use marc_audit::{AuditLog, Filter, NewEntry};
+use marc_audit::{AuditKey, AuditLog, Filter, NewEntry};
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -103,11 +103,23 @@ fn store(g: &Global) -> Result<marc_store::Store> {
     Ok(marc_store::Store::open(&g.data)?)
 }
 
-/// Who is at the command line, for the audit log.
+/// Who is at the command line, for the audit log: the OS user this process
+/// runs as (its real uid, looked up by the system; `$USER` is whatever the
+/// caller set it to).
 pub(super) fn actor() -> String {
-    std::env::var("USER")
-        .map(|u| format!("cli:{u}"))
-        .unwrap_or_else(|_| "cli".into())
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    match marc_webdriver::user_name(uid) {
+        Some(name) => format!("cli:{name} (uid {uid})"),
+        None => format!("cli:uid {uid}"),
+    }
+}
+
+/// The audit log of `store`, authenticated with the key derived from the vault
+/// key; refuses (clearly) when no key is configured or the log lost entries.
+pub(super) fn open_audit(store: &marc_store::Store) -> Result<AuditLog> {
+    let key = AuditKey::from_env(store.path())?;
+    AuditLog::open(store, key).context("cannot open the audit log")
 }
 
 fn cpr(s: &str) -> Result<marc_model::Cpr> {
@@ -118,7 +130,7 @@ fn cpr(s: &str) -> Result<marc_model::Cpr> {
 pub fn exempt(g: &Global, c: ExemptCommand) -> Result<i32> {
     use crate::pipeline::exemptions;
     let store = store(g)?;
-    let audit = AuditLog::open(&store)?;
+    let audit = open_audit(&store)?;
     match c {
         ExemptCommand::Add { cpr: c, reason } => {
             if reason.trim().is_empty() {
@@ -161,7 +173,7 @@ pub fn secret(g: &Global, c: SecretCommand) -> Result<i32> {
     let store = store(g)?;
     let key = marc_vault::VaultKey::from_env().context("no vault key")?;
     let vault = marc_vault::Vault::open(&store, key)?;
-    let audit = AuditLog::open(&store)?;
+    let audit = open_audit(&store)?;
     match c {
         SecretCommand::Set { name } => {
             let mut v = String::new();
@@ -210,23 +222,18 @@ fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
 
 pub fn audit(g: &Global, c: AuditCommand) -> Result<i32> {
     let store = store(g)?;
-    let log = AuditLog::open(&store)?;
     match c {
         AuditCommand::Verify => {
-            let r = log.verify()?;
-            match r.first_broken {
-                None => {
-                    println!(
-                        "audit log OK: {} entries, head {}",
-                        r.entries,
-                        r.head.unwrap_or_default()
-                    );
-                    Ok(exit::OK)
-                }
-                Some(b) => {
-                    eprintln!("audit log BROKEN at entry {}: {}", b.seq, b.reason);
-                    Ok(exit::ERROR)
-                }
+            let key = AuditKey::from_env(store.path())
+                .context("`marc audit verify` checks every entry's MAC, which needs the key")?;
+            let checkpoint = marc_audit::default_checkpoint_path(store.path());
+            let r = marc_audit::verify(&store, &key, checkpoint.as_deref())?;
+            if r.is_ok() {
+                println!("{r}");
+                Ok(exit::OK)
+            } else {
+                eprintln!("{r}");
+                Ok(exit::ERROR)
             }
         }
         AuditCommand::Log {
@@ -251,7 +258,7 @@ pub fn audit(g: &Global, c: AuditCommand) -> Result<i32> {
                 limit,
                 ..Default::default()
             };
-            let entries = log.query(&f)?;
+            let entries = marc_audit::query(&store, &f)?;
             if json {
                 print!("{}", marc_audit::render_jsonl(&entries));
             } else {

@@ -2,7 +2,7 @@
 //! and settings, so it can never write into a real store, use real
 //! secrets or post to a real Digital Post endpoint.
 
-use super::request::{report, settings_at, Inline};
+use super::request::{report, settings_keyed, Inline};
 use super::Global;
 use crate::config::Config;
 use crate::runtime::{Failure, FailureKind, SecretSource};
@@ -92,13 +92,24 @@ pub(super) fn fresh_data_dir(dir: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
+/// Writes the demo's key as `marc secret keygen` prints it, readable by
+/// marc's user only.
+fn write_key(path: &std::path::Path, key: &marc_vault::VaultKey) -> Result<()> {
+    crate::pipeline::write_private(path, format!("{}\n", key.to_hex()).as_bytes())
+}
+
 pub fn demo(g: &Global, rt: &tokio::runtime::Runtime, a: DemoArgs) -> Result<i32> {
     super::request::check_out_dir(&a.out)?;
     let data = a.out.join("data");
     fresh_data_dir(&data)?;
-    // The demo's own settings: defaults, never MARC_CONFIG's endpoint or lists.
+    // The demo's own settings: defaults, never MARC_CONFIG's endpoint or
+    // lists, and its own key (beside its data directory, never in it), so
+    // `marc audit verify` can check the demo's log afterwards.
     let config = Config::default();
-    let settings = settings_at(&data, &config, None, None)?;
+    let key_file = a.out.join("demo.key");
+    let key = marc_vault::VaultKey::generate();
+    write_key(&key_file, &key)?;
+    let settings = settings_keyed(&data, &config, None, None, Some(&key))?;
     let cfg = marc_testbed::TestbedConfig {
         seed: a.seed,
         log_file: a.testbed_log.clone(),
@@ -134,7 +145,12 @@ pub fn demo(g: &Global, rt: &tokio::runtime::Runtime, a: DemoArgs) -> Result<i32
             testbed.esdh_url, testbed.legacy_url, terminal_url
         );
         println!("demo citizen: {} ({})", citizen.name, citizen.cpr);
-        println!("demo data directory: {}", data.display());
+        println!(
+            "demo data directory: {} (inspect it with MARC_VAULT_KEY_FILE={} marc --data {} requests | audit verify)",
+            data.display(),
+            key_file.display(),
+            data.display()
+        );
     }
     let service = RequestService {
         settings: Arc::new(settings),

@@ -1,6 +1,7 @@
 //! The `marc` command line: thin handlers over the library.
 
 mod admin;
+mod delivery;
 #[cfg(feature = "testbed")]
 mod demo;
 mod progress;
@@ -96,6 +97,9 @@ pub enum Command {
         /// Request id.
         id: String,
     },
+    /// The Digital Post ledger: list deliveries, confirm or retry one that is in doubt.
+    #[command(subcommand)]
+    Delivery(delivery::DeliveryCommand),
     /// Forward a request's PDF to another municipality's secure mailbox.
     Forward {
         /// Request id.
@@ -166,6 +170,7 @@ pub fn main() -> i32 {
         }
     };
     init_tracing(&cli.global);
+    marc_vault::install_panic_redaction();
     if let Command::RobotWorker { .. } = cli.command {
         return crate::worker::child::main();
     }
@@ -193,6 +198,7 @@ pub fn main() -> i32 {
         Command::Requests { id, json } => request::requests(&cli.global, id, json),
         Command::Deliver { id } => request::deliver(&cli.global, &id),
         Command::Forward { id, cvr, name } => request::forward(&cli.global, &id, &cvr, &name),
+        Command::Delivery(c) => delivery::run(&cli.global, c),
         #[cfg(feature = "testbed")]
         Command::Testbed(c) => testbed::run(&runtime, c),
         #[cfg(not(feature = "testbed"))]
@@ -234,7 +240,7 @@ pub(crate) fn usage(msg: impl Into<String>) -> anyhow::Error {
 /// Opens the data directory for a command that only reads: a missing one
 /// is an error, not a new empty store that then "verifies".
 pub(crate) fn open_existing(data: &std::path::Path) -> anyhow::Result<marc_store::Store> {
-    if !data.is_dir() {
+    if !data.exists() {
         return Err(usage(format!(
             "the data directory {} does not exist; pass --data DIR (or MARC_DATA) pointing at marc's data",
             data.display()
@@ -311,14 +317,21 @@ fn init_tracing(g: &Global) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MARC_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(if g.verbose { "info" } else { "warn" })
     });
+    // Every log line is masked with the secrets the process has handled so far.
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(log_writer);
     let _ = if g.log_json {
         b.json().try_init()
     } else {
         b.try_init()
     };
+}
+
+/// Where log lines go: stderr, through a writer that masks every secret value
+/// the process knows ([`marc_vault::known_secrets`]).
+fn log_writer() -> marc_vault::RedactingWriter<std::io::Stderr> {
+    marc_vault::RedactingWriter::known(std::io::stderr())
 }
 
 /// On Ctrl-C or SIGTERM: stop every chromedriver and browser we started, then exit.

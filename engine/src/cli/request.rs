@@ -87,7 +87,7 @@ pub struct ScreenArgs {
     pub output: PathBuf,
 }
 
-fn parse_kv(s: &str) -> Result<(String, String), String> {
+pub(super) fn parse_kv(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
         .filter(|(k, v)| !k.is_empty() && !v.is_empty())
@@ -102,21 +102,32 @@ pub(crate) fn settings_at(
     robots: Option<PathBuf>,
     scripts: Option<PathBuf>,
 ) -> Result<Settings> {
+    settings_keyed(data, config, robots, scripts, None)
+}
+
+/// As [`settings_at`]; with `key`, the audit log is keyed by it and its
+/// checkpoint kept in the data directory, whatever the environment says
+/// (the demo's own installation).
+pub(crate) fn settings_keyed(
+    data: &Path,
+    config: &Config,
+    robots: Option<PathBuf>,
+    scripts: Option<PathBuf>,
+    key: Option<&marc_vault::VaultKey>,
+) -> Result<Settings> {
     let store = marc_store::Store::open(data)?;
     let data_dir = std::path::absolute(data)
         .with_context(|| format!("cannot resolve the data directory {}", data.display()))?;
-    let audit = marc_audit::AuditLog::open(&store).context("cannot open the audit log")?;
-    let outbox_dir = config
-        .delivery
-        .outbox
-        .clone()
-        .unwrap_or_else(|| data_dir.join("outbox"));
-    let outbox = marc_delivery::Outbox::new(
-        outbox_dir.clone(),
-        config.delivery.endpoint.clone(),
-        store.clone(),
-    )
-    .with_context(|| format!("cannot open the outbox {}", outbox_dir.display()))?;
+    let audit = match key {
+        None => super::admin::open_audit(&store)?,
+        Some(k) => marc_audit::AuditLog::open_with_checkpoint(
+            &store,
+            marc_audit::AuditKey::from_vault_key(k),
+            Some(data_dir.join(marc_audit::CHECKPOINT_FILE)),
+        )
+        .context("cannot open the audit log")?,
+    };
+    let outbox = pipeline::open_outbox(&config.delivery, &data_dir, &store)?;
     Ok(Settings {
         outbox,
         review_all: config.control == "review",
@@ -186,9 +197,11 @@ impl SecretSource for CliSecrets {
             }
         }
         let env = secret_env(name);
-        std::env::var(&env).map_err(|_| {
+        let value = std::env::var(&env).map_err(|_| {
             Failure::new(FailureKind::Script, format!("no secret {name:?}: add it with `marc secret set {name}` (vault key in MARC_VAULT_KEY or MARC_VAULT_KEY_FILE) or set {env}"))
-        })
+        })?;
+        marc_vault::register_secret(&value);
+        Ok(value)
     }
 }
 
@@ -202,14 +215,35 @@ pub(super) fn secret_env(name: &str) -> String {
 }
 
 /// Checks before anything is stored or started that `dir` can take the
-/// answer: an unwritable `--out` is found now, not after the robots ran.
+/// answer (it, or the directory it would be made in, is a directory marc
+/// may write): an unwritable `--out` is found now, not after the robots
+/// ran. Nothing is created.
 pub(super) fn check_out_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
-    let probe = dir.join(format!(".marc-write-test-{}", std::process::id()));
-    std::fs::write(&probe, b"")
-        .with_context(|| format!("cannot write into the output directory {}", dir.display()))?;
-    let _ = std::fs::remove_file(&probe);
+    let abs = std::path::absolute(dir)
+        .with_context(|| format!("cannot resolve the output directory {}", dir.display()))?;
+    let existing = abs
+        .ancestors()
+        .find(|p| p.exists())
+        .unwrap_or(Path::new("/"));
+    if !existing.is_dir() {
+        return Err(usage(format!(
+            "--out {}: {} is a file, not a directory",
+            dir.display(),
+            existing.display()
+        )));
+    }
+    let c = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(existing.as_os_str()))
+        .map_err(|_| usage(format!("--out {}: not a usable path", dir.display())))?;
+    // SAFETY: `c` is a valid NUL-terminated path that outlives the call;
+    // access(2) only reads it.
+    let writable = unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) } == 0;
+    if !writable {
+        return Err(usage(format!(
+            "--out {}: marc may not write in {}; choose another directory",
+            dir.display(),
+            existing.display()
+        )));
+    }
     Ok(())
 }
 

@@ -1,17 +1,59 @@
 //! Delivery of a request's answer, its receipt and forwarding, through the
 //! Digital Post outbox. The outbox's ledger makes each message exactly-once;
-//! the request record says what happened.
+//! the request record says what happened. A delivery that may or may not have
+//! arrived (marc stopped during the POST) is never sent again on its own: an
+//! operator confirms it ([`confirm`]) or retries it ([`retry`]) after checking
+//! the receiving side.
 
 use super::{save, RequestRecord, RequestState, Settings};
-use anyhow::{bail, Context, Result};
+use crate::config::DeliveryConfig;
+use anyhow::{anyhow, bail, Context, Result};
 use marc_audit::NewEntry;
-use marc_delivery::{RecipientId, Sender};
+use marc_delivery::{ClientIdentity, DeliveryReceipt, EndpointConfig, Outbox, RecipientId, Sender};
+use std::path::Path;
 
 fn sender(settings: &Settings) -> Sender {
     Sender {
         cvr: settings.authority.cvr.clone(),
         label: settings.authority.name.clone(),
     }
+}
+
+/// The outbox `[delivery]` configures: `outbox` (default `<data>/outbox`),
+/// `endpoint` with its CA and client certificate (a PKCS#12 password is a
+/// secret in the vault, named by `client_pkcs12_password`).
+pub fn open_outbox(cfg: &DeliveryConfig, data: &Path, store: &marc_store::Store) -> Result<Outbox> {
+    let dir = cfg.outbox.clone().unwrap_or_else(|| data.join("outbox"));
+    let identity = match (&cfg.client_cert, &cfg.client_key, &cfg.client_pkcs12) {
+        (None, None, None) => None,
+        (Some(cert), Some(key), None) => Some(ClientIdentity::Pem {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        (None, None, Some(file)) => {
+            let name = cfg.client_pkcs12_password.as_deref().ok_or_else(|| {
+                anyhow!("[delivery] client_pkcs12 needs client_pkcs12_password: the name of the vault secret that holds its password")
+            })?;
+            let key = marc_vault::VaultKey::from_env()
+                .context("the PKCS#12 password is kept in the vault")?;
+            let vault = marc_vault::Vault::open(store, key)?;
+            let password = vault.get(name)?;
+            Some(ClientIdentity::Pkcs12 {
+                file: file.clone(),
+                password: password.expose().to_string().into(),
+            })
+        }
+        _ => bail!(
+            "[delivery]: give the client certificate either as client_cert and client_key (PEM), or as client_pkcs12 (with client_pkcs12_password), not a mix"
+        ),
+    };
+    let endpoint = cfg.endpoint.as_ref().map(|url| EndpointConfig {
+        url: url.clone(),
+        ca: cfg.ca.clone(),
+        identity,
+    });
+    Outbox::new(dir.clone(), endpoint, store.clone())
+        .with_context(|| format!("cannot open the outbox {}", dir.display()))
 }
 
 /// Sends the receipt ("kvittering") to the requester: request id and deadline.
@@ -37,9 +79,36 @@ pub fn send_receipt(settings: &Settings, rec: &RequestRecord) -> Result<()> {
     Ok(())
 }
 
+/// The request's PDF, as assembled: its SHA-256 must be the one recorded at
+/// assembly, so a file changed or replaced since is never sent.
+fn assembled_pdf(rec: &RequestRecord) -> Result<Vec<u8>> {
+    let Some(pdf_path) = rec.pdf.clone() else {
+        bail!("request {} has no PDF", rec.id)
+    };
+    let Some(want) = rec.pdf_sha256.as_deref() else {
+        bail!(
+            "request {} has no recorded checksum of its PDF (assembled by an older marc); assemble it again with `marc run --resume {}`",
+            rec.id,
+            rec.id
+        )
+    };
+    let pdf =
+        std::fs::read(&pdf_path).with_context(|| format!("cannot read the PDF {pdf_path}"))?;
+    let found = marc_delivery::sha256_hex(&pdf);
+    if found != want {
+        bail!(
+            "the PDF {pdf_path} of request {} is not the one assembled (SHA-256 {want} at assembly, {found} now); nothing was sent. Assemble it again with `marc run --resume {}`",
+            rec.id,
+            rec.id
+        );
+    }
+    Ok(pdf)
+}
+
 /// Delivers the assembled PDF to the requester. Refuses requests that are
-/// incomplete or whose PDF failed the leak check; a failure leaves the
-/// request in state `delivery_failed` with the reason.
+/// incomplete or whose PDF failed the leak check; a failure (or a delivery in
+/// doubt) leaves the request in state `delivery_failed` with the reason, which
+/// names the command that settles it.
 pub fn deliver(settings: &Settings, mut rec: RequestRecord) -> Result<RequestRecord> {
     match rec.state {
         RequestState::Incomplete => bail!(
@@ -57,11 +126,7 @@ pub fn deliver(settings: &Settings, mut rec: RequestRecord) -> Result<RequestRec
         RequestState::Ready | RequestState::HeldForReview | RequestState::DeliveryFailed | RequestState::Delivered => {}
         other => bail!("request {} is {}; it has no PDF to deliver yet", rec.id, other.as_str()),
     }
-    let Some(pdf_path) = rec.pdf.clone() else {
-        bail!("request {} has no PDF", rec.id)
-    };
-    let pdf =
-        std::fs::read(&pdf_path).with_context(|| format!("cannot read the PDF {pdf_path}"))?;
+    let pdf = assembled_pdf(&rec)?;
     let msg = marc_delivery::response_message(
         &rec.id,
         RecipientId::Cpr(rec.cpr.replace('-', "")),
@@ -70,26 +135,9 @@ pub fn deliver(settings: &Settings, mut rec: RequestRecord) -> Result<RequestRec
         chrono::Utc::now(),
     );
     let key = marc_delivery::delivery_key("response", &rec.id);
-    let result = if rec.state == RequestState::DeliveryFailed {
-        settings.outbox.retry(&key, &msg)
-    } else {
-        settings.outbox.deliver(&key, &msg)
-    };
-    match result {
+    match settings.outbox.deliver(&key, &msg) {
         Ok(r) => {
-            rec.state = RequestState::Delivered;
-            rec.delivery = Some(r.file.display().to_string());
-            rec.note = if r.repeated {
-                "delivered earlier; not sent again".into()
-            } else {
-                String::new()
-            };
-            save(settings, &rec)?;
-            settings.audit.append(
-                NewEntry::system_actor("delivery", "request.delivered")
-                    .request(&rec.id)
-                    .detail(serde_json::json!({"message": r.message_uuid.to_string(), "file": r.file, "posted": r.posted, "repeated": r.repeated})),
-            )?;
+            rec = delivered(settings, rec, &r)?;
         }
         Err(e) => {
             rec.state = RequestState::DeliveryFailed;
@@ -105,13 +153,103 @@ pub fn deliver(settings: &Settings, mut rec: RequestRecord) -> Result<RequestRec
     Ok(rec)
 }
 
+/// Records a delivered answer in its request, then in the audit log.
+fn delivered(
+    settings: &Settings,
+    mut rec: RequestRecord,
+    r: &DeliveryReceipt,
+) -> Result<RequestRecord> {
+    rec.state = RequestState::Delivered;
+    rec.delivery = Some(r.file.display().to_string());
+    rec.note = if r.repeated {
+        "delivered earlier; not sent again".into()
+    } else {
+        String::new()
+    };
+    save(settings, &rec)?;
+    settings.audit.append(
+        NewEntry::system_actor("delivery", "request.delivered")
+            .request(&rec.id)
+            .detail(serde_json::json!({"message": r.message_uuid.to_string(), "file": r.file, "posted": r.posted, "repeated": r.repeated})),
+    )?;
+    Ok(rec)
+}
+
+/// An operator's action on the delivery `key`, with the request it belongs
+/// to (`response/<id>`, `receipt/<id>`, `forward/<id>/<cvr>`).
+fn operator_entry(settings: &Settings, action: &str, key: &str) -> NewEntry {
+    let e = NewEntry::user(&settings.actor, action);
+    match key.split('/').nth(1) {
+        Some(id) => e.request(id),
+        None => e,
+    }
+}
+
+/// An operator's word that an in-doubt (or failed) delivery did arrive, after
+/// checking the receiving side; audited with who said so and why. A
+/// response's request becomes `delivered`.
+pub fn confirm(
+    settings: &Settings,
+    key: &str,
+    note: &str,
+) -> Result<marc_delivery::DeliveryRecord> {
+    if note.trim().is_empty() {
+        bail!("say how you checked that it arrived with --note (kept in the audit log)");
+    }
+    let d = settings
+        .outbox
+        .confirm_delivered(key, &settings.actor, note)?;
+    settings
+        .audit
+        .append(operator_entry(settings, "delivery.confirmed", key).detail(
+        serde_json::json!({"delivery": key, "message": d.message_uuid.to_string(), "note": note}),
+    ))?;
+    settle_response(settings, key, &d.file, "confirmed by hand as delivered")?;
+    Ok(d)
+}
+
+/// Sends an in-doubt or failed delivery again, as the operator decided: the
+/// same bytes under the same message UUID (see [`Outbox::retry`]); audited.
+pub fn retry(settings: &Settings, key: &str) -> Result<DeliveryReceipt> {
+    let r = settings.outbox.retry(key);
+    let detail = match &r {
+        Ok(r) => {
+            serde_json::json!({"delivery": key, "message": r.message_uuid.to_string(), "http_status": r.http_status})
+        }
+        Err(e) => serde_json::json!({"delivery": key, "error": e.to_string()}),
+    };
+    settings
+        .audit
+        .append(operator_entry(settings, "delivery.retried", key).detail(detail))?;
+    let r = r?;
+    settle_response(settings, key, &r.file, "")?;
+    Ok(r)
+}
+
+/// A response delivery that was settled by hand: its request is delivered.
+fn settle_response(settings: &Settings, key: &str, file: &Path, note: &str) -> Result<()> {
+    let Some(id) = key.strip_prefix("response/") else {
+        return Ok(());
+    };
+    let Some(mut rec) = super::load(&settings.store, id)? else {
+        return Ok(());
+    };
+    if rec.state != RequestState::Delivered {
+        rec.state = RequestState::Delivered;
+        rec.delivery = Some(file.display().to_string());
+        rec.note = note.to_string();
+        save(settings, &rec)?;
+    }
+    Ok(())
+}
+
 /// Forwards a request's PDF to another municipality (by CVR).
 pub fn forward(
     settings: &Settings,
     rec: &RequestRecord,
     cvr: &str,
     label: &str,
-) -> Result<marc_delivery::DeliveryReceipt> {
+) -> Result<DeliveryReceipt> {
     if cvr.len() != 8 || !cvr.chars().all(|c| c.is_ascii_digit()) {
         bail!("--cvr must be 8 digits, got {cvr:?}");
     }
@@ -122,11 +260,7 @@ pub fn forward(
             rec.state.as_str()
         );
     }
-    let Some(pdf_path) = rec.pdf.clone() else {
-        bail!("request {} has no PDF yet", rec.id)
-    };
-    let pdf =
-        std::fs::read(&pdf_path).with_context(|| format!("cannot read the PDF {pdf_path}"))?;
+    let pdf = assembled_pdf(rec)?;
     let msg = marc_delivery::forward_message(
         &rec.id,
         cvr,

@@ -12,7 +12,7 @@ mod delivery;
 pub mod exemptions;
 mod robots;
 
-pub use delivery::{deliver, forward, send_receipt};
+pub use delivery::{confirm, deliver, forward, open_outbox, retry, send_receipt};
 
 pub use marc_request::{RequestRecord, RequestState, RunState, RunStatus};
 pub use robots::{Progress, Recording, RobotRunner, RunnerOptions};
@@ -124,6 +124,7 @@ pub fn create_request(
         consent: spec.consent.clone(),
         caseworker: None,
         history: Vec::new(),
+        pdf_sha256: None,
     };
     rec.set_state(RequestState::Received, now);
     crate::requests::insert(&settings.store, &rec)?;
@@ -531,6 +532,7 @@ pub fn finish(
     let n_docs = docs.len();
     let (mut rec, _) = crate::requests::update(&settings.store, &rec.id, |r| {
         r.pdf = Some(pdf_path.display().to_string());
+        r.pdf_sha256 = Some(marc_delivery::sha256_hex(&pdf));
         r.documents = n_docs;
         r.marks = n_marks;
         r.leaks = leaks.len();
@@ -698,19 +700,10 @@ pub fn export_documents(settings: &Settings, rec: &RequestRecord, dir: &Path) ->
     Ok(path)
 }
 
-/// Writes a file so that a crash never leaves half of it.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
-}
-
 /// Writes a file atomically, readable and writable by marc's user only (it
 /// holds personal data), creating its directory (0700) if needed.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    use std::os::unix::fs::DirBuilderExt;
     if let Some(dir) = path.parent() {
         std::fs::DirBuilder::new()
             .recursive(true)
@@ -718,19 +711,8 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
             .create(dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    marc_store::write_private(path, bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Checks that the requested systems exist before anything is stored.

@@ -107,13 +107,25 @@ impl RobotRunner {
             .get(&m.system)
             .cloned()
             .unwrap_or_else(|| m.base_url.clone());
+        // A robot whose actions cannot be put on record does not run (on).
         let audit = |action: &str, detail: serde_json::Value| {
-            let _ = settings.audit.append(
-                NewEntry::robot(format!("robot:{}", m.system), action)
-                    .request(&rec.id)
-                    .system(&m.system)
-                    .detail(detail),
-            );
+            settings
+                .audit
+                .append(
+                    NewEntry::robot(format!("robot:{}", m.system), action)
+                        .request(&rec.id)
+                        .system(&m.system)
+                        .detail(detail),
+                )
+                .map(|_| ())
+                .map_err(|e| format!("cannot write the audit log: {e}"))
+        };
+        let audit_failed = |state: &mut RunState, e: String| {
+            state.status = RunStatus::Failed;
+            state.error = Some(match state.error.take() {
+                Some(before) => format!("{before}; {e}"),
+                None => e,
+            });
         };
         let profile = match m.rights_profile(&base) {
             Ok(p) => p,
@@ -121,10 +133,12 @@ impl RobotRunner {
                 state.status = RunStatus::Failed;
                 state.error = Some(e.to_string());
                 state.failure = Some(FailureKind::Script.as_str().to_string());
-                audit(
+                if let Err(a) = audit(
                     "robot.failed",
                     serde_json::json!({"error": e.to_string(), "kind": FailureKind::Script}),
-                );
+                ) {
+                    audit_failed(&mut state, a);
+                }
                 return state;
             }
         };
@@ -133,10 +147,13 @@ impl RobotRunner {
             if let Some(p) = &self.options.progress {
                 p.robot_started(&m.system, attempt);
             }
-            audit(
+            if let Err(a) = audit(
                 "robot.started",
                 serde_json::json!({"attempt": attempt, "base_url": base}),
-            );
+            ) {
+                audit_failed(&mut state, a);
+                break;
+            }
             let r = self.attempt(
                 settings,
                 rec,
@@ -156,10 +173,12 @@ impl RobotRunner {
                     state.status = RunStatus::Complete;
                     state.error = None;
                     state.failure = None;
-                    audit(
+                    if let Err(a) = audit(
                         "robot.finished",
                         serde_json::json!({"documents": state.documents, "attempt": attempt}),
-                    );
+                    ) {
+                        audit_failed(&mut state, a);
+                    }
                     break;
                 }
                 Err(e) => {
@@ -169,10 +188,13 @@ impl RobotRunner {
                     state.failure = Some(e.kind.as_str().to_string());
                     // A refusal is already in the audit log, entered when it
                     // was decided; this is the attempt's outcome.
-                    audit(
+                    if let Err(a) = audit(
                         "robot.failed",
                         serde_json::json!({"error": msg, "kind": e.kind, "attempt": attempt, "session": state.sessions.last()}),
-                    );
+                    ) {
+                        audit_failed(&mut state, a);
+                        break;
+                    }
                     if self.options.verbose {
                         eprintln!(
                             "[{}] attempt {attempt} failed ({}): {msg}",
@@ -211,6 +233,7 @@ impl RobotRunner {
         let h = &self.handle;
         let cancel = Arc::new(AtomicBool::new(false));
         let served = Arc::new(Mutex::new(Secrets::default()));
+        let audit_error: Arc<Mutex<Option<String>>> = Arc::default();
         let session_id = match replay {
             Some((of, _)) => format!(
                 "{of}-replay-{}",
@@ -218,7 +241,17 @@ impl RobotRunner {
             ),
             None => format!("{}-{}-{}", rec.id, m.system, state.attempts),
         };
-        let refused = refusal_auditor(settings, rec, m, &session_id, served.clone());
+        let refused = refusal_auditor(
+            settings,
+            rec,
+            m,
+            &session_id,
+            served.clone(),
+            Unrecorded {
+                error: audit_error.clone(),
+                cancel: cancel.clone(),
+            },
+        );
         let (c2, r2) = (cancel.clone(), refused.clone());
         let opts = marc_rights::ProxyOptions {
             // Chromium's own service traffic is refused too, but it is not the
@@ -357,9 +390,10 @@ impl RobotRunner {
                     eprintln!("[{system}] {line}");
                 }
             }),
-            cancel,
+            cancel: cancel.clone(),
             // Who the robot runs as is on record from its first moment, even
             // if marc dies before the attempt ends.
+            // (If that cannot be put on record, the robot is stopped.)
             ready: {
                 let (audit, actor, request, system, session) = (
                     settings.audit.clone(),
@@ -368,8 +402,12 @@ impl RobotRunner {
                     m.system.clone(),
                     session_id.clone(),
                 );
+                let unrecorded = Unrecorded {
+                    error: audit_error.clone(),
+                    cancel: cancel.clone(),
+                };
                 Box::new(move |w: &worker::WorkerInfo| {
-                    let _ = audit.append(
+                    if let Err(e) = audit.append(
                         NewEntry::robot(&actor, "robot.process")
                             .request(&request)
                             .system(&system)
@@ -379,7 +417,9 @@ impl RobotRunner {
                                 "uid": w.uid,
                                 "user": w.user,
                             })),
-                    );
+                    ) {
+                        unrecorded.stop(e);
+                    }
                 })
             },
         };
@@ -421,6 +461,10 @@ impl RobotRunner {
         if let Ok(p) = Arc::try_unwrap(proxy) {
             h.block_on(p.stop());
         }
+        if let Some(e) = audit_error.lock().ok().and_then(|mut f| f.take()) {
+            let _ = recorder.finish(&format!("failed: {e}"));
+            return Err(RobotError::new(FailureKind::Audit, e));
+        }
         let served = served.lock().map(|s| s.clone()).unwrap_or_default();
         let result = result.map_err(|mut e| {
             e.message = served.mask(&e.message);
@@ -442,6 +486,23 @@ fn stored_documents(settings: &Settings, request: &str, system: &str) -> usize {
         .unwrap_or(0)
 }
 
+/// Where an attempt notes that its audit entries could not be written,
+/// and how it is stopped then: a robot does not run unrecorded.
+#[derive(Clone)]
+struct Unrecorded {
+    error: Arc<Mutex<Option<String>>>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Unrecorded {
+    fn stop(&self, e: impl std::fmt::Display) {
+        if let Ok(mut f) = self.error.lock() {
+            *f = Some(format!("cannot write the audit log: {e}"));
+        }
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Audits a refusal the moment it is decided (by the engine's rights check
 /// or the proxy), with the target masked: `(what, target, reason)`.
 fn refusal_auditor(
@@ -450,6 +511,7 @@ fn refusal_auditor(
     m: &Manifest,
     session: &str,
     served: Arc<Mutex<Secrets>>,
+    unrecorded: Unrecorded,
 ) -> Arc<worker::host::RefusalReport> {
     let (audit, actor, request, system, session) = (
         settings.audit.clone(),
@@ -476,7 +538,7 @@ fn refusal_auditor(
                     "error": format!("{what} {target}: refused by the rights profile: {reason}"),
                 })),
         ) {
-            tracing::error!("cannot audit a refusal of {system}: {e}");
+            unrecorded.stop(e);
         }
     })
 }

@@ -37,6 +37,9 @@ pub enum FailureKind {
     /// The case system misbehaved: an error page, a page that never showed
     /// what the robot waits for, or `fail(reason)`.
     System,
+    /// The robot's actions could not be put on the audit log: a robot does
+    /// not run unrecorded.
+    Audit,
 }
 
 impl FailureKind {
@@ -65,6 +68,7 @@ impl FailureKind {
             FailureKind::Document => "document",
             FailureKind::Driver => "driver",
             FailureKind::System => "system",
+            FailureKind::Audit => "audit",
         }
     }
 }

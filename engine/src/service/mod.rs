@@ -11,6 +11,7 @@
 //! at once, cannot lose or duplicate work.
 
 pub mod pool;
+pub mod web;
 
 use crate::pipeline::{self, RequestSpec, RobotRunner, Settings};
 use anyhow::{anyhow, Result};

@@ -11,7 +11,7 @@ use super::{Job, RequestService};
 use crate::pipeline::RobotRunner;
 use apalis::prelude::*;
 use futures_util::{Sink, SinkExt, StreamExt};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::{Mutex, Semaphore};
 
@@ -28,6 +28,9 @@ struct Shared {
     /// Robot sessions running in all.
     sessions: Arc<Semaphore>,
     queues: HashMap<String, Mutex<MemorySink<Job>>>,
+    /// Jobs queued or running: the same job is never queued twice (a form
+    /// sent twice, a restart while it runs).
+    inflight: std::sync::Mutex<HashSet<Job>>,
 }
 
 /// A running pool; jobs are pushed with [`Pool::push`].
@@ -70,6 +73,7 @@ impl Pool {
             runner,
             sessions: Arc::new(Semaphore::new(workers.max(1))),
             queues,
+            inflight: Default::default(),
         });
         let pool = Pool { shared };
         for (name, limit, storage) in storages {
@@ -87,7 +91,7 @@ impl Pool {
         pool
     }
 
-    /// Queues a job.
+    /// Queues a job, unless the same job is queued or running already.
     pub async fn push(&self, job: Job) -> Result<(), PoolError> {
         let queue = match &job {
             Job::Robot { system, .. } => system.as_str(),
@@ -98,12 +102,22 @@ impl Pool {
             .queues
             .get(queue)
             .ok_or_else(|| PoolError::UnknownSystem(queue.to_string()))?;
+        if let Ok(mut set) = self.shared.inflight.lock() {
+            if !set.insert(job.clone()) {
+                return Ok(());
+            }
+        }
         // One pusher at a time per queue: apalis' memory sink must not be
         // sent to from two tasks at once.
         let mut sink = sink.lock().await;
-        sink.send(TaskBuilder::new(job).build())
-            .await
-            .map_err(|e| PoolError::Closed(e.to_string()))
+        let sent = sink.send(TaskBuilder::new(job.clone()).build()).await;
+        if let Err(e) = sent {
+            if let Ok(mut set) = self.shared.inflight.lock() {
+                set.remove(&job);
+            }
+            return Err(PoolError::Closed(e.to_string()));
+        }
+        Ok(())
     }
 
     /// Queues every job of `jobs`, logging those that cannot be.
@@ -137,7 +151,11 @@ async fn handle(job: Job, pool: Data<Pool>) -> Result<(), BoxDynError> {
     };
     let j = job.clone();
     let s = shared.clone();
-    let next = tokio::task::spawn_blocking(move || s.service.run_job(&s.runner, &j)).await?;
+    let next = tokio::task::spawn_blocking(move || s.service.run_job(&s.runner, &j)).await;
+    if let Ok(mut set) = shared.inflight.lock() {
+        set.remove(&job);
+    }
+    let next = next?;
     match next {
         Ok(Some(next)) => pool.push(next).await?,
         Ok(None) => {}

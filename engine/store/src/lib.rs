@@ -8,6 +8,10 @@
 //! - keys that must sort in time order are big-endian integers ([`be_key`]);
 //! - claims and exactly-once steps use [`Table::compare_and_swap`].
 
+mod files;
+mod seal;
+
+pub use files::{private_dir, write_private};
 use serde::{de::DeserializeOwned, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -51,6 +55,33 @@ fn lock_held(e: &sled::Error) -> bool {
 pub struct Store {
     db: sled::Db,
     path: PathBuf,
+    /// Seals the files when the last handle is dropped (none for a temporary store).
+    _sealer: Option<std::sync::Arc<Sealer>>,
+}
+
+/// Closes sled and writes the seal ([`seal`]) once the last handle is gone.
+struct Sealer {
+    db: Option<sled::Db>,
+    path: PathBuf,
+}
+
+impl Drop for Sealer {
+    fn drop(&mut self) {
+        if let Some(db) = self.db.take() {
+            let _ = db.flush();
+            drop(db);
+        }
+        // sled lets go of its files from a background thread (every Store and
+        // Table handle is gone by now); if it does not, the store stays unsealed.
+        let started = std::time::Instant::now();
+        while !seal::sled_released(&self.path) {
+            if started.elapsed() > LOCK_WAIT {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = seal::write(&self.path);
+    }
 }
 
 impl Store {
@@ -80,10 +111,23 @@ impl Store {
                 });
             }
         }
-        std::fs::create_dir_all(&path).map_err(|e| StoreError::Open {
+        // 0700: it holds the vault, the documents and the audit log, and the
+        // robots run as another OS user who must read none of it.
+        private_dir(&path).map_err(|e| StoreError::Open {
             path: path.clone(),
             reason: e.to_string(),
         })?;
+        check_sled_conf(&path)?;
+        match seal::check(&path) {
+            Ok(Ok(())) => {}
+            Ok(Err(reason)) => return Err(StoreError::Corrupt { path, reason }),
+            Err(e) => {
+                return Err(StoreError::Open {
+                    path,
+                    reason: format!("cannot read its files: {e}"),
+                })
+            }
+        }
         // sled releases its lock file from a background thread after the
         // last handle is dropped: a process that just closed the store (or a
         // marc command that just ended) may still hold it for a moment.
@@ -116,7 +160,18 @@ impl Store {
                 reason: other.to_string(),
             },
         })?;
-        Ok(Store { db, path })
+        seal::remove(&path).map_err(|e| StoreError::Open {
+            path: path.clone(),
+            reason: format!("cannot remove {}: {e}", seal::SEAL_FILE),
+        })?;
+        Ok(Store {
+            _sealer: Some(std::sync::Arc::new(Sealer {
+                db: Some(db.clone()),
+                path: path.clone(),
+            })),
+            db,
+            path,
+        })
     }
 
     /// Opens a temporary store, for tests and dry runs.
@@ -125,6 +180,7 @@ impl Store {
         Ok(Store {
             db,
             path: PathBuf::new(),
+            _sealer: None,
         })
     }
 
@@ -137,6 +193,7 @@ impl Store {
         Ok(Table {
             tree: self.db.open_tree(name)?,
             name: name.to_string(),
+            _sealer: self._sealer.clone(),
         })
     }
 
@@ -152,11 +209,60 @@ impl Store {
     }
 }
 
+/// sled checks its own log (a CRC per message) but only warns about a
+/// damaged `conf` file, and silently writes a new one when it is missing or
+/// cut short: a damaged data directory would then open as if intact. Its
+/// format: the settings text, then the CRC-32 of that text (little-endian).
+fn check_sled_conf(path: &Path) -> Result<()> {
+    let conf = path.join("conf");
+    let has_log = path.join("db").exists();
+    let corrupt = |reason: String| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let bytes = match std::fs::read(&conf) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return if has_log {
+                Err(corrupt(
+                    "its storage file 'db' is there but its configuration file 'conf' is missing"
+                        .into(),
+                ))
+            } else {
+                Ok(())
+            };
+        }
+        Err(e) => {
+            return Err(StoreError::Open {
+                path: path.to_path_buf(),
+                reason: format!("cannot read {}: {e}", conf.display()),
+            })
+        }
+    };
+    if bytes.len() <= 8 {
+        return Err(corrupt(format!(
+            "its configuration file 'conf' is cut short ({} bytes)",
+            bytes.len()
+        )));
+    }
+    let (body, crc) = bytes.split_at(bytes.len() - 4);
+    let mut want = [0u8; 4];
+    want.copy_from_slice(crc);
+    if crc32fast::hash(body) != u32::from_le_bytes(want) {
+        return Err(corrupt(
+            "its configuration file 'conf' fails its checksum (a byte was changed)".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// A table of ordered keys.
 #[derive(Clone)]
 pub struct Table {
     tree: sled::Tree,
     name: String,
+    /// The store is sealed only when its last table is gone too.
+    _sealer: Option<std::sync::Arc<Sealer>>,
 }
 
 impl Table {
@@ -296,6 +402,22 @@ mod tests {
         let e = Store::open(dir.path()).err().unwrap().to_string();
         assert!(e.contains("in use by another marc process"), "{e}");
         assert!(t0.elapsed() >= LOCK_WAIT);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_directory_is_closed_to_other_users() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let new = dir.path().join("new");
+        drop(Store::open(&new).unwrap());
+        assert_eq!(mode(&new), 0o700);
+        let old = dir.path().join("old");
+        std::fs::create_dir(&old).unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755)).unwrap();
+        drop(Store::open(&old).unwrap());
+        assert_eq!(mode(&old), 0o700);
     }
 
     #[test]

@@ -215,6 +215,27 @@ impl VaultKey {
     pub fn source(&self) -> &KeySource {
         &self.source
     }
+
+    /// Refuses a key read from a file inside the data directory `data`: a copy
+    /// of the data must not carry its own key.
+    pub fn check_outside(&self, data: &Path) -> Result<()> {
+        match &self.source {
+            KeySource::File(kp) => check_key_outside(kp, data),
+            _ => Ok(()),
+        }
+    }
+
+    /// A 32-byte key for another purpose, derived with HKDF-SHA256 (RFC 5869)
+    /// under `purpose` as the info string. The audit log's MAC key comes from
+    /// here, so an operator keeps one key outside the data directory, and a
+    /// derived key reveals nothing about the vault key or any other purpose's key.
+    pub fn derive(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        let hk = hkdf::Hkdf::<Sha256>::new(Some(b"marc-key-derivation-v1"), self.bytes.as_ref());
+        let mut out = Zeroizing::new([0u8; 32]);
+        // 32 bytes is far below HKDF-SHA256's limit of 255 * 32, so expand cannot fail.
+        let _ = hk.expand(purpose.as_bytes(), out.as_mut());
+        out
+    }
 }
 
 fn parse_key_text(text: &str, source: KeySource) -> Result<VaultKey> {
@@ -330,9 +351,7 @@ impl Vault {
     /// existing one refuses any other key with [`VaultError::WrongKey`]. A key file
     /// inside the data directory is refused.
     pub fn open(store: &Store, key: VaultKey) -> Result<Vault> {
-        if let KeySource::File(kp) = key.source() {
-            check_key_outside(kp, store.path())?;
-        }
+        key.check_outside(store.path())?;
         let table = store.table(TABLE)?;
         let cipher = XChaCha20Poly1305::new(key.bytes.as_ref().into());
         let given = key.id();
@@ -370,6 +389,7 @@ impl Vault {
         if value.is_empty() {
             return Err(VaultError::Empty(name.into()));
         }
+        register_secret(value);
         let rec = seal_record(&self.cipher, value.as_bytes(), &aad(name));
         self.table.put(record_key(name), rec)?;
         self.store.flush()?;
@@ -389,7 +409,10 @@ impl Vault {
                 reason,
             })?;
         match String::from_utf8(plain.to_vec()) {
-            Ok(s) => Ok(Secret::new(s)),
+            Ok(s) => {
+                register_secret(&s);
+                Ok(Secret::new(s))
+            }
             Err(e) => {
                 let mut b = e.into_bytes();
                 b.zeroize();
@@ -608,15 +631,28 @@ impl Redactor {
 /// With tracing-subscriber: `.with_writer(move || RedactingWriter::new(red.clone(), std::io::stderr()))`
 /// (any `Fn() -> impl Write` is a `MakeWriter`).
 pub struct RedactingWriter<W: std::io::Write> {
-    redactor: Redactor,
+    /// `None`: the process's [`known_secrets`] at the time of each write.
+    redactor: Option<Redactor>,
     inner: W,
     buf: Vec<u8>,
 }
 
 impl<W: std::io::Write> RedactingWriter<W> {
+    /// Masks the values of `redactor`.
     pub fn new(redactor: Redactor, inner: W) -> Self {
         RedactingWriter {
-            redactor,
+            redactor: Some(redactor),
+            inner,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Masks every secret registered in this process so far ([`register_secret`],
+    /// every value the vault stored or returned), including those registered
+    /// after the writer was made: marc's log output goes through this.
+    pub fn known(inner: W) -> Self {
+        RedactingWriter {
+            redactor: None,
             inner,
             buf: Vec::new(),
         }
@@ -625,7 +661,11 @@ impl<W: std::io::Write> RedactingWriter<W> {
     fn emit(&mut self, upto: usize) -> std::io::Result<()> {
         let chunk: Vec<u8> = self.buf.drain(..upto).collect();
         let text = String::from_utf8_lossy(&chunk);
-        self.inner.write_all(self.redactor.mask(&text).as_bytes())
+        let masked = match &self.redactor {
+            Some(r) => r.mask(&text),
+            None => known_secrets().mask(&text),
+        };
+        self.inner.write_all(masked.as_bytes())
     }
 }
 
@@ -654,11 +694,13 @@ impl<W: std::io::Write> Drop for RedactingWriter<W> {
     }
 }
 
-/// Replaces the panic hook with one that masks secrets in the panic message and
-/// location before printing them to stderr, then (like the default hook) names
-/// the thread. Call once the vault's values are known.
-pub fn install_panic_redaction(redactor: Redactor) {
+/// Replaces the panic hook with one that masks every secret known to the
+/// process at the time of the panic ([`known_secrets`]) in the message and
+/// location before printing them to stderr, then (like the default hook)
+/// names the thread. Call once, at start-up.
+pub fn install_panic_redaction() {
     std::panic::set_hook(Box::new(move |info| {
+        let redactor = known_secrets();
         let thread = std::thread::current();
         let name = thread.name().unwrap_or("<unnamed>");
         eprintln!(
@@ -667,6 +709,32 @@ pub fn install_panic_redaction(redactor: Redactor) {
             redactor.mask(&info.to_string())
         );
     }));
+}
+
+/// The secret values this process has handled: the logs, the panic hook and
+/// the audit log mask them all. Process-wide because those outputs are.
+static KNOWN: std::sync::RwLock<Option<Redactor>> = std::sync::RwLock::new(None);
+
+/// Adds `value` to the secrets this process masks in its log output, panic
+/// messages and audit entries ([`known_secrets`]). The vault registers every
+/// value it stores or returns; register values that come from elsewhere
+/// (e.g. a `MARC_SECRET_*` variable) when they are read.
+pub fn register_secret(value: &str) {
+    if value.is_empty() {
+        return;
+    }
+    let mut k = KNOWN.write().unwrap_or_else(|p| p.into_inner());
+    let r = k.get_or_insert_with(Redactor::default);
+    r.add(value);
+}
+
+/// A snapshot of the secrets registered so far (cheap: the matcher is shared).
+pub fn known_secrets() -> Redactor {
+    KNOWN
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .unwrap_or_default()
 }
 
 fn variants(v: &str) -> Vec<String> {
@@ -934,6 +1002,23 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "line one *** here\nsecond ***"
         );
+    }
+
+    #[test]
+    fn the_vault_registers_what_it_handles_and_the_log_writer_masks_it() {
+        use std::io::Write;
+        let (_d, s) = store();
+        let v = Vault::open(&s, VaultKey::generate()).unwrap();
+        v.set("reg-a", "registered-by-set-Q1").unwrap();
+        let mut out = Vec::new();
+        {
+            let mut w = RedactingWriter::known(&mut out);
+            // registered after the writer was made
+            register_secret("registered-later-Q2");
+            writeln!(w, "a registered-by-set-Q1 b registered-later-Q2 c").unwrap();
+        }
+        assert_eq!(String::from_utf8(out).unwrap(), "a *** b *** c\n");
+        assert!(known_secrets().contains_secret(v.get("reg-a").unwrap().expose()));
     }
 
     #[test]

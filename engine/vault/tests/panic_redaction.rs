@@ -1,7 +1,7 @@
-//! A panic whose message carries a secret prints it masked. The test re-runs itself
+//! A panic whose message carries a secret registered with the process prints it masked. The test re-runs itself
 //! as a child process (the panic hook is process-wide) and reads the child's stderr.
 
-use marc_vault::{install_panic_redaction, Redactor};
+use marc_vault::{install_panic_redaction, register_secret};
 use std::process::Command;
 
 const SECRET: &str = "pw-XYZ-123";
@@ -9,7 +9,8 @@ const SECRET: &str = "pw-XYZ-123";
 #[test]
 fn panic_message_is_masked() {
     if std::env::var_os("MARC_VAULT_PANIC_CHILD").is_some() {
-        install_panic_redaction(Redactor::new([SECRET.to_string()]));
+        install_panic_redaction();
+        register_secret(SECRET);
         panic!("login failed with password {SECRET}");
     }
     let exe = std::env::current_exe().unwrap();

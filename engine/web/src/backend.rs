@@ -1,0 +1,99 @@
+//! What the web app needs from the engine: the request service, seen from
+//! the web. The engine implements [`Backend`]; the handlers only call it,
+//! so they hold no logic of their own (axum's style), and the web app does
+//! not depend on robots, stores or queues.
+//!
+//! Every call names who asks ([`Principal`]): the backend decides what they
+//! may see and do, and answers [`WebError::NotFound`] for anything they may
+//! not see, so a guessed id reveals nothing.
+
+use marc_request::{Consent, Principal, RequestRecord};
+
+/// Why a call failed, as the web app shows it.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// Not there, or not theirs to see: the same answer for both.
+    #[error("not found")]
+    NotFound,
+    /// Refused, with a reason in Danish for the person who asked.
+    #[error("{0}")]
+    Refused(String),
+    /// The engine failed; the detail goes to the log, never to the page.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// A request as someone asks for it on the web.
+#[derive(Clone, Debug, Default)]
+pub struct NewRequest {
+    /// Whose documents (the citizen's CPR number; for a citizen, their own).
+    pub cpr: String,
+    /// Period as typed (YYYY-MM-DD), empty for open ends.
+    pub from: String,
+    pub to: String,
+    pub topics: Vec<String>,
+    /// The consent a third party asks under.
+    pub consent: Option<String>,
+    /// The form's one-time key: a repeated submission gives the same request.
+    pub idempotency_key: String,
+}
+
+/// What a citizen grants a third party.
+#[derive(Clone, Debug)]
+pub struct NewConsent {
+    /// The third party's CPR or CVR number, as typed.
+    pub grantee: String,
+    pub grantee_name: String,
+    pub topics: Vec<String>,
+    /// Documents from/to (as typed; empty: open).
+    pub from: String,
+    pub to: String,
+    /// Valid from/to (as typed; empty from: today).
+    pub valid_from: String,
+    pub valid_to: String,
+}
+
+/// A stored browser session (see [`crate::sessions`]).
+#[derive(Clone, Debug)]
+pub struct StoredSession {
+    pub data: Vec<u8>,
+    /// Unix seconds after which the session is void.
+    pub expires: i64,
+}
+
+/// The engine's side of the web app. Calls block (the engine's stores are
+/// synchronous); the web app runs them off the async threads.
+pub trait Backend: Send + Sync + 'static {
+    /// The topics a request can be narrowed to.
+    fn topics(&self) -> Vec<String>;
+    /// Display names of the connected systems, by id.
+    fn system_names(&self) -> Vec<(String, String)>;
+    /// Checks and queues a request; the receipt goes out by Digital Post.
+    fn submit(&self, who: &Principal, req: NewRequest) -> Result<RequestRecord, WebError>;
+    /// One request, if `who` may see it.
+    fn request(&self, who: &Principal, id: &str) -> Result<RequestRecord, WebError>;
+    /// The requests `who` may see, newest first.
+    fn requests(&self, who: &Principal) -> Result<Vec<RequestRecord>, WebError>;
+    /// The delivered answer (PDF), if `who` may see the request.
+    fn answer(&self, who: &Principal, id: &str) -> Result<Vec<u8>, WebError>;
+    /// Withdraws a request not yet answered.
+    fn cancel(&self, who: &Principal, id: &str) -> Result<RequestRecord, WebError>;
+    /// Consents a citizen gave (and, for anyone, consents given to them).
+    fn consents_given(&self, who: &Principal) -> Result<Vec<Consent>, WebError>;
+    fn consents_received(&self, who: &Principal) -> Result<Vec<Consent>, WebError>;
+    fn grant(&self, who: &Principal, c: NewConsent) -> Result<Consent, WebError>;
+    fn revoke(&self, who: &Principal, id: &str) -> Result<Consent, WebError>;
+    /// Writes an event of the web app (a login, a logout) to the audit log.
+    fn audit(
+        &self,
+        who: &Principal,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), WebError>;
+    /// The secret the OpenID client authenticates with.
+    fn oidc_client_secret(&self) -> Result<String, WebError>;
+    /// Session storage (kept in the engine's store).
+    fn session_load(&self, id: &str) -> Result<Option<StoredSession>, WebError>;
+    fn session_save(&self, id: &str, s: StoredSession) -> Result<(), WebError>;
+    fn session_delete(&self, id: &str) -> Result<(), WebError>;
+}

@@ -1,0 +1,61 @@
+//! Who is looking: the principal a login put in the session. Pages that need
+//! a login take [`Viewer`]; without one the browser goes to the login first
+//! and comes back to the page it asked for.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use marc_request::Principal;
+use tower_sessions::Session;
+
+/// The session key of the logged-in principal.
+pub(crate) const KEY: &str = "principal";
+
+/// A logged-in citizen, third party or staff member.
+pub struct Viewer(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(s, m)| (s, m).into_response())?;
+        match session.get::<Principal>(KEY).await {
+            Ok(Some(p)) => Ok(Viewer(p)),
+            _ => {
+                // Only our own paths come back (no open redirect), and only
+                // for GET: a form posted after the session ended is not replayed.
+                let next = if parts.method == axum::http::Method::GET {
+                    parts.uri.path().to_string()
+                } else {
+                    "/".to_string()
+                };
+                let q = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("next", &next)
+                    .finish();
+                Err(Redirect::to(&format!("/login?{q}")).into_response())
+            }
+        }
+    }
+}
+
+/// A path of ours to return to after login; anything else goes home.
+pub(crate) fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_local_paths_come_back() {
+        assert_eq!(super::safe_next(Some("/anmodning/AI-1")), "/anmodning/AI-1");
+        assert_eq!(super::safe_next(Some("//evil.example/")), "/");
+        assert_eq!(super::safe_next(Some("https://evil.example/")), "/");
+        assert_eq!(super::safe_next(Some("/\\evil")), "/");
+        assert_eq!(super::safe_next(None), "/");
+    }
+}
