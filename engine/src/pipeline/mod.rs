@@ -770,6 +770,7 @@ mod tests {
             note: String::new(),
             leaks: 0,
             delivery: None,
+            pdf_sha256: None,
             requested_by: None,
             consent: None,
             caseworker: None,

@@ -416,7 +416,7 @@ impl RequestService {
             Ok(pending && open)
         })?;
         if !go {
-            return Ok(self.finish_if_collected(request)?);
+            return self.finish_if_collected(request);
         }
         let manifest = crate::robot::select(
             crate::robot::load_all(&self.settings.robots_dir)?,
