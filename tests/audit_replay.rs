@@ -170,7 +170,7 @@ fn a_full_run_leaks_no_secret_replays_in_a_browser_and_detects_tampering() {
         &out_dir,
         &tb,
     );
-    a.extend(args(&["-v", "--screenshots"]));
+    a.extend(args(&["-v", "--screenshots", "--export-documents"]));
     let run = marc_out(cwd, &a);
     let (so, se) = (stdout(&run), stderr(&run));
     assert!(run.status.success(), "marc run failed:\n{so}\n{se}");

@@ -1,10 +1,10 @@
 //! `marc secret`, `marc audit`, `marc replay`: the operator's and auditor's tools.
 
+use super::io::{errln, outln, outp};
 use super::{exit, Global};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use marc_audit::{AuditKey, AuditLog, Filter, NewEntry};
-use std::io::Read;
 use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
@@ -137,21 +137,21 @@ pub fn exempt(g: &Global, c: ExemptCommand) -> Result<i32> {
                 bail!("say why with --reason (kept for staff, never shown to the citizen)");
             }
             let e = exemptions::add(&store, &audit, &actor(), &cpr(&c)?, &reason)?;
-            eprintln!("{} is exempt from automatic handling", e.cpr);
+            errln!("{} is exempt from automatic handling", e.cpr);
         }
         ExemptCommand::Rm { cpr: c } => {
             let c = cpr(&c)?;
             if !exemptions::remove(&store, &audit, &actor(), &c)? {
                 bail!("{} is not exempt", c.formatted());
             }
-            eprintln!("{} is no longer exempt", c.formatted());
+            errln!("{} is no longer exempt", c.formatted());
         }
         ExemptCommand::List { json } => {
             for e in exemptions::list(&store)? {
                 if json {
-                    println!("{}", serde_json::to_string(&e)?);
+                    outln!("{}", serde_json::to_string(&e)?);
                 } else {
-                    println!(
+                    outln!(
                         "{}  {}  {:<16} {}",
                         e.cpr,
                         e.added.format("%Y-%m-%d"),
@@ -167,7 +167,7 @@ pub fn exempt(g: &Global, c: ExemptCommand) -> Result<i32> {
 
 pub fn secret(g: &Global, c: SecretCommand) -> Result<i32> {
     if let SecretCommand::Keygen = c {
-        println!("{}", marc_vault::VaultKey::generate().to_hex());
+        outln!("{}", marc_vault::VaultKey::generate().to_hex());
         return Ok(exit::OK);
     }
     let store = store(g)?;
@@ -176,10 +176,8 @@ pub fn secret(g: &Global, c: SecretCommand) -> Result<i32> {
     let audit = open_audit(&store)?;
     match c {
         SecretCommand::Set { name } => {
-            let mut v = String::new();
-            std::io::stdin()
-                .read_to_string(&mut v)
-                .context("cannot read the secret from stdin")?;
+            let v = super::io::stdin_bytes().context("cannot read the secret from stdin")?;
+            let v = String::from_utf8(v).context("the secret read from stdin is not UTF-8")?;
             let v = v.trim_end_matches(['\n', '\r']);
             if v.is_empty() {
                 bail!("the secret read from stdin is empty; pipe it in, e.g. `printf %s \"$PW\" | marc secret set {name}`");
@@ -188,11 +186,11 @@ pub fn secret(g: &Global, c: SecretCommand) -> Result<i32> {
             audit.append(
                 NewEntry::user(actor(), "secret.set").detail(serde_json::json!({"name": name})),
             )?;
-            eprintln!("stored {name}");
+            errln!("stored {name}");
         }
         SecretCommand::List => {
             for n in vault.list()? {
-                println!("{n}");
+                outln!("{n}");
             }
         }
         SecretCommand::Rm { name } => {
@@ -202,7 +200,7 @@ pub fn secret(g: &Global, c: SecretCommand) -> Result<i32> {
             audit.append(
                 NewEntry::user(actor(), "secret.removed").detail(serde_json::json!({"name": name})),
             )?;
-            eprintln!("removed {name}");
+            errln!("removed {name}");
         }
         SecretCommand::Keygen => unreachable!("handled above"),
     }
@@ -229,10 +227,10 @@ pub fn audit(g: &Global, c: AuditCommand) -> Result<i32> {
             let checkpoint = marc_audit::default_checkpoint_path(store.path());
             let r = marc_audit::verify(&store, &key, checkpoint.as_deref())?;
             if r.is_ok() {
-                println!("{r}");
+                outln!("{r}");
                 Ok(exit::OK)
             } else {
-                eprintln!("{r}");
+                errln!("{r}");
                 Ok(exit::ERROR)
             }
         }
@@ -260,9 +258,9 @@ pub fn audit(g: &Global, c: AuditCommand) -> Result<i32> {
             };
             let entries = marc_audit::query(&store, &f)?;
             if json {
-                print!("{}", marc_audit::render_jsonl(&entries));
+                outp!("{}", marc_audit::render_jsonl(&entries));
             } else {
-                print!("{}", marc_audit::render_table(&entries));
+                outp!("{}", marc_audit::render_table(&entries));
             }
             Ok(exit::OK)
         }
@@ -276,7 +274,7 @@ pub fn replay(g: &Global, rt: &tokio::runtime::Runtime, a: ReplayArgs) -> Result
     let store = store(g)?;
     if a.list || a.session.is_none() {
         for m in marc_recording::list_sessions(&store)? {
-            println!(
+            outln!(
                 "{:<40} {:<16} {:>5} steps  {}  {}",
                 m.id,
                 m.robot,
@@ -291,10 +289,10 @@ pub fn replay(g: &Global, rt: &tokio::runtime::Runtime, a: ReplayArgs) -> Result
     let session = marc_recording::load_session(&store, &id)?;
     if let Some(dir) = a.html {
         let index = marc_recording::write_html(&store, &session, &dir)?;
-        println!("{}", index.display());
+        outln!("{}", index.display());
         return Ok(exit::OK);
     }
-    print!("{}", marc_recording::render_terminal(&session));
+    outp!("{}", marc_recording::render_terminal(&session));
     Ok(exit::OK)
 }
 
@@ -388,16 +386,19 @@ fn replay_execute(g: &Global, rt: &tokio::runtime::Runtime, a: ReplayArgs) -> Re
     )?;
     match marc_recording::diff_replay(&expected, &actual) {
         None => {
-            println!(
+            outln!(
                 "replay {replayed_id}: all {} recorded actions gave the same results",
                 expected.steps.len()
             );
             Ok(exit::OK)
         }
         Some(d) => {
-            println!(
+            outln!(
                 "replay {replayed_id} diverges at step {} ({}):\n  recorded: {}\n  now:      {}",
-                d.step, d.field, d.expected, d.actual
+                d.step,
+                d.field,
+                d.expected,
+                d.actual
             );
             Ok(exit::ERROR)
         }

@@ -3,6 +3,7 @@
 //! will not guess whether it arrived, so the operator checks the receiving
 //! side and either confirms it or retries it (same bytes, same message UUID).
 
+use super::io::outln;
 use super::{exit, Global};
 use anyhow::Result;
 use clap::Subcommand;
@@ -41,12 +42,17 @@ fn matches(r: &DeliveryRecord, which: Option<&str>) -> bool {
 }
 
 fn print_table(records: &[&DeliveryRecord]) {
-    println!(
+    outln!(
         "{:<44} {:<9} {:<36} {:>8} {:>4}  {:<20} file",
-        "delivery", "state", "message", "attempts", "http", "updated"
+        "delivery",
+        "state",
+        "message",
+        "attempts",
+        "http",
+        "updated"
     );
     for r in records {
-        println!(
+        outln!(
             "{:<44} {:<9} {:<36} {:>8} {:>4}  {:<20} {}",
             r.delivery_key,
             r.state.name(),
@@ -57,15 +63,15 @@ fn print_table(records: &[&DeliveryRecord]) {
             r.file.display()
         );
         match &r.state {
-            DeliveryState::Failed { reason } => println!("    failed: {reason}"),
-            DeliveryState::Posting { .. } => println!(
+            DeliveryState::Failed { reason } => outln!("    failed: {reason}"),
+            DeliveryState::Posting { .. } => outln!(
                 "    in doubt: check the receiver, then `marc delivery confirm {k} --note TEXT` or `marc delivery retry {k}`",
                 k = r.delivery_key
             ),
             _ => {}
         }
         if let Some(n) = &r.note {
-            println!("    {n}");
+            outln!("    {n}");
         }
     }
 }
@@ -86,7 +92,7 @@ pub fn run(g: &Global, c: DeliveryCommand) -> Result<i32> {
             }
             if json {
                 for r in shown {
-                    println!("{}", serde_json::to_string(r)?);
+                    outln!("{}", serde_json::to_string(r)?);
                 }
             } else {
                 print_table(&shown);
@@ -95,7 +101,7 @@ pub fn run(g: &Global, c: DeliveryCommand) -> Result<i32> {
         }
         DeliveryCommand::Confirm { key, note } => {
             let r = crate::pipeline::confirm(&settings, &key, &note)?;
-            println!(
+            outln!(
                 "{key}: delivered (confirmed by hand), message {}",
                 r.message_uuid
             );
@@ -103,7 +109,7 @@ pub fn run(g: &Global, c: DeliveryCommand) -> Result<i32> {
         }
         DeliveryCommand::Retry { key } => {
             let r = crate::pipeline::retry(&settings, &key)?;
-            println!(
+            outln!(
                 "{key}: delivered, message {}{}",
                 r.message_uuid,
                 r.http_status

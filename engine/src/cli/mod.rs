@@ -1,9 +1,11 @@
 //! The `marc` command line: thin handlers over the library.
 
 mod admin;
+mod control;
 mod delivery;
 #[cfg(feature = "testbed")]
 mod demo;
+mod io;
 mod progress;
 mod record;
 mod request;
@@ -174,11 +176,11 @@ pub fn main() -> i32 {
     if let Command::RobotWorker { .. } = cli.command {
         return crate::worker::child::main();
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .worker_threads(4)
-        .build()
-    {
+    // While `marc serve` holds this data directory, its commands run there.
+    if let Some(code) = control::forward_if_served(&cli) {
+        return code;
+    }
+    let runtime = match new_runtime() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -186,6 +188,21 @@ pub fn main() -> i32 {
         }
     };
     install_signal_handlers(&runtime);
+    dispatch(cli, &runtime)
+}
+
+/// The async runtime a command's blocking code drives its I/O on.
+pub(crate) fn new_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .worker_threads(4)
+        .build()
+}
+
+/// Runs a parsed command (in this process, or for the command line in a
+/// running `marc serve`) and returns its exit code; errors are written as
+/// one line to (captured) standard error.
+pub(crate) fn dispatch(cli: Cli, runtime: &tokio::runtime::Runtime) -> i32 {
     let r = match cli.command {
         #[cfg(feature = "testbed")]
         Command::Demo(a) => demo::demo(&cli.global, &runtime, a),
@@ -217,7 +234,7 @@ pub fn main() -> i32 {
     match r {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", chain(&e));
+            io::errln!("error: {}", chain(&e));
             if e.downcast_ref::<UsageError>().is_some() {
                 exit::USAGE
             } else {
@@ -252,7 +269,7 @@ pub(crate) fn open_existing(data: &std::path::Path) -> anyhow::Result<marc_store
 /// `marc config`: the effective configuration, as TOML.
 fn config(g: &Global) -> anyhow::Result<i32> {
     let c = crate::config::Config::load(g.config.as_deref())?;
-    print!("{}", toml::to_string_pretty(&c)?);
+    io::outp!("{}", toml::to_string_pretty(&c)?);
     Ok(exit::OK)
 }
 

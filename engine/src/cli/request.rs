@@ -1,6 +1,7 @@
 //! `marc run`, `marc requests`, `marc deliver`, `marc forward`, `marc dsl`,
 //! `marc screen`: thin callers of the request service.
 
+use super::io::{errln, outln, outp};
 use super::{exit, usage, Global};
 use crate::config::Config;
 use crate::pipeline::{self, RequestRecord, RequestState, RobotRunner, RunnerOptions, Settings};
@@ -281,7 +282,7 @@ pub fn run(g: &Global, rt: &tokio::runtime::Runtime, a: RunArgs) -> Result<i32> 
         Some(id) => {
             let (rec, _) = service.resume(id)?;
             if rec.state.is_closed() || rec.state == RequestState::ManualHandling {
-                println!(
+                outln!(
                     "request {id} is {}; there is nothing to resume",
                     rec.state.as_str()
                 );
@@ -453,11 +454,16 @@ pub(super) fn report(
         if let (Some(o), Some(serde_json::Value::Object(e))) = (v.as_object_mut(), extra) {
             o.extend(e);
         }
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!(
+        outln!(
             "request {}  CPR {}  {}  period {} – {}  deadline {}",
-            rec.id, rec.cpr, rec.name, rec.period_from, rec.period_to, rec.deadline
+            rec.id,
+            rec.cpr,
+            rec.name,
+            rec.period_from,
+            rec.period_to,
+            rec.deadline
         );
         for (sys, r) in &rec.runs {
             let status = match r.status {
@@ -467,24 +473,25 @@ pub(super) fn report(
                 }
                 pipeline::RunStatus::Pending => "pending".to_string(),
             };
-            println!(
+            outln!(
                 "  {sys:<10} {:>4} documents  {:>6.1} s  {:>5} WebDriver commands  {status}",
                 stored.get(sys).copied().unwrap_or(0),
                 r.seconds,
                 r.webdriver_commands
             );
         }
-        println!(
+        outln!(
             "documents: {stored_total} stored, {} in the answer   marks: {}",
-            outcome.documents, outcome.marks
+            outcome.documents,
+            outcome.marks
         );
         if let Some(j) = &jsonl {
-            println!("documents.jsonl: {}", j.display());
+            outln!("documents.jsonl: {}", j.display());
         }
         if let Some(p) = &pdf {
-            println!("PDF: {}", p.display());
+            outln!("PDF: {}", p.display());
         }
-        println!(
+        outln!(
             "state: {}{}",
             rec.state.as_str(),
             if rec.note.is_empty() {
@@ -501,19 +508,19 @@ pub(super) fn report(
 fn exit_code(rec: &RequestRecord) -> i32 {
     match rec.state {
         RequestState::Incomplete => {
-            eprintln!("error: request {} is INCOMPLETE: {}", rec.id, rec.note);
+            errln!("error: request {} is INCOMPLETE: {}", rec.id, rec.note);
             exit::INCOMPLETE
         }
         RequestState::DeliveryFailed => {
-            eprintln!("error: request {}: {}", rec.id, rec.note);
+            errln!("error: request {}: {}", rec.id, rec.note);
             exit::ERROR
         }
         RequestState::HeldForReview => {
-            eprintln!("request {} is held for manual review: {}", rec.id, rec.note);
+            errln!("request {} is held for manual review: {}", rec.id, rec.note);
             exit::HELD
         }
         RequestState::ManualHandling => {
-            eprintln!("request {} goes to manual handling: {}", rec.id, rec.note);
+            errln!("request {} goes to manual handling: {}", rec.id, rec.note);
             exit::HELD
         }
         _ => exit::OK,
@@ -522,7 +529,7 @@ fn exit_code(rec: &RequestRecord) -> i32 {
 
 pub fn dsl(rt: &tokio::runtime::Runtime) -> Result<i32> {
     let engine = crate::runtime::check::check_engine(rt.handle().clone());
-    print!("{}", crate::runtime::reference::markdown(&engine));
+    outp!("{}", crate::runtime::reference::markdown(&engine));
     Ok(exit::OK)
 }
 
@@ -567,9 +574,11 @@ pub fn screen(g: &Global, a: ScreenArgs) -> Result<i32> {
     )?;
     std::fs::rename(&tmp, &a.output)
         .with_context(|| format!("cannot write {}", a.output.display()))?;
-    eprintln!(
+    errln!(
         "{} lines, {} marks, {} failed",
-        report.lines, report.marks, report.failed
+        report.lines,
+        report.marks,
+        report.failed
     );
     Ok(if report.failed > 0 {
         exit::ERROR
@@ -586,15 +595,21 @@ pub fn requests(g: &Global, id: Option<String>, json: bool) -> Result<i32> {
     };
     if json {
         for r in &list {
-            println!("{}", serde_json::to_string(r)?);
+            outln!("{}", serde_json::to_string(r)?);
         }
     } else {
-        println!(
+        outln!(
             "{:<22} {:<12} {:<24} {:<11} {:<11} {:>5} {:>6}  state",
-            "request", "cpr", "name", "created", "deadline", "docs", "marks"
+            "request",
+            "cpr",
+            "name",
+            "created",
+            "deadline",
+            "docs",
+            "marks"
         );
         for r in &list {
-            println!(
+            outln!(
                 "{:<22} {:<12} {:<24} {:<11} {:<11} {:>5} {:>6}  {}",
                 r.id,
                 r.cpr,
@@ -616,9 +631,9 @@ pub fn deliver(g: &Global, id: &str) -> Result<i32> {
     let rec = pipeline::deliver(&settings, rec)?;
     match rec.state {
         RequestState::Delivered => {
-            println!("delivered: {}", rec.delivery.clone().unwrap_or_default());
+            outln!("delivered: {}", rec.delivery.clone().unwrap_or_default());
             if !rec.note.is_empty() {
-                println!("{}", rec.note);
+                outln!("{}", rec.note);
             }
             Ok(exit::OK)
         }
@@ -630,7 +645,7 @@ pub fn forward(g: &Global, id: &str, cvr: &str, name: &str) -> Result<i32> {
     let (settings, _) = settings(g, None, None)?;
     let rec = crate::requests::get(&settings.store, id)?;
     let r = pipeline::forward(&settings, &rec, cvr, name)?;
-    println!(
+    outln!(
         "forwarded to {name} (CVR {cvr}): {}{}",
         r.file.display(),
         if r.repeated {

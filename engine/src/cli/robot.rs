@@ -3,6 +3,7 @@
 //! it extracted and what it cost), and `marc check` (compile and check
 //! scripts without running them).
 
+use super::io::{errln, outln};
 use super::{exit, Global};
 use crate::pipeline::{self, RequestSpec, RobotRunner, RunState, RunStatus, RunnerOptions};
 use crate::runtime::SecretSource;
@@ -126,7 +127,7 @@ fn new(a: NewArgs) -> Result<i32> {
     std::fs::write(&script, script_template(name, base))
         .with_context(|| format!("cannot write {}", script.display()))?;
     let env = super::request::secret_env(&format!("{name}.password"));
-    println!(
+    outln!(
         "wrote {}\nwrote {}\n\nnext:\n  1. fill in [rights] and [session] in robot.toml for the system's pages\n  2. give the robot its system user: marc secret set {name}.user; marc secret set {name}.password\n     (for a trial, {} and {env} in the environment do too)\n  3. marc check {}\n  4. marc robot try {name} --cpr DDMMYY-SSSS",
         manifest.display(),
         script.display(),
@@ -331,12 +332,12 @@ fn report(
             "sessions": state.sessions,
             "documents": docs,
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
     for d in docs {
         let title: String = d.title.chars().take(50).collect();
-        println!(
+        outln!(
             "  {}/{}  {}  {title}  ({} chars{})",
             d.case_id,
             d.doc_id,
@@ -347,7 +348,7 @@ fn report(
                 .unwrap_or_default()
         );
         for at in &d.attachments {
-            println!(
+            outln!(
                 "      + {} ({}, {}: {} chars)",
                 at.name,
                 at.mime,
@@ -364,7 +365,7 @@ fn report(
             state.error.as_deref().unwrap_or("")
         ),
     };
-    println!(
+    outln!(
         "{system}: {} documents in {:.1} s, {} attempt(s), {} WebDriver commands ({per_doc:.1} per document); {status}",
         docs.len(),
         state.seconds,
@@ -372,7 +373,7 @@ fn report(
         state.webdriver_commands
     );
     if let (Some(dir), Some(s)) = (kept, state.sessions.last()) {
-        println!(
+        outln!(
             "session recording: marc --data {} replay {s}",
             dir.display()
         );
@@ -391,10 +392,10 @@ pub fn check(rt: &tokio::runtime::Runtime, scripts: &[PathBuf]) -> Result<i32> {
         let libs = libs_beside(s);
         let diags = crate::runtime::check::check_source(&engine, &name, &src, &libs);
         if diags.is_empty() {
-            println!("{name}: ok");
+            outln!("{name}: ok");
         }
         for d in &diags {
-            eprintln!("{d}");
+            errln!("{d}");
         }
         problems += diags.len();
     }

@@ -107,6 +107,8 @@ impl Server {
             .map(|m| (m.system.clone(), m.name.clone()))
             .collect();
         let authority = settings.authority.name.clone();
+        // The command line's commands run here while the server holds the store.
+        let _socket = super::control::serve(rt, &settings.data_dir)?;
         let service = RequestService {
             settings: Arc::new(settings),
             topics: self.topics,

@@ -59,6 +59,37 @@ pub struct Store {
     _sealer: Option<std::sync::Arc<Sealer>>,
 }
 
+/// The stores this process has open, by canonical path: weak, so the last
+/// handle's drop still closes and seals a store.
+mod registry {
+    use super::{Sealer, Store};
+    use std::path::{Path, PathBuf};
+    use std::sync::{Arc, Mutex, Weak};
+
+    static OPEN: Mutex<Vec<(PathBuf, Weak<Sealer>)>> = Mutex::new(Vec::new());
+    pub(super) static OPENING: Mutex<()> = Mutex::new(());
+
+    pub(super) fn find(path: &Path) -> Option<Store> {
+        let key = path.canonicalize().ok()?;
+        let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+        open.retain(|(_, w)| w.strong_count() > 0);
+        let sealer = open.iter().find(|(p, _)| p == &key)?.1.upgrade()?;
+        let db = sealer.db.clone()?;
+        Some(Store {
+            db,
+            path: sealer.path.clone(),
+            _sealer: Some(sealer),
+        })
+    }
+
+    pub(super) fn add(path: &Path, sealer: &Arc<Sealer>) {
+        if let Ok(key) = path.canonicalize() {
+            let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+            open.push((key, Arc::downgrade(sealer)));
+        }
+    }
+}
+
 /// Closes sled and writes the seal ([`seal`]) once the last handle is gone.
 struct Sealer {
     db: Option<sled::Db>,
@@ -87,8 +118,18 @@ impl Drop for Sealer {
 impl Store {
     /// Opens (or creates) the data directory. A directory that exists but is
     /// not a marc store, or is corrupt, gives a clear error and is not touched.
+    ///
+    /// A directory this process has open already gives another handle to the
+    /// same store (sled allows one opener): so a command that `marc serve`
+    /// runs for the command line shares the server's store.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
+        // One opener at a time in this process, so two threads never both
+        // miss the registry and race for sled's lock.
+        let _opening = registry::OPENING.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = registry::find(&path) {
+            return Ok(s);
+        }
         if path.exists() && !path.is_dir() {
             return Err(StoreError::Open {
                 path,
@@ -164,11 +205,13 @@ impl Store {
             path: path.clone(),
             reason: format!("cannot remove {}: {e}", seal::SEAL_FILE),
         })?;
+        let sealer = std::sync::Arc::new(Sealer {
+            db: Some(db.clone()),
+            path: path.clone(),
+        });
+        registry::add(&path, &sealer);
         Ok(Store {
-            _sealer: Some(std::sync::Arc::new(Sealer {
-                db: Some(db.clone()),
-                path: path.clone(),
-            })),
+            _sealer: Some(sealer),
             db,
             path,
         })
@@ -397,11 +440,35 @@ mod tests {
             s.table("t").unwrap().put_json("k", &i).unwrap();
             s.flush().unwrap();
         }
-        let _held = Store::open(dir.path()).unwrap();
+        // Another opener's lock (here: sled itself, as another process,
+        // which like marc takes the seal away while it has the files open).
+        std::fs::remove_file(dir.path().join(seal::SEAL_FILE)).unwrap();
+        let held = sled::Config::new().path(dir.path()).open().unwrap();
         let t0 = std::time::Instant::now();
         let e = Store::open(dir.path()).err().unwrap().to_string();
         assert!(e.contains("in use by another marc process"), "{e}");
         assert!(t0.elapsed() >= LOCK_WAIT);
+        drop(held);
+    }
+
+    #[test]
+    fn a_store_open_in_this_process_is_shared_not_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Store::open(dir.path()).unwrap();
+        a.table("t").unwrap().put("k", b"v").unwrap();
+        let b = Store::open(dir.path().join(".")).unwrap();
+        assert_eq!(
+            b.table("t").unwrap().get("k").unwrap().as_deref(),
+            Some(&b"v"[..])
+        );
+        drop(a);
+        drop(b);
+        // Closed (and sealed) with the last handle: it opens again from disk.
+        let c = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            c.table("t").unwrap().get("k").unwrap().as_deref(),
+            Some(&b"v"[..])
+        );
     }
 
     #[cfg(unix)]
