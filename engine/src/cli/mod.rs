@@ -205,19 +205,19 @@ pub(crate) fn new_runtime() -> std::io::Result<tokio::runtime::Runtime> {
 pub(crate) fn dispatch(cli: Cli, runtime: &tokio::runtime::Runtime) -> i32 {
     let r = match cli.command {
         #[cfg(feature = "testbed")]
-        Command::Demo(a) => demo::demo(&cli.global, &runtime, a),
-        Command::Serve(a) => serve::serve(&cli.global, &runtime, a),
+        Command::Demo(a) => demo::demo(&cli.global, runtime, a),
+        Command::Serve(a) => serve::serve(&cli.global, runtime, a),
         Command::Config => config(&cli.global),
-        Command::Run(a) => request::run(&cli.global, &runtime, a),
-        Command::Check { scripts } => robot::check(&runtime, &scripts),
-        Command::Dsl => request::dsl(&runtime),
+        Command::Run(a) => request::run(&cli.global, runtime, a),
+        Command::Check { scripts } => robot::check(runtime, &scripts),
+        Command::Dsl => request::dsl(runtime),
         Command::Screen(a) => request::screen(&cli.global, a),
         Command::Requests { id, json } => request::requests(&cli.global, id, json),
         Command::Deliver { id } => request::deliver(&cli.global, &id),
         Command::Forward { id, cvr, name } => request::forward(&cli.global, &id, &cvr, &name),
         Command::Delivery(c) => delivery::run(&cli.global, c),
         #[cfg(feature = "testbed")]
-        Command::Testbed(c) => testbed::run(&runtime, c),
+        Command::Testbed(c) => testbed::run(runtime, c),
         #[cfg(not(feature = "testbed"))]
         Command::Demo { .. } | Command::Testbed { .. } => Err(usage(
             "this marc is a production build without the testbed (the simulated case systems); \
@@ -226,9 +226,9 @@ pub(crate) fn dispatch(cli: Cli, runtime: &tokio::runtime::Runtime) -> i32 {
         Command::Secret(c) => admin::secret(&cli.global, c),
         Command::Exempt(c) => admin::exempt(&cli.global, c),
         Command::Audit(c) => admin::audit(&cli.global, c),
-        Command::Replay(a) => admin::replay(&cli.global, &runtime, a),
-        Command::Record(a) => record::record(&cli.global, &runtime, a),
-        Command::Robot(c) => robot::robot(&cli.global, &runtime, c),
+        Command::Replay(a) => admin::replay(&cli.global, runtime, a),
+        Command::Record(a) => record::record(&cli.global, runtime, a),
+        Command::Robot(c) => robot::robot(&cli.global, runtime, c),
         Command::RobotWorker { .. } => Ok(crate::worker::child::main()),
     };
     match r {
