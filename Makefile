@@ -11,12 +11,19 @@ export OMP_THREAD_LIMIT ?= 1
 PACKAGES ?= packages.txt
 # Rounds of the side-by-side benchmark.
 BENCH_ROUNDS ?= 3
+# Folders with a package.json and a committed package-lock.json that
+# `make deps` installs with `npm ci`: the test OpenID provider, and the
+# browser tools of the end-to-end tests (axe-core).
+NPM_DIRS ?= testbed/idp tests
+# oidc-provider 9 needs Node.js 20 or later (Debian 12's nodejs is 18).
+NODE_MIN ?= 20
 
 .PHONY: all deps build demo test check lint dsl clean bench-selenium
 
 all: build
 
-## Install the Debian packages listed in $(PACKAGES) that are not installed yet.
+## Install the Debian packages listed in $(PACKAGES) that are not installed
+## yet, and the npm packages of $(NPM_DIRS) from their lockfiles.
 deps:
 	@missing=$$(grep -v '^[[:space:]]*#' $(PACKAGES) | xargs -n1 | while read -r p; do \
 		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "install ok installed" || echo "$$p"; done | xargs); \
@@ -26,6 +33,18 @@ deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "Debian packages: all present"; fi
 	@command -v $(CARGO) >/dev/null || { echo "cargo is missing: install Rust (rustup) first"; exit 1; }
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+		echo "node and npm are missing: install Node.js $(NODE_MIN) or later (Debian 12's nodejs 18 is too old for oidc-provider 9)"; exit 1; }
+	@major=$$(node -p 'process.versions.node.split(".")[0]'); [ "$$major" -ge $(NODE_MIN) ] || { \
+		echo "Node.js $$(node --version) is too old: install Node.js $(NODE_MIN) or later"; exit 1; }
+	@# npm ci from each lockfile, only when node_modules is missing or older than the lockfile.
+	@for d in $(NPM_DIRS); do \
+		if [ ! -f "$$d/node_modules/.package-lock.json" ] \
+			|| [ "$$d/package-lock.json" -nt "$$d/node_modules/.package-lock.json" ] \
+			|| [ "$$d/package.json" -nt "$$d/node_modules/.package-lock.json" ]; then \
+			echo "npm ci --prefix $$d"; npm ci --prefix "$$d" --no-audit --no-fund || exit 1; \
+		else echo "npm packages in $$d: up to date"; fi; \
+	done
 
 build: deps
 	$(CARGO) build -p marc --features testbed

@@ -54,6 +54,8 @@ pub struct OidcConfig {
     pub cvr_claim: String,
     /// The claim holding the display name.
     pub name_claim: String,
+    /// The claim holding an organisation's name (MitID Erhverv).
+    pub org_name_claim: String,
 }
 
 impl Default for WebConfig {
@@ -75,6 +77,7 @@ impl Default for OidcConfig {
             cpr_claim: "dk.cpr".into(),
             cvr_claim: "dk.cvr".into(),
             name_claim: "name".into(),
+            org_name_claim: "organization_name".into(),
         }
     }
 }

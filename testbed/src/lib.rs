@@ -8,13 +8,19 @@
 //!   request log that tests read.
 //! * [`pdf`]: the small PDFs served as attachments.
 //! * [`tls`]: the HTTPS mode's own CA and TLS listener.
+//! * [`idp`]: the test OpenID provider (not MitID) citizens log in with in
+//!   the demo and the tests, and its identities.
 
 pub mod digital_post;
+pub mod idp;
 pub mod pdf;
 pub mod server;
 pub mod tls;
 pub mod world;
 
 pub use pdf::attachment_pdf;
-pub use server::{LogEntry, RequestLog, Testbed, TestbedConfig, CREDENTIALS};
-pub use world::{Case, Citizen, Pii, TbAttachment, TbDocument, Truth, World, DEMO_SEED, SYSTEMS};
+pub use server::{LogEntry, RequestLog, ServedSystem, Testbed, TestbedConfig, CREDENTIALS};
+pub use world::{
+    Case, Citizen, LoadSpec, Pii, SystemKind, TbAttachment, TbDocument, TbSystem, Truth, World,
+    DEMO_SEED, SYSTEMS,
+};

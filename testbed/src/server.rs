@@ -1,10 +1,13 @@
 //! The simulated case systems, served over HTTP (or HTTPS, with a CA of the
 //! testbed's own: [`TestbedConfig::https`]) on 127.0.0.1.
 //!
-//! [`Testbed::start`] generates the [`World`] for a seed and serves two
-//! systems on their own ephemeral ports:
+//! [`Testbed::start`] generates the [`World`] for a seed and serves its web
+//! systems on their own ephemeral ports — in the standard world two:
 //! * `esdh`: a modern, well-behaved ESDH (see [`esdh`]);
-//! * `legacy`: an old system full of traps (see [`legacy`]).
+//! * `legacy`: an old system full of traps (see [`legacy`]);
+//!
+//! in a load world ([`TestbedConfig::load`]) many instances of both
+//! (`esdh01`, `legacy01`, `esdh02`, …), each with its own cookie name.
 //!
 //! Every request either system serves is recorded in one shared
 //! [`RequestLog`] (also readable at `GET /__testbed/log` and, optionally,
@@ -15,7 +18,7 @@ mod esdh;
 mod legacy;
 mod log;
 
-use crate::world::World;
+use crate::world::{LoadSpec, SystemKind, TbSystem, World};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
@@ -63,6 +66,9 @@ pub struct TestbedConfig {
     /// Serve HTTPS with a certificate from a CA made for this testbed (as a
     /// municipality's internal CA): [`Testbed::ca_pem`] is its certificate.
     pub https: bool,
+    /// Serve a load world ([`World::generate_load`]) instead of the standard
+    /// one: many systems, and a load citizen with many documents.
+    pub load: Option<LoadSpec>,
 }
 
 impl Default for TestbedConfig {
@@ -74,16 +80,29 @@ impl Default for TestbedConfig {
             js_delay_ms: 600,
             log_file: None,
             https: false,
+            load: None,
         }
     }
 }
 
-/// A running testbed: both web systems, their world and their request log.
+/// One system a [`Testbed`] serves, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServedSystem {
+    pub id: String,
+    pub kind: SystemKind,
+    /// `http(s)://127.0.0.1:PORT` (no trailing slash).
+    pub url: String,
+}
+
+/// A running testbed: its web systems, their world and their request log.
 pub struct Testbed {
-    /// `http(s)://127.0.0.1:PORT` of the ESDH system (no trailing slash).
+    /// `http(s)://127.0.0.1:PORT` of the (first) ESDH system (no trailing slash).
     pub esdh_url: String,
-    /// `http(s)://127.0.0.1:PORT` of the legacy system (no trailing slash).
+    /// `http(s)://127.0.0.1:PORT` of the (first) legacy system (no trailing slash).
     pub legacy_url: String,
+    /// Every web system served, in the world's order (the terminal system
+    /// is another crate's).
+    pub systems: Vec<ServedSystem>,
     pub world: Arc<World>,
     pub log: RequestLog,
     /// With [`TestbedConfig::https`]: the testbed CA's certificate (PEM),
@@ -95,10 +114,13 @@ pub struct Testbed {
 }
 
 impl Testbed {
-    /// Generates the world and serves both systems on `127.0.0.1:0`.
-    /// Call it several times for several independent instances.
+    /// Generates the world and serves its web systems, each on its own
+    /// `127.0.0.1:0`. Call it several times for several independent testbeds.
     pub async fn start(cfg: TestbedConfig) -> std::io::Result<Testbed> {
-        let world = Arc::new(World::generate(cfg.seed));
+        let world = Arc::new(match &cfg.load {
+            None => World::generate(cfg.seed),
+            Some(spec) => World::generate_load(cfg.seed, spec),
+        });
         let log = RequestLog::new(cfg.log_file.as_deref())?;
         let ca = if cfg.https {
             Some(crate::tls::TestCa::generate("marc testbed CA").map_err(std::io::Error::other)?)
@@ -108,6 +130,7 @@ impl Testbed {
         let mut tb = Testbed {
             esdh_url: String::new(),
             legacy_url: String::new(),
+            systems: Vec::new(),
             world: world.clone(),
             log: log.clone(),
             ca_pem: ca.as_ref().map(|c| c.ca_pem.clone()),
@@ -115,10 +138,27 @@ impl Testbed {
             shutdown: Vec::new(),
             tasks: Vec::new(),
         };
-        let app = esdh::router(world.clone(), log.clone());
-        tb.esdh_url = tb.serve(app).await?;
-        let app = legacy::router(world, log, &cfg);
-        tb.legacy_url = tb.serve(app).await?;
+        for system in &world.systems {
+            let served = Served::new(system);
+            let app = match system.kind {
+                SystemKind::Esdh => esdh::router(served, world.clone(), log.clone()),
+                SystemKind::Legacy => legacy::router(served, world.clone(), log.clone(), &cfg),
+                SystemKind::Terminal => continue,
+            };
+            let url = tb.serve(app).await?;
+            let first = match system.kind {
+                SystemKind::Esdh => &mut tb.esdh_url,
+                _ => &mut tb.legacy_url,
+            };
+            if first.is_empty() {
+                first.clone_from(&url);
+            }
+            tb.systems.push(ServedSystem {
+                id: system.id.clone(),
+                kind: system.kind,
+                url,
+            });
+        }
         Ok(tb)
     }
 
@@ -155,13 +195,12 @@ impl Testbed {
         Ok(url)
     }
 
-    /// The base URL of a system by id (`esdh` or `legacy`).
+    /// The base URL of a system by id (`esdh`, `legacy`, `esdh01`, …).
     pub fn url(&self, system: &str) -> Option<&str> {
-        match system {
-            "esdh" => Some(&self.esdh_url),
-            "legacy" => Some(&self.legacy_url),
-            _ => None,
-        }
+        self.systems
+            .iter()
+            .find(|s| s.id == system)
+            .map(|s| s.url.as_str())
     }
 
     /// Stops both servers; connections still open after two seconds are cut.
@@ -275,13 +314,39 @@ pub(crate) fn pdf_response(name: &str, bytes: Vec<u8>) -> Response {
         .into_response()
 }
 
+/// Which system a router serves: one of possibly many instances of a kind.
+#[derive(Clone, Debug)]
+pub(crate) struct Served {
+    /// The `system` of its cases, documents and log entries.
+    pub id: Arc<str>,
+    /// Decides the accounts it accepts ([`CREDENTIALS`] by kind).
+    pub kind: SystemKind,
+    /// Its session cookie, `<id>_sid`: browsers share cookies across the
+    /// ports of one host, so two instances must not share a name.
+    pub cookie: Arc<str>,
+}
+
+impl Served {
+    pub(crate) fn new(system: &TbSystem) -> Served {
+        Served {
+            id: system.id.as_str().into(),
+            kind: system.kind,
+            cookie: format!("{}_sid", system.id).into(),
+        }
+    }
+
+    /// Whether `user`/`pass` is this system's robot account.
+    pub(crate) fn password_ok(&self, user: &str, pass: &str) -> bool {
+        !pass.is_empty() && password_of(self.kind.as_str(), user) == Some(pass)
+    }
+}
+
 /// What the logging middleware needs to know about its system.
 #[derive(Clone)]
 pub(crate) struct LogCtx {
-    pub system: &'static str,
+    pub served: Served,
     pub log: RequestLog,
     pub sessions: Sessions,
-    pub cookie: &'static str,
 }
 
 /// The path of the log endpoint; requests to it are not logged.
@@ -302,7 +367,7 @@ pub(crate) async fn log_requests(State(ctx): State<LogCtx>, req: Request, next: 
         .unwrap_or_else(|| req.uri().path().to_string());
     let forbidden =
         !(method == Method::GET || method == Method::HEAD) && req.uri().path() != "/login";
-    let before = cookie(req.headers(), ctx.cookie)
+    let before = cookie(req.headers(), &ctx.served.cookie)
         .and_then(|t| lock(&ctx.sessions).get(&t).map(|s| s.user.clone()));
     let resp = next.run(req).await;
     let user = resp
@@ -311,7 +376,7 @@ pub(crate) async fn log_requests(State(ctx): State<LogCtx>, req: Request, next: 
         .map(|u| u.0.clone())
         .or(before);
     ctx.log.push(LogEntry {
-        system: ctx.system.to_string(),
+        system: ctx.served.id.to_string(),
         method: method.to_string(),
         path,
         user,

@@ -109,10 +109,59 @@ pub struct Truth {
     pub documents: Vec<TbDocument>,
 }
 
+/// What kind of case system a testbed system is: which server serves it,
+/// which robot script reads it and which accounts it accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SystemKind {
+    /// The modern ESDH system.
+    Esdh,
+    /// The old system full of traps.
+    Legacy,
+    /// The terminal-style system with no DOM text.
+    Terminal,
+}
+
+impl SystemKind {
+    /// `esdh`, `legacy` or `terminal`: the id of the standard testbed's
+    /// system of this kind, its script's name and its credential prefix.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SystemKind::Esdh => "esdh",
+            SystemKind::Legacy => "legacy",
+            SystemKind::Terminal => "terminal",
+        }
+    }
+}
+
+/// One case system of a world: its id (the `system` of its cases and
+/// documents) and its kind.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TbSystem {
+    pub id: String,
+    pub kind: SystemKind,
+}
+
+/// The shape of a load world ([`World::generate_load`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadSpec {
+    /// How many web systems, ESDH and legacy alternating (`esdh01`,
+    /// `legacy01`, `esdh02`, …).
+    pub systems: usize,
+    /// How many documents the load citizen has, spread evenly over the systems.
+    pub documents: usize,
+}
+
+/// At most this many of the load citizen's documents share one case, so
+/// legacy cases page (5 per page) and ESDH case lists grow with the load.
+const LOAD_DOCS_PER_CASE: usize = 8;
+
 /// A whole generated data set.
 #[derive(Clone, Debug)]
 pub struct World {
     pub seed: u64,
+    /// The systems holding its cases, in order.
+    pub systems: Vec<TbSystem>,
     pub citizens: Vec<Citizen>,
     pub cases: Vec<Case>,
     pub documents: Vec<TbDocument>,
@@ -125,10 +174,54 @@ fn same_digits(a: &str, b: &str) -> bool {
         .eq(b.chars().filter(char::is_ascii_digit))
 }
 
+/// The systems of a load world: ESDH and legacy alternating, each kind
+/// numbered from 01.
+pub(crate) fn load_systems(n: usize) -> Vec<TbSystem> {
+    (0..n)
+        .map(|i| {
+            let kind = if i % 2 == 0 {
+                SystemKind::Esdh
+            } else {
+                SystemKind::Legacy
+            };
+            TbSystem {
+                id: format!("{}{:02}", kind.as_str(), i / 2 + 1),
+                kind,
+            }
+        })
+        .collect()
+}
+
 impl World {
     /// Generates the world for `seed`. Same seed, same world, on every machine.
     pub fn generate(seed: u64) -> World {
-        Generator::new(seed).run()
+        let systems = [SystemKind::Esdh, SystemKind::Legacy, SystemKind::Terminal]
+            .map(|kind| TbSystem {
+                id: kind.as_str().to_string(),
+                kind,
+            })
+            .to_vec();
+        Generator::new(seed).run(systems, None)
+    }
+
+    /// A world for load tests: `spec.systems` web systems, ESDH and legacy
+    /// alternating (`esdh01`, `legacy01`, `esdh02`, …), and a load citizen
+    /// ([`World::load_citizen`]) with exactly `spec.documents` documents
+    /// spread evenly over them; the other citizens have cases as usual.
+    /// Deterministic from `seed`, and unlike [`World::generate`]'s.
+    pub fn generate_load(seed: u64, spec: &LoadSpec) -> World {
+        Generator::new(seed).run(load_systems(spec.systems), Some(spec.documents))
+    }
+
+    /// The citizen whose documents a load world ([`World::generate_load`])
+    /// piles up. In the standard world it is the demo citizen.
+    pub fn load_citizen(&self) -> &Citizen {
+        &self.citizens[0]
+    }
+
+    /// The kind of the system with this id.
+    pub fn system_kind(&self, id: &str) -> Option<SystemKind> {
+        self.systems.iter().find(|s| s.id == id).map(|s| s.kind)
     }
 
     /// The citizen with this CPR number (any accepted spelling), if any.
@@ -767,7 +860,11 @@ impl Generator {
         from + Duration::days(self.rng.gen_range(0..=days))
     }
 
-    fn run(mut self) -> World {
+    /// Generates citizens and their cases in `systems`. With `load`, citizen
+    /// 0 gets exactly that many documents spread over the systems; without,
+    /// citizen 0 is the demo citizen. The standard world's sequence of random
+    /// draws must never change: seeds name data sets tests depend on.
+    fn run(mut self, systems: Vec<TbSystem>, load: Option<usize>) -> World {
         // Citizens with cases are adults; people mentioned may be any age
         // (children's CPR numbers exercise the 2000s century digits).
         let people: Vec<Person> = (0..N_CITIZENS + N_OUTSIDERS)
@@ -789,7 +886,8 @@ impl Generator {
             .collect();
         let mut cases = Vec::new();
         let mut documents = Vec::new();
-        let mut counters = [0u32; 3];
+        // Case numbers count per kind, so ids stay unique across systems.
+        let mut counters: std::collections::HashMap<SystemKind, u32> = Default::default();
         for ci in 0..N_CITIZENS {
             let me = people[ci].clone();
             // Each citizen has a small circle of people who recur in their
@@ -801,27 +899,39 @@ impl Generator {
                     (p, rel)
                 })
                 .collect();
-            for (si, system) in SYSTEMS.iter().enumerate() {
-                let demo = ci == 0;
-                let n_cases = if demo {
+            for (si, system) in systems.iter().enumerate() {
+                let demo = ci == 0 && load.is_none();
+                // The load citizen's share of documents in this system, in
+                // cases of at most LOAD_DOCS_PER_CASE.
+                let load_docs = load
+                    .filter(|_| ci == 0)
+                    .map(|total| total / systems.len() + usize::from(si < total % systems.len()));
+                // i32, as it always was: the type decides how many random
+                // bits gen_range draws, and so every later draw.
+                let n_cases: i32 = if demo {
                     2
+                } else if let Some(docs) = load_docs {
+                    i32::try_from(docs.div_ceil(LOAD_DOCS_PER_CASE)).unwrap_or(i32::MAX)
                 } else if self.rng.gen_bool(0.3) {
                     0
                 } else {
                     self.rng.gen_range(1..=3)
                 };
                 for k in 0..n_cases {
-                    counters[si] += 1;
-                    let n = counters[si];
+                    let n = {
+                        let c = counters.entry(system.kind).or_default();
+                        *c += 1;
+                        *c
+                    };
                     let dept_i = self.rng.gen_range(0..DEPARTMENTS.len());
                     let opened = self.date_between(ymd(2015, 1, 1), ymd(2024, 6, 30));
-                    let case_id = match *system {
-                        "esdh" => format!("SAG-{}-{:05}", opened.year(), 100 + n * 7),
-                        "legacy" => format!("{}", 880_000 + n * 13),
-                        _ => format!("T{:05}", 20_000 + n * 11),
+                    let case_id = match system.kind {
+                        SystemKind::Esdh => format!("SAG-{}-{:05}", opened.year(), 100 + n * 7),
+                        SystemKind::Legacy => format!("{}", 880_000 + n * 13),
+                        SystemKind::Terminal => format!("T{:05}", 20_000 + n * 11),
                     };
                     let case = Case {
-                        system: system.to_string(),
+                        system: system.id.clone(),
                         case_id: case_id.clone(),
                         cpr: me.cpr.formatted(),
                         title: self.pick(CASE_TITLES[dept_i]).to_string(),
@@ -830,9 +940,13 @@ impl Generator {
                     };
                     // The demo citizen gets a long legacy case (two pages) and
                     // enough documents everywhere.
-                    let n_docs = match (demo, *system, k) {
-                        (true, "legacy", 0) => 7,
-                        (true, _, _) => 3,
+                    let n_docs: i32 = match (demo, system.kind, k, load_docs) {
+                        (true, SystemKind::Legacy, 0, _) => 7,
+                        (true, _, _, _) => 3,
+                        (_, _, _, Some(docs)) => {
+                            let before = k as usize * LOAD_DOCS_PER_CASE;
+                            docs.saturating_sub(before).min(LOAD_DOCS_PER_CASE) as i32
+                        }
                         _ => self.rng.gen_range(1..=7),
                     };
                     let until = (opened + Duration::days(900)).min(ymd(2025, 12, 31));
@@ -841,9 +955,18 @@ impl Generator {
                         .collect();
                     dates.sort();
                     for (j, date) in dates.into_iter().enumerate() {
-                        let force_att = demo && *system != "terminal" && k == 0 && j == 1;
-                        let doc =
-                            self.document(&case, dept_i, date, &me, &circle, &people, force_att);
+                        let force_att =
+                            demo && system.kind != SystemKind::Terminal && k == 0 && j == 1;
+                        let doc = self.document(
+                            &case,
+                            system.kind,
+                            dept_i,
+                            date,
+                            &me,
+                            &circle,
+                            &people,
+                            force_att,
+                        );
                         documents.push(doc);
                     }
                     cases.push(case);
@@ -852,6 +975,7 @@ impl Generator {
         }
         World {
             seed: self.seed,
+            systems,
             citizens,
             cases,
             documents,
@@ -876,16 +1000,16 @@ impl Generator {
         }
     }
 
-    fn next_id(&mut self, system: &str, att: bool) -> String {
+    fn next_id(&mut self, kind: SystemKind, att: bool) -> String {
         self.seq += 1;
         let n = self.seq;
-        match (system, att) {
-            ("esdh", false) => format!("DOK-{:06}", 10_000 + n),
-            ("esdh", true) => format!("BIL-{:06}", 50_000 + n),
-            ("legacy", false) => format!("{}", 5_000_000 + n),
-            ("legacy", true) => format!("{}", 9_000_000 + n),
-            (_, false) => format!("TD{:06}", 30_000 + n),
-            (_, true) => format!("TA{:06}", 60_000 + n),
+        match (kind, att) {
+            (SystemKind::Esdh, false) => format!("DOK-{:06}", 10_000 + n),
+            (SystemKind::Esdh, true) => format!("BIL-{:06}", 50_000 + n),
+            (SystemKind::Legacy, false) => format!("{}", 5_000_000 + n),
+            (SystemKind::Legacy, true) => format!("{}", 9_000_000 + n),
+            (SystemKind::Terminal, false) => format!("TD{:06}", 30_000 + n),
+            (SystemKind::Terminal, true) => format!("TA{:06}", 60_000 + n),
         }
     }
 
@@ -893,6 +1017,7 @@ impl Generator {
     fn document(
         &mut self,
         case: &Case,
+        kind_of_system: SystemKind,
         dept_i: usize,
         date: NaiveDate,
         me: &Person,
@@ -900,7 +1025,6 @@ impl Generator {
         people: &[Person],
         force_att: bool,
     ) -> TbDocument {
-        let system = case.system.as_str();
         let kind = self.pick(&KINDS).to_string();
         let dept = DEPARTMENTS[dept_i];
         let title = match kind.as_str() {
@@ -1041,14 +1165,15 @@ impl Generator {
         let mut pii = body.pii;
         // Attachments (web systems only).
         let mut attachments = Vec::new();
-        if system != "terminal" && (force_att || self.rng.gen_bool(0.22)) {
-            let (att, att_pii) = self.attachment(system, me, circle, dept_i, date, force_att);
+        if kind_of_system != SystemKind::Terminal && (force_att || self.rng.gen_bool(0.22)) {
+            let (att, att_pii) =
+                self.attachment(kind_of_system, me, circle, dept_i, date, force_att);
             attachments.push(att);
             pii.extend(att_pii);
         }
         TbDocument {
-            system: system.to_string(),
-            doc_id: self.next_id(system, false),
+            system: case.system.clone(),
+            doc_id: self.next_id(kind_of_system, false),
             case_id: case.case_id.clone(),
             cpr: me.cpr.formatted(),
             title,
@@ -1153,7 +1278,7 @@ impl Generator {
     #[allow(clippy::too_many_arguments)]
     fn attachment(
         &mut self,
-        system: &str,
+        system: SystemKind,
         me: &Person,
         circle: &[(Person, &str)],
         dept_i: usize,
@@ -1418,6 +1543,112 @@ mod tests {
         let json = serde_json::to_value(&t).expect("serialises");
         assert_eq!(json["seed"], DEMO_SEED);
         assert!(json["documents"][0]["pii"].is_array());
+    }
+
+    /// FNV-1a over the JSON of a world's data: a fingerprint of the data set.
+    fn fingerprint(w: &World) -> u64 {
+        let json = serde_json::to_string(&(&w.citizens, &w.cases, &w.documents)).expect("json");
+        json.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
+
+    /// Seeds name data sets that many tests (and people's notes) depend on:
+    /// a change to the generator must not change them.
+    #[test]
+    fn standard_worlds_are_unchanged() {
+        for (seed, want) in [
+            (DEMO_SEED, 11_831_857_881_619_367_373u64),
+            (1, 7_250_505_243_660_498_909),
+            (99, 12_205_632_686_131_831_467),
+        ] {
+            let w = World::generate(seed);
+            assert_eq!(
+                fingerprint(&w),
+                want,
+                "World::generate({seed}) changed: keep the order and types of random draws"
+            );
+            let ids: Vec<_> = w.systems.iter().map(|s| s.id.as_str()).collect();
+            assert_eq!(ids, SYSTEMS);
+        }
+    }
+
+    #[test]
+    fn load_world_gives_the_load_citizen_its_documents() {
+        let spec = LoadSpec {
+            systems: 12,
+            documents: 500,
+        };
+        let w = World::generate_load(7, &spec);
+        let ids: Vec<_> = w.systems.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(&ids[..4], ["esdh01", "legacy01", "esdh02", "legacy02"]);
+        assert_eq!(ids.len(), 12);
+        assert_eq!(ids[11], "legacy06");
+        let me = w.load_citizen();
+        let mut total = 0;
+        for s in &w.systems {
+            let n = w.documents_for(&s.id, &me.cpr).count();
+            assert!((41..=42).contains(&n), "{}: {n}", s.id);
+            total += n;
+            for c in w.cases_for(&s.id, &me.cpr) {
+                let docs = w.documents_of_case(&c.case_id).count();
+                assert!((1..=LOAD_DOCS_PER_CASE).contains(&docs), "{}", c.case_id);
+            }
+            let kind = w.system_kind(&s.id).expect("known system");
+            for d in w.documents.iter().filter(|d| d.system == s.id) {
+                let prefix = kind == SystemKind::Esdh;
+                assert_eq!(d.doc_id.starts_with("DOK-"), prefix, "{}", d.doc_id);
+            }
+        }
+        assert_eq!(total, 500);
+        assert_eq!(w.truth(Some(&me.cpr)).documents.len(), 500);
+        // The other citizens have cases too, in many systems.
+        let others = w.documents.iter().filter(|d| d.cpr != me.cpr).count();
+        assert!(others > 500, "{others}");
+        // Ids stay unique across all instances of a kind.
+        let mut seen = std::collections::HashSet::new();
+        for c in &w.cases {
+            assert!(seen.insert(c.case_id.clone()), "{}", c.case_id);
+        }
+        for d in &w.documents {
+            assert!(seen.insert(d.doc_id.clone()), "{}", d.doc_id);
+            for a in &d.attachments {
+                assert!(seen.insert(a.att_id.clone()), "{}", a.att_id);
+            }
+            for p in &d.pii {
+                assert!(
+                    d.text.contains(&p.text)
+                        || d.attachments.iter().any(|a| a.text.contains(&p.text)),
+                    "{p:?} not in {}",
+                    d.doc_id
+                );
+            }
+        }
+        // Same seed, same world; another seed, another.
+        let again = World::generate_load(7, &spec);
+        assert_eq!(fingerprint(&w), fingerprint(&again));
+        assert_ne!(
+            fingerprint(&w),
+            fingerprint(&World::generate_load(8, &spec))
+        );
+        // Few documents: every system still gets its share.
+        let small = World::generate_load(
+            3,
+            &LoadSpec {
+                systems: 4,
+                documents: 6,
+            },
+        );
+        let counts: Vec<usize> = small
+            .systems
+            .iter()
+            .map(|s| {
+                small
+                    .documents_for(&s.id, &small.load_citizen().cpr)
+                    .count()
+            })
+            .collect();
+        assert_eq!(counts, [2, 2, 1, 1]);
     }
 
     #[test]

@@ -1,11 +1,9 @@
-//! Drives both testbed systems over real HTTP with a tiny client, and checks
+//! Drives the testbed systems over real HTTP (reqwest), and checks
 //! the attachment PDFs with `pdftotext` and `qpdf`.
 
 use marc_testbed::server::{Testbed, TestbedConfig, CREDENTIALS};
 use marc_testbed::{attachment_pdf, World, DEMO_SEED};
 use std::collections::HashMap;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 struct Resp {
     status: u16,
@@ -19,7 +17,8 @@ impl Resp {
     }
 }
 
-/// Minimal HTTP/1.1 client (Connection: close, chunked bodies decoded).
+/// One request with reqwest: no redirects followed, no cookie store (the
+/// tests pass the session cookie themselves and look at every answer).
 async fn http(
     base: &str,
     method: &str,
@@ -27,63 +26,32 @@ async fn http(
     cookie: Option<&str>,
     form: Option<&str>,
 ) -> Resp {
-    let addr = base.trim_start_matches("http://");
-    let mut s = TcpStream::connect(addr).await.expect("connect");
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .expect("client");
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut req = client.request(method, format!("{base}{path}"));
     if let Some(c) = cookie {
-        req.push_str(&format!("Cookie: {c}\r\n"));
+        req = req.header(reqwest::header::COOKIE, c);
     }
     if let Some(f) = form {
-        req.push_str(&format!(
-            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-            f.len()
-        ));
+        req = req
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(f.to_string());
     }
-    req.push_str("\r\n");
-    if let Some(f) = form {
-        req.push_str(f);
-    }
-    s.write_all(req.as_bytes()).await.expect("write");
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.expect("read");
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("header end");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut body = raw[split + 4..].to_vec();
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    let headers: HashMap<String, String> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+    let r = req.send().await.expect("request");
+    let status = r.status().as_u16();
+    let headers: HashMap<String, String> = r
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
         .collect();
-    if headers
-        .get("transfer-encoding")
-        .is_some_and(|v| v.contains("chunked"))
-    {
-        let mut out = Vec::new();
-        let mut rest = &body[..];
-        loop {
-            let nl = rest
-                .windows(2)
-                .position(|w| w == b"\r\n")
-                .expect("chunk size");
-            let n =
-                usize::from_str_radix(std::str::from_utf8(&rest[..nl]).expect("utf8").trim(), 16)
-                    .expect("hex");
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(&rest[nl + 2..nl + 2 + n]);
-            rest = &rest[nl + 2 + n + 2..];
-        }
-        body = out;
-    }
+    let body = r.bytes().await.expect("body").to_vec();
     Resp {
         status,
         headers,
@@ -541,4 +509,115 @@ fn attachment_pdfs_pass_pdftotext_and_qpdf() {
             .any(|l| l.starts_with("Pages:") && !l.ends_with(" 1")),
         "{info}"
     );
+}
+
+/// A load testbed serves many instances, each only its own cases and
+/// documents, each with its own session cookie; together they hold every
+/// document of the load citizen.
+#[tokio::test]
+async fn load_testbed_serves_each_instance_its_own_share() {
+    let spec = marc_testbed::LoadSpec {
+        systems: 4,
+        documents: 30,
+    };
+    let tb = Testbed::start(TestbedConfig {
+        seed: 5,
+        fail_rate: 0.0,
+        load: Some(spec),
+        ..Default::default()
+    })
+    .await
+    .expect("start");
+    let ids: Vec<_> = tb.systems.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["esdh01", "legacy01", "esdh02", "legacy02"]);
+    assert_eq!(tb.url("esdh01"), Some(tb.esdh_url.as_str()));
+    assert_eq!(tb.url("legacy01"), Some(tb.legacy_url.as_str()));
+    let me = tb.world.load_citizen().clone();
+    let compact = me.cpr.replace('-', "");
+    let mut listed = 0;
+    for (i, sys) in tb.systems.iter().enumerate() {
+        let base = &sys.url;
+        let (login, form) = match sys.kind {
+            marc_testbed::SystemKind::Esdh => {
+                let (u, p) = cred("esdh");
+                ("/login", format!("username={u}&password={p}"))
+            }
+            _ => {
+                let (u, p) = cred("legacy");
+                ("/login", format!("user={u}&pass={p}"))
+            }
+        };
+        let r = http(base, "POST", login, None, Some(&form)).await;
+        assert_eq!(r.status, 303, "{} login", sys.id);
+        let c = session_cookie(&r);
+        assert!(c.starts_with(&format!("{}_sid=", sys.id)), "{c}");
+        let want: Vec<String> = tb
+            .world
+            .cases_for(&sys.id, &me.cpr)
+            .map(|c| c.case_id.clone())
+            .collect();
+        assert!(
+            !want.is_empty(),
+            "{} has no case of the load citizen",
+            sys.id
+        );
+        let got = match sys.kind {
+            marc_testbed::SystemKind::Esdh => {
+                let html = http(
+                    base,
+                    "GET",
+                    &format!("/cases?cpr={compact}"),
+                    Some(&c),
+                    None,
+                )
+                .await
+                .text();
+                attrs(&html, "<td class=\"case-id\"><a href=\"/cases/")
+            }
+            _ => {
+                let json = http(
+                    base,
+                    "GET",
+                    &format!("/api/cases?cpr={compact}"),
+                    Some(&c),
+                    None,
+                )
+                .await
+                .text();
+                let v: serde_json::Value = serde_json::from_str(&json).expect("cases json");
+                v.as_array()
+                    .expect("array")
+                    .iter()
+                    .map(|c| c["case_id"].as_str().expect("case_id").to_string())
+                    .collect()
+            }
+        };
+        assert_eq!(got, want, "{}", sys.id);
+        listed += want
+            .iter()
+            .map(|id| tb.world.documents_of_case(id).count())
+            .sum::<usize>();
+        // Another instance's document is not here.
+        let other = &tb.systems[(i + 2) % tb.systems.len()];
+        let foreign = tb
+            .world
+            .documents_for(&other.id, &me.cpr)
+            .next()
+            .expect("a document elsewhere");
+        let path = match sys.kind {
+            marc_testbed::SystemKind::Esdh => format!("/documents/{}", foreign.doc_id),
+            _ => format!("/doc?id={}", foreign.doc_id),
+        };
+        let r = http(base, "GET", &path, Some(&c), None).await;
+        assert_eq!(
+            r.status, 404,
+            "{} served {}'s {}",
+            sys.id, other.id, foreign.doc_id
+        );
+    }
+    assert_eq!(listed, spec.documents);
+    let systems: std::collections::HashSet<String> =
+        tb.log.entries().into_iter().map(|e| e.system).collect();
+    assert_eq!(systems.len(), 4, "{systems:?}");
+    tb.stop().await;
 }

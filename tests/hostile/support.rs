@@ -55,42 +55,14 @@ impl TestbedProc {
     /// certificate is written beside `log`.
     pub fn start_over(log: &Path, fail_rate: f64, transport: Transport) -> TestbedProc {
         let ca = (transport == Transport::Https).then(|| log.with_file_name("testbed-ca.pem"));
-        let mut extra: Vec<std::ffi::OsString> = Vec::new();
+        let mut args: Vec<std::ffi::OsString> =
+            vec!["--fail-rate".into(), fail_rate.to_string().into()];
         if let Some(ca) = &ca {
-            extra.push("--https".into());
-            extra.push("--ca-out".into());
-            extra.push(ca.into());
+            args.extend(["--https".into(), "--ca-out".into(), ca.into()]);
         }
-        let script = r#""$@" & pid=$!; trap 'kill -9 $pid 2>/dev/null' EXIT; read _ignored; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null"#;
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .arg("testbed")
-            .arg(marc_bin())
-            .args([
-                "testbed",
-                "serve",
-                "--fail-rate",
-                &fail_rate.to_string(),
-                "--log",
-            ])
-            .arg(log)
-            .args(&extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("cannot start `marc testbed serve`");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
+        let (mut tb, mut lines) = Self::spawn(log, args);
+        tb.ca = ca;
         let (mut esdh, mut legacy) = (String::new(), String::new());
-        let mut tb = TestbedProc {
-            child,
-            esdh: String::new(),
-            legacy: String::new(),
-            log: log.to_path_buf(),
-            ca,
-        };
         while esdh.is_empty() || legacy.is_empty() {
             let line = match lines.next() {
                 Some(Ok(l)) => l,
@@ -108,6 +80,42 @@ impl TestbedProc {
         tb.esdh = esdh;
         tb.legacy = legacy;
         tb
+    }
+
+    /// `marc testbed serve --log LOG ARGS` as a child that dies with the
+    /// test: it runs under a tiny shell that kills it when the test
+    /// process's end of its stdin pipe closes. Returns its stdout lines;
+    /// keep draining them once read what is needed.
+    pub fn spawn(
+        log: &Path,
+        args: Vec<std::ffi::OsString>,
+    ) -> (
+        TestbedProc,
+        std::io::Lines<BufReader<std::process::ChildStdout>>,
+    ) {
+        let script = r#""$@" & pid=$!; trap 'kill -9 $pid 2>/dev/null' EXIT; read _ignored; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null"#;
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg("testbed")
+            .arg(marc_bin())
+            .args(["testbed", "serve", "--log"])
+            .arg(log)
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("cannot start `marc testbed serve`");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let tb = TestbedProc {
+            child,
+            esdh: String::new(),
+            legacy: String::new(),
+            log: log.to_path_buf(),
+            ca: None,
+        };
+        (tb, BufReader::new(stdout).lines())
     }
 
     /// Every request the testbed served so far.
@@ -218,7 +226,14 @@ pub fn run_args(
         out.to_str().unwrap(),
         "--json",
     ]);
-    a.extend(tb.base_url_args());
+    // Only the systems asked for: marc refuses a --base-url for a system
+    // its robots folder does not have.
+    for pair in tb.base_url_args().chunks(2) {
+        let system = pair[1].split('=').next().unwrap_or_default();
+        if systems.split(',').any(|s| s == system) {
+            a.extend(pair.iter().cloned());
+        }
+    }
     a
 }
 

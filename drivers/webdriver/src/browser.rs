@@ -292,6 +292,27 @@ impl Browser {
         }
     }
 
+    /// Runs an asynchronous script (its last argument is the callback that
+    /// ends it), e.g. an accessibility check that returns a promise.
+    pub async fn execute_async(&self, script: &str, args: Vec<Value>) -> Result<Value, DriverError> {
+        self.commands.fetch_add(1, Ordering::Relaxed);
+        match tokio::time::timeout(self.timeout, self.client.execute_async(script, args)).await {
+            Err(_) => Err(DriverError::Timeout {
+                what: "an asynchronous script in the page".into(),
+                ms: self.timeout.as_millis() as u64,
+                url: String::new(),
+            }),
+            Ok(Err(e)) => Err(DriverError::Script(e.to_string())),
+            Ok(Ok(v)) => Ok(v),
+        }
+    }
+
+    /// Forgets every cookie of the session (a session that ended).
+    pub async fn delete_all_cookies(&self) -> Result<(), DriverError> {
+        self.cmd("delete_all_cookies", self.client.delete_all_cookies())
+            .await
+    }
+
     pub async fn goto(&self, url: &str) -> Result<(), DriverError> {
         self.cmd("navigate", self.client.goto(url)).await
     }

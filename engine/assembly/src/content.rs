@@ -7,6 +7,7 @@ pub const OCR_CHECK_BELOW: f32 = 0.80;
 use chrono::NaiveDate;
 use marc_model::MarkKind;
 
+use crate::kinds;
 use crate::layout::{
     Anchor, BlockKind, Layout, Op, PageOut, Seg, Style, ARTIFACT_BLOCK, BODY, BODY_BOLD, H1, H2,
     H3, MARGIN_X, PAGE_H, SMALL, SMALL_BOLD, TEXT_W,
@@ -70,42 +71,20 @@ fn dk_cpr(s: &str) -> String {
     }
 }
 
-/// Legal basis text per mark kind (shown in the reading guide).
-pub(crate) fn legal_basis(kind: MarkKind) -> (&'static str, &'static str) {
-    match kind {
-        MarkKind::Name | MarkKind::Address => (
-            "Navne, adresser og andre oplysninger om andre personers private forhold",
-            "forvaltningsloven § 15 b, nr. 1, og offentlighedsloven § 30, nr. 1 (ved indsigt efter databeskyttelsesforordningen: artikel 15, stk. 4)",
-        ),
-        MarkKind::Cpr => ("Andre personers CPR-numre", "offentlighedsloven § 28, stk. 1, og forvaltningsloven § 15 b, nr. 1"),
-        MarkKind::Word => (
-            "Følsomme oplysninger, der efter kommunens vurdering skal undtages af hensyn til dig selv eller andre private",
-            "forvaltningsloven § 15 b, nr. 1, og offentlighedsloven § 30, nr. 1",
-        ),
-    }
-}
-
-/// A short reason for the index when the caller gave none.
+/// A short reason for the index when the caller gave none: one per kind of
+/// mark in the document, in the reading guide's order.
 fn default_reason(d: &AssemblyDoc) -> String {
     match d.access {
         Access::Full => String::new(),
         Access::None => "Undtaget i sin helhed".into(),
         Access::Partial => {
-            let kinds: std::collections::BTreeSet<MarkKind> = d
-                .marks
-                .iter()
-                .chain(d.attachment_marks.iter().flatten())
-                .map(|m| m.kind)
-                .collect();
-            let mut parts = Vec::new();
-            if kinds.contains(&MarkKind::Name) || kinds.contains(&MarkKind::Address) {
-                parts.push("Oplysninger om andre personer (fvl. § 15 b, offl. § 30, nr. 1)");
-            }
-            if kinds.contains(&MarkKind::Cpr) {
-                parts.push("CPR-numre (offl. § 28)");
-            }
-            if kinds.contains(&MarkKind::Word) {
-                parts.push("Følsomme oplysninger (fvl. § 15 b)");
+            let kinds = kinds_in(std::iter::once(d));
+            let mut parts: Vec<&str> = Vec::new();
+            for k in kinds {
+                let r = kinds::text(k).index;
+                if !parts.contains(&r) {
+                    parts.push(r);
+                }
             }
             if parts.is_empty() {
                 "Dele af dokumentet er undtaget".into()
@@ -114,6 +93,23 @@ fn default_reason(d: &AssemblyDoc) -> String {
             }
         }
     }
+}
+
+/// The kinds of mark in these documents, in the reading guide's order.
+fn kinds_in<'a>(docs: impl Iterator<Item = &'a AssemblyDoc>) -> Vec<MarkKind> {
+    let mut present = std::collections::BTreeSet::new();
+    for d in docs {
+        present.extend(
+            d.marks
+                .iter()
+                .chain(d.attachment_marks.iter().flatten())
+                .map(|m| m.kind),
+        );
+    }
+    MarkKind::ALL
+        .into_iter()
+        .filter(|k| present.contains(k))
+        .collect()
 }
 
 fn access_word(a: Access) -> &'static str {
@@ -353,15 +349,16 @@ pub(crate) fn build(
          du aktindsigt i resten (forvaltningsloven § 15 c og offentlighedsloven § 34).",
         BODY,
     );
-    for (label, kind) in [
-        ("Undtaget – oplysninger om andre personer", MarkKind::Name),
-        ("Undtaget – oplysninger om andre personer", MarkKind::Cpr),
-        ("Undtaget – følsomme oplysninger", MarkKind::Word),
-    ] {
-        let (what, law) = legal_basis(kind);
+    // every kind of box in this answer, with what it hides and why
+    let mut shown = kinds_in(input.documents.iter());
+    if shown.is_empty() {
+        shown = vec![MarkKind::Name, MarkKind::Cpr];
+    }
+    for kind in shown {
+        let k = kinds::text(kind);
         l.space(3.0);
-        l.trusted(&format!("»{label}«"), BODY_BOLD);
-        l.trusted(&format!("{what}. Retsgrundlag: {law}."), BODY);
+        l.trusted(&format!("»{}«", k.labels[0]), BODY_BOLD);
+        l.trusted(&format!("{}. Retsgrundlag: {}.", k.what, k.law), BODY);
     }
     l.space(3.0);
     l.trusted(

@@ -115,14 +115,7 @@ impl Item {
 /// The labels drawn in redaction boxes, longest first; the longest that fits
 /// is used.
 pub(crate) fn box_labels(kind: MarkKind) -> &'static [&'static str] {
-    match kind {
-        MarkKind::Word => &["Undtaget – følsomme oplysninger", "Undtaget"],
-        _ => &[
-            "Undtaget – oplysninger om andre personer",
-            "Undtaget – andre personer",
-            "Undtaget",
-        ],
-    }
+    crate::kinds::text(kind).labels
 }
 
 /// Breaks segments into lines of at most `width`. Breaks happen at spaces;

@@ -13,6 +13,7 @@
 
 mod content;
 mod fonts;
+mod kinds;
 mod layout;
 mod leak;
 mod matching;
@@ -136,12 +137,17 @@ pub enum AssemblyError {
 }
 
 /// Every marked string of the input: the marks' texts and the spans they
-/// point at (if those differ, both are needles).
+/// point at (if those differ, both are needles), and the other plain forms
+/// of the same value ([`marc_model::MarkKind::plain_forms`]: a CPR number
+/// marked as OCR'd or spelled out, a phone number without its country
+/// code), so the value is also caught where it stands unmarked in another
+/// spelling.
 pub fn marked_strings(input: &AssemblyInput) -> Vec<String> {
     let mut out = Vec::new();
     let mut add = |text: &str, m: &Mark| {
         if !m.text.trim().is_empty() {
             out.push(m.text.clone());
+            out.extend(m.kind.plain_forms(&m.text));
         }
         if let Some(s) = text.get(m.start..m.end) {
             if !s.trim().is_empty() && s != m.text {

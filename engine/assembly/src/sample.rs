@@ -152,7 +152,7 @@ pub fn sample_input() -> AssemblyInput {
                     ("misbrug", MarkKind::Word),
                 ],
             ),
-            attachment_marks: vec![marks(a1, &[("Søren Æbelø", MarkKind::Name), ("12 34 56 78", MarkKind::Word)])],
+            attachment_marks: vec![marks(a1, &[("Søren Æbelø", MarkKind::Name), ("12 34 56 78", MarkKind::Phone)])],
             access: Access::Partial,
             reason: String::new(),
         },

@@ -308,3 +308,61 @@ fn own_name_is_not_a_leak_but_an_unmarked_mention_is() {
         "{leaks:?}"
     );
 }
+
+#[test]
+fn new_kinds_get_their_own_box_and_guide_text_and_other_spellings_are_leaks() {
+    let text = "Naboen har tlf. +45 20 30 40 50 og cpr O2O29O-l234, mail \
+                louise.frederiksen@firma.dk, konto DK50 0040 0440 1162 43.";
+    let mut d = bare(text, "Notat");
+    for (needle, kind) in [
+        ("+45 20 30 40 50", MarkKind::Phone),
+        ("O2O29O-l234", MarkKind::Cpr),
+        ("louise.frederiksen@firma.dk", MarkKind::Email),
+        ("DK50 0040 0440 1162 43", MarkKind::Account),
+    ] {
+        let start = text.find(needle).unwrap();
+        d.marks.push(Mark {
+            start,
+            end: start + needle.len(),
+            kind,
+            text: needle.into(),
+            confidence: 0.9,
+            reason: String::new(),
+            review: false,
+        });
+    }
+    d.access = Access::Partial;
+    let mut input = sample_input();
+    input.documents = vec![d];
+    let (pdf, leaks) = assemble_checked(&input, &fonts()).unwrap();
+    assert!(leaks.is_empty(), "{leaks:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_tmp(dir.path(), "kinds.pdf", &pdf);
+    let t = pdftotext(&p).replace('\n', " ");
+    for guide in [
+        "Undtaget – andre personers telefonnummer",
+        "Undtaget – andre personers e-mailadresse",
+        "Undtaget – andre personers kontonummer",
+        "Undtaget – andre personers CPR-nummer",
+        "Andre personers telefonnumre (fvl. § 15 b",
+    ] {
+        assert!(t.contains(guide), "{guide:?} missing from {t}");
+    }
+    // the same values unmarked in another spelling, in another document
+    input.documents.push(bare(
+        "Ring 20304050, cpr 020290-1234, konto 0040 0440116243, skriv til louise.frederiksen.",
+        "Opfølgning",
+    ));
+    let (_, leaks) = assemble_checked(&input, &fonts()).unwrap();
+    for found in [
+        "20304050",
+        "020290-1234",
+        "0040 0440116243",
+        "louise.frederiksen",
+    ] {
+        assert!(
+            leaks.iter().any(|l| l.found_as == found),
+            "{found} (another spelling of a marked value) not caught: {leaks:?}"
+        );
+    }
+}

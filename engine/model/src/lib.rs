@@ -12,5 +12,5 @@ mod period;
 
 pub use cpr::{Cpr, CprError};
 pub use document::{sanitize_text, Attachment, Document, Subject};
-pub use mark::{Mark, MarkKind};
+pub use mark::{number_digits, number_word, ocr_digit, Mark, MarkKind};
 pub use period::{Period, PeriodError};

@@ -102,11 +102,13 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
     let mut k = 1;
     while k < toks.len() {
         let num = toks[k];
-        if num.kind != TokKind::Number
-            || !num.space_before
-            || num.newline_before
-            || num.end - num.start > 4
-        {
+        if num.kind != TokKind::Number || !num.space_before || num.end - num.start > 4 {
+            k += 1;
+            continue;
+        }
+        // "Engvej\n133, 2. tv.": a house number opening the next line counts
+        // when the street word ends the line before and address parts follow
+        if num.newline_before && !number_on_next_line(s, toks, k) {
             k += 1;
             continue;
         }
@@ -132,8 +134,13 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
         let mut m = last + 1;
         street_key(prev_word.text(s), &mut key);
         let could_be_listed = lex.is_street_last_word(&key);
-        while could_be_listed && m > 0 && words < maxw + 2 {
+        // bounded in tokens too: numbers and dots between words ("10.
+        // Februar Vej") count, or a line of digits would be walked over at
+        // every house number (quadratic)
+        let mut steps = 0;
+        while could_be_listed && m > 0 && words < maxw + 2 && steps < 2 * maxw + 4 {
             m -= 1;
+            steps += 1;
             let t = toks[m];
             match t.kind {
                 TokKind::Word => words += 1,
@@ -248,7 +255,7 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
                 lower_into(t.text(s), &mut buf);
                 if matches!(
                     buf.as_str(),
-                    "st" | "stuen" | "kl" | "kælder" | "kld" | "sal"
+                    "st" | "stuen" | "stue" | "kl" | "kælder" | "kld" | "sal" | "parterre"
                 ) {
                     g += 1;
                     floor_end = Some(toks[g - 1].end);
@@ -302,44 +309,45 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
             }
             e = h;
         }
-        // postcode and town: ", 8600 Silkeborg", "DK-8600 Silkeborg C"
+        // postcode and town: ", 8600 Silkeborg", "DK-8600 Silkeborg C", a
+        // village before them (", Bårup, 4370 St. Merløse"), "8210, Århus V",
+        // foreign codes ("111 22 Stockholm", "10115 Berlin"), a country line
         let mut p = e;
         if toks.get(p).is_some_and(|t| t.is_punct(',')) {
             p += 1;
         }
-        if toks
-            .get(p)
-            .is_some_and(|t| t.is_word() && t.text(s) == "DK")
-            && toks.get(p + 1).is_some_and(|t| t.is_punct('-'))
+        if let Some(v) = village_before_postcode(s, toks, p) {
+            p = v;
+        }
+        if toks.get(p).is_some_and(|t| {
+            t.is_word() && (t.text(s) == "DK" || t.text(s) == "S" || t.text(s) == "D")
+        }) && toks.get(p + 1).is_some_and(|t| t.is_punct('-'))
         {
             p += 2;
         }
         let mut with_town = false;
-        if let Some(t) = toks.get(p) {
-            let pc = t.text(s);
-            if t.kind == TokKind::Number && pc.len() == 4 && !pc.starts_with('0') {
-                if let Some(town) = toks.get(p + 1) {
-                    if town.is_word() && town.cap && !town.newline_before {
-                        end = town.end;
-                        with_town = true;
-                        let mut q = p + 2;
-                        // more town words: "Frederiksberg C", "Aarhus N", "Ny Ellebjerg"
-                        while let Some(t) = toks.get(q) {
-                            if t.is_word()
-                                && t.cap
-                                && t.space_before
-                                && !t.newline_before
-                                && q < p + 4
-                            {
-                                end = t.end;
-                                q += 1;
-                            } else {
-                                break;
-                            }
-                        }
-                    }
+        if let Some((town_at, _)) = postcode_at(s, toks, p) {
+            if let Some(town_end) = town_from(s, toks, town_at) {
+                end = town_end.0;
+                with_town = true;
+                if let Some(c) = country_after(s, toks, town_end.1) {
+                    end = c;
                 }
-            } else if t.is_word() && t.cap && !t.newline_before && p > e {
+            }
+        } else if toks
+            .get(p)
+            .is_some_and(|t| t.text(s) == "i" && !t.newline_before && p == e)
+            && toks
+                .get(p + 1)
+                .is_some_and(|t| t.is_word() && t.cap && !t.newline_before)
+        {
+            // "Søndergade 45 i Odense", "Møllegade 3, 1. th. i Haderslev"
+            if let Some(town_end) = town_from(s, toks, p + 1) {
+                end = town_end.0;
+                with_town = true;
+            }
+        } else if let Some(t) = toks.get(p) {
+            if t.is_word() && t.cap && !t.newline_before && p > e {
                 // ", Silkeborg" without a postcode: only a known town
                 lower_into(t.text(s), &mut buf);
                 if rules.flags(&buf) & crate::rules::TOWN != 0 {
@@ -369,6 +377,181 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
         }
     }
     out
+}
+
+/// Whether the house number at token `k`, first on its line, belongs to the
+/// street word ending the line before: address parts must follow it (a
+/// comma, a floor, a postcode) or it must end its line.
+fn number_on_next_line(s: &str, toks: &[Tok], k: usize) -> bool {
+    let prev = toks[k - 1];
+    if !prev.is_word() || !prev.cap {
+        return false;
+    }
+    match toks.get(k + 1) {
+        None => true,
+        Some(n) => {
+            n.newline_before
+                || n.is_punct(',')
+                || (n.is_word() && n.start == toks[k].end && n.end - n.start == 1)
+                || n.kind == TokKind::Number
+                    && n.end - n.start == 4
+                    && !s[n.start..].starts_with('0')
+        }
+    }
+}
+
+/// Where the town starts after a postcode at token `p`: "8600 Silkeborg",
+/// "8210, Århus V", "111 22 Stockholm", "10115 Berlin". Returns (town token,
+/// postcode end).
+fn postcode_at(s: &str, toks: &[Tok], p: usize) -> Option<(usize, usize)> {
+    let t = toks.get(p)?;
+    if t.kind != TokKind::Number {
+        return None;
+    }
+    let pc = t.text(s);
+    let mut q = p + 1;
+    let ok = match pc.len() {
+        4 | 5 => !pc.starts_with('0') || pc.len() == 5,
+        // Swedish "111 22"
+        3 => toks
+            .get(q)
+            .is_some_and(|n| n.kind == TokKind::Number && n.end - n.start == 2 && !n.newline_before)
+            .then(|| q += 1)
+            .is_some(),
+        _ => false,
+    };
+    if !ok {
+        return None;
+    }
+    if toks
+        .get(q)
+        .is_some_and(|n| n.is_punct(',') && !n.newline_before)
+    {
+        q += 1;
+    }
+    let town = toks.get(q)?;
+    (town.is_word() && town.cap && !town.newline_before).then_some((q, toks[q - 1].end))
+}
+
+/// The end of a town name starting at token `q` ("Aarhus C", "St.
+/// Merløse", "Kgs. Lyngby", "Ny Ellebjerg") and the token after it.
+fn town_from(s: &str, toks: &[Tok], q: usize) -> Option<(usize, usize)> {
+    let first = toks.get(q)?;
+    let mut end = first.end;
+    let mut r = q + 1;
+    let mut words = 1;
+    // an abbreviation's dot: "St. Merløse"
+    let abbrev = [
+        "st", "kgs", "nr", "sdr", "gl", "skt", "sct", "ll", "vr", "ø", "v", "n", "s",
+    ]
+    .iter()
+    .any(|a| a.eq_ignore_ascii_case(first.text(s)));
+    if abbrev
+        && toks
+            .get(r)
+            .is_some_and(|t| t.is_punct('.') && t.start == end)
+        && toks
+            .get(r + 1)
+            .is_some_and(|t| t.is_word() && t.cap && !t.newline_before)
+    {
+        end = toks[r + 1].end;
+        r += 2;
+        words += 1;
+    }
+    while let Some(t) = toks.get(r) {
+        if t.is_word() && t.cap && t.space_before && !t.newline_before && words < 3 {
+            end = t.end;
+            r += 1;
+            words += 1;
+        } else {
+            break;
+        }
+    }
+    Some((end, r))
+}
+
+/// A village between the house number and the postcode (", Bårup, 4370"):
+/// capitalised words, a comma, then a postcode. Returns the postcode token.
+fn village_before_postcode(s: &str, toks: &[Tok], p: usize) -> Option<usize> {
+    let mut q = p;
+    let mut words = 0;
+    while let Some(t) = toks.get(q) {
+        if t.is_word() && t.cap && !t.newline_before && words < 3 {
+            q += 1;
+            words += 1;
+        } else {
+            break;
+        }
+    }
+    if words == 0 || !toks.get(q).is_some_and(|t| t.is_punct(',')) {
+        return None;
+    }
+    postcode_at(s, toks, q + 1).map(|_| q + 1)
+}
+
+/// Countries written on the line after a town.
+const COUNTRIES: &[&str] = &[
+    "danmark",
+    "denmark",
+    "sverige",
+    "sweden",
+    "norge",
+    "norway",
+    "tyskland",
+    "germany",
+    "deutschland",
+    "england",
+    "uk",
+    "storbritannien",
+    "frankrig",
+    "france",
+    "spanien",
+    "spain",
+    "polen",
+    "poland",
+    "holland",
+    "nederlandene",
+    "netherlands",
+    "belgien",
+    "belgium",
+    "italien",
+    "italy",
+    "schweiz",
+    "østrig",
+    "finland",
+    "island",
+    "iceland",
+    "færøerne",
+    "grønland",
+    "greenland",
+    "usa",
+    "litauen",
+    "letland",
+    "estland",
+    "rumænien",
+    "bulgarien",
+    "tyrkiet",
+];
+
+/// The end of a country right after a town (token `r`), on its own line
+/// or after a comma ("…, 247 34 Södra Sandby, Sverige"), if any.
+fn country_after(s: &str, toks: &[Tok], mut r: usize) -> Option<usize> {
+    if toks
+        .get(r)
+        .is_some_and(|t| t.is_punct(',') && !t.newline_before)
+    {
+        let t = toks.get(r + 1)?;
+        let known = COUNTRIES.iter().any(|c| c.eq_ignore_ascii_case(t.text(s)));
+        return (t.is_word() && !t.newline_before && known).then_some(t.end);
+    }
+    let t = toks.get(r)?;
+    r += 1;
+    let single_line = toks.get(r).is_none_or(|n| n.newline_before);
+    (t.is_word()
+        && t.newline_before
+        && single_line
+        && COUNTRIES.iter().any(|c| c.eq_ignore_ascii_case(t.text(s))))
+    .then_some(t.end)
 }
 
 fn is_side(w: &str) -> bool {

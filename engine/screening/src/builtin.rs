@@ -94,6 +94,7 @@ borger borgeren barnet barn forældre forælder mor far moderen faderen mother f
 kommune kommunen region regionen afdeling afdelingen center centret skole skolen
 januar februar marts    juli  september oktober november december
 mandag tirsdag onsdag torsdag fredag lørdag søndag i dag igår iforgårs
+monday tuesday wednesday thursday friday saturday sunday
 hr fru frk dr nr tlf tel mobil mail email adresse cpr postnr by
 ad ah  an as  bi  dem des di do ed  em ene es fa fe ha he hi ho  id in is ka ki la le  
 lu ma me mi mo mu na ne ni no nu og ok on or pa pe pi po ra re ri ro ru sa se si so su ta te ti
@@ -142,7 +143,10 @@ tolken værge værgen bisidder bisidderen partsrepræsentant partsrepræsentante
 patienten eleven ansøgeren ansøger sundhedsplejerske sundhedsplejersken støttekontaktperson
 mentor mentoren familiebehandler familiebehandleren v/ att c/o kære hej pårørende barnet
 drengen pigen fætter kusine svoger svigerinde svigermor svigerfar stedfar stedmor papfar papmor
-familien fam
+familien fam kong kongen dronning dronningen prins prinsen prinsesse prinsessen kronprins
+kronprinsen kronprinsesse kronprinsessen greve grevinde baron baronesse hertug hertuginde
+kejser kejserinde fyrst fyrstinde storhertug storhertuginde lensgreve komtesse enkedronning
+pave herr frøken mr mrs ms miss sir lady lord
 ";
 
 /// Danish towns and place words: capitalised, often beside names, never a
@@ -159,7 +163,7 @@ stege vordingborg præstø faxe haslev tølløse hvidovre rødovre glostrup brø
 ishøj vallensbæk dragør tårnby ballerup herlev gladsaxe gentofte frederiksberg charlottenlund
 hellerup valby vanløse brønshøj amager nørrebro østerbro vesterbro christianshavn danmark
 jylland fyn sjælland bornholm lolland falster møn midtjylland nordjylland syddanmark
-hovedstaden europa tyskland sverige norge lund malmø funder tønder
+hovedstaden europa tyskland sverige norge lund malmø funder tønder denmark danish
 kjellerup gjern them bjerringbro ry galten hammel hinnerup hadsten lystrup trige tilst brabrand
 viby højbjerg risskov egå hasle åbyhøj beder malling solbjerg tranbjerg mårslet skødstrup hornslet
 rønde kolind ebeltoft auning ørsted allingåbro randers langå hobro mariager arden støvring aars
@@ -190,6 +194,22 @@ institut instituttet fond fonden kirke kirken hus huset plads universitet univer
 ministerium ministeriet styrelse styrelsen afdeling afdelingen forvaltning forvaltningen politi
 politiet retten byret byretten landsret landsretten højesteret ankestyrelsen udvalg udvalget
 forening foreningen bibliotek biblioteket museum museet apotek apoteket a/s aps i/s
+borgerservice jobcenter jobcentret jobcenteret ydelsesservice sygedagpenge handicap hjemmeplejen
+visitationen familieafdelingen ppr ssp beskæftigelse integration ældreplejen tandplejen
+sundhedsplejen socialforvaltningen skat ivs amba smba a.m.b.a holding gmbh ltd inc llc
+revision revisionsfirma transport vvs consult rådgivning entreprise advokatfirma advokatfirmaet
+advokater ejendomme ejendomsadministration invest handel import export autoværksted
+tømrerfirma malerfirma murerfirma elektriker vognmand vognmandsforretning gruppen group
+partners folketinget folketing christiansborg parlament parlamentet europa-parlamentet
+bank banken sparekasse sparekassen forsikring boligforening boligforeningen boligselskab
+boligselskabet ministeriet rigspolitiet anklagemyndigheden hovedstaden
+lægehuset lægerne tandlægerne tandlæge tandlægen advokathuset rådhus rådhuset praksis
+speciallægepraksis lægepraksis fysioterapi udbetaling station stadion svømmehal hotel fængsel
+kirkegård forsyning kollegiet kollegier kollegium fabrik maskinfabrik bageriet festival
+seminarium statsseminarium koncerthus forbund borgerforening folkeparti venstre kor kammerkor
+college campus services service erhvervssikring repræsentation repræsentationen fiskeauktion
+hjemmesygeplejen socialpsykiatri visitation myndighed ungdomsuddannelse uddannelsesvejledning
+co
 ";
 
 /// Suffixes of Danish street names, for streets missing from the list
@@ -202,6 +222,7 @@ marken dalen broen gård gården sti stien kvarter kvarteret engen hegn hegnet s
 dige diget ager agre krogen bjerget bækken ringen passage passagen promenade promenaden kaj
 kajen brygge bryggen møllen tofte toften banke banken vangen have stykket stykke hus husene
 linien linjen vejle drev drevet sletten slette bro alléen mose mosen holm holmen eng lund
+gatan vägen gata väg veien vei gate gaten straße strasse weg laan straat street road avenue lane
 ";
 
 /// Splits a whitespace-separated builtin list into lower-case words.

@@ -5,7 +5,8 @@
 //! Gold is written inline: `{{name|Peter Hansen}}`, `{{cpr|010190-1234}}`,
 //! `{{addr|Nørregade 4, 2. tv.}}`, `{{word|anbringelsen}}` must be marked;
 //! `{{own|Anna}}` (the subject's or a consented party's data) and
-//! `{{not|tlf. 20304050}}` (look-alikes) must not be.
+//! `{{not|sagsnr. 2023-004711}}` (look-alikes) must not be; `{{phone|..}}`,
+//! `{{email|..}}` and `{{account|..}}` mark other identifiers of a person.
 //!
 //! The generator draws names and streets from the same data files the
 //! product loads (read here independently of [`crate::Lexicon`]), and adds
@@ -13,7 +14,7 @@
 //! first name, made-up streets with a street suffix — so the evidence rules
 //! are tested, not just the lists.
 
-use crate::{Mark, Screener, Subject};
+use crate::{Mark, MarkKind, Screener, Subject};
 use std::path::Path;
 
 /// What a gold span is.
@@ -22,6 +23,9 @@ pub enum GoldKind {
     Cpr,
     Name,
     Address,
+    Phone,
+    Email,
+    Account,
     Word,
     /// The subject's or a consented party's own data: must not be marked.
     Own,
@@ -30,11 +34,25 @@ pub enum GoldKind {
 }
 
 impl GoldKind {
+    /// The kinds that must be marked, in the order of [`Score::recall`].
+    pub const MARKED: [GoldKind; 7] = [
+        GoldKind::Cpr,
+        GoldKind::Name,
+        GoldKind::Address,
+        GoldKind::Phone,
+        GoldKind::Email,
+        GoldKind::Account,
+        GoldKind::Word,
+    ];
+
     fn parse(s: &str) -> Option<GoldKind> {
         Some(match s {
             "cpr" => GoldKind::Cpr,
             "name" => GoldKind::Name,
             "addr" | "address" => GoldKind::Address,
+            "phone" => GoldKind::Phone,
+            "email" => GoldKind::Email,
+            "account" => GoldKind::Account,
             "word" => GoldKind::Word,
             "own" => GoldKind::Own,
             "not" => GoldKind::Not,
@@ -43,20 +61,34 @@ impl GoldKind {
     }
     /// Whether the span must be marked.
     pub fn must_mark(&self) -> bool {
-        matches!(
-            self,
-            GoldKind::Cpr | GoldKind::Name | GoldKind::Address | GoldKind::Word
-        )
+        !matches!(self, GoldKind::Own | GoldKind::Not)
     }
     pub fn label(&self) -> &'static str {
         match self {
             GoldKind::Cpr => "cpr",
             GoldKind::Name => "name",
             GoldKind::Address => "address",
+            GoldKind::Phone => "phone",
+            GoldKind::Email => "email",
+            GoldKind::Account => "account",
             GoldKind::Word => "word",
             GoldKind::Own => "own",
             GoldKind::Not => "not",
         }
+    }
+    /// Whether a mark of kind `k` is the right kind for this span (strict
+    /// precision).
+    pub fn matches(&self, k: MarkKind) -> bool {
+        matches!(
+            (self, k),
+            (GoldKind::Cpr, MarkKind::Cpr)
+                | (GoldKind::Name, MarkKind::Name)
+                | (GoldKind::Address, MarkKind::Address)
+                | (GoldKind::Phone, MarkKind::Phone)
+                | (GoldKind::Email, MarkKind::Email)
+                | (GoldKind::Account, MarkKind::Account)
+                | (GoldKind::Word, MarkKind::Word)
+        )
     }
 }
 
@@ -79,6 +111,8 @@ pub struct Case {
     pub subject: Subject,
     pub consented: Vec<Subject>,
     pub words: Vec<String>,
+    /// Where the text comes from (the independent corpus's `source:`).
+    pub source: String,
 }
 
 /// Strips `{{kind|text}}` markup, returning the plain text and gold spans.
@@ -145,25 +179,35 @@ pub fn load_cases(jsonl: &str) -> Result<Vec<Case>, String> {
             subject: r.subject,
             consented: r.consented,
             words: r.words,
+            source: String::new(),
         });
     }
     Ok(v)
 }
 
-/// Recall counts and character precision.
+/// Recall per kind, character precision, own data marked, and marks on
+/// documents that mention nobody else.
 #[derive(Clone, Debug, Default)]
 pub struct Score {
-    /// (found, total) for cpr, name, address, word.
-    pub recall: [(usize, usize); 4],
-    /// Own-data spans that were marked (must be 0).
+    /// (found, total) per kind, in the order of [`GoldKind::MARKED`]. A span
+    /// is found when every non-space character of it is marked.
+    pub recall: [(usize, usize); 7],
+    /// Own-data spans with a marked character (must be 0).
     pub own_marked: usize,
     pub own_total: usize,
     /// Look-alike spans that were marked.
     pub not_marked: usize,
     pub not_total: usize,
-    /// Characters marked, and of those inside a must-mark gold span.
+    /// Non-space characters marked; of those inside a gold span that must
+    /// be marked (lenient), and inside one of the mark's own kind (strict).
     pub marked_chars: usize,
     pub correct_chars: usize,
+    pub strict_chars: usize,
+    /// Documents, and documents whose gold has no other person in it
+    /// (nothing to mark) and of those, the ones that got a mark anyway.
+    pub docs: usize,
+    pub clean_docs: usize,
+    pub clean_docs_marked: usize,
     pub marks: usize,
     pub review_marks: usize,
     /// Human-readable misses and false marks (first few hundred).
@@ -172,6 +216,7 @@ pub struct Score {
 }
 
 impl Score {
+    /// Recall of the `k`-th kind of [`GoldKind::MARKED`] (1.0 when absent).
     pub fn recall_of(&self, k: usize) -> f64 {
         let (f, t) = self.recall[k];
         if t == 0 {
@@ -180,37 +225,78 @@ impl Score {
             f as f64 / t as f64
         }
     }
+    /// Recall of one kind.
+    pub fn recall_kind(&self, k: GoldKind) -> f64 {
+        GoldKind::MARKED
+            .iter()
+            .position(|x| *x == k)
+            .map_or(1.0, |i| self.recall_of(i))
+    }
+    /// Lenient character precision: marked characters inside any span that
+    /// must be marked.
     pub fn precision(&self) -> f64 {
-        if self.marked_chars == 0 {
-            1.0
-        } else {
-            self.correct_chars as f64 / self.marked_chars as f64
+        ratio(self.correct_chars, self.marked_chars)
+    }
+    /// Strict character precision: marked characters inside a span of the
+    /// mark's own kind.
+    pub fn strict_precision(&self) -> f64 {
+        ratio(self.strict_chars, self.marked_chars)
+    }
+    /// Adds another score's counts (for totals over groups).
+    pub fn merge(&mut self, o: &Score) {
+        for (a, b) in self.recall.iter_mut().zip(o.recall) {
+            a.0 += b.0;
+            a.1 += b.1;
         }
+        self.own_marked += o.own_marked;
+        self.own_total += o.own_total;
+        self.not_marked += o.not_marked;
+        self.not_total += o.not_total;
+        self.marked_chars += o.marked_chars;
+        self.correct_chars += o.correct_chars;
+        self.strict_chars += o.strict_chars;
+        self.docs += o.docs;
+        self.clean_docs += o.clean_docs;
+        self.clean_docs_marked += o.clean_docs_marked;
+        self.marks += o.marks;
+        self.review_marks += o.review_marks;
+        self.misses.extend(o.misses.iter().cloned());
+        self.false_marks.extend(o.false_marks.iter().cloned());
     }
     /// One stable line per figure.
     pub fn report(&self, title: &str) -> String {
-        let names = ["cpr", "name", "address", "word"];
         let mut s = format!("== {title}\n");
-        for (i, n) in names.iter().enumerate() {
+        for (i, k) in GoldKind::MARKED.iter().enumerate() {
             let (f, t) = self.recall[i];
-            s += &format!(
-                "recall {n:<8} {:>7.2}% ({f}/{t})\n",
-                100.0 * self.recall_of(i)
-            );
+            if t > 0 {
+                s += &format!(
+                    "recall {:<8} {:>7.2}% ({f}/{t})\n",
+                    k.label(),
+                    100.0 * self.recall_of(i)
+                );
+            }
         }
         s += &format!(
-            "char precision   {:>7.2}% ({}/{})\n",
+            "char precision   {:>7.2}% ({}/{}), strict {:.2}% ({})\n",
             100.0 * self.precision(),
             self.correct_chars,
-            self.marked_chars
+            self.marked_chars,
+            100.0 * self.strict_precision(),
+            self.strict_chars
         );
         s += &format!(
             "own data marked  {} of {}\n",
             self.own_marked, self.own_total
         );
+        if self.not_total > 0 {
+            s += &format!(
+                "look-alikes marked {} of {}\n",
+                self.not_marked, self.not_total
+            );
+        }
         s += &format!(
-            "look-alikes marked {} of {}\n",
-            self.not_marked, self.not_total
+            "documents without another person that got a mark: {} of {}\n",
+            self.clean_docs_marked, self.clean_docs
         );
         s += &format!("marks {} (review {})\n", self.marks, self.review_marks);
         s
@@ -219,39 +305,49 @@ impl Score {
     /// Adds one document's result.
     pub fn add(&mut self, c: &Case, marks: &[Mark]) {
         let text = &c.text;
+        // the mark over each byte (marks do not overlap)
+        let mut cover: Vec<Option<MarkKind>> = vec![None; text.len()];
+        for m in marks {
+            for x in &mut cover[m.start.min(text.len())..m.end.min(text.len())] {
+                *x = Some(m.kind);
+            }
+        }
         let covered = |a: usize, b: usize| -> bool {
-            // every non-space byte of [a,b) lies in some mark
-            text[a..b].char_indices().all(|(i, ch)| {
-                let p = a + i;
-                ch.is_whitespace() || marks.iter().any(|m| m.start <= p && p < m.end)
-            })
+            text[a..b]
+                .char_indices()
+                .all(|(i, ch)| ch.is_whitespace() || cover[a + i].is_some())
         };
-        let touched = |a: usize, b: usize| marks.iter().any(|m| m.start < b && a < m.end);
+        let touched = |a: usize, b: usize| {
+            text[a..b]
+                .char_indices()
+                .any(|(i, ch)| !ch.is_whitespace() && cover[a + i].is_some())
+        };
+        self.docs += 1;
+        if !c.gold.iter().any(|g| g.kind.must_mark()) {
+            self.clean_docs += 1;
+            if !marks.is_empty() {
+                self.clean_docs_marked += 1;
+            }
+        }
         for g in &c.gold {
-            let idx = match g.kind {
-                GoldKind::Cpr => 0,
-                GoldKind::Name => 1,
-                GoldKind::Address => 2,
-                GoldKind::Word => 3,
-                GoldKind::Own => {
-                    self.own_total += 1;
-                    if touched(g.start, g.end) {
-                        self.own_marked += 1;
+            let Some(idx) = GoldKind::MARKED.iter().position(|k| *k == g.kind) else {
+                let (hit, total) = if g.kind == GoldKind::Own {
+                    (&mut self.own_marked, &mut self.own_total)
+                } else {
+                    (&mut self.not_marked, &mut self.not_total)
+                };
+                *total += 1;
+                if touched(g.start, g.end) {
+                    *hit += 1;
+                    if g.kind == GoldKind::Own {
                         self.false_marks.push(format!(
                             "{}: OWN marked {:?}",
                             c.id,
                             &text[g.start..g.end]
                         ));
                     }
-                    continue;
                 }
-                GoldKind::Not => {
-                    self.not_total += 1;
-                    if touched(g.start, g.end) {
-                        self.not_marked += 1;
-                    }
-                    continue;
-                }
+                continue;
             };
             self.recall[idx].1 += 1;
             if covered(g.start, g.end) {
@@ -266,6 +362,13 @@ impl Score {
                 ));
             }
         }
+        // the gold span over each byte
+        let mut gold: Vec<Option<GoldKind>> = vec![None; text.len()];
+        for g in c.gold.iter().filter(|g| g.kind.must_mark()) {
+            for x in &mut gold[g.start..g.end] {
+                *x = Some(g.kind);
+            }
+        }
         for m in marks {
             self.marks += 1;
             self.review_marks += m.review as usize;
@@ -274,29 +377,175 @@ impl Score {
                 if ch.is_whitespace() {
                     continue;
                 }
-                let p = m.start + i;
                 self.marked_chars += 1;
-                if c.gold
-                    .iter()
-                    .any(|g| g.kind.must_mark() && g.start <= p && p < g.end)
-                {
-                    self.correct_chars += 1;
-                } else {
-                    wrong += 1;
+                match gold[m.start + i] {
+                    Some(g) => {
+                        self.correct_chars += 1;
+                        if g.matches(m.kind) {
+                            self.strict_chars += 1;
+                        } else {
+                            wrong += 1;
+                        }
+                    }
+                    None => wrong += 1,
                 }
             }
             if wrong > 0 && self.false_marks.len() < 400 {
                 self.false_marks.push(format!(
-                    "{}: false {} {:?} ({}) in {:?}",
+                    "{}: false {} {:?} ({}{}) in {:?}",
                     c.id,
                     m.kind.as_str(),
                     m.text,
                     m.reason,
+                    if m.review { ", review" } else { "" },
                     context(text, m.start, m.end)
                 ));
             }
         }
     }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        1.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+/// Reads a corpus laid out as `<set>/<NNN>-<slug>.txt`, each file a header
+/// (`source:`, `requester-name:`, `requester-cpr:`, `requester-address:`),
+/// a line `---`, then the text with inline gold (`{{name|...}}`,
+/// `{{cpr|...}}`, `{{address|...}}`, `{{phone|...}}`, `{{email|...}}`,
+/// `{{account|...}}`, `{{own|...}}`). Ids are `<set>/<file stem>`, sorted;
+/// each document is its own request.
+pub fn load_dir(dir: &Path) -> Result<Vec<Case>, String> {
+    let mut files = Vec::new();
+    let sets = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for set in sets.flatten() {
+        if !set.path().is_dir() {
+            continue;
+        }
+        let inner =
+            std::fs::read_dir(set.path()).map_err(|e| format!("{}: {e}", set.path().display()))?;
+        for f in inner.flatten() {
+            let p = f.path();
+            if p.extension().is_some_and(|e| e == "txt") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut out = Vec::with_capacity(files.len());
+    for p in files {
+        let raw = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let set = p
+            .parent()
+            .and_then(|d| d.file_name())
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let stem = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let id = format!("{set}/{stem}");
+        out.push(parse_document(&id, &raw).map_err(|e| format!("{}: {e}", p.display()))?);
+    }
+    Ok(out)
+}
+
+/// Parses one document of the directory format (see [`load_dir`]).
+pub fn parse_document(id: &str, raw: &str) -> Result<Case, String> {
+    let raw = raw.replace("\r\n", "\n");
+    let (head, body) = raw
+        .split_once("\n---\n")
+        .or_else(|| raw.strip_prefix("---\n").map(|b| ("", b)))
+        .ok_or("no line '---' between the header and the text")?;
+    let mut subject = Subject::default();
+    let mut source = String::new();
+    for line in head.lines() {
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
+        let v = v.trim().to_string();
+        match k.trim() {
+            "source" => source = v,
+            "requester-name" => subject.name = v,
+            "requester-cpr" => subject.cpr = v,
+            "requester-address" => subject.address = v,
+            _ => {}
+        }
+    }
+    let (text, gold) = parse_markup(body)?;
+    Ok(Case {
+        id: id.to_string(),
+        request: id.to_string(),
+        text,
+        gold,
+        subject,
+        consented: Vec::new(),
+        words: Vec::new(),
+        source,
+    })
+}
+
+/// Scores cases by group: one score per set (the id's first path part),
+/// one per set and source, and the total.
+pub fn evaluate_groups(screener: &Screener, cases: &[Case]) -> Vec<(String, Score)> {
+    let mut groups: std::collections::BTreeMap<String, Score> = Default::default();
+    let mut total = Score::default();
+    for c in cases {
+        let mut one = Score::default();
+        let marks = screener.screen(&c.text, std::slice::from_ref(&c.subject));
+        one.add(c, &marks);
+        let set = c.id.split('/').next().unwrap_or("").to_string();
+        groups.entry(set.clone()).or_default().merge(&one);
+        let src = if c.source.is_empty() { "?" } else { &c.source };
+        groups
+            .entry(format!("{set} · {src}"))
+            .or_default()
+            .merge(&one);
+        total.merge(&one);
+    }
+    let mut out: Vec<(String, Score)> = groups.into_iter().collect();
+    out.push(("all".to_string(), total));
+    out
+}
+
+/// A Markdown table of group scores: recall per kind, strict and lenient
+/// character precision, own data marked, and documents that mention nobody
+/// else but got a mark.
+pub fn table(groups: &[(String, Score)]) -> String {
+    let pct = |s: &Score, k: usize| {
+        let (f, t) = s.recall[k];
+        if t == 0 {
+            "–".to_string()
+        } else {
+            format!("{:.1} % ({f}/{t})", 100.0 * f as f64 / t as f64)
+        }
+    };
+    let mut out = String::from(
+        "| group | docs | CPR | names | addresses | phones | e-mails | accounts | precision strict | lenient | own marked | clean docs marked |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for (g, s) in groups {
+        out += &format!(
+            "| {g} | {} | {} | {} | {} | {} | {} | {} | {:.1} % | {:.1} % | {} of {} | {} of {} |\n",
+            s.docs,
+            pct(s, 0),
+            pct(s, 1),
+            pct(s, 2),
+            pct(s, 3),
+            pct(s, 4),
+            pct(s, 5),
+            100.0 * s.strict_precision(),
+            100.0 * s.precision(),
+            s.own_marked,
+            s.own_total,
+            s.clean_docs_marked,
+            s.clean_docs,
+        );
+    }
+    out
 }
 
 fn context(t: &str, a: usize, b: usize) -> String {
@@ -758,7 +1007,7 @@ fn generate_one(r: &mut Rng, p: &Pools, i: usize) -> Case {
                 subj.full, subj.cpr
             ),
             13 => format!("Kontaktperson {{{{name|{imm_first} {imm_sur}}}}} deltog også i mødet."),
-            14 => format!("Desuden deltog hr. {{{{name|{imm_sur}}}}} fra tolkeservice."),
+            14 => format!("Desuden deltog {{{{name|hr. {imm_sur}}}}} fra tolkeservice."),
             15 => format!("{{{{name|{} {imm_sur}}}}} er barnets onkel.", o.first),
             16 => format!("Rådhuset ligger på {INSTITUTION_ADDRESS}, hvor mødet fandt sted."),
             17 => format!("{of} er født {{{{cpr|{}}}}} og bor i Silkeborg.", o.cpr),
@@ -790,7 +1039,10 @@ fn generate_one(r: &mut Rng, p: &Pools, i: usize) -> Case {
                 "I weekenden var {fullg} hos {{{{name|{}}}}} søster.",
                 genitive(&o.first)
             ),
-            _ => format!("Med venlig hilsen\n{fullg}\nTlf. {}", phone(r)),
+            _ => format!(
+                "Med venlig hilsen\n{fullg}\nTlf. {{{{phone|{}}}}}",
+                phone(r)
+            ),
         };
         // a first name alone only once the person was named in full
         intro[k] |= s.contains(&format!("|{}", o.full));
@@ -811,6 +1063,7 @@ fn generate_one(r: &mut Rng, p: &Pools, i: usize) -> Case {
         },
         consented: Vec::new(),
         words,
+        source: "generated".into(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! and context words as confidence, and the look-alikes (phone, case and
 //! journal numbers, amounts) held apart.
 
+use crate::token::{Tok, TokKind};
 use marc_model::Cpr;
 
 /// A CPR-shaped number found in a text.
@@ -23,7 +24,8 @@ fn sep_char(c: char) -> Option<bool> {
         '-' | '\u{2013}' | '\u{2014}' | '\u{2011}' | '\u{2010}' | '\u{2212}' | '/' | '.' => {
             Some(true)
         }
-        ' ' | '\u{A0}' | '\u{202F}' | '\u{2009}' | '\u{2007}' => Some(false),
+        // a line break inside the number: OCR'd and wrapped text
+        ' ' | '\u{A0}' | '\u{202F}' | '\u{2009}' | '\u{2007}' | '\n' | '\r' => Some(false),
         _ => None,
     }
 }
@@ -36,18 +38,23 @@ struct Group {
     sep_start: usize,
     /// The visible separator char before this group, if any.
     sep: Option<char>,
+    /// A line break before this group.
+    newline: bool,
 }
 
 /// Reads a separator (at most 3 chars: spaces around at most one visible
-/// separator) at `i`, followed by a digit. Returns (digit position, visible sep).
-fn read_sep(s: &str, i: usize) -> Option<(usize, Option<char>)> {
+/// separator) at `i`, followed by a digit. Returns (digit position, visible
+/// sep, line break).
+fn read_sep(s: &str, i: usize) -> Option<(usize, Option<char>, bool)> {
     let mut j = i;
     let mut visible: Option<char> = None;
     let mut count = 0;
+    let mut newline = false;
     for c in s[i..].chars() {
         if c.is_ascii_digit() {
             break;
         }
+        newline |= c == '\n';
         if sep_char(c)? {
             if visible.is_some() {
                 return None;
@@ -63,7 +70,7 @@ fn read_sep(s: &str, i: usize) -> Option<(usize, Option<char>)> {
     if count == 0 || j >= s.len() || !s.as_bytes()[j].is_ascii_digit() {
         return None;
     }
-    Some((j, visible))
+    Some((j, visible, newline))
 }
 
 fn digit_run(b: &[u8], i: usize) -> usize {
@@ -196,10 +203,23 @@ fn amount_after(s: &str, end: usize) -> bool {
         || l.starts_with("€")
 }
 
-/// Finds every CPR-shaped number in `s` that the rules do not rule out.
+/// Finds every CPR-shaped number in `s` that the rules do not rule out:
+/// written with digits (also over a line break), with letters an OCR engine
+/// confuses with digits ("O1O19O-l234"), or in words (`scan_words`).
 pub fn scan(s: &str) -> Vec<CprHit> {
-    let b = s.as_bytes();
     let mut hits = Vec::new();
+    scan_view(s, s, 0, false, &mut hits);
+    scan_ocr(s, &mut hits);
+    hits.sort_by_key(|h| h.start);
+    hits
+}
+
+/// Scans `view` (the text at `orig[base..]`, possibly with OCR look-alike
+/// letters replaced by digits byte for byte) for CPR numbers; context words
+/// come from `orig`. With `ocr`, only hits covering a replaced letter count.
+fn scan_view(orig: &str, view: &str, base: usize, ocr: bool, hits: &mut Vec<CprHit>) {
+    let s = view;
+    let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
         if !b[i].is_ascii_digit() {
@@ -213,18 +233,20 @@ pub fn scan(s: &str) -> Vec<CprHit> {
             end: e,
             sep_start: i,
             sep: None,
+            newline: false,
         }; 4];
         let mut count = 1;
         let mut j = e;
         while count < 4 {
             match read_sep(s, j) {
-                Some((d, sep)) => {
+                Some((d, sep, newline)) => {
                     let e2 = digit_run(b, d);
                     buf[count] = Group {
                         start: d,
                         end: e2,
                         sep_start: j,
                         sep,
+                        newline,
                     };
                     count += 1;
                     j = e2;
@@ -248,7 +270,7 @@ pub fn scan(s: &str) -> Vec<CprHit> {
             && (groups[1].sep.is_some()
                 || POSITIVE
                     .iter()
-                    .any(|w| context_before(s, i, 48).contains(w)))
+                    .any(|w| context_before(orig, base + i, 48).contains(w)))
         {
             // "01.01.90-1234"; "01 01 90 1234" only after a CPR context word
             Some(4)
@@ -277,12 +299,18 @@ pub fn scan(s: &str) -> Vec<CprHit> {
             let p = b[start - 1];
             (p == b'-' || p == b'/' || p == b'.') && b[start - 2].is_ascii_digit()
         };
-        let ctx = context_before(s, start, 48);
+        let ctx = context_before(orig, base + start, 48);
         let positive = POSITIVE.iter().any(|w| ctx.contains(w));
-        let near = context_before(s, start, 24);
+        let near = context_before(orig, base + start, 24);
         let negative = NEGATIVE.iter().any(|w| ends_with_word(&near, w))
             || amount_after(s, end)
             || (start > 0 && b[start - 1] == b'+');
+        let replaced = ocr && orig.as_bytes()[base + start..base + end] != b[start..end];
+        let wrapped = groups[1..used].iter().any(|g| g.newline);
+        if ocr && !replaced {
+            i = end;
+            continue;
+        }
         let sep = if used == 1 {
             None
         } else {
@@ -299,6 +327,14 @@ pub fn scan(s: &str) -> Vec<CprHit> {
                 _ => 0.6,
             };
             let mut why = vec!["CPR-shaped number with a valid date"];
+            if replaced {
+                conf -= 0.1;
+                why.push("letters read as digits (OCR)");
+            }
+            if wrapped && sep.is_none() {
+                conf -= 0.1;
+                why.push("over a line break");
+            }
             if mod11 {
                 conf += 0.25;
                 why.push("modulus 11");
@@ -323,8 +359,8 @@ pub fn scan(s: &str) -> Vec<CprHit> {
                 why.push("but part of a longer code: review");
             }
             hits.push(CprHit {
-                start,
-                end,
+                start: base + start,
+                end: base + end,
                 digits,
                 confidence: conf.min(0.99),
                 reason: why.join(", "),
@@ -332,7 +368,271 @@ pub fn scan(s: &str) -> Vec<CprHit> {
         }
         i = next_i;
     }
+}
+
+/// Whether an OCR engine may have read this digit as this letter.
+fn confusable(c: u8) -> bool {
+    c < 0x80 && marc_model::ocr_digit(c as char).is_some()
+}
+
+/// CPR numbers with OCR look-alike letters inside digit groups: each run of
+/// digits and look-alikes (with at least as many digits as letters) is read
+/// as digits, then scanned like any other number.
+fn scan_ocr(s: &str, hits: &mut Vec<CprHit>) {
+    let b = s.as_bytes();
+    // chunks of ASCII letters, digits, '|' and '!' that mix digits and
+    // look-alikes; found from their digits (most text has few), each chunk
+    // read once
+    let is_part = |c: u8| c.is_ascii_alphanumeric() || c == b'|' || c == b'!';
+    let mut chunks: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let mut st = i;
+        while st > 0 && is_part(b[st - 1]) {
+            st -= 1;
+        }
+        let mut e = i;
+        while e < b.len() && is_part(b[e]) {
+            e += 1;
+        }
+        let (mut digits, mut looks, mut other) = (0, 0, 0);
+        for &c in &b[st..e] {
+            if c.is_ascii_digit() {
+                digits += 1;
+            } else if confusable(c) {
+                looks += 1;
+            } else {
+                other += 1;
+            }
+        }
+        // a letter glued to the chunk (non-ASCII) makes it a word
+        let glued = e < b.len() && b[e] >= 0x80 || st > 0 && b[st - 1] >= 0x80;
+        if other == 0 && looks > 0 && digits >= looks && !glued {
+            chunks.push((st, e));
+        }
+        i = e;
+    }
+    let mut found = Vec::new();
+    let mut k = 0;
+    while k < chunks.len() {
+        // a window around this chunk and the ones near it
+        let mut from = chunks[k].0.saturating_sub(16);
+        while !s.is_char_boundary(from) {
+            from -= 1;
+        }
+        let mut last = k;
+        while last + 1 < chunks.len() && chunks[last + 1].0 < chunks[last].1 + 16 {
+            last += 1;
+        }
+        let mut to = (chunks[last].1 + 16).min(b.len());
+        while !s.is_char_boundary(to) {
+            to += 1;
+        }
+        let mut view = s.as_bytes()[from..to].to_vec();
+        for &(cs, ce) in &chunks[k..=last] {
+            for p in cs..ce {
+                if let Some(d) = marc_model::ocr_digit(b[p] as char) {
+                    view[p - from] = b'0' + d;
+                }
+            }
+        }
+        // only ASCII bytes were replaced by ASCII bytes: still UTF-8
+        if let Ok(v) = std::str::from_utf8(&view) {
+            scan_view(s, v, from, true, &mut found);
+        }
+        k = last + 1;
+    }
+    // a hit the plain scan found too is not a second hit
+    let plain: rustc_hash::FxHashSet<(usize, usize)> =
+        hits.iter().map(|h| (h.start, h.end)).collect();
+    found.retain(|h| !plain.contains(&(h.start, h.end)));
+    found.sort_by_key(|h| (h.start, h.end));
+    found.dedup_by_key(|h| (h.start, h.end));
+    hits.extend(found);
+}
+
+/// CPR numbers written in words ("nul en nul en halvfems, tolv
+/// fireogtredive"): a run of Danish number words and digit groups, separated
+/// by spaces, commas or dashes, that spells exactly ten digits with a valid
+/// date. Leading words that make the run too long ("en") are dropped.
+pub fn scan_words(s: &str, toks: &[Tok]) -> Vec<CprHit> {
+    let mut hits = Vec::new();
+    // the run so far: (token start, token end, digits it spells), the
+    // digits on the stack (this runs at every word)
+    let mut run: Vec<(usize, usize, Digits)> = Vec::new();
+    let mut words_in_run = 0;
+    for t in toks {
+        match t.kind {
+            TokKind::Word => {
+                if let Some(d) = word_digits(t.text(s)) {
+                    run.push((t.start, t.end, d));
+                    // "nul-ni-nul-to-fem-otte" is six number words
+                    words_in_run += t.text(s).split('-').count();
+                    continue;
+                }
+            }
+            TokKind::Number if t.end - t.start <= 4 && !run.is_empty() => {
+                let mut d = Digits::default();
+                for c in t.text(s).bytes() {
+                    d.push(c - b'0');
+                }
+                run.push((t.start, t.end, d));
+                continue;
+            }
+            TokKind::Punct(',' | '-' | '\u{2013}' | '/') if !run.is_empty() => continue,
+            _ => {}
+        }
+        flush_words(s, &run, words_in_run, &mut hits);
+        run.clear();
+        words_in_run = 0;
+    }
+    flush_words(s, &run, words_in_run, &mut hits);
     hits
+}
+
+/// Up to 16 digits, on the stack.
+#[derive(Clone, Copy, Default)]
+struct Digits {
+    d: [u8; 16],
+    n: u8,
+}
+
+impl Digits {
+    fn push(&mut self, x: u8) -> bool {
+        if (self.n as usize) < self.d.len() {
+            self.d[self.n as usize] = x;
+            self.n += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn as_slice(&self) -> &[u8] {
+        &self.d[..self.n as usize]
+    }
+}
+
+/// The digits a word spells ("nul", "fireogtredive", "nul-et-nul"), if it
+/// is made of Danish number words.
+fn word_digits(w: &str) -> Option<Digits> {
+    // cheap test first: the first two letters of every number word
+    let b = w.as_bytes();
+    if b.len() < 2 || b.len() > 40 {
+        return None;
+    }
+    let starts = matches!(
+        (b[0] | 0x20, b[1] | 0x20),
+        (b'n', b'u' | b'i')
+            | (b'e', b'n' | b't' | b'e' | b'l')
+            | (b't', b'o' | b'r' | b'i' | b'y')
+            | (b'f', b'i' | b'e' | b'j' | b'y')
+            | (b's', b'e' | b'y')
+            | (b'o', b't')
+            | (b'a', b't')
+            | (b'h', b'a')
+    ) || b[0] == 0xc3 && (b[1] == 0xa9 || b[1] == 0x89);
+    if !starts {
+        return None;
+    }
+    let mut d = Digits::default();
+    for part in w.split('-') {
+        let x = marc_model::number_word(part)?;
+        if x >= 10 && !d.push(x / 10) || !d.push(x % 10) {
+            return None;
+        }
+    }
+    Some(d)
+}
+
+/// Records a CPR number spelled by a run of number words: at least three
+/// words, leading ones dropped until exactly ten digits remain, a valid date.
+fn flush_words(s: &str, run: &[(usize, usize, Digits)], words: usize, hits: &mut Vec<CprHit>) {
+    if words < 3 {
+        return;
+    }
+    let mut first = 0;
+    let mut total: usize = run.iter().map(|r| r.2.n as usize).sum();
+    while total > 10 && first < run.len() {
+        total -= run[first].2.n as usize;
+        first += 1;
+    }
+    if total != 10 || first >= run.len() {
+        return;
+    }
+    let mut d = [0u8; 10];
+    for (slot, x) in d
+        .iter_mut()
+        .zip(run[first..].iter().flat_map(|r| r.2.as_slice().iter()))
+    {
+        *slot = *x;
+    }
+    let Ok(cpr) = Cpr::from_digits(d) else {
+        return;
+    };
+    let start = run[first].0;
+    let end = run[run.len() - 1].1;
+    let positive = POSITIVE
+        .iter()
+        .any(|w| context_before(s, start, 48).contains(w));
+    let mut conf: f32 = 0.7;
+    let mut why = vec!["a CPR number written in words, with a valid date"];
+    if cpr.mod11_ok() {
+        conf += 0.15;
+        why.push("modulus 11");
+    }
+    if positive {
+        conf += 0.2;
+        why.push("context word");
+    }
+    hits.push(CprHit {
+        start,
+        end,
+        digits: d,
+        confidence: conf.min(0.99),
+        reason: why.join(", "),
+    });
+}
+
+/// Numbers written exactly like a CPR number (`DDMMYY-SSSS`) whose date is
+/// impossible: not a CPR number on their own, but in OCR'd text a misread
+/// digit ("116768-2940") turns a real one into this. The caller keeps the
+/// ones beside a person's name or a CPR word, for review.
+pub fn scan_bad_dates(s: &str) -> Vec<(usize, usize, bool)> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 11 <= b.len() {
+        if !b[i].is_ascii_digit() || i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'-')
+        {
+            i += 1;
+            continue;
+        }
+        let e = digit_run(b, i);
+        if e - i == 6 && b.get(e) == Some(&b'-') && digit_run(b, e + 1) == e + 5 {
+            let end = e + 5;
+            let glued = b
+                .get(end)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'-');
+            let mut d = [0u8; 10];
+            for (k, &c) in b[i..e].iter().chain(&b[e + 1..end]).enumerate() {
+                d[k] = c - b'0';
+            }
+            if !glued && Cpr::from_digits(d).is_err() {
+                let positive = POSITIVE
+                    .iter()
+                    .any(|w| context_before(s, i, 48).contains(w));
+                out.push((i, end, positive));
+            }
+            i = end;
+            continue;
+        }
+        i = e.max(i + 1);
+    }
+    out
 }
 
 /// Dates on which numbers without modulus 11 have been issued (1 January of
@@ -379,6 +679,43 @@ mod tests {
             assert_eq!(found(&s).len(), 1, "{s:?}");
         }
         assert_eq!(found("født 07.07.61-4285"), vec!["07.07.61-4285"]);
+    }
+
+    #[test]
+    fn ocr_and_line_breaks() {
+        assert_eq!(found("cpr O1O19O-l234 ok"), vec!["O1O19O-l234"]);
+        assert_eq!(found("CPR: 0l0190-I234"), vec!["0l0190-I234"]);
+        assert_eq!(found("født 010190-\n1234"), vec!["010190-\n1234"]);
+        assert_eq!(found("cpr 010190\n1234"), vec!["010190\n1234"]);
+        assert!(found("Ole 010l90 og SOS").is_empty());
+        assert!(found("Sol 12345 IO").is_empty());
+        let h = scan("O1O19O-l234");
+        assert!(h[0].reason.contains("OCR"), "{h:?}");
+    }
+
+    #[test]
+    fn in_words() {
+        let words = |s: &str| {
+            let mut t = Vec::new();
+            crate::token::tokenize(s, &mut t);
+            scan_words(s, &t)
+                .into_iter()
+                .map(|h| s[h.start..h.end].to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            words("Hans cpr er nul en nul en halvfems, tolv fireogtredive."),
+            vec!["nul en nul en halvfems, tolv fireogtredive"]
+        );
+        assert_eq!(
+            words("født en nul et nul et ni nul - et to tre fire"),
+            vec!["nul et nul et ni nul - et to tre fire"]
+        );
+        assert!(words("en to tre fire fem seks syv otte").is_empty());
+        assert!(
+            words("tre en tre en ni nul en to tre fire").is_empty(),
+            "31 March 90 is fine but 31.31 is not"
+        );
     }
 
     #[test]

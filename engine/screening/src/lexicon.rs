@@ -37,7 +37,13 @@ pub struct Lexicon {
     /// not, and then no longer key needs building.
     street_last: FxHashSet<Box<str>>,
     max_street_words: usize,
+    /// The most common first names (lower case): small enough to stay in
+    /// the cache, for the test run at every lower-case word.
+    common_first: FxHashSet<Box<str>>,
 }
+
+/// First names up to this rank count as common in lower case ("mette").
+const COMMON_FIRST_RANK: u32 = 300;
 
 /// Normalises a street name for lookup: lower case, dots as spaces, single
 /// spaces ("H.C. Andersens Boulevard" = "H. C. Andersens  boulevard").
@@ -113,6 +119,7 @@ impl Lexicon {
                 e.sur_rank = v.sur_rank;
             }
         }
+        lex.index_common_first();
         let mut key = String::new();
         parse_jsonl_strings(&dir.join(STREETS), lists.streets, |_, s| {
             street_key(s, &mut key);
@@ -145,6 +152,7 @@ impl Lexicon {
                 }
             }
         }
+        lex.index_common_first();
         let mut key = String::new();
         for line in builtin::STREETS.lines() {
             for s in line.split('|') {
@@ -157,12 +165,26 @@ impl Lexicon {
         lex
     }
 
+    fn index_common_first(&mut self) {
+        self.common_first = self
+            .names
+            .iter()
+            .filter(|(_, i)| i.first_rank > 0 && i.first_rank <= COMMON_FIRST_RANK)
+            .map(|(k, _)| k.clone())
+            .collect();
+    }
+
     fn add_street(&mut self, key: &str) {
         self.max_street_words = self.max_street_words.max(key.split(' ').count());
         if let Some(last) = key.rsplit(' ').next() {
             self.street_last.insert(last.into());
         }
         self.streets.insert(key.into());
+    }
+
+    /// Whether a lower-case word is one of the most common first names.
+    pub(crate) fn is_common_first(&self, lower: &str) -> bool {
+        self.common_first.contains(lower)
     }
 
     /// Whether some street name ends with this lower-case word.

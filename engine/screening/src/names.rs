@@ -60,6 +60,9 @@ pub struct NameCand {
     pub words: usize,
     pub confidence: f32,
     pub reason: &'static str,
+    /// The span names an institution, authority or company (confidence
+    /// below 0): its contact details are not a person's.
+    pub org: bool,
 }
 
 pub struct NameFinder<'a> {
@@ -78,7 +81,7 @@ impl NameFinder<'_> {
         if flags & TITLE != 0 {
             return (Class::Title, full.len());
         }
-        if all_caps && w.chars().count() <= 3 {
+        if all_caps && w.chars().count() <= 3 && !is_roman(w) {
             return (Class::Breaker, full.len()); // acronyms: CPR, PPR, SFO
         }
         if flags & INSTITUTION != 0 || self.rules.institution_suffixes.matches(full, 0) {
@@ -167,7 +170,11 @@ impl NameFinder<'_> {
         let mut k = 0;
         while k < toks.len() {
             let t = toks[k];
-            if !(t.is_word() && t.cap) || glued_to_digit(s, &t) || inside(&t) {
+            if !(t.is_word() && t.cap)
+                || glued_to_digit(s, &t)
+                || inside(&t)
+                || date_word(s, toks, k)
+            {
                 k += 1;
                 continue;
             }
@@ -278,6 +285,8 @@ impl NameFinder<'_> {
             let next = j;
             // the word before the run: a lower-case title ("hr.", "fru", "mor")
             let mut title_before = false;
+            // an honorific title before the run is part of the name's span
+            let mut title_start: Option<usize> = None;
             if k >= 2 && toks[k - 1].is_punct(':') && toks[k - 2].is_word() {
                 // a form field: "Navn: Zarkhan Oduya", "Deltagere: ..."
                 lower_into(toks[k - 2].text(s), &mut buf);
@@ -308,6 +317,10 @@ impl NameFinder<'_> {
                     } else {
                         self.rules.flags(b) & crate::rules::TITLE != 0
                     };
+                    // (royal and role words stay outside: "kong Philippe af Belgien")
+                    if title_before && is_honorific(b) {
+                        title_start = Some(pt.start);
+                    }
                 }
             }
             if run.is_empty() {
@@ -362,21 +375,101 @@ impl NameFinder<'_> {
                 && matches!(toks[k - 1].text(s), "i" | "ved")
                 && !toks[k].newline_before;
             if after_i && run.len() == 1 && !title_before {
-                out.push(NameCand {
-                    start: run[0].start,
-                    end: run[0].end,
-                    keys: Vec::new(),
-                    words: 0,
-                    confidence: -1.0,
-                    reason: "place after \"i\"",
-                });
+                out.push(not_person(
+                    run[0].start,
+                    run[0].end,
+                    "place after \"i\"",
+                    false,
+                ));
                 k = next.max(k + 1);
                 continue;
             }
             // the run follows a lower-case word on the same line: truly mid-sentence
             let after_lower =
                 k > 0 && toks[k - 1].is_word() && !toks[k - 1].cap && !toks[k].newline_before;
+            // "Bager Sørensen I/S", "Salling Group A/S": a legal form after the run
+            if legal_form_at(s, toks, next) {
+                out.push(org_cand(run[0].start, run[run.len() - 1].end));
+                k = next.max(k + 1);
+                continue;
+            }
+            // "Vester Nebel", "Store Heddinge", "Nørre Lyndelse": a run opening
+            // with a Danish place-name prefix is a place
+            if run.len() >= 2 && is_place_prefix(key_of(&arena, &run[0])) {
+                out.push(not_person(
+                    run[0].start,
+                    run[run.len() - 1].end,
+                    "place name (Vester, Nørre, Store ...)",
+                    false,
+                ));
+                k = next.max(k + 1);
+                continue;
+            }
+            // "Hansen & Søn", "Bech & Holm Advokater": a company
+            if toks.get(next).is_some_and(|t| t.is_punct('&'))
+                && self.company_after(s, toks, next + 1, &mut buf)
+            {
+                out.push(org_cand(run[0].start, run[run.len() - 1].end));
+                k = next.max(k + 1);
+                continue;
+            }
+            // "Børn og Unge", "Teknik og Miljø": two capitalised words that are
+            // no names, joined by "og", name a department
+            if run.len() == 1
+                && !run[0].sent
+                && matches!(
+                    run[0].class,
+                    Class::Function | Class::Unknown | Class::Breaker
+                )
+                && toks.get(next).is_some_and(|t| t.text(s) == "og")
+                && toks
+                    .get(next + 1)
+                    .is_some_and(|t| t.is_word() && t.cap && !t.newline_before)
+                && matches!(
+                    self.classify(toks[next + 1].text(s), toks[next + 1].all_caps, &mut buf)
+                        .0,
+                    Class::Function | Class::Unknown | Class::Breaker
+                )
+            {
+                out.push(org_cand(run[0].start, toks[next + 1].end));
+                k = next + 2;
+                continue;
+            }
+            // "TV2 Nord", "P4 Midt": a word after a name glued to a digit belongs to it
+            if run.len() == 1
+                && k >= 2
+                && toks[k - 1].kind == TokKind::Number
+                && toks[k - 2].is_word()
+                && toks[k - 2].end == toks[k - 1].start
+                && !toks[k].newline_before
+            {
+                out.push(org_cand(run[0].start, run[0].end));
+                k = next.max(k + 1);
+                continue;
+            }
+            let before = out.len();
             self.decide(&run, &arena, title_before, after_lower, &mut out);
+            // a regnal number belongs to the name ("Margrethe II", "Frederik X")
+            let run_end = run[run.len() - 1].end;
+            if let Some(n) = toks.get(next).filter(|t| {
+                t.is_word() && t.space_before && !t.newline_before && is_roman(t.text(s))
+            }) {
+                if let Some(c) = out[before..]
+                    .iter_mut()
+                    .rev()
+                    .find(|c| c.end == run_end && c.confidence > 0.0)
+                {
+                    c.end = n.end;
+                }
+            }
+            if let Some(c) = out[before..]
+                .iter_mut()
+                .find(|c| c.confidence > 0.0 && c.start == run[0].start)
+            {
+                if let Some(ts) = title_start {
+                    c.start = ts;
+                }
+            }
             k = next.max(k + 1);
         }
         out
@@ -393,6 +486,7 @@ impl NameFinder<'_> {
         // split into segments at titles and breakers
         let mut seg_start = 0;
         let mut evidence = title_before;
+        let mut pending_title: Option<usize> = None;
         let mut i = 0;
         while i <= run.len() {
             let boundary = i == run.len()
@@ -406,29 +500,62 @@ impl NameFinder<'_> {
                 // a segment right before a street word or an institution is part of its name
                 let part_of_other = match after {
                     Some(Class::Street) => true,
-                    Some(Class::Breaker) => !run[i].all_caps,
+                    // (an acronym such as "SFO" ends a run, but "HERNING KOMMUNE" is one name)
+                    Some(Class::Breaker) => !(run[i].all_caps && run[i].end - run[i].start <= 3),
                     _ => false,
                 } || (seg_start > 0
                     && run[seg_start - 1].class == Class::Function
                     && !run[seg_start - 1].sent
                     && (seg_start > 1 || after_lower));
                 // ("Digital Post": a capitalised ordinary word mid-sentence opens a proper noun)
-                if !seg.is_empty() {
+                // "Jobcenter Herning", "Hospitalet Lillebælt": the words after an
+                // institution word belong to it, unless they hold a person's name
+                let after_institution = seg_start > 0
+                    && run[seg_start - 1].class == Class::Breaker
+                    && !(run[seg_start - 1].all_caps
+                        && run[seg_start - 1].end - run[seg_start - 1].start <= 3)
+                    && !seg
+                        .iter()
+                        .any(|r| matches!(r.class, Class::Strong | Class::Rare));
+                if !seg.is_empty() && after_institution {
+                    let end = match after {
+                        Some(Class::Breaker) => run[i].end,
+                        _ => seg[seg.len() - 1].end,
+                    };
+                    out.push(org_cand(run[seg_start - 1].start, end));
+                } else if !seg.is_empty() {
                     if part_of_other {
                         // part of a street or institution name: block the request-level rule too
-                        out.push(NameCand {
-                            start: seg[0].start,
-                            end: run.get(i).map_or(seg[seg.len() - 1].end, |r| r.end),
-                            keys: Vec::new(),
-                            words: 0,
-                            confidence: -1.0,
-                            reason: "part of a street or institution name",
-                        });
+                        out.push(not_person(
+                            seg[0].start,
+                            run.get(i).map_or(seg[seg.len() - 1].end, |r| r.end),
+                            "part of a street or institution name",
+                            after == Some(Class::Breaker),
+                        ));
                     } else {
+                        let before = out.len();
                         self.segment(seg, arena, evidence, out);
+                        if let (Some(ts), Some(c)) = (pending_title, out.get_mut(before)) {
+                            c.start = ts;
+                        }
                     }
+                } else if after == Some(Class::Breaker)
+                    && !(run[i].all_caps && run[i].end - run[i].start <= 3)
+                {
+                    // an institution word on its own ("kontakte Jobcenter")
+                    out.push(org_cand(run[i].start, run[i].end));
                 }
                 evidence = i < run.len() && run[i].class == Class::Title;
+                let title_word = i < run.len() && evidence && {
+                    let k = key_of(arena, &run[i]);
+                    is_honorific(k)
+                };
+                if title_word && i + 1 < run.len() {
+                    // the span of the name after it starts at the title
+                    pending_title = Some(run[i].start);
+                } else {
+                    pending_title = None;
+                }
                 seg_start = i + 1;
             }
             i += 1;
@@ -457,7 +584,10 @@ impl NameFinder<'_> {
         if seg[0].sent && !evidence {
             let first = seg[0].class;
             let drop_first = match first {
-                Class::Unknown => true,
+                // "AUKEN Margrete": a surname in capitals before a first name
+                Class::Unknown => {
+                    !(seg[0].all_caps && seg[0].end - seg[0].start > 3 && names(&seg[1..]) > 0)
+                }
                 Class::Weak | Class::Rare => names(&seg[1..]) == 0 && seg.len() == 1,
                 _ => false,
             };
@@ -506,28 +636,23 @@ impl NameFinder<'_> {
         } else if weak > 0 {
             if n_words >= 2 && weak_names > 0 {
                 (0.72, "capitalised words that are also names, side by side")
-            } else if n_words == 1 && weak_names == 1 && !sent {
-                (
-                    0.5,
-                    "capitalised word that is also an ordinary word: review",
-                )
-            } else if n_words >= 2 && !sent {
-                (0.5, "capitalised words beside a place name: review")
             } else {
-                return;
+                // a word that is also an ordinary word or a place, alone or
+                // beside a place ("Storm", "Herning Station"): measured on
+                // the independent corpus these were nearly all places,
+                // organisations and words; kept as candidates for the
+                // request-level rule (marked when the person is named in
+                // full elsewhere)
+                (
+                    0.0,
+                    "capitalised word that is also an ordinary word or a place",
+                )
             }
         } else {
-            // only unknown words
-            let all_caps = seg.iter().any(|r| r.all_caps);
-            if n_words >= 2 && !sent && !all_caps {
-                (
-                    0.45,
-                    "capitalised unknown words in a row (foreign name?): review",
-                )
-            } else {
-                // kept as a candidate for the request-level rule only
-                (0.0, "capitalised unknown word")
-            }
+            // only unknown words: two or more in a row are far more often an
+            // organisation, a place or a title ("Dansk Fisk", "Nordic Sugar")
+            // than a person; kept as a candidate for the request-level rule
+            (0.0, "capitalised unknown word(s)")
         };
         let start = seg[0].start;
         let end = seg[seg.len() - 1].end;
@@ -549,8 +674,29 @@ impl NameFinder<'_> {
             words: n_words,
             confidence: conf,
             reason,
+            org: false,
         });
     }
+}
+
+/// A span that is no person's name (a place, a street, an institution):
+/// never marked, and it blocks the request-level rule; `org` makes it the
+/// owner of the contact details after it.
+fn not_person(start: usize, end: usize, reason: &'static str, org: bool) -> NameCand {
+    NameCand {
+        start,
+        end,
+        keys: Vec::new(),
+        words: 0,
+        confidence: -1.0,
+        reason,
+        org,
+    }
+}
+
+/// A span that names an institution or company.
+fn org_cand(start: usize, end: usize) -> NameCand {
+    not_person(start, end, "institution or company name", true)
 }
 
 /// The lower-case key of a run word.
@@ -569,6 +715,317 @@ fn lower_part_at(w: &str) -> Option<usize> {
         off += part.len() + 1;
     }
     None
+}
+
+impl NameFinder<'_> {
+    /// Whether the capitalised words from `k` on the same line name a
+    /// company ("Søn", "Co", an institution or legal-form word such as
+    /// "Advokater", "ApS").
+    fn company_after(&self, s: &str, toks: &[Tok], mut k: usize, buf: &mut String) -> bool {
+        let mut n = 0;
+        while let Some(t) = toks.get(k) {
+            if n >= 4 || t.newline_before || !(t.is_word() && t.cap) {
+                break;
+            }
+            lower_into(t.text(s), buf);
+            if matches!(
+                buf.as_str(),
+                "co" | "søn" | "sønner" | "partnere" | "partners"
+            ) || self.classify(t.text(s), t.all_caps, buf).0 == Class::Breaker
+            {
+                return true;
+            }
+            k += 1;
+            n += 1;
+        }
+        false
+    }
+}
+
+/// Words before a user name in forum posts and chats ("Indlæg af",
+/// "Svar fra", "Skrevet af").
+const USER_BEFORE: &[&str] = &[
+    "indlæg",
+    "svar",
+    "skrevet",
+    "besked",
+    "kommentar",
+    "citat",
+    "oprettet",
+    "posted",
+    "written",
+    "reply",
+    "opdateret",
+    "redigeret",
+];
+
+/// Field labels before a user name ("Bruger: mette_1987").
+const USER_LABEL: &[&str] = &[
+    "bruger",
+    "brugernavn",
+    "user",
+    "username",
+    "nick",
+    "profil",
+    "alias",
+];
+
+/// Common first names that are also ordinary Danish words: never a name
+/// in lower case.
+const LOWER_STOP: &[&str] = &[
+    "per", "bo", "mark", "liv", "sol", "ask", "karl", "lykke", "alma", "vera", "ane", "gry",
+    "bent", "rune", "lise", "signe", "kaj", "ib", "ea", "maj", "juni", "august", "april", "stig",
+    "finn", "kurt", "frank", "vibe", "dan", "tage", "mona", "nanna", "ole", "ulf",
+];
+
+/// Words around a lower-case first name that say it is one ("snakkede med
+/// mette", "mette sagde").
+const LOWER_BEFORE: &[&str] = &[
+    "med", "til", "hos", "fra", "og", "hils", "ved", "om", "at", "kære", "hej",
+];
+const LOWER_AFTER: &[&str] = &[
+    "sagde", "siger", "har", "havde", "er", "var", "kom", "ringede", "skrev", "fortalte", "og",
+    "synes", "mener", "spurgte", "skal", "vil", "kan",
+];
+
+impl NameFinder<'_> {
+    /// Names as informal text writes them: user names after "Indlæg af",
+    /// "Bruger:" or "@", and common first names in lower case next to a
+    /// word that says so ("snakkede med mette", review confidence).
+    pub fn informal(&self, s: &str, toks: &[Tok]) -> Vec<NameCand> {
+        let mut out = Vec::new();
+        let mut buf = String::new();
+        let b = s.as_bytes();
+        for (k, t) in toks.iter().enumerate() {
+            if !(t.is_word() || t.kind == TokKind::Number) {
+                continue;
+            }
+            // user names (cheap tests first: this runs at every word)
+            let is = |i: usize, list: &[&str]| {
+                toks[i].is_word()
+                    && toks[i].end - toks[i].start <= 12
+                    && list.iter().any(|x| x.eq_ignore_ascii_case(toks[i].text(s)))
+            };
+            let after_user_word = k >= 2
+                && toks[k - 1].end - toks[k - 1].start <= 3
+                && is(k - 1, &["af", "fra", "by"])
+                && is(k - 2, USER_BEFORE);
+            let after_label = k >= 2 && toks[k - 1].is_punct(':') && is(k - 2, USER_LABEL);
+            let after_at = k >= 1
+                && toks[k - 1].is_punct('@')
+                && toks[k - 1].end == t.start
+                && (k < 2 || toks[k - 1].space_before || toks[k - 1].newline_before);
+            // a handle, not a word: a digit, '_', or a capital inside ("SørenK")
+            let handle = || {
+                let w = t.text(s);
+                let tail = b
+                    .get(t.end)
+                    .is_some_and(|&c| c == b'_' || c.is_ascii_digit());
+                tail || w.bytes().any(|c| c.is_ascii_digit() || c == b'_')
+                    || w.chars().skip(1).any(char::is_uppercase)
+            };
+            // a handle anywhere: letters joined by '_' ("mor_til_tre") or
+            // letters and a number ("Sanne1979"), not a file name or a code
+            let standalone_handle = t.is_word() && t.space_before && handle_at(s, toks, k);
+            // staff initials as a signature: "/MKN", "Notat ved: LJ"
+            let initials = t.is_word()
+                && t.all_caps
+                && (2..=4).contains(&(t.end - t.start))
+                && k >= 1
+                && (toks[k - 1].is_punct('/')
+                    && toks[k - 1].end == t.start
+                    && toks[k - 1].space_before
+                    || toks[k - 1].is_punct(':')
+                        && k >= 2
+                        && is(
+                            k - 2,
+                            &[
+                                "ved",
+                                "init",
+                                "initialer",
+                                "sagsbehandler",
+                                "udarbejdet",
+                                "notat",
+                            ],
+                        ));
+            if initials {
+                out.push(NameCand {
+                    start: t.start,
+                    end: t.end,
+                    keys: Vec::new(),
+                    words: 1,
+                    confidence: 0.75,
+                    reason: "staff initials as a signature",
+                    org: false,
+                });
+                continue;
+            }
+            if after_at || standalone_handle || (after_user_word || after_label) && handle() {
+                let start = if after_at { toks[k - 1].start } else { t.start };
+                let mut e = t.end;
+                while e < b.len()
+                    && (b[e].is_ascii_alphanumeric()
+                        || matches!(b[e], b'_' | b'-' | b'.')
+                        || b[e] >= 0x80 && s[e..].chars().next().is_some_and(char::is_alphanumeric))
+                {
+                    e += s[e..].chars().next().map_or(1, char::len_utf8);
+                }
+                while e > t.end && matches!(b[e - 1], b'.' | b'-') {
+                    e -= 1;
+                }
+                out.push(NameCand {
+                    start,
+                    end: e,
+                    keys: Vec::new(),
+                    words: 1,
+                    confidence: 0.85,
+                    reason: "user name",
+                    org: false,
+                });
+                continue;
+            }
+            // a common first name in lower case, beside a word that says so
+            if !t.is_word() || t.cap || t.sent_start || t.end - t.start < 3 || t.end - t.start > 12
+            {
+                continue;
+            }
+            lower_into(t.text(s), &mut buf);
+            if !self.lex.is_common_first(&buf) {
+                continue;
+            }
+            if LOWER_STOP.contains(&buf.as_str())
+                || self.rules.flags(&buf) != 0
+                || !(k > 0 && is(k - 1, LOWER_BEFORE)
+                    || k + 1 < toks.len() && is(k + 1, LOWER_AFTER))
+            {
+                continue;
+            }
+            out.push(NameCand {
+                start: t.start,
+                end: t.end,
+                keys: vec![buf.clone()],
+                words: 1,
+                confidence: 0.55,
+                reason: "common first name in lower case: review",
+                org: false,
+            });
+        }
+        out
+    }
+}
+
+/// Whether the word at token `k` starts a user handle: letters joined to
+/// more letters by '_' ("mor_til_tre", "VW_Kenneth"), or three or more
+/// letters glued to two or more digits ("Sanne1979", "madmor1967"), and not
+/// a file name ("budget_2023.xlsx").
+fn handle_at(s: &str, toks: &[Tok], k: usize) -> bool {
+    let b = s.as_bytes();
+    let t = toks[k];
+    let mut e = t.end;
+    let mut underscore = false;
+    while e < b.len()
+        && (b[e].is_ascii_alphanumeric()
+            || b[e] == b'_'
+            || b[e] >= 0x80 && s[e..].chars().next().is_some_and(char::is_alphanumeric))
+    {
+        underscore |= b[e] == b'_';
+        e += s[e..].chars().next().map_or(1, char::len_utf8);
+    }
+    if e < b.len() && b[e] == b'.' && b.get(e + 1).is_some_and(u8::is_ascii_alphabetic) {
+        return false; // a file name
+    }
+    let rest = &s[t.end..e];
+    let digits_after = rest.bytes().take_while(u8::is_ascii_digit).count();
+    underscore && rest.bytes().any(|c| c.is_ascii_alphabetic() || c >= 0x80)
+        || t.end - t.start >= 3 && digits_after >= 2 && !t.all_caps
+}
+
+/// The first words of Danish place names ("Vester Nebel", "Store
+/// Heddinge", "Gl. Rye").
+fn is_place_prefix(w: &str) -> bool {
+    matches!(
+        w,
+        "vester"
+            | "øster"
+            | "nørre"
+            | "sønder"
+            | "store"
+            | "lille"
+            | "gammel"
+            | "gl"
+            | "ny"
+            | "nye"
+            | "over"
+            | "neder"
+            | "midt"
+            | "vestre"
+            | "østre"
+            | "nordre"
+            | "søndre"
+    )
+}
+
+/// Whether a word is a Roman regnal number ("II", "X", "XIV").
+fn is_roman(w: &str) -> bool {
+    !w.is_empty() && w.len() <= 5 && w.bytes().all(|c| matches!(c, b'I' | b'V' | b'X'))
+}
+
+/// Whether a legal form follows at token `k` ("A/S", "I/S", "K/S", "P/S").
+fn legal_form_at(s: &str, toks: &[Tok], k: usize) -> bool {
+    let (Some(a), Some(sl), Some(b)) = (toks.get(k), toks.get(k + 1), toks.get(k + 2)) else {
+        return false;
+    };
+    a.is_word()
+        && matches!(a.text(s), "A" | "I" | "K" | "P")
+        && sl.is_punct('/')
+        && sl.start == a.end
+        && b.is_word()
+        && b.text(s) == "S"
+        && b.start == sl.end
+}
+
+/// English month names: before or after a number they are a date ("May 6,
+/// 2024", "6 June"), not a name.
+const MONTHS_EN: &[&str] = &[
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// Whether token `k` is an English month name next to a number.
+fn date_word(s: &str, toks: &[Tok], k: usize) -> bool {
+    (toks.get(k + 1).is_some_and(|t| t.kind == TokKind::Number)
+        || k > 0 && toks[k - 1].kind == TokKind::Number
+        || k > 1 && toks[k - 1].is_punct(',') && toks[k - 2].is_word())
+        && MONTHS_EN.contains(&toks[k].text(s))
+}
+
+/// Honorifics that are part of a name's span ("hr. Hansen", "fru Jensen").
+fn is_honorific(w: &str) -> bool {
+    matches!(
+        w,
+        "hr" | "herr"
+            | "fru"
+            | "frk"
+            | "frøken"
+            | "dr"
+            | "mr"
+            | "mrs"
+            | "ms"
+            | "miss"
+            | "sir"
+            | "lady"
+            | "lord"
+    )
 }
 
 /// Field labels after which (and a colon) a name follows.

@@ -12,8 +12,9 @@ pub const INSTITUTION: u8 = 16;
 
 const STREET_STRICT: &str =
     "vej vejen gade gaden allé alle stræde strædet boulevard plads pladsen torv \
-    torvet vænge vænget passage promenade kaj kajen brygge bryggen stien parken";
+    torvet vænge vænget passage promenade kaj kajen brygge bryggen stien parken bro broen";
 const INSTITUTION_SUFFIXES: &str = "afdeling afdelingen forvaltning forvaltningen centret centeret center \
+    institut institutet havn havnen lufthavn lufthavnen \
     styrelsen styrelse ministeriet hospital hospitalet sygehus sygehuset skole skolen institution \
     institutionen kommune kommunen udvalget udvalg tilsyn tilsynet rådet retten huset klinik klinikken \
     børnehave børnehaven gymnasium gymnasiet sekretariat sekretariatet enhed enheden team teamet \

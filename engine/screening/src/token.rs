@@ -96,7 +96,11 @@ pub fn tokenize(s: &str, out: &mut Vec<Tok>) {
         } else {
             let ch = decode(s, i);
             if ch.is_alphabetic() {
-                cap = ch.is_uppercase();
+                cap = ch.is_uppercase()
+                    // "d'Udekem", "l'Estrange": a particle before a capital
+                    || (matches!(c0, b'd' | b'l')
+                        && matches!(b.get(i + 1), Some(b'\''))
+                        && s[i + 2..].chars().next().is_some_and(char::is_uppercase));
                 let mut letters = 0usize;
                 let mut upper = 0usize;
                 loop {
@@ -224,6 +228,15 @@ fn mark_sentence_starts(s: &str, toks: &mut [Tok]) {
                             | '>'
                             | '|'
                     ) || (c == '-' && toks[k - 1].newline_before)
+                        // "… sagde han. - Hans bror": a quotation dash after a sentence
+                        || (c == '-'
+                            && toks[k - 1].space_before
+                            && toks[k].space_before
+                            && k >= 2
+                            && matches!(
+                                toks[k - 2].kind,
+                                TokKind::Punct('.' | '!' | '?' | '"' | '\u{BB}' | '\u{AB}' | '\u{201D}')
+                            ))
                 }
                 _ => false,
             }

@@ -3,7 +3,7 @@
 //! targets of issue 3: CPR recall 100 %, names and addresses ≥ 97 %, words
 //! 100 %, the subject's own data marked 0 times, character precision ≥ 90 %.
 
-use marc_screening::corpus::{self, Case, Pools, Score};
+use marc_screening::corpus::{self, Case, GoldKind, Pools, Score};
 use marc_screening::{Lexicon, ScreenConfig, Screener};
 use std::path::Path;
 
@@ -41,16 +41,20 @@ fn check(score: &Score, title: &str) -> Vec<String> {
     }
     let mut fails = Vec::new();
     let targets = [
-        ("cpr", 1.0),
-        ("name", 0.97),
-        ("address", 0.97),
-        ("word", 1.0),
+        (GoldKind::Cpr, 1.0),
+        (GoldKind::Name, 0.97),
+        (GoldKind::Address, 0.97),
+        (GoldKind::Phone, 1.0),
+        (GoldKind::Email, 1.0),
+        (GoldKind::Account, 1.0),
+        (GoldKind::Word, 1.0),
     ];
-    for (i, (n, t)) in targets.iter().enumerate() {
-        if score.recall_of(i) < *t {
+    for (k, t) in targets {
+        if score.recall_kind(k) < t {
             fails.push(format!(
-                "{title}: {n} recall {:.2}% < {:.0}%",
-                100.0 * score.recall_of(i),
+                "{title}: {} recall {:.2}% < {:.0}%",
+                k.label(),
+                100.0 * score.recall_kind(k),
                 100.0 * t
             ));
         }

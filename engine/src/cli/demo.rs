@@ -92,10 +92,53 @@ pub(super) fn fresh_data_dir(dir: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes the demo's key as `marc secret keygen` prints it, readable by
-/// marc's user only.
-fn write_key(path: &std::path::Path, key: &marc_vault::VaultKey) -> Result<()> {
-    crate::pipeline::write_private(path, format!("{}\n", key.to_hex()).as_bytes())
+/// A fresh key for a demo's own installation, written (as `marc secret
+/// keygen` prints it, 0600) to `<out>/demo.key`: beside its data
+/// directory, never in it, so `marc audit verify` can check it afterwards.
+pub(super) fn demo_key(out: &std::path::Path) -> Result<marc_vault::VaultKey> {
+    let key = marc_vault::VaultKey::generate();
+    crate::pipeline::write_private(&out.join("demo.key"), format!("{}\n", key.to_hex()).as_bytes())?;
+    Ok(key)
+}
+
+/// The testbed's three systems, served on 127.0.0.1: ESDH and legacy, and
+/// the terminal system's canvas front end on the same seeded world.
+pub(super) struct Systems {
+    pub world: Arc<marc_testbed::World>,
+    pub base_urls: HashMap<String, String>,
+    testbed: marc_testbed::Testbed,
+    terminal: tokio::task::JoinHandle<()>,
+}
+
+impl Systems {
+    pub fn start(rt: &tokio::runtime::Runtime, seed: u64, log: Option<PathBuf>) -> Result<Systems> {
+        let cfg = marc_testbed::TestbedConfig {
+            seed,
+            log_file: log,
+            ..Default::default()
+        };
+        let testbed = rt
+            .block_on(marc_testbed::Testbed::start(cfg))
+            .context("cannot start the testbed")?;
+        let (terminal_url, terminal) = rt
+            .block_on(marc_testbed_terminal::web::serve(testbed.world.clone(), 0))
+            .context("cannot start the testbed's terminal system")?;
+        let mut base_urls = HashMap::new();
+        base_urls.insert("esdh".to_string(), testbed.esdh_url.clone());
+        base_urls.insert("legacy".to_string(), testbed.legacy_url.clone());
+        base_urls.insert("terminal".to_string(), format!("{terminal_url}/"));
+        Ok(Systems {
+            world: testbed.world.clone(),
+            base_urls,
+            testbed,
+            terminal,
+        })
+    }
+
+    pub fn stop(self, rt: &tokio::runtime::Runtime) {
+        self.terminal.abort();
+        rt.block_on(self.testbed.stop());
+    }
 }
 
 pub fn demo(g: &Global, rt: &tokio::runtime::Runtime, a: DemoArgs) -> Result<i32> {
@@ -103,30 +146,14 @@ pub fn demo(g: &Global, rt: &tokio::runtime::Runtime, a: DemoArgs) -> Result<i32
     let data = a.out.join("data");
     fresh_data_dir(&data)?;
     // The demo's own settings: defaults, never MARC_CONFIG's endpoint or
-    // lists, and its own key (beside its data directory, never in it), so
-    // `marc audit verify` can check the demo's log afterwards.
+    // lists, and its own key.
     let config = Config::default();
+    let key = demo_key(&a.out)?;
     let key_file = a.out.join("demo.key");
-    let key = marc_vault::VaultKey::generate();
-    write_key(&key_file, &key)?;
     let settings = settings_keyed(&data, &config, None, None, Some(&key))?;
-    let cfg = marc_testbed::TestbedConfig {
-        seed: a.seed,
-        log_file: a.testbed_log.clone(),
-        ..Default::default()
-    };
-    let testbed = rt
-        .block_on(marc_testbed::Testbed::start(cfg))
-        .context("cannot start the testbed")?;
-    let citizen = testbed.world.demo_citizen().clone();
-    // The terminal system's canvas front end, on the same seeded world.
-    let (terminal_url, terminal_task) = rt
-        .block_on(marc_testbed_terminal::web::serve(testbed.world.clone(), 0))
-        .context("cannot start the testbed's terminal system")?;
-    let mut base_urls = HashMap::new();
-    base_urls.insert("esdh".to_string(), testbed.esdh_url.clone());
-    base_urls.insert("legacy".to_string(), testbed.legacy_url.clone());
-    base_urls.insert("terminal".to_string(), format!("{terminal_url}/"));
+    let systems_up = Systems::start(rt, a.seed, a.testbed_log.clone())?;
+    let citizen = systems_up.world.demo_citizen().clone();
+    let base_urls = systems_up.base_urls.clone();
     let systems: Vec<String> = crate::robot::load_all(&settings.robots_dir)?
         .into_iter()
         .map(|m| m.system)
@@ -142,7 +169,7 @@ pub fn demo(g: &Global, rt: &tokio::runtime::Runtime, a: DemoArgs) -> Result<i32
     if !a.json {
         println!(
             "testbed: esdh {}  legacy {}  terminal {}",
-            testbed.esdh_url, testbed.legacy_url, terminal_url
+            base_urls["esdh"], base_urls["legacy"], base_urls["terminal"]
         );
         println!("demo citizen: {} ({})", citizen.name, citizen.cpr);
         println!(
@@ -166,7 +193,7 @@ pub fn demo(g: &Global, rt: &tokio::runtime::Runtime, a: DemoArgs) -> Result<i32
     let rec = service
         .submit(&super::request::operator(), sub)
         .map_err(|e| anyhow!("the demo request was refused: {e}"))?;
-    let extra = serde_json::json!({ "seed": a.seed, "testbed": { "esdh": testbed.esdh_url, "legacy": testbed.legacy_url, "terminal": terminal_url } });
+    let extra = serde_json::json!({ "seed": a.seed, "testbed": base_urls });
     let inline = Inline {
         secrets: Arc::new(testbed_secrets()),
         base_urls,
@@ -175,17 +202,9 @@ pub fn demo(g: &Global, rt: &tokio::runtime::Runtime, a: DemoArgs) -> Result<i32
         recording: crate::pipeline::Recording::from_flags(a.screenshots, a.no_recording),
         x11_display: (a.screen == "x11").then(|| "auto".to_string()),
     };
-    let r = inline.execute(g, rt, &service.settings, rec).and_then(|o| {
-        report(
-            &service.settings,
-            &o,
-            &a.out,
-            a.export_documents,
-            a.json,
-            Some(extra),
-        )
-    });
-    terminal_task.abort();
-    rt.block_on(testbed.stop());
+    let r = inline
+        .execute(g, rt, &service.settings, rec)
+        .and_then(|o| report(&service.settings, &o, &a.out, a.export_documents, a.json, Some(extra)));
+    systems_up.stop(rt);
     r
 }

@@ -37,18 +37,27 @@ pub struct ServeArgs {
     /// Override a system's base URL: SYSTEM=URL (repeatable).
     #[arg(long = "base-url", value_parser = super::request::parse_kv)]
     pub base_urls: Vec<(String, String)>,
+    /// Everything on this machine, for trying marc: the testbed's case
+    /// systems, a test identity provider (not MitID) with test logins, and
+    /// the web app, in a data directory of their own (`out/serve-demo`).
+    #[cfg(feature = "testbed")]
+    #[arg(long)]
+    pub demo: bool,
 }
 
 pub fn serve(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<i32> {
+    #[cfg(feature = "testbed")]
+    if a.demo {
+        return serve_demo(g, rt, a);
+    }
     let config = Config::load(g.config.as_deref())?;
     let settings = settings_at(&g.data, &config, a.robots.clone(), a.scripts.clone())?;
     check_base_urls(&settings.robots_dir, &a.base_urls)?;
     let secrets: Arc<dyn SecretSource> = Arc::new(CliSecrets::open(&settings)?);
+    let listen = a.listen.clone().unwrap_or_else(|| config.web.listen.clone());
+    let listener = bind(rt, &listen)?;
     let server = Server {
-        listen: a
-            .listen
-            .clone()
-            .unwrap_or_else(|| config.web.listen.clone()),
+        listener,
         public_url: config.web.public_url.clone(),
         oidc: config.web.oidc.as_ref().map(|o| marc_web::OidcSettings {
             issuer: o.issuer.clone(),
@@ -57,6 +66,7 @@ pub fn serve(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<i
             cpr_claim: o.cpr_claim.clone(),
             cvr_claim: o.cvr_claim.clone(),
             name_claim: o.name_claim.clone(),
+            org_name_claim: o.org_name_claim.clone(),
         }),
         workers: a.workers as usize,
         base_urls: a.base_urls.iter().cloned().collect(),
@@ -70,9 +80,15 @@ pub fn serve(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<i
     Ok(exit::OK)
 }
 
+/// Binds the web app's address.
+fn bind(rt: &tokio::runtime::Runtime, listen: &str) -> Result<tokio::net::TcpListener> {
+    rt.block_on(tokio::net::TcpListener::bind(listen))
+        .with_context(|| format!("cannot listen on {listen}"))
+}
+
 /// What a running server needs besides the installation's settings.
 pub(super) struct Server {
-    pub listen: String,
+    pub listener: tokio::net::TcpListener,
     pub public_url: Option<String>,
     pub oidc: Option<marc_web::OidcSettings>,
     pub workers: usize,
@@ -145,9 +161,7 @@ impl Server {
             secrets: self.secrets,
             systems,
         });
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind(&self.listen))
-            .with_context(|| format!("cannot listen on {}", self.listen))?;
+        let listener = self.listener;
         let addr = listener.local_addr()?;
         let public_url = self.public_url.unwrap_or_else(|| format!("http://{addr}"));
         let state = marc_web::AppState::new(
@@ -173,4 +187,65 @@ impl Server {
         served.context("the web server stopped")?;
         Ok(())
     }
+}
+
+/// `marc serve --demo`: the testbed's systems, the test identity provider
+/// and the web app on 127.0.0.1, in a data directory of their own; stopped
+/// together by Ctrl-C (the identity provider dies with marc).
+#[cfg(feature = "testbed")]
+fn serve_demo(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<i32> {
+    use marc_testbed::idp::{demo_identities, Idp, IdpConfig};
+    let out = PathBuf::from("out/serve-demo");
+    let data = out.join("data");
+    super::demo::fresh_data_dir(&data)?;
+    let key = super::demo::demo_key(&out)?;
+    let testbed = super::demo::Systems::start(rt, marc_testbed::DEMO_SEED, None)?;
+    let listener = bind(rt, a.listen.as_deref().unwrap_or("127.0.0.1:0"))?;
+    let web_url = format!("http://{}", listener.local_addr()?);
+    let client_secret = hex::encode(rand::random::<[u8; 24]>());
+    let identities = demo_identities(&testbed.world);
+    let idp = Idp::start(IdpConfig::new(
+        identities.clone(),
+        "marc-demo",
+        client_secret.clone(),
+        format!("{web_url}/auth/callback"),
+    ))
+    .context("cannot start the test identity provider")?;
+    let config = Config::default();
+    let settings = super::request::settings_keyed(&data, &config, None, None, Some(&key))?;
+    let mut secrets = super::demo::testbed_secrets();
+    secrets.0.insert("oidc.client_secret".into(), client_secret);
+    println!("marc serve --demo (everything on 127.0.0.1; Ctrl-C stops all of it)");
+    println!("  web app:                 {web_url}");
+    println!("  test identity provider:  {} (TEST — not MitID)", idp.issuer);
+    println!("  test logins (pick one at the provider):");
+    for p in &identities.persons {
+        println!("    {}  CPR {}  {}", p.name, p.cpr, p.note.as_deref().unwrap_or(""));
+    }
+    for o in &identities.organisations {
+        println!("    {} (CVR {}), by {}  {}", o.name, o.cvr, o.person, o.note.as_deref().unwrap_or(""));
+    }
+    println!("  data directory: {}", data.display());
+    let server = Server {
+        listener,
+        public_url: Some(web_url),
+        oidc: Some(marc_web::OidcSettings {
+            issuer: idp.issuer.clone(),
+            client_id: "marc-demo".into(),
+            scopes: vec!["openid".into(), "profile".into()],
+            cpr_claim: "dk.cpr".into(),
+            cvr_claim: "dk.cvr".into(),
+            name_claim: "name".into(),
+            org_name_claim: "organization_name".into(),
+        }),
+        workers: a.workers as usize,
+        base_urls: testbed.base_urls.clone(),
+        webdriver: a.webdriver.clone(),
+        secrets: Arc::new(secrets),
+        topics: config.topics.clone(),
+    };
+    let r = server.run(g, rt, settings, |_| {});
+    idp.stop();
+    testbed.stop(rt);
+    r.map(|_| exit::OK)
 }

@@ -29,6 +29,9 @@ pub struct OidcSettings {
     pub cpr_claim: String,
     pub cvr_claim: String,
     pub name_claim: String,
+    /// The claim holding an organisation's name (the person acting is in
+    /// `name_claim`).
+    pub org_name_claim: String,
 }
 
 /// Why a login failed. The page shows [`LoginError::dansk`].
@@ -269,6 +272,7 @@ impl Oidc {
                         self.settings.cvr_claim
                     ))
                 })?;
+            let name = text(&self.settings.org_name_claim).unwrap_or(name);
             return Ok(Principal::ThirdParty { party, name });
         }
         let cpr = text(&self.settings.cpr_claim)

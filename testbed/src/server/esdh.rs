@@ -4,8 +4,8 @@
 //! it redirects (303) to `/login`.
 
 use super::{
-    cookie, esc, forbidden_page, lock, log_endpoint, log_requests, new_token, password_of,
-    pdf_response, AuthUser, LogCtx, Session, Sessions, LOG_PATH,
+    cookie, esc, forbidden_page, lock, log_endpoint, log_requests, new_token, pdf_response,
+    AuthUser, LogCtx, Served, Session, Sessions, LOG_PATH,
 };
 use crate::pdf::attachment_pdf;
 use crate::server::log::RequestLog;
@@ -19,24 +19,25 @@ use marc_model::Cpr;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-const SYSTEM: &str = "esdh";
-const COOKIE: &str = "esdh_sid";
-
 #[derive(Clone)]
 struct St {
+    served: Served,
     world: Arc<World>,
     sessions: Sessions,
 }
 
-pub(crate) fn router(world: Arc<World>, log: RequestLog) -> Router {
+pub(crate) fn router(served: Served, world: Arc<World>, log: RequestLog) -> Router {
     let sessions: Sessions = Default::default();
     let ctx = LogCtx {
-        system: SYSTEM,
+        served: served.clone(),
         log,
         sessions: sessions.clone(),
-        cookie: COOKIE,
     };
-    let st = St { world, sessions };
+    let st = St {
+        served,
+        world,
+        sessions,
+    };
     Router::new()
         .route("/", get(|| async { Redirect::to("/search") }))
         .route("/login", get(login_form).post(login))
@@ -76,7 +77,7 @@ fn page(title: &str, user: Option<&str>, body: &str) -> Html<String> {
 
 /// The logged-in user, if the request carries a live session.
 fn user(st: &St, headers: &HeaderMap) -> Option<String> {
-    cookie(headers, COOKIE).and_then(|t| {
+    cookie(headers, &st.served.cookie).and_then(|t| {
         let mut s = lock(&st.sessions);
         s.get_mut(&t).map(|s| {
             s.requests += 1;
@@ -113,7 +114,7 @@ async fn login_form() -> Html<String> {
 async fn login(State(st): State<St>, Form(f): Form<HashMap<String, String>>) -> Response {
     let user = f.get("username").map(String::as_str).unwrap_or("");
     let pass = f.get("password").map(String::as_str).unwrap_or("");
-    let mut resp = if password_of(SYSTEM, user) == Some(pass) && !pass.is_empty() {
+    let mut resp = if st.served.password_ok(user, pass) {
         let token = new_token();
         lock(&st.sessions).insert(
             token.clone(),
@@ -123,7 +124,12 @@ async fn login(State(st): State<St>, Form(f): Form<HashMap<String, String>>) -> 
             },
         );
         let mut r = Redirect::to("/search").into_response();
-        if let Ok(v) = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax").parse() {
+        if let Ok(v) = format!(
+            "{}={token}; Path=/; HttpOnly; SameSite=Lax",
+            st.served.cookie
+        )
+        .parse()
+        {
             r.headers_mut().insert(header::SET_COOKIE, v);
         }
         r
@@ -137,11 +143,11 @@ async fn login(State(st): State<St>, Form(f): Form<HashMap<String, String>>) -> 
 }
 
 async fn logout(State(st): State<St>, headers: HeaderMap) -> Response {
-    if let Some(t) = cookie(&headers, COOKIE) {
+    if let Some(t) = cookie(&headers, &st.served.cookie) {
         lock(&st.sessions).remove(&t);
     }
     let mut r = Redirect::to("/login").into_response();
-    if let Ok(v) = format!("{COOKIE}=; Path=/; Max-Age=0").parse() {
+    if let Ok(v) = format!("{}=; Path=/; Max-Age=0", st.served.cookie).parse() {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r
@@ -185,7 +191,7 @@ async fn cases(
     let cpr_s = cpr.formatted();
     let mut rows = String::new();
     let mut n = 0;
-    for c in st.world.cases_for(SYSTEM, &cpr_s) {
+    for c in st.world.cases_for(&st.served.id, &cpr_s) {
         n += 1;
         rows.push_str(&format!(
             "<tr><td class=\"case-id\"><a href=\"/cases/{id}\">{id}</a></td><td class=\"title\">{}</td>\
@@ -233,7 +239,11 @@ async fn case_page(
     let Some(u) = user(&st, &headers) else {
         return to_login();
     };
-    let Some(case) = st.world.case(&case_id).filter(|c| c.system == SYSTEM) else {
+    let Some(case) = st
+        .world
+        .case(&case_id)
+        .filter(|c| *c.system == *st.served.id)
+    else {
         return not_found(&u, &format!("Sagen {case_id} findes ikke."));
     };
     let mut docs: Vec<_> = st.world.documents_of_case(&case.case_id).collect();
@@ -273,7 +283,11 @@ async fn document(
     let Some(u) = user(&st, &headers) else {
         return to_login();
     };
-    let Some(d) = st.world.document(&doc_id).filter(|d| d.system == SYSTEM) else {
+    let Some(d) = st
+        .world
+        .document(&doc_id)
+        .filter(|d| *d.system == *st.served.id)
+    else {
         return not_found(&u, &format!("Dokumentet {doc_id} findes ikke."));
     };
     let paras: String = d
@@ -319,7 +333,7 @@ async fn attachment(
     match st
         .world
         .attachment(&att_id)
-        .filter(|(d, _)| d.system == SYSTEM)
+        .filter(|(d, _)| *d.system == *st.served.id)
     {
         Some((_, a)) => pdf_response(&a.name, attachment_pdf(a)),
         None => not_found(&u, &format!("Bilaget {att_id} findes ikke.")),

@@ -11,8 +11,8 @@
 //!   button whose POST is refused (403) and logged as forbidden.
 
 use super::{
-    cookie, esc, forbidden_page, lock, log_endpoint, log_requests, new_token, password_of,
-    pdf_response, AuthUser, LogCtx, Session, Sessions, LOG_PATH,
+    cookie, esc, forbidden_page, lock, log_endpoint, log_requests, new_token, pdf_response,
+    AuthUser, LogCtx, Served, Session, Sessions, LOG_PATH,
 };
 use crate::pdf::attachment_pdf;
 use crate::server::log::RequestLog;
@@ -28,14 +28,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-const SYSTEM: &str = "legacy";
-const COOKIE: &str = "legacy_sid";
 /// Documents per page in a case's document list.
 pub(crate) const PAGE_SIZE: usize = 5;
 const UNAVAILABLE: &str = "Service midlertidigt utilgængelig";
 
 #[derive(Clone)]
 struct St {
+    served: Served,
     world: Arc<World>,
     sessions: Sessions,
     fail_rate: f64,
@@ -48,15 +47,20 @@ struct St {
     failed_last: Arc<Mutex<HashSet<String>>>,
 }
 
-pub(crate) fn router(world: Arc<World>, log: RequestLog, cfg: &TestbedConfig) -> Router {
+pub(crate) fn router(
+    served: Served,
+    world: Arc<World>,
+    log: RequestLog,
+    cfg: &TestbedConfig,
+) -> Router {
     let sessions: Sessions = Default::default();
     let ctx = LogCtx {
-        system: SYSTEM,
+        served: served.clone(),
         log,
         sessions: sessions.clone(),
-        cookie: COOKIE,
     };
     let st = St {
+        served,
         world,
         sessions,
         fail_rate: cfg.fail_rate.clamp(0.0, 1.0),
@@ -115,7 +119,7 @@ impl St {
     /// Checks the session, counts the request, expires the session after
     /// `session_requests`, and rolls for a transient 503.
     fn gate(&self, headers: &HeaderMap, uri: &Uri) -> Result<String, Refusal> {
-        let token = cookie(headers, COOKIE);
+        let token = cookie(headers, &self.served.cookie);
         let user = {
             let mut sessions = lock(&self.sessions);
             let Some(t) = token.as_ref() else {
@@ -221,7 +225,7 @@ async fn login_form(Query(q): Query<HashMap<String, String>>) -> Html<String> {
 async fn login(State(st): State<St>, Form(f): Form<HashMap<String, String>>) -> Response {
     let user = f.get("user").map(String::as_str).unwrap_or("");
     let pass = f.get("pass").map(String::as_str).unwrap_or("");
-    let mut resp = if password_of(SYSTEM, user) == Some(pass) && !pass.is_empty() {
+    let mut resp = if st.served.password_ok(user, pass) {
         let token = new_token();
         lock(&st.sessions).insert(
             token.clone(),
@@ -231,7 +235,7 @@ async fn login(State(st): State<St>, Form(f): Form<HashMap<String, String>>) -> 
             },
         );
         let mut r = Redirect::to("/find").into_response();
-        if let Ok(v) = format!("{COOKIE}={token}; Path=/").parse() {
+        if let Ok(v) = format!("{}={token}; Path=/", st.served.cookie).parse() {
             r.headers_mut().insert(header::SET_COOKIE, v);
         }
         r
@@ -245,7 +249,7 @@ async fn login(State(st): State<St>, Form(f): Form<HashMap<String, String>>) -> 
 }
 
 async fn logout(State(st): State<St>, headers: HeaderMap) -> Response {
-    if let Some(t) = cookie(&headers, COOKIE) {
+    if let Some(t) = cookie(&headers, &st.served.cookie) {
         lock(&st.sessions).remove(&t);
     }
     login_html(None, false).into_response()
@@ -347,7 +351,7 @@ async fn api_cases(
     };
     let cases: Vec<serde_json::Value> = st
         .world
-        .cases_for(SYSTEM, &cpr)
+        .cases_for(&st.served.id, &cpr)
         .map(|c| {
             serde_json::json!({
                 "case_id": c.case_id, "title": c.title, "department": c.department, "opened": c.opened
@@ -378,7 +382,7 @@ async fn case_page(
         return r.page();
     }
     let id = q.get("id").map(String::as_str).unwrap_or("");
-    let Some(case) = st.world.case(id).filter(|c| c.system == SYSTEM) else {
+    let Some(case) = st.world.case(id).filter(|c| *c.system == *st.served.id) else {
         return not_found(&format!("Sag {id} findes ikke."));
     };
     // Newest first, as the old system shows them.
@@ -449,7 +453,7 @@ async fn doc(
         return r.page();
     }
     let id = q.get("id").map(String::as_str).unwrap_or("");
-    let Some(d) = st.world.document(id).filter(|d| d.system == SYSTEM) else {
+    let Some(d) = st.world.document(id).filter(|d| *d.system == *st.served.id) else {
         return not_found(&format!("Dokument {id} findes ikke."));
     };
     let bilag: String = d
@@ -501,7 +505,11 @@ async fn bilag(
         return r.page();
     }
     let id = q.get("id").map(String::as_str).unwrap_or("");
-    match st.world.attachment(id).filter(|(d, _)| d.system == SYSTEM) {
+    match st
+        .world
+        .attachment(id)
+        .filter(|(d, _)| *d.system == *st.served.id)
+    {
         Some((_, a)) => pdf_response(&a.name, attachment_pdf(a)),
         None => not_found(&format!("Bilag {id} findes ikke.")),
     }

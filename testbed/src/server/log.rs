@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 /// One request a testbed system served.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogEntry {
-    /// `esdh` or `legacy`.
+    /// The system's id: `esdh` or `legacy` (in a load testbed `esdh01`, …).
     pub system: String,
     pub method: String,
     /// Path including the query string.

@@ -1,0 +1,275 @@
+//! `marc serve` as citizens and third parties use it (issue 10): real
+//! Chromium through chromedriver against `marc serve --demo`, which runs
+//! the testbed's case systems, the test OpenID provider (npm oidc-provider)
+//! and the web app; the robots run for real behind it.
+
+#[path = "web/support.rs"]
+mod support;
+
+use marc_e2e::*;
+use support::*;
+
+/// The whole citizen journey, and what others may not see of it.
+#[test]
+fn a_citizen_asks_follows_and_downloads_and_nobody_else_sees_it() {
+    let s = Served::start(&["--workers", "2"]);
+    let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
+    let citizen = world.demo_citizen().clone();
+    let b = s.browser();
+
+    // Log in at the test identity provider, which says it is not MitID.
+    b.go(&s.url("/"));
+    assert!(b.body().contains("Log ind med MitID"));
+    b.go(&s.url("/login"));
+    assert!(b.body().contains("dette er ikke MitID"), "{}", b.body());
+    b.axe_clean("the identity provider's login page");
+    b.login_as(&citizen.name);
+    assert!(b.body().contains(&format!("Logget ind som {}", citizen.name)));
+
+    // Ask for one topic only.
+    b.go(&s.url("/ny"));
+    b.axe_clean("the request form");
+    b.check_topic("Jobcenter");
+    b.submit("form[action='/ny']");
+    assert!(b.body().contains("Kvittering"), "{}", b.body());
+    let id = b.text("dl dd").trim().to_string();
+    assert!(id.starts_with("AI-"), "{id}");
+    assert!(!b.current_url().contains(&citizen.cpr.replace('-', "")));
+    b.axe_clean("the receipt");
+
+    // Follow it until it is sent; the status page changes on its own.
+    b.go(&s.url(&format!("/anmodning/{id}")));
+    let mut seen = std::collections::BTreeSet::new();
+    let state = b.wait_for_state(&mut seen, &["Sendt", "Under behandling hos en sagsbehandler"], 240);
+    assert_eq!(state, "Sendt", "states seen: {seen:?}");
+    assert!(seen.len() >= 2, "the status page never changed: {seen:?}");
+    b.axe_clean("the status page");
+
+    // The answer holds exactly the documents of that topic.
+    let pdf = b.download_bytes(&s.url(&format!("/anmodning/{id}/svar.pdf")));
+    assert!(pdf.starts_with(b"%PDF"), "not a PDF");
+    let text = squash(&pdf_text(&pdf));
+    let (wanted, unwanted): (Vec<_>, Vec<_>) = ["esdh", "legacy"]
+        .iter()
+        .flat_map(|sys| world.documents_for(sys, &citizen.cpr))
+        .partition(|d| d.department == "Jobcenter");
+    assert!(!wanted.is_empty() && !unwanted.is_empty(), "the testbed citizen needs both");
+    for d in &wanted {
+        assert!(text.contains(&squash(&d.title)), "missing {}: {}", d.doc_id, d.title);
+    }
+    for d in &unwanted {
+        assert!(
+            !text.contains(&squash(&d.title)) || wanted.iter().any(|w| w.title == d.title),
+            "{} ({}) is outside the topic but in the answer",
+            d.doc_id,
+            d.department
+        );
+    }
+
+    // A second citizen: not found, by URL, for the page and the PDF.
+    let other = s.identities_persons()[1].clone();
+    let b2 = s.browser();
+    b2.go(&s.url("/login"));
+    b2.login_as(&other);
+    b2.go(&s.url(&format!("/anmodning/{id}")));
+    assert!(b2.body().contains("Siden findes ikke"), "{}", b2.body());
+    assert_eq!(b2.status_of(&s.url(&format!("/anmodning/{id}/svar.pdf"))), 404);
+    assert_eq!(b2.status_of(&s.url(&format!("/anmodning/{id}/kvittering"))), 404);
+    b2.go(&s.url("/mine"));
+    assert!(!b2.body().contains(&id));
+
+    // A form without its CSRF token is refused, and nothing is made.
+    b2.go(&s.url("/ny"));
+    b2.js("document.querySelector('input[name=csrf]').remove()");
+    b2.submit("form[action='/ny']");
+    assert!(b2.body().contains("Formularen kunne ikke godkendes"), "{}", b2.body());
+    b2.go(&s.url("/mine"));
+    assert!(b2.body().contains("ingen anmodninger"), "{}", b2.body());
+
+    // Every page at 390 px: nothing scrolls sideways.
+    for b in [&b, &b2] {
+        b.narrow();
+        for path in ["/", "/mine", "/ny", "/samtykker", &format!("/anmodning/{id}")] {
+            b.go(&s.url(path));
+            b.no_sideways_scroll(path);
+        }
+    }
+}
+
+/// Third parties ask only inside a valid consent; the citizen grants and
+/// revokes, and each event is audited.
+#[test]
+fn third_parties_need_a_valid_consent() {
+    let s = Served::start(&["--workers", "2"]);
+    let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
+    let citizen = world.demo_citizen().clone();
+    let firm = s.identities_orgs()[0].clone();
+    let b = s.browser();
+    b.go(&s.url("/login"));
+    b.login_as(&citizen.name);
+    b.go(&s.url("/samtykker"));
+    b.axe_clean("the consents page");
+    // Valid now, for Jobcenter.
+    b.grant(&firm.cvr, &firm.name, &["Jobcenter"], "", "");
+    assert!(b.body().contains("er givet"), "{}", b.body());
+    // Expired yesterday.
+    let today = chrono::Local::now().date_naive();
+    let long_ago = (today - chrono::Duration::days(60)).to_string();
+    let yesterday = (today - chrono::Duration::days(1)).to_string();
+    b.grant(&firm.cvr, &format!("{} (gammel)", firm.name), &[], &long_ago, &yesterday);
+    // One to revoke.
+    b.grant(&firm.cvr, &format!("{} (trukket)", firm.name), &[], "", "");
+    b.click_button_containing("Tilbagekald samtykket til Advokatfirmaet Krogh & Vind (trukket)");
+    assert!(b.body().contains("er tilbagekaldt"), "{}", b.body());
+
+    let f = s.browser();
+    f.go(&s.url("/login"));
+    f.login_as(&firm.name);
+    f.go(&s.url("/samtykker"));
+    let links = f.hrefs("a[href^='/paa-vegne/']");
+    assert_eq!(links.len(), 3, "three consents given to the firm");
+    // Expired and revoked: refused with the reason, nothing runs.
+    let mut refused = Vec::new();
+    for l in &links {
+        f.go(&s.url(l));
+        let body = f.body();
+        if body.contains("udløb") || body.contains("tilbagekaldt") {
+            refused.push(body.contains("udløb"));
+            assert!(!body.contains("Send anmodning"), "a form under a void consent");
+            continue;
+        }
+        // The valid one: the form offers only the consent's topic.
+        assert!(body.contains("Jobcenter") && !body.contains("Handicap"), "{body}");
+        f.axe_clean("the third party's request form");
+        f.submit("form[action^='/paa-vegne/']");
+        assert!(f.body().contains("Kvittering"), "{}", f.body());
+    }
+    refused.sort();
+    assert_eq!(refused, [false, true], "one revoked, one expired refusal");
+    // Posting straight to a void consent is refused too.
+    f.go(&s.url("/mine"));
+    assert_eq!(f.count("ul.cards > li"), 1, "exactly one request, under the valid consent");
+
+    let log = s.audit_log();
+    for action in ["consent.granted", "consent.revoked", "consent.refused"] {
+        assert!(log.contains(action), "{action} not audited");
+    }
+}
+
+/// Bad input gets a clear message and loses nothing.
+#[test]
+fn bad_input_and_lost_sessions_get_clear_pages() {
+    let s = Served::start(&["--workers", "1"]);
+    let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
+    let citizen = world.demo_citizen().clone();
+    let b = s.browser();
+    b.go(&s.url("/login"));
+    b.login_as(&citizen.name);
+
+    // A malformed period.
+    b.go(&s.url("/ny"));
+    b.js("let f = document.getElementById('from'); f.type = 'text'; f.value = '2020-13-45';");
+    b.submit("form[action='/ny']");
+    assert!(b.body().contains("Perioden kan ikke bruges"), "{}", b.body());
+    // A period that ends before it starts.
+    b.js("document.getElementById('from').value = '2024-01-01'; document.getElementById('to').value = '2023-01-01';");
+    b.submit("form[action='/ny']");
+    assert!(b.body().contains("Perioden kan ikke bruges"), "{}", b.body());
+    // An unknown topic.
+    b.go(&s.url("/ny"));
+    b.js("let c = document.querySelector('input[name=topic]'); c.value = 'Skattefidus'; c.checked = true;");
+    b.submit("form[action='/ny']");
+    assert!(b.body().contains("Emnet »Skattefidus« findes ikke"), "{}", b.body());
+    b.go(&s.url("/mine"));
+    assert!(b.body().contains("ingen anmodninger"), "nothing was made: {}", b.body());
+
+    // The same form sent twice makes one request.
+    b.go(&s.url("/ny"));
+    b.check_topic("Handicap");
+    b.js("let f = document.querySelector(\"form[action='/ny']\"); \
+          let d = new FormData(f); \
+          window.__twice = Promise.all([1, 2].map(() => fetch('/ny', {method: 'POST', body: new URLSearchParams(d)})));");
+    b.submit("form[action='/ny']");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    b.go(&s.url("/mine"));
+    assert_eq!(b.count("ul.cards > li"), 1, "one request from three identical submissions");
+
+    // A session that ended: the form is not sent, and the page says why.
+    b.go(&s.url("/ny"));
+    b.delete_cookies();
+    b.submit("form[action='/ny']");
+    assert!(b.body().contains("Din session er udløbet"), "{}", b.body());
+    b.go(&s.url("/mine"));
+    assert!(b.current_url().contains("/interaction/") || b.body().contains("Vælg en testidentitet"));
+
+    // Unknown pages and ids: the same not-found page.
+    let b = s.browser();
+    b.go(&s.url("/login"));
+    b.login_as(&citizen.name);
+    b.go(&s.url("/anmodning/AI-2026-999999-ffff"));
+    assert!(b.body().contains("Siden findes ikke"));
+    b.go(&s.url("/ingen/side"));
+    assert!(b.body().contains("Siden findes ikke"));
+}
+
+/// The identity provider down: the login page says so (503), no 500.
+#[test]
+fn an_identity_provider_that_is_down_gets_a_clear_page() {
+    let s = Served::start_plain_with_dead_idp();
+    let b = s.browser();
+    assert_eq!(b.status_of(&s.url("/login")), 503);
+    b.go(&s.url("/login"));
+    assert!(b.body().contains("login-tjenesten ikke svarer"), "{}", b.body());
+    b.axe_clean("the login-unavailable page");
+    // The security headers are on every page.
+    let h = s.headers("/");
+    assert!(h.contains("content-security-policy: default-src 'self'; script-src 'self'"), "{h}");
+    assert!(h.contains("x-frame-options: deny") && h.contains("referrer-policy: no-referrer"), "{h}");
+}
+
+/// Four requests at once all complete, each right against the ground
+/// truth, with no system serving more robot sessions at once than its
+/// manifest allows.
+#[test]
+fn four_requests_at_once_complete_within_the_system_limits() {
+    let s = Served::start(&["--workers", "4"]);
+    let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
+    let people = s.identities_persons();
+    let mut ids = Vec::new();
+    let browsers: Vec<_> = people.iter().take(3).map(|_| s.browser()).collect();
+    for (b, who) in browsers.iter().zip(&people) {
+        b.go(&s.url("/login"));
+        b.login_as(who);
+    }
+    // Four at once: three citizens, one of them twice (two topics).
+    let plan = [(0, "Jobcenter"), (1, ""), (2, ""), (0, "Sygedagpenge")];
+    for (i, topic) in plan {
+        let b = &browsers[i];
+        b.go(&s.url("/ny"));
+        if !topic.is_empty() {
+            b.check_topic(topic);
+        }
+        b.submit("form[action='/ny']");
+        ids.push((i, topic, b.text("dl dd").trim().to_string()));
+    }
+    for (i, topic, id) in &ids {
+        let b = &browsers[*i];
+        b.go(&s.url(&format!("/anmodning/{id}")));
+        let mut seen = Default::default();
+        let st = b.wait_for_state(&mut seen, &["Sendt", "Under behandling hos en sagsbehandler"], 400);
+        assert_eq!(st, "Sendt", "{id}");
+        let pdf = b.download_bytes(&s.url(&format!("/anmodning/{id}/svar.pdf")));
+        let text = squash(&pdf_text(&pdf));
+        let cpr = s.cpr_of(&people[*i]);
+        for d in ["esdh", "legacy"].iter().flat_map(|sys| world.documents_for(sys, &cpr)) {
+            if topic.is_empty() || d.department == *topic {
+                assert!(text.contains(&squash(&d.title)), "{id}: missing {}", d.doc_id);
+            }
+        }
+    }
+    let most = s.most_sessions_at_once();
+    for (system, n) in &most {
+        assert!(*n <= 2, "{system} served {n} robot sessions at once (limit 2)");
+    }
+    assert!(most.values().any(|n| *n >= 2), "the requests never ran side by side: {most:?}");
+}

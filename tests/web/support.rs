@@ -1,0 +1,499 @@
+//! What the web tests share: a `marc serve` to test, and a person at a
+//! browser (real Chromium through marc's WebDriver driver) with the checks
+//! every page gets (axe-core, 390 px).
+
+use marc_e2e::*;
+use marc_testbed::idp::{demo_identities, Identities};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+/// A running `marc serve`, stopped when dropped.
+pub struct Served {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    pub web: String,
+    identities: Identities,
+    data: PathBuf,
+    key: PathBuf,
+    testbed_log: PathBuf,
+    rt: Arc<tokio::runtime::Runtime>,
+}
+
+fn runtime() -> Arc<tokio::runtime::Runtime> {
+    Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .worker_threads(2)
+            .build()
+            .unwrap(),
+    )
+}
+
+/// Reads the child's stdout until `want` lines start with the given
+/// prefixes; returns the rest of each such line.
+fn read_lines(child: &mut Child, prefixes: &[&str]) -> Vec<String> {
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut found = vec![String::new(); prefixes.len()];
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while found.iter().any(String::is_empty) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("marc serve did not print {prefixes:?} in time"));
+        for (i, p) in prefixes.iter().enumerate() {
+            if let Some(rest) = line.trim_start().strip_prefix(p) {
+                found[i] = rest.trim().to_string();
+            }
+        }
+    }
+    // Keep draining, so marc never blocks on a full pipe.
+    std::thread::spawn(move || for _ in rx {});
+    found
+}
+
+impl Served {
+    /// `marc serve --demo` on the two web systems, with `more` arguments.
+    pub fn start(more: &[&str]) -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        let testbed_log = dir.path().join("testbed.jsonl");
+        let mut args = vec![
+            "serve".to_string(),
+            "--demo".into(),
+            "--systems".into(),
+            "esdh,legacy".into(),
+            "--testbed-log".into(),
+            testbed_log.display().to_string(),
+        ];
+        args.extend(more.iter().map(|s| s.to_string()));
+        let mut child = Command::new(marc_bin())
+            .args(&args)
+            .current_dir(dir.path())
+            .env("OMP_THREAD_LIMIT", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("cannot start marc serve --demo");
+        let found = read_lines(&mut child, &["web app:", "test identity provider:"]);
+        assert!(found[1].contains("not MitID"), "{}", found[1]);
+        let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
+        let out = dir.path().join("out/serve-demo");
+        Served {
+            child,
+            web: found[0].clone(),
+            identities: demo_identities(&world),
+            data: out.join("data"),
+            key: out.join("demo.key"),
+            testbed_log,
+            dir,
+            rt: runtime(),
+        }
+    }
+
+    /// A plain `marc serve` whose identity provider is down (nothing
+    /// listens at its issuer).
+    pub fn start_plain_with_dead_idp() -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let issuer = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        let config = dir.path().join("marc.toml");
+        std::fs::write(
+            &config,
+            format!("[web.oidc]\nissuer = \"{issuer}\"\nclient_id = \"marc\"\n"),
+        )
+        .unwrap();
+        let key = dir.path().join("vault.key");
+        std::fs::write(&key, TEST_VAULT_KEY).unwrap();
+        let data = dir.path().join("data");
+        let mut child = Command::new(marc_bin())
+            .args(["--data", data.to_str().unwrap(), "--config", config.to_str().unwrap()])
+            .args(["serve", "--listen", "127.0.0.1:0", "--robots"])
+            .arg(root().join("robots"))
+            .env("MARC_VAULT_KEY_FILE", &key)
+            .env("MARC_SECRET_OIDC_CLIENT_SECRET", "irrelevant")
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("cannot start marc serve");
+        let found = read_lines(&mut child, &["marc serve:"]);
+        Served {
+            child,
+            web: found[0].clone(),
+            identities: Identities::default(),
+            data,
+            key,
+            testbed_log: dir.path().join("none"),
+            dir,
+            rt: runtime(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.web)
+    }
+
+    /// The test logins' display names (persons).
+    pub fn identities_persons(&self) -> Vec<String> {
+        self.identities.persons.iter().map(|p| p.name.clone()).collect()
+    }
+
+    /// The test logins of organisations.
+    pub fn identities_orgs(&self) -> Vec<marc_testbed::idp::OrgIdentity> {
+        self.identities.organisations.clone()
+    }
+
+    pub fn cpr_of(&self, name: &str) -> String {
+        self.identities
+            .persons
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.cpr.clone())
+            .unwrap()
+    }
+
+    /// A fresh browser (its own profile, so its own cookies).
+    pub fn browser(&self) -> Browser {
+        static DRIVER: OnceLock<String> = OnceLock::new();
+        let url = DRIVER
+            .get_or_init(|| {
+                let d = self
+                    .rt
+                    .block_on(marc_webdriver::Chromedriver::start(None))
+                    .expect("chromedriver");
+                let url = d.url().to_string();
+                // One chromedriver for the whole test binary.
+                std::mem::forget(d);
+                url
+            })
+            .clone();
+        let b = self
+            .rt
+            .block_on(marc_webdriver::Browser::open(
+                &url,
+                &marc_webdriver::BrowserOptions::default(),
+            ))
+            .expect("a browser session");
+        Browser {
+            b: Some(b),
+            rt: self.rt.clone(),
+        }
+    }
+
+    /// `marc audit log` as the operator runs it while the server holds the
+    /// store (the command runs in the server).
+    pub fn audit_log(&self) -> String {
+        let out = Command::new(marc_bin())
+            .args(["--data", self.data.to_str().unwrap(), "audit", "log"])
+            .env("MARC_VAULT_KEY_FILE", &self.key)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    }
+
+    /// The response headers of a page, lower-cased.
+    pub fn headers(&self, path: &str) -> String {
+        let r = reqwest::blocking::get(self.url(path)).unwrap();
+        r.headers()
+            .iter()
+            .map(|(k, v)| format!("{}: {}\n", k, v.to_str().unwrap_or("")).to_lowercase())
+            .collect()
+    }
+
+    /// The most robot sessions each testbed system served at once: a
+    /// session is one login cookie, from its first to its last request.
+    pub fn most_sessions_at_once(&self) -> BTreeMap<String, usize> {
+        let mut spans: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+        for e in read_jsonl(&self.testbed_log) {
+            let (Some(session), Some(ms)) = (e["session"].as_str(), e["ms"].as_u64()) else {
+                continue;
+            };
+            let s = spans
+                .entry((e["system"].as_str().unwrap().to_string(), session.to_string()))
+                .or_insert((ms, ms));
+            s.0 = s.0.min(ms);
+            s.1 = s.1.max(ms);
+        }
+        let mut most = BTreeMap::new();
+        for ((system, _), (from, _)) in &spans {
+            let at_once = spans
+                .iter()
+                .filter(|((s, _), (a, b))| s == system && a <= from && from <= b)
+                .count();
+            let m = most.entry(system.clone()).or_insert(0);
+            *m = (*m).max(at_once);
+        }
+        most
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        // SIGTERM: marc stops its browsers, the testbed and the identity provider.
+        // SAFETY: kill(2) on our own child's pid; no memory is involved.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// The text of a PDF given as bytes (poppler, independent of marc).
+pub fn pdf_text(pdf: &[u8]) -> String {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), pdf).unwrap();
+    pdftotext(f.path())
+}
+
+/// axe-core's source, from `make deps` (npm ci --prefix tests/js).
+fn axe_source() -> &'static str {
+    static AXE: OnceLock<String> = OnceLock::new();
+    AXE.get_or_init(|| {
+        let p = root().join("tests/node_modules/axe-core/axe.min.js");
+        std::fs::read_to_string(&p)
+            .unwrap_or_else(|e| panic!("{}: {e}; run `make deps`", p.display()))
+    })
+}
+
+/// A person at a browser.
+pub struct Browser {
+    b: Option<marc_webdriver::Browser>,
+    rt: Arc<tokio::runtime::Runtime>,
+}
+
+impl Browser {
+    fn d(&self) -> &marc_webdriver::Browser {
+        self.d().as_ref().unwrap()
+    }
+
+    pub fn js(&self, script: &str) -> serde_json::Value {
+        self.rt
+            .block_on(self.d().execute(script, vec![]))
+            .unwrap_or_else(|e| panic!("{script}: {e}"))
+    }
+
+    /// Runs `act`, then waits until a new page has loaded.
+    fn navigating(&self, act: impl FnOnce()) {
+        self.js("window.__marc_old_page = true;");
+        act();
+        let t0 = Instant::now();
+        loop {
+            let done = self.rt.block_on(self.d().execute(
+                "return window.__marc_old_page === undefined && document.readyState === 'complete';",
+                vec![],
+            ));
+            if let Ok(serde_json::Value::Bool(true)) = done {
+                return;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(30), "no new page after 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn go(&self, url: &str) {
+        self.rt.block_on(self.d().goto(url)).unwrap();
+    }
+
+    pub fn current_url(&self) -> String {
+        self.rt.block_on(self.d().current_url()).unwrap()
+    }
+
+    pub fn body(&self) -> String {
+        self.js("return document.body.innerText;")
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    pub fn text(&self, sel: &str) -> String {
+        self.rt.block_on(self.d().text(sel)).unwrap()
+    }
+
+    pub fn count(&self, sel: &str) -> usize {
+        self.js(&format!("return document.querySelectorAll({sel:?}).length;"))
+            .as_u64()
+            .unwrap() as usize
+    }
+
+    pub fn hrefs(&self, sel: &str) -> Vec<String> {
+        let v = self.js(&format!(
+            "return [...document.querySelectorAll({sel:?})].map(a => a.getAttribute('href'));"
+        ));
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Submits a form with its own submit button, as a person would.
+    pub fn submit(&self, form: &str) {
+        let sel = format!("{form} button[type=submit]");
+        self.navigating(|| self.rt.block_on(self.d().click(&sel)).unwrap());
+    }
+
+    pub fn click_button_containing(&self, text: &str) {
+        self.navigating(|| {
+            self.js(&format!(
+                "[...document.querySelectorAll('button')].find(b => b.textContent.includes({text:?})).click();"
+            ));
+        });
+    }
+
+    /// Ticks a topic by its label.
+    pub fn check_topic(&self, topic: &str) {
+        self.js(&format!(
+            "[...document.querySelectorAll('input[name=topic]')].find(c => c.value === {topic:?}).checked = true;"
+        ));
+    }
+
+    /// Picks a test identity at the identity provider (and consents).
+    pub fn login_as(&self, name: &str) {
+        assert!(self.body().contains("Vælg en testidentitet"), "{}", self.body());
+        self.navigating(|| {
+            self.js(&format!(
+                "[...document.querySelectorAll('button.identity')].find(b => b.querySelector('.name').textContent.trim() === {name:?}).click();"
+            ));
+        });
+        if self.count("#consent") > 0 {
+            assert!(self.body().contains("ikke MitID"));
+            self.navigating(|| {
+                self.js("document.getElementById('consent').click();");
+            });
+        }
+        // Redirects end on our app.
+        let t0 = Instant::now();
+        while !self.body().contains("Logget ind som") {
+            assert!(t0.elapsed() < Duration::from_secs(20), "not logged in: {}", self.body());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Gives a consent on the consents page.
+    pub fn grant(&self, grantee: &str, name: &str, topics: &[&str], valid_from: &str, valid_to: &str) {
+        let mut js = format!(
+            "document.getElementById('grantee').value = {grantee:?}; document.getElementById('grantee_name').value = {name:?};"
+        );
+        if !valid_from.is_empty() {
+            js.push_str(&format!("document.getElementById('valid_from').value = {valid_from:?};"));
+        }
+        if !valid_to.is_empty() {
+            js.push_str(&format!("document.getElementById('valid_to').value = {valid_to:?};"));
+        }
+        for t in topics {
+            js.push_str(&format!(
+                "[...document.querySelectorAll(\"form[action='/samtykker'] input[name=topic]\")].find(c => c.value === {t:?}).checked = true;"
+            ));
+        }
+        self.js(&js);
+        self.submit("form[action='/samtykker']");
+    }
+
+    /// The status shown, until it is one of `finals` (reloading the page as
+    /// a person would); every state seen is collected.
+    pub fn wait_for_state(
+        &self,
+        seen: &mut std::collections::BTreeSet<String>,
+        finals: &[&str],
+        secs: u64,
+    ) -> String {
+        let url = self.current_url();
+        let t0 = Instant::now();
+        loop {
+            let st = self
+                .js("let s = document.querySelector('p.status strong'); return s ? s.textContent : '';")
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if !st.is_empty() {
+                seen.insert(st.clone());
+                if finals.contains(&st.as_str()) {
+                    return st;
+                }
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(secs),
+                "still {st:?} after {secs} s"
+            );
+            std::thread::sleep(Duration::from_millis(700));
+            self.go(&url);
+        }
+    }
+
+    pub fn download_bytes(&self, url: &str) -> Vec<u8> {
+        self.rt.block_on(self.d().download(url)).unwrap().bytes
+    }
+
+    /// The HTTP status of a GET with this browser's cookies.
+    pub fn status_of(&self, url: &str) -> u64 {
+        self.js(&format!(
+            "let x = new XMLHttpRequest(); x.open('GET', {url:?}, false); x.send(); return x.status;"
+        ))
+        .as_u64()
+        .unwrap()
+    }
+
+    pub fn delete_cookies(&self) {
+        self.rt.block_on(self.d().delete_all_cookies()).unwrap();
+    }
+
+    pub fn narrow(&self) {
+        self.rt.block_on(self.d().set_window_size(390, 844)).unwrap();
+    }
+
+    pub fn no_sideways_scroll(&self, what: &str) {
+        let v = self.js(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
+        );
+        let (sw, cw) = (v[0].as_u64().unwrap(), v[1].as_u64().unwrap());
+        assert!(sw <= cw, "{what} scrolls sideways at 390 px: {sw} > {cw}");
+    }
+
+    /// axe-core finds no serious or critical violation on this page.
+    pub fn axe_clean(&self, what: &str) {
+        self.js(axe_source());
+        let v = self
+            .rt
+            .block_on(self.d().execute_async(
+                "let done = arguments[arguments.length - 1];
+                 axe.run(document, {resultTypes: ['violations']}).then(r => done(
+                   r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                     .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))
+                 ), e => done(['axe failed: ' + e]));",
+                vec![],
+            ))
+            .unwrap();
+        let found: Vec<&str> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|x| x.as_str())
+            .collect();
+        assert!(found.is_empty(), "axe-core on {what}: {found:#?}");
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(b) = self.b.take() {
+            let _ = self.rt.block_on(b.close());
+        }
+    }
+}
