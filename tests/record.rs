@@ -98,6 +98,20 @@ impl Person {
         );
     }
 
+    fn windows(&self) -> Vec<String> {
+        self.call("GET", "/window/handles", None)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Closes the current window, as a person clicking its close button.
+    fn close_window(&self) {
+        self.call("DELETE", "/window", None);
+    }
+
     /// Waits until an element is on the page (in the current frame).
     fn wait_for(&self, css: &str) {
         let t0 = Instant::now();
@@ -353,6 +367,20 @@ fn a_recorded_workflow_becomes_a_robot_script_that_replays() {
     }
 }
 
+/// The legacy system, as a person works it: log in and search a citizen
+/// inside the frame `main`, until the case list shows.
+fn log_in_and_search_legacy(person: &Person, cpr: &str) {
+    person.frame("frame[name=main]");
+    person.wait_for("#user");
+    person.type_into("#user", "ROBOT01");
+    person.type_into("#pass", LEGACY_PASSWORD);
+    person.click("#loginbtn");
+    person.wait_for("#cprnr");
+    person.type_into("#cprnr", cpr);
+    person.click("#searchbtn");
+    person.wait_for("#caselist-table");
+}
+
 #[test]
 fn a_recording_in_a_frameset_enters_the_frames() {
     let Setup {
@@ -366,15 +394,7 @@ fn a_recording_in_a_frameset_enters_the_frames() {
     let (rec, person) = start_recording(cwd, "legacy", &tb.legacy, &robots, &script);
 
     // The legacy system: log in and search inside the frame `main`.
-    person.frame("frame[name=main]");
-    person.wait_for("#user");
-    person.type_into("#user", "ROBOT01");
-    person.type_into("#pass", LEGACY_PASSWORD);
-    person.click("#loginbtn");
-    person.wait_for("#cprnr");
-    person.type_into("#cprnr", &citizen.cpr);
-    person.click("#searchbtn");
-    person.wait_for("#caselist-table");
+    log_in_and_search_legacy(&person, &citizen.cpr);
     let text = finish_recording(rec, cwd, &script);
     for must in [
         "frame(\"#main\");",
@@ -400,4 +420,60 @@ fn a_recording_in_a_frameset_enters_the_frames() {
     assert_eq!(searches(), 1);
     run_as_robot(cwd, &tb, &robots, "legacy", "recorded.rhai");
     assert_eq!(searches(), 2, "{text}");
+}
+
+#[test]
+fn work_in_a_popup_window_is_recorded_and_replayed() {
+    let Setup {
+        dir,
+        tb,
+        citizen,
+        robots,
+        script,
+    } = Setup::new();
+    let cwd = dir.path();
+    let (rec, person) = start_recording(cwd, "legacy", &tb.legacy, &robots, &script);
+
+    // Log in and search in the frame `main`, open a case, then a document:
+    // the old system opens documents in a popup window.
+    log_in_and_search_legacy(&person, &citizen.cpr);
+    person.wait_for("#caselist-table a");
+    person.click("#caselist-table a");
+    person.wait_for("table.doclist a");
+    let before = person.windows();
+    person.click("table.doclist a");
+    // The recorder follows the person into the popup (the session is shared).
+    person.wait_for_url("/doc?id=");
+    assert_eq!(person.windows().len(), before.len() + 1);
+    person.wait_for("#dokument");
+    person.click("div[data-felt=titel]");
+    std::thread::sleep(Duration::from_millis(800));
+    person.close_window();
+    std::thread::sleep(Duration::from_millis(1500));
+    let text = finish_recording(rec, cwd, &script);
+    let at = |w: &str| {
+        text.find(w)
+            .unwrap_or_else(|| panic!("{w:?} missing from:\n{text}"))
+    };
+    let order = [
+        at("let main_window = current_window();"),
+        at("let before_1 = windows();"),
+        at("let popup_1 = wait_new_window(before_1, 10000);"),
+        at("switch_window(popup_1);"),
+        at("switch_window(main_window);"),
+    ];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{text}");
+    let in_popup = &text[order[3]..order[4]];
+    assert!(in_popup.contains("click("), "no step in the popup:\n{text}");
+
+    // As a robot, the document opens in a popup again and is read there.
+    let docs = || {
+        tb.entries()
+            .iter()
+            .filter(|e| e["path"].as_str().unwrap_or("").starts_with("/doc?id="))
+            .count()
+    };
+    assert_eq!(docs(), 1);
+    run_as_robot(cwd, &tb, &robots, "legacy", "recorded.rhai");
+    assert_eq!(docs(), 2, "{text}");
 }

@@ -59,6 +59,10 @@ pub struct Manifest {
     /// For X11 robots: the title of the window that is the screen.
     #[serde(default)]
     pub window: Option<String>,
+    /// How the robot logs in, and what an expired session and an error
+    /// page look like (see [`crate::runtime::session`]).
+    #[serde(default)]
+    pub session: Option<crate::runtime::SessionRules>,
 }
 
 /// What is wrong with the robots directory or a manifest.

@@ -2,7 +2,7 @@
 //! typed into through WebDriver) or an X11 display (captured, XTEST input),
 //! both read with the OCR pool of `marc-screen`.
 
-use crate::runtime::{ScreenAccess, ScreenText, ScreenWord};
+use crate::runtime::{ScreenAccess, ScreenText};
 use marc_screen::{Key, Ocr, Screen, ScreenError};
 use marc_webdriver::Browser;
 use std::sync::Arc;
@@ -43,14 +43,15 @@ fn driver_err(e: marc_webdriver::DriverError) -> ScreenError {
 }
 
 impl Screen for CanvasScreen {
+    /// The canvas's own pixels: the whole screen, whatever the window shows.
     fn capture(&mut self) -> Result<image::RgbaImage, ScreenError> {
         let b = self.browser.clone();
         let sel = self.selector.clone();
-        let png = self
+        let shot = self
             .handle
-            .block_on(async move { b.element_screenshot(&sel).await })
+            .block_on(async move { b.capture_element(&sel).await })
             .map_err(driver_err)?;
-        Ok(marc_screen::decode(&png)?.to_rgba8())
+        Ok(marc_screen::decode(&shot.png)?.to_rgba8())
     }
 
     fn keys(&mut self, keys: &[Key]) -> Result<(), ScreenError> {
@@ -141,24 +142,7 @@ impl ScreenAccess for OcrScreen {
         let height = img.height();
         self.min_conf = self.min_conf.min(r.mean_conf);
         let rows = marc_screen::grid_rows(&r, height, self.rows, self.border);
-        Ok(ScreenText {
-            text: r.text.clone(),
-            mean_conf: r.mean_conf,
-            words: r
-                .words
-                .iter()
-                .map(|w| ScreenWord {
-                    text: w.text.clone(),
-                    x: w.x,
-                    y: w.y,
-                    w: w.w,
-                    h: w.h,
-                    conf: w.conf,
-                    line: w.line,
-                })
-                .collect(),
-            rows,
-        })
+        Ok(ScreenText::from_ocr(&r, rows))
     }
 
     fn keys(&mut self, spec: &str) -> Result<(), String> {

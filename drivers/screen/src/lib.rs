@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 pub use error::{excerpt, ScreenError};
 pub use keys::{parse_keys, webdriver_text, Key};
 pub use ocr::{
-    decode, ocr_document_image, parse_tsv, prepare, tessdata_dir, Line, Ocr, OcrOptions, OcrResult,
-    Prep, Prepared, Word,
+    decode, document_prep, ocr_document_image, parse_tsv, prepare, tessdata_dir, Line, Ocr,
+    OcrOptions, OcrResult, Prep, Prepared, Word, PSM_AUTO, PSM_SINGLE_BLOCK,
 };
 pub use x11::{char_keysym, keysym_for, X11Screen, Xvfb, CONNECT_TIMEOUT};
 

@@ -579,21 +579,24 @@ pub fn parse_tsv(tsv: &str, scale: i32, pad: i32) -> OcrResult {
 /// are upscaled 2×, page-sized scans are read as they are, with automatic page layout.
 pub fn ocr_document_image(ocr: &Ocr, bytes: &[u8]) -> Result<(String, f32), ScreenError> {
     let img = decode(bytes)?;
+    let res = ocr.recognize_with(&img, document_prep(&img))?;
+    Ok((res.text, res.mean_conf))
+}
+
+/// How to read a document image (a scan, a page drawn on a canvas): small
+/// ones upscaled 2×, page-sized ones as they are, automatic page layout.
+pub fn document_prep(img: &DynamicImage) -> Prep {
     let scale = if img.width().max(img.height()) < 1400 {
         2
     } else {
         1
     };
-    let res = ocr.recognize_with(
-        &img,
-        Prep {
-            scale,
-            threshold: false,
-            invert_if_dark: true,
-            psm: PSM_AUTO,
-        },
-    )?;
-    Ok((res.text, res.mean_conf))
+    Prep {
+        scale,
+        threshold: false,
+        invert_if_dark: true,
+        psm: PSM_AUTO,
+    }
 }
 
 #[cfg(test)]

@@ -46,7 +46,49 @@ impl Default for BrowserOptions {
 pub struct Download {
     pub bytes: Vec<u8>,
     pub mime: String,
+    /// The URL answered, after redirects.
     pub url: String,
+    /// The HTTP status of the answer (any status: the caller decides).
+    pub status: u16,
+    /// An HTML answer showed the selector the caller asked about (the login
+    /// form of an expired session).
+    pub expired: bool,
+}
+
+/// An element found once, so what is checked is what is acted on.
+#[derive(Clone, Debug)]
+pub struct ElementRef(fantoccini::elements::Element);
+
+/// What a wait for elements found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Waited {
+    /// The selector at this index matched.
+    Found(usize),
+    /// The page shows the session-expired marker.
+    Expired,
+    /// The page is an error page: an HTTP status or an error selector.
+    ErrorPage(String),
+    /// Nothing matched in time; what the page showed, shortened.
+    TimedOut { shows: String },
+}
+
+/// What a wait watches for besides its own selectors.
+#[derive(Clone, Debug, Default)]
+pub struct Watch {
+    /// A selector that shows the session has expired (the login form).
+    pub expired: Option<String>,
+    /// Selectors that show an error page.
+    pub error_pages: Vec<String>,
+    /// HTTP statuses of the page that make it an error page.
+    pub error_status: Vec<u16>,
+}
+
+/// The whole of an element as an image.
+#[derive(Clone, Debug)]
+pub struct Capture {
+    pub png: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
 }
 
 /// The host of a proxy URL (`http://127.0.0.1:8080` → `127.0.0.1`).
@@ -394,21 +436,18 @@ impl Browser {
         Ok(v.as_bool().unwrap_or(false))
     }
 
-    /// Waits until an element matches, polling in the page.
+    /// Waits until an element matches (see [`Browser::wait_any`]).
     pub async fn wait_for(&self, selector: &str, ms: u64) -> Result<(), DriverError> {
-        let deadline = Instant::now() + Duration::from_millis(ms);
-        loop {
-            if self.exists(selector).await? {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(DriverError::Timeout {
-                    what: format!("element {selector:?}"),
-                    ms,
-                    url: self.current_url().await.unwrap_or_default(),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        let (w, url) = self
+            .wait_any(&[selector.to_string()], ms, &Watch::default())
+            .await?;
+        match w {
+            Waited::Found(_) => Ok(()),
+            _ => Err(DriverError::Timeout {
+                what: format!("element {selector:?}"),
+                ms,
+                url,
+            }),
         }
     }
 
@@ -436,11 +475,206 @@ impl Browser {
         }
     }
 
+    /// Finds the element a selector matches, once: checks and actions on
+    /// the returned reference concern that very element, even if the page
+    /// changes in between.
+    pub async fn find_element(&self, selector: &str) -> Result<ElementRef, DriverError> {
+        Ok(ElementRef(self.find(selector).await?))
+    }
+
     /// What the rights check needs to know about an element before a click:
-    /// tag, visible text and attributes. `None` when nothing matches.
-    pub async fn element_info(&self, selector: &str) -> Result<Option<ElementInfo>, DriverError> {
-        let v = self.execute(JS_ELEMENT_INFO, vec![json!(selector)]).await?;
-        Ok(serde_json::from_value(v).ok())
+    /// tag, visible text and attributes (and its form's method and action).
+    pub async fn element_info(&self, el: &ElementRef) -> Result<ElementInfo, DriverError> {
+        let arg = serde_json::to_value(&el.0).map_err(|e| DriverError::Script(e.to_string()))?;
+        let v = self.execute(JS_ELEMENT_INFO, vec![arg]).await?;
+        serde_json::from_value(v).map_err(|e| DriverError::Script(format!("element info: {e}")))
+    }
+
+    /// Clicks the element found by [`Browser::find_element`].
+    pub async fn click_element(&self, el: &ElementRef) -> Result<(), DriverError> {
+        self.cmd("click", el.0.clone().click()).await
+    }
+
+    /// Waits up to `ms` until one of `selectors` matches, polling inside the
+    /// page (one WebDriver command per 20 s of waiting, not one per poll),
+    /// and stops early when the page shows what `watch` describes. A page
+    /// that is replaced while waiting (a navigation) is waited on anew.
+    pub async fn wait_any(
+        &self,
+        selectors: &[String],
+        ms: u64,
+        watch: &Watch,
+    ) -> Result<(Waited, String), DriverError> {
+        let deadline = Instant::now() + Duration::from_millis(ms);
+        let mut last_error = String::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let chunk = left.min(Duration::from_secs(20));
+            self.commands.fetch_add(1, Ordering::Relaxed);
+            let fut = self.client.execute_async(
+                JS_WAIT,
+                vec![
+                    json!(selectors),
+                    json!(chunk.as_millis() as u64),
+                    json!(watch.expired),
+                    json!(watch.error_pages),
+                    json!(watch.error_status),
+                ],
+            );
+            match tokio::time::timeout(chunk + Duration::from_secs(10), fut).await {
+                Ok(Ok(v)) => {
+                    let href = v["href"].as_str().unwrap_or_default().to_string();
+                    if let Some(i) = v["hit"].as_u64() {
+                        return Ok((Waited::Found(i as usize), href));
+                    }
+                    if v["expired"].as_bool() == Some(true) {
+                        return Ok((Waited::Expired, href));
+                    }
+                    if let Some(e) = v["error"].as_str() {
+                        return Ok((Waited::ErrorPage(e.to_string()), href));
+                    }
+                    if let Some(bad) = v["bad"].as_str() {
+                        return Err(DriverError::Script(format!(
+                            "cannot wait for {selectors:?}: {bad}"
+                        )));
+                    }
+                    if Instant::now() >= deadline {
+                        let shows = v["shows"].as_str().unwrap_or_default().to_string();
+                        return Ok((Waited::TimedOut { shows }, href));
+                    }
+                }
+                Ok(Err(e)) => {
+                    let msg = e.to_string();
+                    if ["no such window", "invalid session id", "disconnected"]
+                        .iter()
+                        .any(|m| msg.contains(m))
+                    {
+                        return Err(DriverError::Command {
+                            command: "wait".into(),
+                            reason: msg,
+                        });
+                    }
+                    // The document went away under the poll (a navigation):
+                    // wait in the next one.
+                    last_error = msg;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(_) => last_error = "the page did not answer".into(),
+            }
+            if Instant::now() >= deadline {
+                let href = self.current_url().await.unwrap_or_default();
+                return Ok((
+                    Waited::TimedOut {
+                        shows: format!("(the page was changing: {last_error})"),
+                    },
+                    href,
+                ));
+            }
+        }
+    }
+
+    /// The whole of an element as a PNG, however much of it the window
+    /// shows. A canvas or a same-origin image is read from its own pixels
+    /// (over its background colour); anything else is captured piece by
+    /// piece as the page scrolls. An error, never a partial image, when the
+    /// whole element cannot be captured.
+    pub async fn capture_element(&self, selector: &str) -> Result<Capture, DriverError> {
+        use base64::Engine as _;
+        let el = self.find(selector).await?;
+        let arg = serde_json::to_value(&el).map_err(|e| DriverError::Script(e.to_string()))?;
+        let v = self.execute(JS_PIXELS, vec![arg]).await?;
+        let incomplete = |reason: String| DriverError::Incomplete {
+            what: format!("the element {selector:?}"),
+            reason,
+        };
+        if let Some(data) = v["data"].as_str() {
+            let b64 = data.split_once(',').map(|(_, b)| b).unwrap_or_default();
+            let png = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|e| incomplete(format!("its pixels came back damaged: {e}")))?;
+            let (w, h) = png_size(&png).ok_or_else(|| incomplete("not a PNG".into()))?;
+            return Ok(Capture {
+                png,
+                width: w,
+                height: h,
+            });
+        }
+        // Not readable as pixels (another origin's image, an SVG, a div):
+        // screenshots of the viewport, scrolled over the element piece by
+        // piece, put together.
+        self.stitch(&el, selector).await
+    }
+
+    /// The element captured in viewport-sized pieces (see
+    /// [`Browser::capture_element`]); the page's scroll position is put back.
+    async fn stitch(
+        &self,
+        el: &fantoccini::elements::Element,
+        selector: &str,
+    ) -> Result<Capture, DriverError> {
+        let incomplete = |reason: String| DriverError::Incomplete {
+            what: format!("the element {selector:?}"),
+            reason,
+        };
+        let arg = serde_json::to_value(el).map_err(|e| DriverError::Script(e.to_string()))?;
+        let geo = self.execute(JS_GEOMETRY, vec![arg.clone()]).await?;
+        let num = |v: &Value, k: &str| v[k].as_f64().unwrap_or(0.0);
+        let (w, h) = (num(&geo, "w"), num(&geo, "h"));
+        let (vw, vh, dpr) = (num(&geo, "vw"), num(&geo, "vh"), num(&geo, "dpr").max(1.0));
+        if w < 1.0 || h < 1.0 || vw < 1.0 || vh < 1.0 {
+            return Err(incomplete("it has no size (is it hidden?)".into()));
+        }
+        let px = |css: f64| (css * dpr).round() as u32;
+        let mut out = image::RgbaImage::new(px(w), px(h));
+        let mut y = 0.0;
+        while y < h {
+            let mut x = 0.0;
+            while x < w {
+                // Scroll this piece into view; where it is now says where to cut.
+                let at = self
+                    .execute(JS_SCROLL_TO_PART, vec![arg.clone(), json!(x), json!(y)])
+                    .await?;
+                let (left, top) = (num(&at, "left") + x, num(&at, "top") + y);
+                let (pw, ph) = ((w - x).min(vw), (h - y).min(vh));
+                if left < -0.5 || top < -0.5 || left + pw > vw + 0.5 || top + ph > vh + 0.5 {
+                    self.execute(JS_SCROLL_BACK, vec![geo.clone()]).await?;
+                    return Err(incomplete(format!(
+                        "a part of it ({pw:.0}×{ph:.0} at {x:.0},{y:.0}) cannot be scrolled into the window"
+                    )));
+                }
+                let shot = self.screenshot().await?;
+                let shot = image::load_from_memory(&shot)
+                    .map_err(|e| incomplete(format!("a screenshot came back damaged: {e}")))?
+                    .to_rgba8();
+                let (sx, sy) = (px(left.max(0.0)), px(top.max(0.0)));
+                let (cw, ch) = (
+                    px(pw).min(shot.width().saturating_sub(sx)),
+                    px(ph).min(shot.height().saturating_sub(sy)),
+                );
+                if cw + 1 < px(pw) || ch + 1 < px(ph) {
+                    self.execute(JS_SCROLL_BACK, vec![geo.clone()]).await?;
+                    return Err(incomplete(format!(
+                        "the window showed {cw}×{ch} px of a {}×{} px piece",
+                        px(pw),
+                        px(ph)
+                    )));
+                }
+                let piece = image::imageops::crop_imm(&shot, sx, sy, cw, ch).to_image();
+                image::imageops::replace(&mut out, &piece, px(x) as i64, px(y) as i64);
+                x += vw;
+            }
+            y += vh;
+        }
+        self.execute(JS_SCROLL_BACK, vec![geo]).await?;
+        let mut png = Vec::new();
+        image::DynamicImage::ImageRgba8(out.clone())
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .map_err(|e| incomplete(format!("cannot encode it: {e}")))?;
+        Ok(Capture {
+            png,
+            width: out.width(),
+            height: out.height(),
+        })
     }
 
     /// Enters the frame the selector matches.
@@ -477,31 +711,36 @@ impl Browser {
         self.cmd("close_window", self.client.close_window()).await
     }
 
-    /// Fetches a URL inside the page (with its cookies, through its proxy) and
-    /// returns the bytes and MIME type.
-    pub async fn download(&self, url: &str) -> Result<Download, DriverError> {
+    /// Fetches a URL inside the page (with its cookies, through its proxy)
+    /// and returns the bytes, MIME type and HTTP status, whatever the status.
+    /// An HTML answer is also checked for `expired` (a selector).
+    pub async fn download(
+        &self,
+        url: &str,
+        expired: Option<&str>,
+    ) -> Result<Download, DriverError> {
         self.commands.fetch_add(1, Ordering::Relaxed);
-        let fut = self.client.execute_async(JS_DOWNLOAD, vec![json!(url)]);
+        let fut = self
+            .client
+            .execute_async(JS_DOWNLOAD, vec![json!(url), json!(expired)]);
         let v = match tokio::time::timeout(self.timeout, fut).await {
             Err(_) => {
                 return Err(DriverError::Timeout {
-                    what: format!("download of {url}"),
+                    what: "a download".into(),
                     ms: self.timeout.as_millis() as u64,
-                    url: String::new(),
+                    url: url.to_string(),
                 })
             }
             Ok(Err(e)) => return Err(DriverError::Script(e.to_string())),
             Ok(Ok(v)) => v,
         };
         if let Some(err) = v.get("error").and_then(Value::as_str) {
-            return Err(DriverError::Script(format!(
-                "download of {url} failed: {err}"
-            )));
+            return Err(DriverError::Script(format!("the download failed: {err}")));
         }
         let b64 = v.get("b64").and_then(Value::as_str).unwrap_or_default();
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(b64)
-            .map_err(|e| DriverError::Script(format!("download of {url}: bad data: {e}")))?;
+            .map_err(|e| DriverError::Script(format!("the download came back damaged: {e}")))?;
         Ok(Download {
             bytes,
             mime: v
@@ -514,18 +753,14 @@ impl Browser {
                 .and_then(Value::as_str)
                 .unwrap_or(url)
                 .to_string(),
+            status: v.get("status").and_then(Value::as_u64).unwrap_or(0) as u16,
+            expired: v.get("expired").and_then(Value::as_bool).unwrap_or(false),
         })
     }
 
     /// A PNG of the current viewport.
     pub async fn screenshot(&self) -> Result<Vec<u8>, DriverError> {
         self.cmd("screenshot", self.client.screenshot()).await
-    }
-
-    /// A PNG of one element (e.g. a canvas).
-    pub async fn element_screenshot(&self, selector: &str) -> Result<Vec<u8>, DriverError> {
-        let el = self.find(selector).await?;
-        self.cmd("element_screenshot", el.screenshot()).await
     }
 
     pub async fn set_window_size(&self, w: u32, h: u32) -> Result<(), DriverError> {
@@ -642,17 +877,13 @@ function marcFind(sel) {
 
 const JS_EXISTS: &str = concat!(js_find!(), "return marcFind(arguments[0]) !== null;");
 
-const JS_ELEMENT_INFO: &str = concat!(
-    js_find!(),
-    r#"
-const e = marcFind(arguments[0]);
-if (!e) return null;
+const JS_ELEMENT_INFO: &str = r#"
+const e = arguments[0];
 const attrs = Array.from(e.attributes).map(a => [a.name, a.value]);
 const form = e.closest('form');
 if (form) { attrs.push(['form-method', (form.getAttribute('method') || 'get').toUpperCase()]); attrs.push(['form-action', form.action]); }
 return { tag: e.tagName.toLowerCase(), text: (e.innerText || e.value || '').trim(), attrs: attrs };
-"#
-);
+"#;
 
 const JS_TABLE: &str = r#"
 const t = document.querySelector(arguments[0]);
@@ -683,11 +914,108 @@ return rows.map(r => {
 
 const JS_DOWNLOAD: &str = r#"
 const done = arguments[arguments.length - 1];
+const expired = arguments[1];
 fetch(arguments[0], { credentials: 'same-origin' }).then(async r => {
-  if (!r.ok) { done({ error: 'HTTP ' + r.status }); return; }
   const buf = new Uint8Array(await r.arrayBuffer());
+  const mime = (r.headers.get('content-type') || 'application/octet-stream').split(';')[0].trim();
+  let gone = false;
+  if (expired && mime === 'text/html') {
+    try {
+      const doc = new DOMParser().parseFromString(new TextDecoder().decode(buf), 'text/html');
+      gone = expired.startsWith('xpath:')
+        ? doc.evaluate(expired.slice(6), doc, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue !== null
+        : doc.querySelector(expired) !== null;
+    } catch (e) { gone = false; }
+  }
   let s = '';
   for (let i = 0; i < buf.length; i += 0x8000) s += String.fromCharCode.apply(null, buf.subarray(i, i + 0x8000));
-  done({ b64: btoa(s), mime: (r.headers.get('content-type') || 'application/octet-stream').split(';')[0], url: r.url });
+  done({ b64: btoa(s), mime: mime, url: r.url, status: r.status, expired: gone });
 }).catch(e => done({ error: String(e) }));
 "#;
+
+const JS_WAIT: &str = concat!(
+    js_find!(),
+    r#"
+const done = arguments[arguments.length - 1];
+const sels = arguments[0], ms = arguments[1], expired = arguments[2], errs = arguments[3], statuses = arguments[4];
+function status() {
+  try { const n = performance.getEntriesByType('navigation')[0]; return n && n.responseStatus ? n.responseStatus : 0; } catch (e) { return 0; }
+}
+const t0 = Date.now();
+(function poll() {
+  try {
+    for (let i = 0; i < sels.length; i++) if (marcFind(sels[i])) return done({ hit: i, href: location.href });
+    if (expired && marcFind(expired)) return done({ expired: true, href: location.href });
+    const s = status();
+    if (statuses.indexOf(s) >= 0) return done({ error: 'HTTP ' + s, href: location.href });
+    for (const e of errs) if (marcFind(e)) return done({ error: e, href: location.href });
+  } catch (e) { return done({ bad: String(e), href: location.href }); }
+  if (Date.now() - t0 >= ms) {
+    const text = document.body ? document.body.innerText : '';
+    return done({ timeout: true, href: location.href, shows: text.replace(/\s+/g, ' ').trim().slice(0, 200) });
+  }
+  setTimeout(poll, 50);
+})();
+"#
+);
+
+/// An element's own pixels (a canvas, or a same-origin image at its
+/// natural size) drawn over its background colour, if it can be read so.
+const JS_PIXELS: &str = r#"
+const el = arguments[0];
+const out = {};
+function background(e) {
+  for (let n = e; n && n.nodeType === 1; n = n.parentElement) {
+    const c = getComputedStyle(n).backgroundColor;
+    if (c && c !== 'transparent' && !/rgba\(.*,\s*0\)$/.test(c)) return c;
+  }
+  return '#ffffff';
+}
+try {
+  const tag = el.tagName.toLowerCase();
+  let w = 0, h = 0;
+  if (tag === 'canvas') { w = el.width; h = el.height; }
+  else if (tag === 'img' && el.complete && el.naturalWidth) { w = el.naturalWidth; h = el.naturalHeight; }
+  if (w && h) {
+    const c = document.createElement('canvas');
+    c.width = w; c.height = h;
+    const g = c.getContext('2d');
+    g.fillStyle = background(el);
+    g.fillRect(0, 0, w, h);
+    g.drawImage(el, 0, 0);
+    out.data = c.toDataURL('image/png');
+  }
+} catch (e) { out.unreadable = String(e); }
+return out;
+"#;
+
+/// An element's size, the viewport's, and the page's scroll position.
+const JS_GEOMETRY: &str = r#"
+const r = arguments[0].getBoundingClientRect();
+return { w: r.width, h: r.height, vw: document.documentElement.clientWidth || window.innerWidth,
+         vh: document.documentElement.clientHeight || window.innerHeight,
+         dpr: window.devicePixelRatio || 1, sx: window.scrollX, sy: window.scrollY };
+"#;
+
+/// Scrolls the part of an element at (x, y) (CSS px) to the window's top
+/// left, as far as the page lets it; returns where the element now is.
+const JS_SCROLL_TO_PART: &str = r#"
+const el = arguments[0], x = arguments[1], y = arguments[2];
+const r0 = el.getBoundingClientRect();
+window.scrollTo(window.scrollX + r0.left + x, window.scrollY + r0.top + y);
+const r = el.getBoundingClientRect();
+return { left: r.left, top: r.top };
+"#;
+
+/// Puts the page's scroll position back (from a [`JS_GEOMETRY`] answer).
+const JS_SCROLL_BACK: &str = "window.scrollTo(arguments[0].sx, arguments[0].sy); return true;";
+
+/// Width and height from a PNG's header.
+fn png_size(png: &[u8]) -> Option<(u32, u32)> {
+    if png.len() < 24 || !png.starts_with(b"\x89PNG") {
+        return None;
+    }
+    let w = u32::from_be_bytes(png[16..20].try_into().ok()?);
+    let h = u32::from_be_bytes(png[20..24].try_into().ok()?);
+    Some((w, h))
+}

@@ -14,6 +14,9 @@ pub struct Chromedriver {
     /// SIGKILL, the pipe closes and the shell kills chromedriver's whole
     /// process group, browsers included.
     _watchdog: Option<std::process::Child>,
+    /// chromedriver's and its browsers' HOME and TMPDIR (Chromium's own
+    /// folders and scratch directories), removed with it.
+    _home: tempfile::TempDir,
 }
 
 impl Chromedriver {
@@ -61,14 +64,22 @@ impl Chromedriver {
         };
         let port = free_port().map_err(|e| start_err(format!("no free port: {e}")))?;
         let robot = robot_user();
+        // Chromium writes a config folder into HOME and scratch folders
+        // into TMPDIR: a directory of their own, gone when chromedriver is.
+        let home = tempfile::Builder::new()
+            .prefix("marc-chromedriver-")
+            .tempdir()
+            .map_err(|e| start_err(format!("cannot create its home directory: {e}")))?;
         let mut cmd = Command::new(&path);
         // A bare environment: chromedriver hands its own to every Chromium
         // it starts, and those run as the robot user, who could read it in
         // /proc/PID/environ. marc's vault key and MARC_SECRET_* stay here.
         cmd.env_clear()
             .envs(child_env(robot.is_some()))
+            .env("HOME", home.path())
+            .env("TMPDIR", home.path())
             // Not marc's working directory: headless downloads default there.
-            .current_dir(std::env::temp_dir())
+            .current_dir(home.path())
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdin(Stdio::null())
@@ -88,6 +99,8 @@ impl Chromedriver {
         if let Some((uid, gid)) = robot {
             // marc runs as root: the browser side runs as the unprivileged
             // robot user, so a compromised page cannot act as root.
+            std::os::unix::fs::chown(home.path(), Some(uid), Some(gid))
+                .map_err(|e| start_err(format!("cannot hand it its home directory: {e}")))?;
             cmd.uid(uid).gid(gid);
         }
         let mut child = cmd.spawn().map_err(|e| start_err(e.to_string()))?;
@@ -134,6 +147,7 @@ impl Chromedriver {
             url,
             path,
             _watchdog: watchdog,
+            _home: home,
         })
     }
 

@@ -15,4 +15,6 @@ pub enum DriverError {
     Command { command: String, reason: String },
     #[error("script in the page failed: {0}")]
     Script(String),
+    #[error("cannot capture the whole of {what}: {reason}")]
+    Incomplete { what: String, reason: String },
 }

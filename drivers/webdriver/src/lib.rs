@@ -17,6 +17,8 @@ mod browser;
 mod chromedriver;
 mod error;
 
-pub use browser::{end_session, Browser, BrowserOptions, Download, ElementInfo};
+pub use browser::{
+    end_session, Browser, BrowserOptions, Capture, Download, ElementInfo, ElementRef, Waited, Watch,
+};
 pub use chromedriver::{child_env, kill_all, robot_user, user_name, Chromedriver, ROBOT_USER};
 pub use error::DriverError;

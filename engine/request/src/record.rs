@@ -113,6 +113,11 @@ pub struct RunState {
     pub sessions: Vec<String>,
     pub webdriver_commands: u64,
     pub seconds: f64,
+    /// What kind of failure ended the last attempt (`refused`, `login`,
+    /// `system` … — the robot runtime's `FailureKind`); `None` while pending
+    /// or when complete.
+    #[serde(default)]
+    pub failure: Option<String>,
 }
 
 /// When a request entered a state.

@@ -5,7 +5,7 @@
 use super::request::{report, settings_keyed, Inline};
 use super::Global;
 use crate::config::Config;
-use crate::runtime::SecretSource;
+use crate::runtime::{Failure, FailureKind, SecretSource};
 use crate::service::{RequestService, Submission};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
@@ -51,11 +51,13 @@ pub struct DemoArgs {
 pub(super) struct MapSecrets(pub HashMap<String, String>);
 
 impl SecretSource for MapSecrets {
-    fn get(&self, name: &str) -> Result<String, String> {
-        self.0
-            .get(name)
-            .cloned()
-            .ok_or_else(|| format!("the demo has no secret {name:?}"))
+    fn get(&self, name: &str) -> Result<String, Failure> {
+        self.0.get(name).cloned().ok_or_else(|| {
+            Failure::new(
+                FailureKind::Script,
+                format!("the demo has no secret {name:?}"),
+            )
+        })
     }
 }
 

@@ -9,6 +9,7 @@ mod io;
 mod progress;
 mod record;
 mod request;
+mod robot;
 mod serve;
 #[cfg(feature = "testbed")]
 mod testbed;
@@ -144,6 +145,9 @@ pub enum Command {
     Replay(admin::ReplayArgs),
     /// Do the work once in a browser; marc writes it as a robot script.
     Record(record::RecordArgs),
+    /// Write a new robot, or try one alone against its system.
+    #[command(subcommand)]
+    Robot(robot::RobotCommand),
     /// Internal: one robot attempt in its own process, started by the engine
     /// (see the `worker` module); speaks JSON Lines on stdin and stdout.
     #[command(name = "robot-worker", hide = true)]
@@ -205,7 +209,7 @@ pub(crate) fn dispatch(cli: Cli, runtime: &tokio::runtime::Runtime) -> i32 {
         Command::Serve(a) => serve::serve(&cli.global, runtime, a),
         Command::Config => config(&cli.global),
         Command::Run(a) => request::run(&cli.global, runtime, a),
-        Command::Check { scripts } => request::check(runtime, &scripts),
+        Command::Check { scripts } => robot::check(runtime, &scripts),
         Command::Dsl => request::dsl(runtime),
         Command::Screen(a) => request::screen(&cli.global, a),
         Command::Requests { id, json } => request::requests(&cli.global, id, json),
@@ -224,6 +228,7 @@ pub(crate) fn dispatch(cli: Cli, runtime: &tokio::runtime::Runtime) -> i32 {
         Command::Audit(c) => admin::audit(&cli.global, c),
         Command::Replay(a) => admin::replay(&cli.global, runtime, a),
         Command::Record(a) => record::record(&cli.global, runtime, a),
+        Command::Robot(c) => robot::robot(&cli.global, runtime, c),
         Command::RobotWorker { .. } => Ok(crate::worker::child::main()),
     };
     match r {

@@ -1,11 +1,11 @@
-//! `marc run`, `marc requests`, `marc deliver`, `marc forward`, `marc check`,
-//! `marc dsl`, `marc screen`: thin callers of the request service.
+//! `marc run`, `marc requests`, `marc deliver`, `marc forward`, `marc dsl`,
+//! `marc screen`: thin callers of the request service.
 
 use super::io::{errln, outln, outp};
 use super::{exit, usage, Global};
 use crate::config::Config;
 use crate::pipeline::{self, RequestRecord, RequestState, RobotRunner, RunnerOptions, Settings};
-use crate::runtime::SecretSource;
+use crate::runtime::{Failure, FailureKind, SecretSource};
 use crate::service::{RequestService, Submission};
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
@@ -188,22 +188,28 @@ impl CliSecrets {
 }
 
 impl SecretSource for CliSecrets {
-    fn get(&self, name: &str) -> Result<String, String> {
+    fn get(&self, name: &str) -> Result<String, Failure> {
         if let Some(v) = &self.vault {
             if let Ok(s) = v.get(name) {
                 return Ok(s.expose().to_string());
             }
         }
-        let env = format!(
-            "MARC_SECRET_{}",
-            name.to_uppercase().replace(['.', '-'], "_")
-        );
+        let env = secret_env(name);
         let value = std::env::var(&env).map_err(|_| {
-            format!("no secret {name:?}: add it with `marc secret set {name}` (vault key in MARC_VAULT_KEY or MARC_VAULT_KEY_FILE) or set {env}")
+            Failure::new(FailureKind::Script, format!("no secret {name:?}: add it with `marc secret set {name}` (vault key in MARC_VAULT_KEY or MARC_VAULT_KEY_FILE) or set {env}"))
         })?;
         marc_vault::register_secret(&value);
         Ok(value)
     }
+}
+
+/// The environment variable a secret is read from without a vault key:
+/// `legacy.password` → `MARC_SECRET_LEGACY_PASSWORD`.
+pub(super) fn secret_env(name: &str) -> String {
+    format!(
+        "MARC_SECRET_{}",
+        name.to_uppercase().replace(['.', '-'], "_")
+    )
 }
 
 /// Checks before anything is stored or started that `dir` can take the
@@ -516,24 +522,6 @@ fn exit_code(rec: &RequestRecord) -> i32 {
         }
         _ => exit::OK,
     }
-}
-
-pub fn check(rt: &tokio::runtime::Runtime, scripts: &[PathBuf]) -> Result<i32> {
-    let engine = crate::runtime::check::check_engine(rt.handle().clone());
-    let mut problems = 0;
-    for s in scripts {
-        let name = s.display().to_string();
-        let src = std::fs::read_to_string(s).with_context(|| format!("cannot read {name}"))?;
-        let diags = crate::runtime::check::check_source(&engine, &name, &src);
-        if diags.is_empty() {
-            outln!("{name}: ok");
-        }
-        for d in &diags {
-            errln!("{d}");
-        }
-        problems += diags.len();
-    }
-    Ok(if problems == 0 { exit::OK } else { exit::ERROR })
 }
 
 pub fn dsl(rt: &tokio::runtime::Runtime) -> Result<i32> {

@@ -155,14 +155,67 @@ pub fn list(store: &Store) -> Result<Vec<RequestRecord>> {
     crate::requests::list(store)
 }
 
-/// Stores one document of a request; `false` when it was already there.
+/// A second, different document under a key already stored: never
+/// skipped, because one of the two would be lost.
+#[derive(Debug, thiserror::Error)]
+#[error("a different document is already stored as {key} ({what} differ); the robot must give each document its own doc_id")]
+pub struct DocumentConflict {
+    pub key: String,
+    pub what: String,
+}
+
+/// Stores one document of a request: `true` when new, `false` when the
+/// same document is already there (a resumed run), and a
+/// [`DocumentConflict`] error when a different one is.
 pub fn store_document(store: &Store, request: &str, doc: &Document) -> Result<bool> {
     let t = store.table(DOCUMENTS)?;
     let key = format!("{request}/{}", doc.key());
     let bytes = serde_json::to_vec(doc)?;
-    let new = t.compare_and_swap(&key, None, Some(&bytes))?;
-    store.flush()?;
-    Ok(new)
+    if t.compare_and_swap(&key, None, Some(&bytes))? {
+        store.flush()?;
+        return Ok(true);
+    }
+    let stored: Document = t
+        .get_json(&key)?
+        .with_context(|| format!("the document {key} vanished while it was stored"))?;
+    match differences(&stored, doc) {
+        None => Ok(false),
+        Some(what) => Err(DocumentConflict {
+            key: doc.key(),
+            what,
+        }
+        .into()),
+    }
+}
+
+/// Which fields of two documents under one key differ, if any. OCR
+/// confidence is left out: it says how a text was read, not what it is.
+fn differences(a: &Document, b: &Document) -> Option<String> {
+    let mut d = Vec::new();
+    for (name, x, y) in [
+        ("title", &a.title, &b.title),
+        ("date", &a.date, &b.date),
+        ("kind", &a.kind, &b.kind),
+        ("department", &a.department, &b.department),
+        ("text", &a.text, &b.text),
+    ] {
+        if x != y {
+            d.push(name);
+        }
+    }
+    let att = |x: &Document| -> Vec<(String, String)> {
+        x.attachments
+            .iter()
+            .map(|a| (a.name.clone(), a.text.clone()))
+            .collect()
+    };
+    if att(a) != att(b) {
+        d.push("attachments");
+    }
+    if a.cpr != b.cpr {
+        d.push("cpr");
+    }
+    (!d.is_empty()).then(|| d.join(", "))
 }
 
 /// The documents of a request in index order: system, case, date, doc id.
@@ -717,6 +770,7 @@ mod tests {
             note: String::new(),
             leaks: 0,
             delivery: None,
+            pdf_sha256: None,
             requested_by: None,
             consent: None,
             caseworker: None,

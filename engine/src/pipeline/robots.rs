@@ -6,14 +6,17 @@
 
 use super::{RunState, RunStatus, Settings};
 use crate::robot::{DriverKind, Manifest};
-use crate::runtime::{self, Guard, RequestInfo, SecretSource, StepRecord, StepSink};
+use crate::runtime::secrets::Secrets;
+use crate::runtime::{
+    self, FailureKind, Guard, RequestInfo, RobotError, SecretSource, StepRecord, StepSink,
+};
 use crate::worker::{self, Job, ScreenJob};
 use marc_audit::NewEntry;
 use marc_model::Period;
 use marc_rights::{Proxy, RightsProfile};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How robots are run in this process.
@@ -129,7 +132,11 @@ impl RobotRunner {
             Err(e) => {
                 state.status = RunStatus::Failed;
                 state.error = Some(e.to_string());
-                if let Err(a) = audit("robot.failed", serde_json::json!({"error": e.to_string()})) {
+                state.failure = Some(FailureKind::Script.as_str().to_string());
+                if let Err(a) = audit(
+                    "robot.failed",
+                    serde_json::json!({"error": e.to_string(), "kind": FailureKind::Script}),
+                ) {
                     audit_failed(&mut state, a);
                 }
                 return state;
@@ -158,39 +165,45 @@ impl RobotRunner {
                 &mut state,
                 None,
             );
+            // What is stored, not what the script said it emitted: the
+            // per-system count and the request's total always agree.
+            state.documents = stored_documents(settings, &rec.id, &m.system);
             match r {
-                Ok(n) => {
+                Ok(_) => {
                     state.status = RunStatus::Complete;
-                    state.documents = n;
                     state.error = None;
+                    state.failure = None;
                     if let Err(a) = audit(
                         "robot.finished",
-                        serde_json::json!({"documents": n, "attempt": attempt}),
+                        serde_json::json!({"documents": state.documents, "attempt": attempt}),
                     ) {
                         audit_failed(&mut state, a);
                     }
                     break;
                 }
-                Err((msg, last)) => {
+                Err(e) => {
+                    let msg = e.to_string();
                     state.status = RunStatus::Failed;
                     state.error = Some(msg.clone());
-                    let action = if msg.contains("refused by the rights profile") {
-                        "robot.refused"
-                    } else {
-                        "robot.failed"
-                    };
+                    state.failure = Some(e.kind.as_str().to_string());
+                    // A refusal is already in the audit log, entered when it
+                    // was decided; this is the attempt's outcome.
                     if let Err(a) = audit(
-                        action,
-                        serde_json::json!({"error": msg, "attempt": attempt, "session": state.sessions.last()}),
+                        "robot.failed",
+                        serde_json::json!({"error": msg, "kind": e.kind, "attempt": attempt, "session": state.sessions.last()}),
                     ) {
                         audit_failed(&mut state, a);
                         break;
                     }
                     if self.options.verbose {
-                        eprintln!("[{}] attempt {attempt} failed: {msg}", m.system);
+                        eprintln!(
+                            "[{}] attempt {attempt} failed ({}): {msg}",
+                            m.system, e.kind
+                        );
                     }
-                    // Refusals and sandbox stops would only repeat themselves.
-                    if last {
+                    // Refusals, script errors, rejected logins and documents,
+                    // spent budgets would only repeat themselves.
+                    if e.is_final() {
                         break;
                     }
                     std::thread::sleep(Duration::from_millis(500 * attempt as u64));
@@ -211,7 +224,7 @@ impl RobotRunner {
         target: Target<'_>,
         state: &mut RunState,
         replay: Option<(&str, &str)>,
-    ) -> Result<usize, (String, bool)> {
+    ) -> Result<usize, RobotError> {
         let Target {
             manifest: m,
             base,
@@ -219,22 +232,46 @@ impl RobotRunner {
         } = target;
         let h = &self.handle;
         let cancel = Arc::new(AtomicBool::new(false));
-        let audit_error: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
-        let c2 = cancel.clone();
+        let served = Arc::new(Mutex::new(Secrets::default()));
+        let audit_error: Arc<Mutex<Option<String>>> = Arc::default();
+        let session_id = match replay {
+            Some((of, _)) => format!(
+                "{of}-replay-{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..6]
+            ),
+            None => format!("{}-{}-{}", rec.id, m.system, state.attempts),
+        };
+        let refused = refusal_auditor(
+            settings,
+            rec,
+            m,
+            &session_id,
+            served.clone(),
+            Unrecorded {
+                error: audit_error.clone(),
+                cancel: cancel.clone(),
+            },
+        );
+        let (c2, r2) = (cancel.clone(), refused.clone());
         let opts = marc_rights::ProxyOptions {
             // Chromium's own service traffic is refused too, but it is not the
-            // robot's doing: only page-initiated refusals stop the robot.
+            // robot's doing: only page-initiated refusals stop the robot, and
+            // they are audited the moment the proxy refuses them.
             on_refusal: Some(Arc::new(move |r: &marc_rights::Refusal| {
                 if r.stops_robot() {
-                    c2.store(true, Ordering::Relaxed)
+                    c2.store(true, Ordering::Relaxed);
+                    r2(&format!("{} request", r.method), &r.url, &r.reason);
                 }
             })),
             cpr: Some(rec.cpr.clone()),
             ..Default::default()
         };
+        let setup = |what: &str, e: &dyn std::fmt::Display| {
+            RobotError::new(FailureKind::Driver, format!("cannot start {what}: {e}"))
+        };
         let proxy = h
             .block_on(Proxy::start_with(profile.clone(), opts))
-            .map_err(|e| (format!("cannot start the rights proxy: {e}"), false))?;
+            .map_err(|e| setup("the rights proxy", &e))?;
         let proxy = Arc::new(proxy);
         let on_x11 = m.driver == DriverKind::ScreenX11
             || (m.driver == DriverKind::ScreenCanvas && self.options.x11_display.is_some());
@@ -242,12 +279,12 @@ impl RobotRunner {
             DriverKind::Webdriver => ScreenJob::None,
             _ if on_x11 => {
                 let program = m.program.clone().filter(|p| !p.is_empty()).ok_or_else(|| {
-                    (
+                    RobotError::new(
+                        FailureKind::Script,
                         format!(
                             "robot {} has no `program` to start on the X11 display",
                             m.system
                         ),
-                        true,
                     )
                 })?;
                 ScreenJob::X11 {
@@ -269,17 +306,9 @@ impl RobotRunner {
             None => runtime::Script::load(
                 &settings.scripts_dir.join(&m.script),
                 Some(&settings.scripts_dir),
-            )
-            .map_err(|e| (e.to_string(), true))?,
+            )?,
         };
 
-        let session_id = match replay {
-            Some((of, _)) => format!(
-                "{of}-replay-{}",
-                &uuid::Uuid::new_v4().simple().to_string()[..6]
-            ),
-            None => format!("{}-{}-{}", rec.id, m.system, state.attempts),
-        };
         let redactor = marc_vault::Redactor::new(Vec::<String>::new());
         let recorder = marc_recording::Recorder::start(
             &settings.store,
@@ -289,7 +318,7 @@ impl RobotRunner {
                 .replay_of_opt(replay.map(|(of, _)| of)),
             redactor,
         )
-        .map_err(|e| (format!("cannot start the session recording: {e}"), false))?;
+        .map_err(|e| setup("the session recording", &e))?;
         recorder.set_screenshots(self.options.recording == Recording::Screenshots);
         state.sessions.push(session_id.clone());
 
@@ -301,6 +330,8 @@ impl RobotRunner {
         let job = Job {
             system: m.system.clone(),
             base_url: base.to_string(),
+            credential: m.credential.clone(),
+            session: m.session.clone(),
             request: RequestInfo {
                 id: rec.id.clone(),
                 cpr: rec.cpr.clone(),
@@ -325,6 +356,9 @@ impl RobotRunner {
             screenshots: self.options.recording == Recording::Screenshots,
         };
         let services = worker::host::Services {
+            credential: m.credential.clone(),
+            refused,
+            served: served.clone(),
             secrets: self.options.secrets.clone(),
             guard: Arc::new(RightsGuard {
                 profile: profile.clone(),
@@ -335,8 +369,16 @@ impl RobotRunner {
                 recorder: recorder.clone(),
             })),
             sink: Box::new(move |doc| {
-                let new = super::store_document(&store, &request_id, &doc)
-                    .map_err(|e| format!("cannot store the document: {e}"))?;
+                let new = super::store_document(&store, &request_id, &doc).map_err(|e| {
+                    // A different document under a stored key is the robot's
+                    // data; a store that fails is marc's.
+                    let kind = if e.is::<super::DocumentConflict>() {
+                        FailureKind::Document
+                    } else {
+                        FailureKind::Driver
+                    };
+                    runtime::Failure::new(kind, format!("{e:#}"))
+                })?;
                 if let (true, Some(p)) = (new, &progress) {
                     p.document(&doc.system);
                 }
@@ -353,15 +395,17 @@ impl RobotRunner {
             // if marc dies before the attempt ends.
             // (If that cannot be put on record, the robot is stopped.)
             ready: {
-                let (audit, actor, request, system, session, cancel, failed) = (
+                let (audit, actor, request, system, session) = (
                     settings.audit.clone(),
                     format!("robot:{}", m.system),
                     rec.id.clone(),
                     m.system.clone(),
                     session_id.clone(),
-                    cancel.clone(),
-                    audit_error.clone(),
                 );
+                let unrecorded = Unrecorded {
+                    error: audit_error.clone(),
+                    cancel: cancel.clone(),
+                };
                 Box::new(move |w: &worker::WorkerInfo| {
                     if let Err(e) = audit.append(
                         NewEntry::robot(&actor, "robot.process")
@@ -374,10 +418,7 @@ impl RobotRunner {
                                 "user": w.user,
                             })),
                     ) {
-                        if let Ok(mut f) = failed.lock() {
-                            *f = Some(format!("cannot write the audit log: {e}"));
-                        }
-                        cancel.store(true, Ordering::Relaxed);
+                        unrecorded.stop(e);
                     }
                 })
             },
@@ -407,42 +448,99 @@ impl RobotRunner {
         let result = match (result, refusal) {
             (Err(e), _) if e.is_refusal() => Err(e),
             (r, None) => r,
-            (_, Some(r)) => Err(runtime::RobotError::Runtime {
-                file: m.script.clone(),
-                line: 0,
-                column: 0,
-                message: format!(
+            (_, Some(r)) => Err(RobotError::new(
+                FailureKind::Refused,
+                format!(
                     "refused by the rights profile: {} {}: {}",
                     r.method, r.url, r.reason
                 ),
-            }),
+            )),
         };
         state.webdriver_commands += out.webdriver_commands;
         let emitted = out.emitted;
-        let secrets_seen: Vec<String> = out.secrets.into_iter().map(|(_, v)| v).collect();
         if let Ok(p) = Arc::try_unwrap(proxy) {
             h.block_on(p.stop());
         }
         if let Some(e) = audit_error.lock().ok().and_then(|mut f| f.take()) {
             let _ = recorder.finish(&format!("failed: {e}"));
-            return Err((e, true));
+            return Err(RobotError::new(FailureKind::Audit, e));
         }
+        let served = served.lock().map(|s| s.clone()).unwrap_or_default();
+        let result = result.map_err(|mut e| {
+            e.message = served.mask(&e.message);
+            e
+        });
         let outcome = match &result {
             Ok(()) => "ok".to_string(),
-            Err(e) => marc_vault::Redactor::new(secrets_seen.clone()).mask(&format!("failed: {e}")),
+            Err(e) => format!("failed ({}): {e}", e.kind),
         };
         let _ = recorder.finish(&outcome);
-        match result {
-            Ok(()) => Ok(emitted),
-            Err(e) => {
-                let refused = e.is_final();
-                Err((
-                    marc_vault::Redactor::new(secrets_seen).mask(&e.to_string()),
-                    refused,
-                ))
-            }
-        }
+        result.map(|()| emitted)
     }
+}
+
+/// How many documents of `system` a request has stored.
+fn stored_documents(settings: &Settings, request: &str, system: &str) -> usize {
+    super::documents(&settings.store, request)
+        .map(|d| d.iter().filter(|d| d.system == system).count())
+        .unwrap_or(0)
+}
+
+/// Where an attempt notes that its audit entries could not be written,
+/// and how it is stopped then: a robot does not run unrecorded.
+#[derive(Clone)]
+struct Unrecorded {
+    error: Arc<Mutex<Option<String>>>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Unrecorded {
+    fn stop(&self, e: impl std::fmt::Display) {
+        if let Ok(mut f) = self.error.lock() {
+            *f = Some(format!("cannot write the audit log: {e}"));
+        }
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Audits a refusal the moment it is decided (by the engine's rights check
+/// or the proxy), with the target masked: `(what, target, reason)`.
+fn refusal_auditor(
+    settings: &Settings,
+    rec: &super::RequestRecord,
+    m: &Manifest,
+    session: &str,
+    served: Arc<Mutex<Secrets>>,
+    unrecorded: Unrecorded,
+) -> Arc<worker::host::RefusalReport> {
+    let (audit, actor, request, system, session) = (
+        settings.audit.clone(),
+        format!("robot:{}", m.system),
+        rec.id.clone(),
+        m.system.clone(),
+        session.to_string(),
+    );
+    Arc::new(move |what: &str, target: &str, reason: &str| {
+        let mask = |t: &str| match served.lock() {
+            Ok(s) => runtime::shorten(&s.mask(t)),
+            Err(_) => "«masked»".to_string(),
+        };
+        let target = mask(target);
+        if let Err(e) = audit.append(
+            NewEntry::robot(&actor, "robot.refused")
+                .request(&request)
+                .system(&system)
+                .session(&session)
+                .detail(serde_json::json!({
+                    "what": what,
+                    "target": target,
+                    "reason": reason,
+                    "error": format!("{what} {target}: refused by the rights profile: {reason}"),
+                })),
+        ) {
+            unrecorded.stop(e);
+        }
+    })
 }
 
 impl RobotRunner {
@@ -474,7 +572,7 @@ impl RobotRunner {
         let id = state.sessions.last().cloned().unwrap_or_default();
         match r {
             Ok(_) => Ok(id),
-            Err((e, _)) => {
+            Err(e) => {
                 tracing::info!("replay {id} stopped: {e}");
                 Ok(id)
             }

@@ -4,6 +4,7 @@
 // Events wait in sessionStorage (shared by the page and its same-origin
 // frames), so those made just before a page is left (a click on a link, a
 // form submit) survive the navigation. Password values are never read.
+// arguments[0] is the WebDriver handle of the window being polled.
 const KEY = '__marc_recorded';
 // From the top document, whichever frame WebDriver is in.
 const top = window.top;
@@ -120,6 +121,14 @@ function walk(win, framePath) {
     try { child = f.contentWindow && f.contentWindow.document ? f.contentWindow : null; } catch (_) { child = null; }
     if (child && child.document.readyState !== 'loading') walk(child, framePath.concat([win.__marcSelector(f)]));
   }
+}
+// A popup opened from a page starts with a copy of that page's session
+// storage: events waiting there are the opener's (already taken from the
+// opener), not this window's. The recorder names the window it polls.
+const OWNER = '__marc_window';
+if (store.getItem(OWNER) !== arguments[0]) {
+  if (store.getItem(OWNER) !== null) store.removeItem(KEY);
+  store.setItem(OWNER, arguments[0]);
 }
 walk(top, []);
 const events = JSON.parse(store.getItem(KEY) || '[]');

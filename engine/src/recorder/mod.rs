@@ -4,9 +4,11 @@
 //! records clicks, typing and form submits with robust selectors (id, name,
 //! label, text, then a CSS path) and keeps them in `sessionStorage` across
 //! page loads; navigations nobody clicked for (a typed address) are seen as
-//! URL changes. [`script::generate`] turns the events into Rhai. The script
-//! file is rewritten after every new event, so stopping marc at any moment
-//! loses nothing.
+//! URL changes. A window the person's click opens (a popup) is followed:
+//! the recorder works in it until it closes, then returns to the window
+//! that opened it. [`script::generate`] turns the events into Rhai. The
+//! script file is rewritten after every new event, so stopping marc at any
+//! moment loses nothing.
 
 pub mod script;
 
@@ -78,19 +80,68 @@ pub fn record(
     ready(&session);
     let mut last_url = start;
     let mut acted = false;
+    // The windows being worked in, the newest last: a popup on top of the
+    // window that opened it.
+    let first = handle.block_on(browser.current_window())?;
+    let mut stack = vec![first.clone()];
+    let mut known = vec![first];
     while !stop() {
         std::thread::sleep(Duration::from_millis(250));
-        let polled = handle.block_on(browser.execute(CAPTURE_JS, Vec::new()));
+        let current = stack.last().cloned().unwrap_or_default();
+        let before = events.len();
+        // A new window: what happened in this one first (the click that
+        // opened it), then follow the person into the popup.
+        let opened = handle
+            .block_on(browser.windows())
+            .ok()
+            .and_then(|hs| hs.into_iter().find(|h| !known.contains(h)));
+        if let Some(popup) = opened {
+            if let Ok(v) =
+                handle.block_on(browser.execute(CAPTURE_JS, vec![current.clone().into()]))
+            {
+                events.extend(
+                    serde_json::from_value::<Vec<Event>>(v["events"].clone()).unwrap_or_default(),
+                );
+            }
+            handle.block_on(browser.switch_window(&popup))?;
+            events.push(Event {
+                kind: "window_open".into(),
+                ..Default::default()
+            });
+            known.push(popup.clone());
+            stack.push(popup);
+            // The popup's first page comes from the click, not a typed address.
+            last_url.clear();
+            acted = true;
+            write(opts, &events)?;
+            continue;
+        }
+        let polled = handle.block_on(browser.execute(CAPTURE_JS, vec![current.clone().into()]));
         let v = match polled {
             Ok(v) => v,
-            // Closed by the person: the recording is done.
-            Err(e) if window_gone(&e.to_string()) => break,
+            Err(e) if window_gone(&e.to_string()) => {
+                // A popup closed: back to the window that opened it.
+                if stack.len() > 1 {
+                    stack.pop();
+                    events.push(Event {
+                        kind: "window_close".into(),
+                        ..Default::default()
+                    });
+                    let back = stack.last().cloned().unwrap_or_default();
+                    handle.block_on(browser.switch_window(&back))?;
+                    last_url = handle.block_on(browser.current_url()).unwrap_or_default();
+                    acted = false;
+                    write(opts, &events)?;
+                    continue;
+                }
+                // The last window, closed by the person: the recording is done.
+                break;
+            }
             // A page in the middle of loading: ask again.
             Err(_) => continue,
         };
         let new: Vec<Event> = serde_json::from_value(v["events"].clone()).unwrap_or_default();
         let url = v["url"].as_str().unwrap_or_default().to_string();
-        let before = events.len();
         acted |= new.iter().any(may_navigate);
         events.extend(new);
         if url != last_url && !url.is_empty() {

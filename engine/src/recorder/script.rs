@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 /// One thing the person did, as the page's recorder saw it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Event {
-    /// `click`, `fill`, `select` or `navigate`.
+    /// `click`, `fill`, `select`, `navigate`, or `window_open` (a popup
+    /// opened and the work moved into it) and `window_close` (it closed and
+    /// the work went back to the window that opened it).
     pub kind: String,
     /// The most robust selector found (id, name, label, text, CSS path).
     #[serde(default)]
@@ -65,7 +67,42 @@ pub fn generate(events: &[Event], cx: &Context<'_>) -> String {
     let mut page = String::new();
     let mut left_page = false;
     let mut frames: Vec<String> = Vec::new();
-    for e in events {
+    // Windows: the one the robot starts in, then each popup on top of the
+    // window that opened it.
+    let mut windows = vec!["main_window".to_string()];
+    let mut popups = 0;
+    if events.iter().any(|e| e.kind == "window_open") {
+        out.push_str("let main_window = current_window();\n");
+    }
+    for (i, e) in events.iter().enumerate() {
+        if events.get(i + 1).is_some_and(|n| n.kind == "window_open") {
+            // The windows open before the step that opens a popup.
+            out.push_str(&format!("let before_{} = windows();\n", popups + 1));
+        }
+        if e.kind == "window_open" {
+            popups += 1;
+            let w = format!("popup_{popups}");
+            out.push_str(&format!(
+                "let {w} = wait_new_window(before_{popups}, 10000);\nswitch_window({w});\n"
+            ));
+            windows.push(w);
+            frames.clear();
+            left_page = true;
+            continue;
+        }
+        if e.kind == "window_close" {
+            if windows.len() > 1 {
+                let w = windows.pop().unwrap_or_default();
+                let back = windows.last().cloned().unwrap_or_default();
+                out.push_str(&format!(
+                    "if {w} in windows() {{ switch_window({w}); close_window(); }}\nswitch_window({back});\n"
+                ));
+            }
+            frames.clear();
+            left_page = true;
+            page.clear();
+            continue;
+        }
         if e.kind == "navigate" {
             // Navigating puts WebDriver back in the top document.
             frames.clear();
@@ -406,5 +443,56 @@ mod tests {
         assert_eq!(find_cpr("0707614285"), Some((0, 10, false)));
         assert_eq!(find_cpr("10707614285"), None, "part of a longer number");
         assert_eq!(find_cpr("320761-4285"), None, "no 32nd day");
+    }
+
+    #[test]
+    fn work_in_a_popup_is_followed_and_left() {
+        let ev = |kind: &str, sel: &str, url: &str| Event {
+            kind: kind.into(),
+            selector: sel.into(),
+            url: url.into(),
+            ..Default::default()
+        };
+        let events = vec![
+            ev("navigate", "", "http://h/case?id=1"),
+            ev("click", "link:Brev", "http://h/case?id=1"),
+            ev("window_open", "", ""),
+            ev("click", "#vis", "http://h/doc?id=7"),
+            ev("window_close", "", ""),
+            ev("click", "#next", "http://h/case?id=1"),
+        ];
+        let refused = |_: &Event| None;
+        let s = generate(
+            &events,
+            &Context {
+                system: "legacy",
+                base_url: "http://h",
+                credential: "legacy",
+                secrets: &[],
+                refused: &refused,
+                header: "",
+            },
+        );
+        let want = [
+            "let main_window = current_window();",
+            "let before_1 = windows();\nclick(\"link:Brev\");",
+            "let popup_1 = wait_new_window(before_1, 10000);\nswitch_window(popup_1);",
+            "wait_for(\"#vis\", 10000);\nclick(\"#vis\");",
+            "if popup_1 in windows() { switch_window(popup_1); close_window(); }\nswitch_window(main_window);",
+            "wait_for(\"#next\", 10000);\nclick(\"#next\");",
+        ];
+        let mut at = 0;
+        for w in want {
+            let i = s[at..]
+                .find(w)
+                .unwrap_or_else(|| panic!("{w:?} missing after {at} in:\n{s}"));
+            at += i + w.len();
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let engine = crate::runtime::check::check_engine(rt.handle().clone());
+        let d = crate::runtime::check::check_source(&engine, "rec.rhai", &s, &[]);
+        assert!(d.is_empty(), "{d:?}\n{s}");
     }
 }

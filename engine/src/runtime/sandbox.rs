@@ -1,5 +1,6 @@
 //! The limits every robot script runs under, and the raw engine they apply to.
 
+use super::failure::{Failure, FailureKind, Raised};
 use rhai::packages::{Package, StandardPackage};
 use rhai::{Dynamic, Engine};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,8 +40,14 @@ impl Default for Limits {
 
 /// A Rhai engine with the standard package, no file module resolver, no
 /// `eval`, strict variables, and the limits applied. The progress callback
-/// stops the script on cancellation or when the time budget is spent.
-pub fn raw_engine(limits: &Limits, cancel: Arc<AtomicBool>, started: Instant) -> Engine {
+/// stops the script on cancellation or when the time budget is spent, with
+/// a termination the script cannot catch; `raised` learns which.
+pub(crate) fn raw_engine(
+    limits: &Limits,
+    cancel: Arc<AtomicBool>,
+    started: Instant,
+    raised: Raised,
+) -> Engine {
     let mut engine = Engine::new_raw();
     engine.register_global_module(StandardPackage::new().as_shared_module());
     engine.set_max_operations(limits.max_operations);
@@ -54,16 +61,27 @@ pub fn raw_engine(limits: &Limits, cancel: Arc<AtomicBool>, started: Instant) ->
     engine.disable_symbol("eval");
     let budget = limits.time_budget;
     engine.on_progress(move |_ops| {
-        if cancel.load(Ordering::Relaxed) {
-            return Some(Dynamic::from("the robot run was cancelled"));
-        }
-        if started.elapsed() > budget {
-            return Some(Dynamic::from(format!(
-                "the robot's time budget of {} s is spent",
-                budget.as_secs()
-            )));
-        }
-        None
+        let stop = if cancel.load(Ordering::Relaxed) {
+            Failure::new(FailureKind::Cancelled, CANCELLED)
+        } else if started.elapsed() > budget {
+            budget_spent(budget)
+        } else {
+            return None;
+        };
+        let token = Dynamic::from(stop.message.clone());
+        raised.set(stop);
+        Some(token)
     });
     engine
+}
+
+/// The message of a run the engine stopped.
+pub const CANCELLED: &str = "the robot run was cancelled";
+
+/// The failure of a run whose time budget is spent.
+pub(crate) fn budget_spent(budget: Duration) -> Failure {
+    Failure::new(
+        FailureKind::Budget,
+        format!("the robot's time budget of {} s is spent", budget.as_secs()),
+    )
 }

@@ -189,7 +189,7 @@ impl Backend for WebBackend {
     fn oidc_client_secret(&self) -> Result<String, WebError> {
         self.secrets
             .get("oidc.client_secret")
-            .map_err(WebError::Internal)
+            .map_err(|f| WebError::Internal(f.message))
     }
 
     fn session_load(&self, id: &str) -> Result<Option<StoredSession>, WebError> {

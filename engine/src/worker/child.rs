@@ -6,13 +6,13 @@
 
 use super::{Call, Done, FromWorker, Job, Reply, ScreenJob, ToWorker, WorkerInfo};
 use crate::runtime::{
-    self, Guard, RobotEnv, RobotError, ScreenAccess, SecretSource, StepRecord, StepSink,
+    self, Failure, FailureKind, Guard, RobotEnv, RobotError, ScreenAccess, SecretSource,
+    StepRecord, StepSink,
 };
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::FromRawFd;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
-use std::time::Instant;
 
 /// Runs the robot process; returns its exit code.
 pub fn main() -> i32 {
@@ -119,11 +119,19 @@ fn unexpected(r: Reply) -> String {
     format!("the engine answered out of turn: {r:?}")
 }
 
+/// A pipe that fails is the robot process's own failure.
+fn pipe_failure(m: String) -> Failure {
+    Failure::new(FailureKind::Driver, m)
+}
+
 impl SecretSource for Pipe {
-    fn get(&self, name: &str) -> Result<String, String> {
-        match self.call(Call::Secret(name.to_string()))? {
+    fn get(&self, name: &str) -> Result<String, Failure> {
+        match self
+            .call(Call::Secret(name.to_string()))
+            .map_err(pipe_failure)?
+        {
             Reply::Secret(r) => r,
-            other => Err(unexpected(other)),
+            other => Err(pipe_failure(unexpected(other))),
         }
     }
 }
@@ -188,7 +196,12 @@ fn run(job: Job, pipe: Arc<Pipe>, cancel: Arc<AtomicBool>) -> Done {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return failed(RobotError::Setup(format!("no async runtime: {e}"))),
+        Err(e) => {
+            return failed(RobotError::new(
+                FailureKind::Driver,
+                format!("no async runtime: {e}"),
+            ))
+        }
     };
     let h = rt.handle().clone();
     let opts = marc_webdriver::BrowserOptions {
@@ -199,7 +212,7 @@ fn run(job: Job, pipe: Arc<Pipe>, cancel: Arc<AtomicBool>) -> Done {
     };
     let browser = match h.block_on(marc_webdriver::Browser::open(&job.webdriver, &opts)) {
         Ok(b) => Arc::new(b),
-        Err(e) => return failed(RobotError::Setup(e.to_string())),
+        Err(e) => return failed(RobotError::new(FailureKind::Driver, e.to_string())),
     };
     if let Some(id) = h.block_on(browser.session_id()) {
         let _ = pipe.send(&FromWorker::Session(id));
@@ -210,41 +223,39 @@ fn run(job: Job, pipe: Arc<Pipe>, cancel: Arc<AtomicBool>) -> Done {
             if let Ok(b) = Arc::try_unwrap(browser) {
                 let _ = h.block_on(b.close());
             }
-            return failed(RobotError::Setup(e));
+            return failed(RobotError::new(FailureKind::Driver, e));
         }
     };
     let log_pipe = pipe.clone();
     let sink_pipe = pipe.clone();
-    let env = Arc::new(RobotEnv {
-        handle: h.clone(),
-        system: job.system.clone(),
-        base_url: job.base_url.clone(),
-        request: job.request.clone(),
-        browser: Some(browser.clone()),
-        screen: screen.map(Mutex::new),
-        secrets: pipe.clone(),
-        guard: Some(pipe.clone()),
-        steps: job.record_steps.then(|| {
-            Arc::new(PipeSteps {
-                pipe: pipe.clone(),
-                screenshots: job.screenshots,
-            }) as Arc<dyn StepSink>
-        }),
-        sink: Box::new(
-            move |doc| match sink_pipe.call(Call::Emit(Box::new(doc)))? {
-                Reply::Stored(r) => r,
-                other => Err(unexpected(other)),
-            },
-        ),
-        log: Box::new(move |line| {
-            let _ = log_pipe.send(&FromWorker::Log(line.to_string()));
-        }),
-        limits: job.limits.clone(),
-        cancel,
-        started: Instant::now(),
-        emitted: AtomicUsize::new(0),
-        masked: Mutex::new(Vec::new()),
+    let mut env = RobotEnv::new(h.clone(), &job.system, &job.base_url, job.request.clone())
+        .with_session(job.session.clone());
+    env.credential = job.credential.clone();
+    env.browser = Some(browser.clone());
+    env.screen = screen.map(Mutex::new);
+    env.secrets = pipe.clone();
+    env.guard = Some(pipe.clone());
+    env.steps = job.record_steps.then(|| {
+        Arc::new(PipeSteps {
+            pipe: pipe.clone(),
+            screenshots: job.screenshots,
+        }) as Arc<dyn StepSink>
     });
+    env.sink = Box::new(move |doc| {
+        match sink_pipe
+            .call(Call::Emit(Box::new(doc)))
+            .map_err(pipe_failure)?
+        {
+            Reply::Stored(r) => r,
+            other => Err(pipe_failure(unexpected(other))),
+        }
+    });
+    env.log = Box::new(move |line| {
+        let _ = log_pipe.send(&FromWorker::Log(line.to_string()));
+    });
+    env.limits = job.limits.clone();
+    env.cancel = cancel;
+    let env = Arc::new(env);
     let result = runtime::run_script(env.clone(), &job.script);
     let emitted = env.documents_emitted();
     drop(env);

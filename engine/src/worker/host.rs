@@ -1,7 +1,10 @@
 //! The engine's side: start a robot process, serve it, and end it.
 
 use super::{Call, Done, FromWorker, Job, Reply, ToWorker, WorkerInfo, SUBCOMMAND};
-use crate::runtime::{mask_secrets, DocumentSink, Guard, RobotError, SecretSource, StepSink};
+use crate::runtime::secrets::{Form, Secrets};
+use crate::runtime::{
+    DocumentSink, Failure, FailureKind, Guard, RobotError, SecretSource, StepSink,
+};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
@@ -11,11 +14,24 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Told of a refusal: what was asked, of what, why.
+pub type RefusalReport = dyn Fn(&str, &str, &str) + Send + Sync;
+
 /// What the engine provides to a robot process: the real counterparts of the
 /// pipe-backed ones in [`super::child`].
 pub struct Services {
+    /// The robot's own credential: it may have the secrets
+    /// `<credential>.*` and no others.
+    pub credential: String,
     pub secrets: Arc<dyn SecretSource>,
     pub guard: Arc<dyn Guard>,
+    /// Told of each refusal the moment the engine decides it (to audit it
+    /// then): what was asked (`navigate`, `secret`, `emit` …), of what
+    /// (masked), and why.
+    pub refused: Arc<RefusalReport>,
+    /// The secrets handed to the robot so far, for masking: filled here,
+    /// shared with whoever else reports on the run (the rights proxy).
+    pub served: Arc<Mutex<Secrets>>,
     pub steps: Option<Arc<dyn StepSink>>,
     pub sink: DocumentSink,
     pub log: Box<dyn Fn(&str) + Send + Sync>,
@@ -30,8 +46,6 @@ pub struct Outcome {
     pub result: Result<(), RobotError>,
     pub emitted: usize,
     pub webdriver_commands: u64,
-    /// The secrets handed to the robot, `(name, value)`, for masking.
-    pub secrets: Vec<(String, String)>,
 }
 
 /// Grace beyond the script's own time budget before the process is killed:
@@ -49,14 +63,21 @@ pub fn run(handle: &tokio::runtime::Handle, job: Job, services: Services) -> Out
         result: Ok(()),
         emitted: 0,
         webdriver_commands: 0,
-        secrets: Vec::new(),
     };
     let hard_limit = job.limits.time_budget + OVERRUN_GRACE;
     let webdriver = job.webdriver.clone();
-    let mut child = match spawn(&job.system) {
+    // Dropped last: whatever the robot and its browser left in it goes.
+    let run_dir = match RunDir::create() {
+        Ok(d) => d,
+        Err(e) => {
+            outcome.result = Err(RobotError::new(FailureKind::Driver, e));
+            return outcome;
+        }
+    };
+    let mut child = match spawn(&job.system, run_dir.path()) {
         Ok(c) => c,
         Err(e) => {
-            outcome.result = Err(RobotError::Process(e));
+            outcome.result = Err(RobotError::new(FailureKind::Driver, e));
             return outcome;
         }
     };
@@ -66,11 +87,14 @@ pub fn run(handle: &tokio::runtime::Handle, job: Job, services: Services) -> Out
     else {
         let _ = child.kill();
         let _ = child.wait();
-        outcome.result = Err(RobotError::Process("the robot process has no pipes".into()));
+        outcome.result = Err(RobotError::new(
+            FailureKind::Driver,
+            "the robot process has no pipes",
+        ));
         return outcome;
     };
     let stdin = Arc::new(Mutex::new(stdin));
-    let secrets = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let secrets = services.served.clone();
     let tail = Arc::new(Mutex::new(VecDeque::new()));
     let stderr_done = forward_stderr(stderr, job.system.clone(), secrets.clone(), tail.clone());
     let finished = Arc::new(AtomicBool::new(false));
@@ -109,8 +133,10 @@ pub fn run(handle: &tokio::runtime::Handle, job: Job, services: Services) -> Out
                 break;
             }
         };
-        let mask =
-            |s: &str| mask_secrets(s, &secrets.lock().map(|s| s.clone()).unwrap_or_default());
+        let mask = |s: &str| match secrets.lock() {
+            Ok(m) => m.mask(s),
+            Err(_) => "«masked»".to_string(),
+        };
         match msg {
             FromWorker::Ready(info) => (services.ready)(&info),
             FromWorker::Call(call) => {
@@ -149,7 +175,7 @@ pub fn run(handle: &tokio::runtime::Handle, job: Job, services: Services) -> Out
     let _ = watchdog.join();
     drop(stdin);
     let _ = stderr_done.recv_timeout(Duration::from_secs(2));
-    outcome.secrets = secrets.lock().map(|s| s.clone()).unwrap_or_default();
+    let served = secrets.lock().map(|s| s.clone()).unwrap_or_default();
     match done {
         Some(d) => {
             outcome.result = d.result;
@@ -180,18 +206,97 @@ pub fn run(handle: &tokio::runtime::Handle, job: Job, services: Services) -> Out
             } else {
                 format!("; its last output: {}", tail.join(" | "))
             };
-            outcome.result = Err(RobotError::Process(mask_secrets(
-                &format!("{why}{detail}"),
-                &outcome.secrets,
-            )));
+            let kind = if overran.load(Ordering::Relaxed) {
+                FailureKind::Budget
+            } else {
+                FailureKind::Driver
+            };
+            outcome.result = Err(RobotError::new(
+                kind,
+                served.mask(&format!("{why}{detail}")),
+            ));
         }
     }
     outcome
 }
 
+/// A private directory for one robot process: its `HOME` and `TMPDIR`, so
+/// the browser profile and whatever else the robot writes land there. The
+/// engine removes it when the attempt is over, however it ended (a robot
+/// process killed outright cannot clean up after itself).
+struct RunDir(PathBuf);
+
+impl RunDir {
+    fn create() -> Result<RunDir, String> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::Builder::new()
+            .prefix("marc-robot-run-")
+            .tempdir()
+            .map_err(|e| format!("cannot create the robot's own directory: {e}"))?
+            .keep();
+        let d = RunDir(dir);
+        std::fs::set_permissions(&d.0, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot close the robot's directory: {e}"))?;
+        if let Some((uid, gid)) = marc_webdriver::robot_user() {
+            std::os::unix::fs::chown(&d.0, Some(uid), Some(gid))
+                .map_err(|e| format!("cannot hand the robot its directory: {e}"))?;
+        }
+        Ok(d)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl RunDir {
+    /// Kills what still runs with its profile in this directory: a browser
+    /// whose robot process died before it could close it (chromedriver may
+    /// take its time over the session) would otherwise write the profile
+    /// back after the directory is gone.
+    fn kill_browsers(&self) {
+        let flag = format!("--user-data-dir={}", self.0.display());
+        let Ok(rd) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        for e in rd.flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            let ours = cmdline
+                .split(|b| *b == 0)
+                .any(|arg| arg.starts_with(flag.as_bytes()));
+            if ours {
+                // SAFETY: signalling a browser started for this robot
+                // attempt (its profile is in this attempt's directory).
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        self.kill_browsers();
+        // A browser still shutting down may write a last file: try again.
+        for _ in 0..10 {
+            match std::fs::remove_dir_all(&self.0) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+                Ok(()) if !self.0.exists() => return,
+                _ => std::thread::sleep(Duration::from_millis(200)),
+            }
+        }
+        tracing::warn!("cannot remove the robot's directory {}", self.0.display());
+    }
+}
+
 /// Starts `marc robot-worker`, as the robot user when marc is root, with an
-/// environment of its own (none of marc's secrets or keys).
-fn spawn(system: &str) -> Result<Child, String> {
+/// environment of its own (none of marc's secrets or keys) and `dir` as its
+/// home and temporary directory.
+fn spawn(system: &str, dir: &Path) -> Result<Child, String> {
     let robot = marc_webdriver::robot_user();
     let exe = worker_exe(robot.is_some())?;
     let mut cmd = Command::new(&exe);
@@ -199,8 +304,9 @@ fn spawn(system: &str) -> Result<Child, String> {
         .arg("--system")
         .arg(system)
         .env_clear()
-        .current_dir(std::env::temp_dir())
-        .env("HOME", std::env::temp_dir())
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env("TMPDIR", dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -209,11 +315,6 @@ fn spawn(system: &str) -> Result<Child, String> {
     for var in PASSED_ENV {
         if let Some(v) = std::env::var_os(var) {
             cmd.env(var, v);
-        }
-    }
-    if robot.is_none() {
-        if let Some(v) = std::env::var_os("TMPDIR") {
-            cmd.env("TMPDIR", v);
         }
     }
     if let Some((uid, gid)) = robot {
@@ -256,27 +357,103 @@ fn send(stdin: &Mutex<ChildStdin>, m: &ToWorker) -> std::io::Result<()> {
 }
 
 /// The engine's answer to one call: rights from the guard, secrets from the
-/// vault, documents to the store.
-fn answer(call: Call, s: &Services, served: &Mutex<Vec<(String, String)>>) -> Reply {
+/// vault (only the robot's own), documents to the store (never one holding
+/// a secret). Each refusal is reported to `s.refused` as it is decided.
+fn answer(call: Call, s: &Services, served: &Mutex<Secrets>) -> Reply {
+    let masked = |t: &str| match served.lock() {
+        Ok(m) => m.mask(t),
+        Err(_) => "«masked»".to_string(),
+    };
+    let decided = |what: &str, target: &str, d: Result<(), String>| {
+        if let Err(reason) = &d {
+            (s.refused)(what, &masked(target), reason);
+        }
+        d
+    };
     match call {
         Call::Secret(name) => {
+            if !in_scope(&name, &s.credential) {
+                let reason = format!(
+                    "the robot may only use the secrets of its own credential ({}.*)",
+                    s.credential
+                );
+                (s.refused)("secret", &name, &reason);
+                return Reply::Secret(Err(Failure::new(
+                    FailureKind::Refused,
+                    format!("{name:?} is refused by the rights profile: {reason}"),
+                )));
+            }
             let r = s.secrets.get(&name);
             if let (Ok(v), Ok(mut served)) = (&r, served.lock()) {
-                served.push((name, v.clone()));
-                served.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+                served.add(&name, v);
             }
             Reply::Secret(r)
         }
-        Call::Emit(doc) => Reply::Stored((s.sink)(*doc)),
-        Call::Navigation(url) => Reply::Decision(s.guard.navigation(&url)),
+        Call::Emit(doc) => {
+            let leak = served.lock().ok().and_then(|sv| secret_in(&doc, &sv));
+            if let Some((name, how)) = leak {
+                let reason = format!("the document holds the secret {name}{how}");
+                (s.refused)("emit", &masked(&doc.key()), &reason);
+                return Reply::Stored(Err(Failure::new(
+                    FailureKind::Refused,
+                    format!("refused by the rights profile: {reason}; documents never carry credentials"),
+                )));
+            }
+            Reply::Stored((s.sink)(*doc))
+        }
+        Call::Navigation(url) => {
+            Reply::Decision(decided("navigate", &url, s.guard.navigation(&url)))
+        }
         Call::Click {
             selector,
             text,
             attrs,
-        } => Reply::Decision(s.guard.click(&selector, &text, &attrs)),
-        Call::Script(js) => Reply::Decision(s.guard.script(&js)),
+        } => Reply::Decision(decided(
+            "click",
+            &selector,
+            s.guard.click(&selector, &text, &attrs),
+        )),
+        Call::Script(js) => Reply::Decision(decided("eval_js", &js, s.guard.script(&js))),
         Call::Refusals => Reply::Refusals(s.guard.refusals()),
     }
+}
+
+/// Whether a secret's name belongs to `credential` (`esdh.password` to `esdh`).
+fn in_scope(name: &str, credential: &str) -> bool {
+    name.strip_prefix(credential)
+        .and_then(|r| r.strip_prefix('.'))
+        .is_some_and(|rest| !rest.is_empty())
+}
+
+/// A secret handed to the robot that a document carries, in any field or
+/// across them, and how it was found.
+fn secret_in(doc: &marc_model::Document, served: &Secrets) -> Option<(String, &'static str)> {
+    let mut fields: Vec<&str> = vec![
+        &doc.case_id,
+        &doc.doc_id,
+        &doc.title,
+        &doc.date,
+        &doc.kind,
+        &doc.department,
+        &doc.text,
+    ];
+    for a in &doc.attachments {
+        fields.push(&a.name);
+        fields.push(&a.text);
+    }
+    let all = fields.join("\n");
+    fields
+        .iter()
+        .copied()
+        .chain(std::iter::once(all.as_str()))
+        .find_map(|f| served.find(f))
+        .map(|(name, form)| {
+            let how = match form {
+                Form::Plain => "",
+                Form::Reversed => " (reversed)",
+            };
+            (name.to_string(), how)
+        })
 }
 
 /// Forwards the robot process's stderr to the log (secrets masked) and keeps
@@ -284,16 +461,16 @@ fn answer(call: Call, s: &Services, served: &Mutex<Vec<(String, String)>>) -> Re
 fn forward_stderr(
     stderr: std::process::ChildStderr,
     system: String,
-    secrets: Arc<Mutex<Vec<(String, String)>>>,
+    secrets: Arc<Mutex<Secrets>>,
     tail: Arc<Mutex<VecDeque<String>>>,
 ) -> std::sync::mpsc::Receiver<()> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let line = mask_secrets(
-                &line,
-                &secrets.lock().map(|s| s.clone()).unwrap_or_default(),
-            );
+            let line = match secrets.lock() {
+                Ok(m) => m.mask(&line),
+                Err(_) => "«masked»".to_string(),
+            };
             tracing::info!(target: "robot", system = %system, "robot process: {line}");
             if let Ok(mut t) = tail.lock() {
                 if t.len() == STDERR_TAIL {
@@ -489,6 +666,43 @@ mod tests {
             .read_line(&mut echoed)
             .unwrap();
         assert_eq!(echoed.trim(), "\"Cancel\"");
+    }
+
+    #[test]
+    fn a_robot_gets_only_its_own_credential() {
+        assert!(in_scope("legacy.password", "legacy"));
+        assert!(in_scope("legacy.user", "legacy"));
+        assert!(!in_scope("esdh.password", "legacy"));
+        assert!(!in_scope("legacy2.password", "legacy"));
+        assert!(!in_scope("legacy", "legacy"));
+        assert!(!in_scope("legacy.", "legacy"));
+    }
+
+    #[test]
+    fn a_document_carrying_a_secret_is_found_in_any_form() {
+        let served = Secrets::new(&[("esdh.password".into(), "laes-kun-2018".into())]);
+        let doc = |title: &str, text: &str| marc_model::Document {
+            system: "esdh".into(),
+            case_id: "S1".into(),
+            doc_id: "D1".into(),
+            title: title.into(),
+            date: "2020-01-01".into(),
+            kind: String::new(),
+            department: String::new(),
+            text: text.into(),
+            attachments: vec![],
+            ocr_confidence: None,
+            cpr: None,
+        };
+        assert!(secret_in(&doc("Brev", "Kære borger"), &served).is_none());
+        for (t, x) in [
+            ("Brev", "kode: LAES-KUN-2018"),
+            ("Brev", "8102 nuk seal"),
+            ("Brev", "l a e s k u n 2 0 1 8"),
+            ("Brev", "laes-kun\n\n-2018 og mere"),
+        ] {
+            assert!(secret_in(&doc(t, x), &served).is_some(), "{t} / {x}");
+        }
     }
 
     #[test]

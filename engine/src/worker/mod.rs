@@ -21,7 +21,7 @@
 pub mod child;
 pub mod host;
 
-use crate::runtime::{sandbox::Limits, RequestInfo, RobotError, Script};
+use crate::runtime::{sandbox::Limits, Failure, RequestInfo, RobotError, Script, SessionRules};
 use marc_model::Document;
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +30,10 @@ use serde::{Deserialize, Serialize};
 pub struct Job {
     pub system: String,
     pub base_url: String,
+    /// The robot's credential (`<credential>.user`, `.password`), for `login()`.
+    pub credential: String,
+    /// The manifest's `[session]` rules.
+    pub session: Option<SessionRules>,
     pub request: RequestInfo,
     pub script: Script,
     pub limits: Limits,
@@ -73,12 +77,14 @@ pub enum ToWorker {
     Cancel,
 }
 
-/// The answer to a [`Call`].
+/// The answer to a [`Call`]. Failures carry their kind, so a refusal in
+/// the engine ends the robot as a refusal.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Reply {
-    Secret(Result<String, String>),
-    /// `Ok(true)`: a new document; `Ok(false)`: already stored.
-    Stored(Result<bool, String>),
+    Secret(Result<String, Failure>),
+    /// `Ok(true)`: a new document; `Ok(false)`: the same one already stored.
+    Stored(Result<bool, Failure>),
+    /// `Err`: the rights profile's reason for refusing.
     Decision(Result<(), String>),
     Refusals(Vec<String>),
 }
@@ -119,7 +125,8 @@ pub struct WorkerInfo {
     pub user: String,
 }
 
-/// How the attempt ended, from the robot process's side.
+/// How the attempt ended, from the robot process's side: a typed failure,
+/// so the engine retries by kind.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Done {
     pub result: Result<(), RobotError>,
