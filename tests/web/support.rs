@@ -474,7 +474,7 @@ impl Browser {
     }
 
     pub fn download_bytes(&self, url: &str) -> Vec<u8> {
-        self.rt.block_on(self.d().download(url)).unwrap().bytes
+        self.rt.block_on(self.d().download(url, None)).unwrap().bytes
     }
 
     /// The HTTP status of a GET with this browser's cookies.

@@ -775,7 +775,6 @@ mod tests {
             consent: None,
             caseworker: None,
             history: vec![],
-            pdf_sha256: None,
         }
     }
 
