@@ -60,7 +60,12 @@ fn run_robot(
         &dir.path().join("out"),
         &tb,
     );
-    a.extend(args(&["-v", "--attempts", &attempts.to_string()]));
+    a.extend(args(&[
+        "-v",
+        "--attempts",
+        &attempts.to_string(),
+        "--export-documents",
+    ]));
     let mut cmd = marc_cmd(dir.path(), &a);
     for (k, v) in env {
         cmd.env(k, v);

@@ -100,7 +100,7 @@ fn a_citizen_asks_follows_and_downloads_and_nobody_else_sees_it() {
 
     // A form without its CSRF token is refused, and nothing is made.
     b2.go(&s.url("/ny"));
-    b2.js("document.querySelector('input[name=csrf]').remove()");
+    b2.js("document.querySelector(\"form[action='/ny'] input[name=csrf]\").remove()");
     b2.submit("form[action='/ny']");
     assert!(
         b2.body().contains("Formularen kunne ikke godkendes"),
@@ -175,6 +175,20 @@ fn third_parties_need_a_valid_consent() {
                 !body.contains("Send anmodning"),
                 "a form under a void consent"
             );
+            // Posting straight to a void consent is refused too, and audited.
+            let (status, page) = f.post_form(
+                &s.url(l),
+                &[
+                    ("from", ""),
+                    ("to", ""),
+                    ("topic", "Jobcenter"),
+                    ("key", "k1"),
+                ],
+            );
+            assert!(
+                status >= 400 && (page.contains("udløb") || page.contains("tilbagekaldt")),
+                "{status} {page}"
+            );
             continue;
         }
         // The valid one: the form offers only the consent's topic.
@@ -188,7 +202,6 @@ fn third_parties_need_a_valid_consent() {
     }
     refused.sort();
     assert_eq!(refused, [false, true], "one revoked, one expired refusal");
-    // Posting straight to a void consent is refused too.
     f.go(&s.url("/mine"));
     assert_eq!(
         f.count("ul.cards > li"),

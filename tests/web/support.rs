@@ -114,6 +114,9 @@ impl Served {
         .unwrap();
         let key = dir.path().join("vault.key");
         std::fs::write(&key, TEST_VAULT_KEY).unwrap();
+        // marc refuses a key file others can read.
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
         let data = dir.path().join("data");
         let mut child = Command::new(marc_bin())
             .args([
@@ -173,17 +176,27 @@ impl Served {
 
     /// A fresh browser (its own profile, so its own cookies).
     pub fn browser(&self) -> Browser {
+        // One chromedriver for the whole test binary, started by a thread
+        // that lives as long as the binary: chromedriver dies with the
+        // thread that started it (PR_SET_PDEATHSIG), and a test's thread
+        // ends with its test.
         static DRIVER: OnceLock<String> = OnceLock::new();
         let url = DRIVER
             .get_or_init(|| {
-                let d = self
-                    .rt
-                    .block_on(marc_webdriver::Chromedriver::start(None))
-                    .expect("chromedriver");
-                let url = d.url().to_string();
-                // One chromedriver for the whole test binary.
-                std::mem::forget(d);
-                url
+                let (tx, rx) = std::sync::mpsc::channel();
+                std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    let d = rt
+                        .block_on(marc_webdriver::Chromedriver::start(None))
+                        .expect("chromedriver");
+                    tx.send(d.url().to_string()).unwrap();
+                    rt.block_on(std::future::pending::<()>());
+                    drop(d);
+                });
+                rx.recv().expect("chromedriver's url")
             })
             .clone();
         let b = self
@@ -474,16 +487,50 @@ impl Browser {
     }
 
     pub fn download_bytes(&self, url: &str) -> Vec<u8> {
-        self.rt.block_on(self.d().download(url, None)).unwrap().bytes
+        self.rt
+            .block_on(self.d().download(url, None))
+            .unwrap()
+            .bytes
     }
 
-    /// The HTTP status of a GET with this browser's cookies.
+    /// The HTTP status of a GET with this browser's cookies (asked from a
+    /// page of the same site, which a fresh browser is not on yet).
     pub fn status_of(&self, url: &str) -> u64 {
+        let origin: String = url.split('/').take(3).collect::<Vec<_>>().join("/");
+        if !self.current_url().starts_with(&origin) {
+            self.go(&format!("{origin}/"));
+        }
         self.js(&format!(
             "let x = new XMLHttpRequest(); x.open('GET', {url:?}, false); x.send(); return x.status;"
         ))
         .as_u64()
         .unwrap()
+    }
+
+    /// Posts a form straight to `url` (as a hand-made request would, not
+    /// through the page's form), with the session's CSRF token; returns
+    /// the status and the page.
+    pub fn post_form(&self, url: &str, fields: &[(&str, &str)]) -> (u64, String) {
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        // The token is on every page of a logged-in person (the logout form).
+        if self.js("return !!document.querySelector('input[name=csrf]')") != serde_json::json!(true)
+        {
+            let origin: String = url.split('/').take(3).collect::<Vec<_>>().join("/");
+            self.go(&format!("{origin}/mine"));
+        }
+        let v = self.js(&format!(
+            "let t = document.querySelector('input[name=csrf]').value; \
+             let x = new XMLHttpRequest(); x.open('POST', {url:?}, false); \
+             x.setRequestHeader('Content-Type', 'application/x-www-form-urlencoded'); \
+             x.send({body:?} + '&csrf=' + encodeURIComponent(t)); \
+             return [x.status, x.responseText];"
+        ));
+        (
+            v[0].as_u64().unwrap(),
+            v[1].as_str().unwrap_or_default().to_string(),
+        )
     }
 
     pub fn delete_cookies(&self) {

@@ -229,6 +229,10 @@ pub fn serve(rt: &tokio::runtime::Runtime, data: &Path) -> anyhow::Result<Socket
     };
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
         .with_context(|| format!("cannot restrict {}", path.display()))?;
+    if let Ok(mut on) = super::ON_SIGNAL.lock() {
+        on.message = "marc serve: stopping. Requests in progress go on when it is started again.";
+        on.remove.push(path.clone());
+    }
     let data = data.to_path_buf();
     let app = axum::Router::new().route(
         "/cli",

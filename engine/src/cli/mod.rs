@@ -351,6 +351,19 @@ fn log_writer() -> marc_vault::RedactingWriter<std::io::Stderr> {
     marc_vault::RedactingWriter::known(std::io::stderr())
 }
 
+/// What a Ctrl-C or SIGTERM says, and the files it removes on the way out
+/// (`marc serve` sets its own: its control socket).
+pub(crate) struct OnSignal {
+    pub message: &'static str,
+    pub remove: Vec<std::path::PathBuf>,
+}
+
+pub(crate) static ON_SIGNAL: std::sync::Mutex<OnSignal> = std::sync::Mutex::new(OnSignal {
+    message:
+        "marc: interrupted; stopping browsers. Run the same command with --resume to continue.",
+    remove: Vec::new(),
+});
+
 /// On Ctrl-C or SIGTERM: stop every chromedriver and browser we started, then exit.
 fn install_signal_handlers(rt: &tokio::runtime::Runtime) {
     rt.spawn(async {
@@ -363,9 +376,12 @@ fn install_signal_handlers(rt: &tokio::runtime::Runtime) {
             _ = tokio::signal::ctrl_c() => {},
             _ = term.recv() => {},
         }
-        eprintln!(
-            "marc: interrupted; stopping browsers. Run the same command with --resume to continue."
-        );
+        if let Ok(on) = ON_SIGNAL.lock() {
+            eprintln!("{}", on.message);
+            for f in &on.remove {
+                let _ = std::fs::remove_file(f);
+            }
+        }
         marc_webdriver::kill_all();
         std::process::exit(130);
     });

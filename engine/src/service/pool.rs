@@ -13,7 +13,7 @@ use apalis::prelude::*;
 use futures_util::{Sink, SinkExt, StreamExt};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Semaphore;
 
 /// Sessions a system allows at once when its manifest does not say.
 pub const DEFAULT_MAX_SESSIONS: u32 = 2;
@@ -27,7 +27,7 @@ struct Shared {
     runner: Arc<RobotRunner>,
     /// Robot sessions running in all.
     sessions: Arc<Semaphore>,
-    queues: HashMap<String, Mutex<MemorySink<Job>>>,
+    queues: HashMap<String, Pusher>,
     /// Jobs queued or running: the same job is never queued twice (a form
     /// sent twice, a restart while it runs).
     inflight: std::sync::Mutex<HashSet<Job>>,
@@ -65,7 +65,7 @@ impl Pool {
             .chain([(FINISH.to_string(), 1)])
         {
             let (storage, sink) = queue();
-            queues.insert(name.clone(), Mutex::new(sink));
+            queues.insert(name.clone(), sink);
             storages.push((name, limit, storage));
         }
         let shared = Arc::new(Shared {
@@ -107,11 +107,7 @@ impl Pool {
                 return Ok(());
             }
         }
-        // One pusher at a time per queue: apalis' memory sink must not be
-        // sent to from two tasks at once.
-        let mut sink = sink.lock().await;
-        let sent = sink.send(TaskBuilder::new(job.clone()).build()).await;
-        if let Err(e) = sent {
+        if let Err(e) = sink.unbounded_send(TaskBuilder::new(job.clone()).build()) {
             if let Ok(mut set) = self.shared.inflight.lock() {
                 set.remove(&job);
             }
@@ -130,20 +126,31 @@ impl Pool {
     }
 }
 
-/// An in-memory queue: the backend a worker takes from, and a sink that
-/// pushes to it (apalis' `MemoryStorage` keeps its own sink private).
-fn queue() -> (MemoryStorage<Job>, MemorySink<Job>) {
+/// What jobs are pushed through: the sending end of a queue's channel.
+type Pusher = futures_channel::mpsc::UnboundedSender<Task<Job>>;
+
+/// An in-memory queue: the backend a worker takes from, and the sender
+/// that pushes to it.
+///
+/// The pool does not push through apalis' `MemorySink`: the worker polls
+/// that sink's lock for readiness, and a poll that meets the lock held by
+/// a push drops its waker, which leaves the worker asleep with jobs
+/// waiting. The worker's storage gets a sink of its own (a clone of the
+/// same channel behind a lock nobody else takes); the pool sends on the
+/// channel directly, which needs no lock.
+fn queue() -> (MemoryStorage<Job>, Pusher) {
     let (tx, rx) = futures_channel::mpsc::unbounded::<Task<Job>>();
-    let tx: Box<dyn Sink<Task<Job>, Error = MemoryStorageError> + Send + Sync + Unpin> =
-        Box::new(tx.sink_map_err(MemoryStorageError::from));
-    let sink = MemorySink::new(Arc::new(futures_util::lock::Mutex::new(tx)));
-    (MemoryStorage::new_with(sink.clone(), rx.boxed()), sink)
+    let own: Box<dyn Sink<Task<Job>, Error = MemoryStorageError> + Send + Sync + Unpin> =
+        Box::new(tx.clone().sink_map_err(MemoryStorageError::from));
+    let sink = MemorySink::new(Arc::new(futures_util::lock::Mutex::new(own)));
+    (MemoryStorage::new_with(sink, rx.boxed()), tx)
 }
 
 /// Runs one job in a blocking thread (robots and assembly block), then
 /// queues what follows it. A failed job leaves the request as the store
 /// has it: its jobs are queued again at the next start.
 async fn handle(job: Job, pool: Data<Pool>) -> Result<(), BoxDynError> {
+    tracing::debug!(request = job.request(), "job {job:?} starts");
     let shared = pool.shared.clone();
     let _session = match &job {
         Job::Robot { .. } => Some(shared.sessions.clone().acquire_owned().await?),
@@ -164,4 +171,62 @@ async fn handle(job: Job, pool: Data<Pool>) -> Result<(), BoxDynError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Seen = Arc<std::sync::Mutex<Vec<Job>>>;
+
+    async fn count(job: Job, seen: Data<Seen>) -> Result<(), BoxDynError> {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        if let Ok(mut s) = seen.lock() {
+            s.push(job);
+        }
+        Ok(())
+    }
+
+    /// Jobs pushed from many tasks at once while the workers run are all
+    /// taken (a worker that loses its wake-up leaves jobs waiting).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn every_queue_delivers_what_is_pushed_from_many_tasks() {
+        let seen: Seen = Default::default();
+        let mut pushers = Vec::new();
+        for name in ["a", "b", "c"] {
+            let (storage, tx) = queue();
+            pushers.push(tx);
+            let w = WorkerBuilder::new(format!("t-{name}"))
+                .backend(storage)
+                .concurrency(2)
+                .data(seen.clone())
+                .build(count);
+            tokio::spawn(async move { w.run().await });
+        }
+        let mut tasks = Vec::new();
+        for t in 0..4 {
+            let pushers = pushers.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..50 {
+                    let job = Job::Finish {
+                        request: format!("r{t}-{i}"),
+                    };
+                    pushers[i % 3]
+                        .unbounded_send(TaskBuilder::new(job).build())
+                        .expect("queue open");
+                    tokio::task::yield_now().await;
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("pusher");
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while seen.lock().map(|s| s.len()).unwrap_or(0) < 200
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(seen.lock().map(|s| s.len()).unwrap_or(0), 200);
+    }
 }

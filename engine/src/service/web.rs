@@ -27,6 +27,13 @@ pub struct WebBackend {
 
 const SESSIONS: &str = "web_sessions";
 
+/// A session as stored: its expiry (big-endian seconds), then its data.
+fn session_bytes(s: &StoredSession) -> Vec<u8> {
+    let mut v = s.expires.to_be_bytes().to_vec();
+    v.extend_from_slice(&s.data);
+    v
+}
+
 fn web_error(e: ServiceError) -> WebError {
     match e {
         ServiceError::NotFound => WebError::NotFound,
@@ -209,14 +216,22 @@ impl Backend for WebBackend {
     }
 
     fn session_save(&self, id: &str, s: StoredSession) -> Result<(), WebError> {
-        let mut v = s.expires.to_be_bytes().to_vec();
-        v.extend_from_slice(&s.data);
         let store = &self.service.settings.store;
         store
             .table(SESSIONS)
-            .and_then(|t| t.put(id, v))
+            .and_then(|t| t.put(id, session_bytes(&s)))
             .map_err(internal)?;
         store.flush().map_err(internal)
+    }
+
+    fn session_create(&self, id: &str, s: StoredSession) -> Result<bool, WebError> {
+        let store = &self.service.settings.store;
+        let created = store
+            .table(SESSIONS)
+            .and_then(|t| t.compare_and_swap(id, None, Some(&session_bytes(&s))))
+            .map_err(internal)?;
+        store.flush().map_err(internal)?;
+        Ok(created)
     }
 
     fn session_delete(&self, id: &str) -> Result<(), WebError> {

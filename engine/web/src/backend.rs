@@ -95,5 +95,8 @@ pub trait Backend: Send + Sync + 'static {
     /// Session storage (kept in the engine's store).
     fn session_load(&self, id: &str) -> Result<Option<StoredSession>, WebError>;
     fn session_save(&self, id: &str, s: StoredSession) -> Result<(), WebError>;
+    /// Stores a new session only if no session has that id; says whether
+    /// it did (ids are random, so a clash is rare, but never a takeover).
+    fn session_create(&self, id: &str, s: StoredSession) -> Result<bool, WebError>;
     fn session_delete(&self, id: &str) -> Result<(), WebError>;
 }

@@ -35,15 +35,30 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| Error::Backend(e.to_string()))
 }
 
+/// A session as the backend keeps it.
+fn stored(record: &Record) -> Result<StoredSession> {
+    let data = serde_json::to_vec(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
+    Ok(StoredSession {
+        data,
+        expires: record.expiry_date.unix_timestamp(),
+    })
+}
+
 #[async_trait::async_trait]
 impl SessionStore for BackendSessions {
+    async fn create(&self, record: &mut Record) -> Result<()> {
+        loop {
+            let (b, id, s) = (self.backend.clone(), record.id.to_string(), stored(record)?);
+            if blocking(move || b.session_create(&id, s)).await? {
+                return Ok(());
+            }
+            // Taken: draw another id.
+            record.id = Id::default();
+        }
+    }
+
     async fn save(&self, record: &Record) -> Result<()> {
-        let data = serde_json::to_vec(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
-        let s = StoredSession {
-            data,
-            expires: record.expiry_date.unix_timestamp(),
-        };
-        let (b, id) = (self.backend.clone(), record.id.to_string());
+        let (b, id, s) = (self.backend.clone(), record.id.to_string(), stored(record)?);
         blocking(move || b.session_save(&id, s)).await
     }
 
