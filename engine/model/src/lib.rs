@@ -9,8 +9,10 @@ mod cpr;
 mod document;
 mod mark;
 mod period;
+mod topics;
 
 pub use cpr::{Cpr, CprError};
 pub use document::{sanitize_text, Attachment, Document, Subject};
 pub use mark::{number_digits, number_word, ocr_digit, Mark, MarkKind};
 pub use period::{Period, PeriodError};
+pub use topics::in_topics;

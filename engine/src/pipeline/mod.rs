@@ -349,13 +349,7 @@ fn sort_documents(docs: Vec<Document>, rec: &RequestRecord) -> Sorted {
             s.outside_period += 1;
             continue;
         }
-        if !rec.topics.is_empty()
-            && !d.department.is_empty()
-            && !rec
-                .topics
-                .iter()
-                .any(|t| t.eq_ignore_ascii_case(&d.department))
-        {
+        if !marc_model::in_topics(&rec.topics, &d.department) {
             s.outside_topics += 1;
             continue;
         }

@@ -115,6 +115,14 @@ pub(super) fn register(engine: &mut Engine, env: Arc<RobotEnv>) {
     let e = env.clone();
     api!(
         engine,
+        "in_topics",
+        ["department: &str", "bool"],
+        "Whether a case of this department belongs to the request: true when the request names no topics (`request.topics` empty), when the department is unknown (empty), or when it is one of the topics (case does not matter). Skip other cases to save time; the engine drops their documents anyway.",
+        move |d: &str| -> bool { marc_model::in_topics(&e.request.topics, d) }
+    );
+    let e = env.clone();
+    api!(
+        engine,
         "absolute",
         ["url: &str", "String"],
         "Resolves a URL against the system's base URL.",
