@@ -11,6 +11,8 @@ export OMP_THREAD_LIMIT ?= 1
 PACKAGES ?= packages.txt
 # Rounds of the side-by-side benchmark.
 BENCH_ROUNDS ?= 3
+# Seconds of each bounded load in `make bench-serve`.
+BENCH_SECONDS ?= 20
 # Folders with a package.json and a committed package-lock.json that
 # `make deps` installs with `npm ci`: the test OpenID provider, and the
 # browser tools of the end-to-end tests (axe-core).
@@ -18,7 +20,7 @@ NPM_DIRS ?= testbed/idp tests
 # oidc-provider 9 needs Node.js 20 or later (Debian 12's nodejs is 18).
 NODE_MIN ?= 20
 
-.PHONY: all deps build demo test check lint dsl clean bench-selenium
+.PHONY: all deps build demo test check lint dsl clean bench-selenium bench-serve
 
 all: build
 
@@ -65,6 +67,14 @@ bench-selenium: deps
 	$(MAKE) deps PACKAGES=packages-bench.txt
 	$(CARGO) build -p marc --features testbed
 	$(CARGO) bench -p marc-e2e --bench selenium -- $(BENCH_ROUNDS)
+
+## marc serve under load: requests per hour with 1, 2 and 4 at once, and
+## the status page's p50/p99 under wrk (tests/benches/serve.rs).
+## The server is the release build; the driver (browsers, wrk) needs no optimising.
+bench-serve: deps
+	$(MAKE) deps PACKAGES=packages-bench.txt
+	$(CARGO) build --release -p marc --features testbed
+	MARC_BIN=$(CURDIR)/target/release/marc $(CARGO) test -p marc-e2e --bench serve -- $(BENCH_SECONDS)
 
 ## Static checks.
 lint:

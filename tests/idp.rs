@@ -417,7 +417,7 @@ fn code_flow_with_pkce_gives_a_signed_id_token_with_the_cpr() {
     for idp in [idp, idp2] {
         let pid = idp.pid();
         let issuer = idp.issuer.clone();
-        assert!(support::alive(pid));
+        assert!(marc_e2e::alive(pid));
         idp.stop();
         assert!(
             !Path::new(&format!("/proc/{pid}")).exists(),
@@ -551,9 +551,9 @@ fn the_provider_dies_with_its_owner() {
     let issuer = v["issuer"].as_str().unwrap().to_string();
     assert!(!v["client_secret"].as_str().unwrap().is_empty());
     assert!(v["identities"]["persons"].as_array().unwrap().len() >= 3);
-    let node: Vec<u32> = support::descendants(marc.id())
+    let node: Vec<u32> = marc_e2e::descendants(marc.id())
         .into_iter()
-        .filter(|p| support::cmdline(*p).contains("idp.mjs"))
+        .filter(|p| marc_e2e::cmdline(*p).contains("idp.mjs"))
         .collect();
     assert_eq!(node.len(), 1, "one node process under marc");
     let http = reqwest::blocking::Client::builder()
@@ -569,10 +569,10 @@ fn the_provider_dies_with_its_owner() {
     marc.kill().unwrap(); // SIGKILL: no chance to clean up
     marc.wait().unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
-    while support::alive(node[0]) && Instant::now() < deadline {
+    while marc_e2e::alive(node[0]) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    let survived = support::alive(node[0]);
+    let survived = marc_e2e::alive(node[0]);
     if survived {
         let _ = std::process::Command::new("kill")
             .args(["-9", &node[0].to_string()])

@@ -380,4 +380,5 @@ fn four_requests_at_once_complete_within_the_system_limits() {
         most.values().any(|n| *n >= 2),
         "the requests never ran side by side: {most:?}"
     );
+    s.stop_leaving_nothing();
 }

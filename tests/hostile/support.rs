@@ -254,55 +254,6 @@ pub fn audit_entries(cwd: &Path, data: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// Pids of every live descendant of `pid` (from /proc).
-pub fn descendants(pid: u32) -> Vec<u32> {
-    let mut parent_of = Vec::new();
-    if let Ok(rd) = std::fs::read_dir("/proc") {
-        for e in rd.flatten() {
-            let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
-                continue;
-            };
-            if let Some((ppid, _)) = stat(p) {
-                parent_of.push((p, ppid));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    let mut frontier = vec![pid];
-    while let Some(q) = frontier.pop() {
-        for &(c, pp) in &parent_of {
-            if pp == q && !out.contains(&c) {
-                out.push(c);
-                frontier.push(c);
-            }
-        }
-    }
-    out
-}
-
-/// (ppid, state) of a process, None when it is gone.
-pub fn stat(pid: u32) -> Option<(u32, char)> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // "pid (comm) S ppid ..." — comm may hold spaces and parentheses.
-    let rest = &s[s.rfind(')')? + 2..];
-    let mut f = rest.split_whitespace();
-    let state = f.next()?.chars().next()?;
-    let ppid = f.next()?.parse().ok()?;
-    Some((ppid, state))
-}
-
-/// Whether a process is running (not gone, not a zombie).
-pub fn alive(pid: u32) -> bool {
-    matches!(stat(pid), Some((_, s)) if s != 'Z' && s != 'X')
-}
-
-/// The command line of a process, for messages.
-pub fn cmdline(pid: u32) -> String {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
-        .unwrap_or_default()
-}
-
 /// A robots folder holding only the two web robots (esdh, legacy) copied from
 /// the checkout, so robots added to the checkout later do not join the run.
 pub fn web_robots(dir: &Path) -> PathBuf {

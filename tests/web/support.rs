@@ -263,8 +263,42 @@ impl Served {
     }
 }
 
+impl Served {
+    /// Stops `marc serve` as an operator's Ctrl-C would and checks that
+    /// every process it started (identity provider, chromedriver,
+    /// browsers, robot processes) is gone with it.
+    pub fn stop_leaving_nothing(mut self) {
+        let pid = self.child.id();
+        let started: Vec<(u32, String)> = descendants(pid)
+            .into_iter()
+            .map(|p| (p, cmdline(p)))
+            .collect();
+        assert!(
+            started.iter().any(|(_, c)| c.contains("idp.mjs")),
+            "the test identity provider is not among marc's processes: {started:?}"
+        );
+        // SAFETY: kill(2) on our own child's pid; no memory is involved.
+        unsafe { libc::kill(pid as i32, libc::SIGINT) };
+        self.child.wait().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut left: Vec<&(u32, String)> = started.iter().filter(|(p, _)| alive(*p)).collect();
+        while !left.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+            left.retain(|(p, _)| alive(*p));
+        }
+        assert!(left.is_empty(), "left behind by marc serve: {left:?}");
+        assert!(
+            !self.data.join("marc.sock").exists(),
+            "the control socket outlived the server"
+        );
+    }
+}
+
 impl Drop for Served {
     fn drop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return; // stopped already: its pid may be another's now
+        }
         // SIGTERM: marc stops its browsers, the testbed and the identity provider.
         // SAFETY: kill(2) on our own child's pid; no memory is involved.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
@@ -531,6 +565,17 @@ impl Browser {
             v[0].as_u64().unwrap(),
             v[1].as_str().unwrap_or_default().to_string(),
         )
+    }
+
+    /// The browser's cookies as a `Cookie:` header value.
+    pub fn cookie_header(&self) -> String {
+        self.rt
+            .block_on(self.d().cookies())
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     pub fn delete_cookies(&self) {

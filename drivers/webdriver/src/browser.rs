@@ -317,6 +317,19 @@ impl Browser {
             .await
     }
 
+    /// The session's cookies as `name=value` pairs, HttpOnly ones too (a
+    /// page's script cannot read those; a test or benchmark that speaks
+    /// HTTP as the same person needs them).
+    pub async fn cookies(&self) -> Result<Vec<(String, String)>, DriverError> {
+        let all = self
+            .cmd("get_all_cookies", self.client.get_all_cookies())
+            .await?;
+        Ok(all
+            .iter()
+            .map(|c| (c.name().to_string(), c.value().to_string()))
+            .collect())
+    }
+
     pub async fn goto(&self, url: &str) -> Result<(), DriverError> {
         self.cmd("navigate", self.client.goto(url)).await
     }

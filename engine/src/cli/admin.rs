@@ -103,12 +103,26 @@ fn store(g: &Global) -> Result<marc_store::Store> {
     Ok(marc_store::Store::open(&g.data)?)
 }
 
+thread_local! {
+    /// The uid of the person whose command `marc serve` runs on this
+    /// thread (from the socket's peer credentials); unset: this process's.
+    static CALLER_UID: std::cell::Cell<Option<u32>> = const { std::cell::Cell::new(None) };
+}
+
+/// Names the caller of a command forwarded to `marc serve` (see [`actor`]);
+/// `None` (the peer's uid unknown) is recorded as such, never as the server's user.
+pub(super) fn set_caller_uid(uid: Option<u32>) {
+    CALLER_UID.with(|c| c.set(Some(uid.unwrap_or(u32::MAX))));
+}
+
 /// Who is at the command line, for the audit log: the OS user this process
 /// runs as (its real uid, looked up by the system; `$USER` is whatever the
 /// caller set it to).
 pub(super) fn actor() -> String {
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::getuid() };
+    let uid = CALLER_UID.with(|c| c.get()).unwrap_or_else(|| {
+        // SAFETY: getuid has no preconditions and cannot fail.
+        unsafe { libc::getuid() }
+    });
     match marc_webdriver::user_name(uid) {
         Some(name) => format!("cli:{name} (uid {uid})"),
         None => format!("cli:uid {uid}"),

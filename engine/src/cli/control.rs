@@ -236,30 +236,58 @@ pub fn serve(rt: &tokio::runtime::Runtime, data: &Path) -> anyhow::Result<Socket
     let data = data.to_path_buf();
     let app = axum::Router::new().route(
         "/cli",
-        axum::routing::post(move |axum::Json(call): axum::Json<Call>| {
-            let data = data.clone();
-            async move {
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                std::thread::spawn(move || {
-                    let _ = tx.send(run_call(call, &data));
-                });
-                match rx.await {
-                    Ok(a) => axum::Json(a),
-                    Err(_) => axum::Json(Answer {
-                        out: String::new(),
-                        err: "error: the command stopped unexpectedly in marc serve\n".into(),
-                        code: super::exit::ERROR,
-                    }),
+        axum::routing::post(
+            move |axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<Peer>,
+                  axum::Json(call): axum::Json<Call>| {
+                let data = data.clone();
+                async move {
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    std::thread::spawn(move || {
+                        // The command's audit entries name the caller, not
+                        // the server's user.
+                        super::admin::set_caller_uid(peer.uid);
+                        let _ = tx.send(run_call(call, &data));
+                    });
+                    match rx.await {
+                        Ok(a) => axum::Json(a),
+                        Err(_) => axum::Json(Answer {
+                            out: String::new(),
+                            err: "error: the command stopped unexpectedly in marc serve\n".into(),
+                            code: super::exit::ERROR,
+                        }),
+                    }
                 }
-            }
-        }),
+            },
+        ),
     );
     rt.spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) =
+            axum::serve(listener, app.into_make_service_with_connect_info::<Peer>()).await
+        {
             tracing::error!("the command-line socket stopped: {e}");
         }
     });
     Ok(SocketGuard(path))
+}
+
+/// Who is at the other end of the socket: the kernel's word for the
+/// caller's uid (SO_PEERCRED), so a forwarded command is audited as the
+/// person who ran it.
+#[derive(Clone, Copy, Debug)]
+struct Peer {
+    uid: Option<u32>,
+}
+
+impl
+    axum::extract::connect_info::Connected<
+        axum::serve::IncomingStream<'_, tokio::net::UnixListener>,
+    > for Peer
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::UnixListener>) -> Self {
+        Peer {
+            uid: stream.io().peer_cred().ok().map(|c| c.uid()),
+        }
+    }
 }
 
 /// Removes the socket when the server stops.
