@@ -382,3 +382,106 @@ fn four_requests_at_once_complete_within_the_system_limits() {
     );
     s.stop_leaving_nothing();
 }
+
+/// The staff side: a caseworker made on the command line while the server
+/// runs logs in with a password, finds a citizen's request in the list
+/// (CPR number masked), reveals it (audited) and takes the case; a wrong
+/// password and a citizen at the staff pages are refused.
+#[test]
+fn a_caseworker_finds_reveals_and_takes_a_request() {
+    let s = Served::start(&["--workers", "1"]);
+    let people = s.identities_persons();
+    let c = s.browser();
+    c.go(&s.url("/login"));
+    c.login_as(&people[0]);
+    c.go(&s.url("/ny"));
+    c.submit("form[action='/ny']");
+    let id = c.text("dl dd").trim().to_string();
+    assert!(id.starts_with("AI-"), "{id}");
+    let cpr = s.cpr_of(&people[0]);
+
+    // Refused on the command line: a short password, a second "kim".
+    let out = s.staff_add("kim", "caseworker", "kort");
+    assert!(
+        !out.status.success() && stderr(&out).contains("too short"),
+        "{}",
+        stderr(&out)
+    );
+    let out = s.staff_add("kim", "caseworker", "en lang adgangskode 42");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = s.staff_add("kim", "caseworker", "en anden lang kode 43");
+    assert!(stderr(&out).contains("already"), "{}", stderr(&out));
+
+    let b = s.browser();
+    b.go(&s.url("/sager"));
+    assert!(
+        b.current_url().contains("/personale"),
+        "{}",
+        b.current_url()
+    );
+    b.axe_clean("the staff login");
+    b.fill("#user", "kim");
+    b.fill("#password", "forkert adgangskode");
+    b.submit("form[action='/personale']");
+    assert!(
+        b.body().contains("Forkert brugernavn eller adgangskode"),
+        "{}",
+        b.body()
+    );
+    b.fill("#user", "kim");
+    b.fill("#password", "en lang adgangskode 42");
+    b.submit("form[action='/personale']");
+    assert!(b.current_url().ends_with("/sager"), "{}", b.current_url());
+    let list = b.body();
+    assert!(list.contains(&id), "{list}");
+    assert!(!list.contains(&cpr), "the list shows a full CPR number");
+    assert!(list.contains(&format!("{}-••••", &cpr[..6])), "{list}");
+    b.axe_clean("the case list");
+    // Found by the CPR number without its hyphen, and by name; not by another.
+    for q in [cpr.replace('-', ""), people[0].to_lowercase()] {
+        b.go(&s.url(&format!("/sager?q={}", q.replace(' ', "+"))));
+        assert!(b.body().contains(&id), "not found by {q}");
+    }
+    b.go(&s.url("/sager?q=ingen-saadan-sag"));
+    assert!(!b.body().contains(&id));
+    b.go(&s.url("/sager?sort=name&desc=1&status=received"));
+    assert_eq!(b.status_of(&s.url("/sager?sort=name&desc=1")), 200);
+
+    // The case page: masked until revealed; the reveal is audited.
+    b.go(&s.url(&format!("/sager/{id}")));
+    assert!(!b.body().contains(&cpr));
+    b.submit(&format!("form[action='/sager/{id}/cpr']"));
+    assert!(b.body().contains(&cpr), "{}", b.body());
+    b.go(&s.url(&format!("/sager/{id}")));
+    assert!(!b.body().contains(&cpr), "the reveal outlived its page");
+    b.submit(&format!("form[action='/sager/{id}/tildel']"));
+    assert!(b.body().contains("Frigiv sagen"), "{}", b.body());
+    b.axe_clean("the case page");
+    b.narrow();
+    for path in ["/sager".to_string(), format!("/sager/{id}")] {
+        b.go(&s.url(&path));
+        b.no_sideways_scroll(&path);
+    }
+    b.go(&s.url("/sager"));
+    assert!(b.body().contains("kim"), "the caseworker column");
+
+    // A citizen is not staff.
+    assert_eq!(c.status_of(&s.url("/sager")), 404);
+    assert_eq!(c.status_of(&s.url(&format!("/sager/{id}"))), 404);
+
+    let log = s.audit_log();
+    for action in [
+        "staff.added",
+        "staff.login_refused",
+        "staff.login",
+        "cpr.revealed",
+        "request.assigned",
+    ] {
+        assert!(log.contains(action), "{action} not audited:\n{log}");
+    }
+    assert!(log.contains("staff:kim"), "{log}");
+    assert!(
+        !log.contains("en lang adgangskode"),
+        "a password in the audit log"
+    );
+}

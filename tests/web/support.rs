@@ -224,6 +224,35 @@ impl Served {
         stdout(&out)
     }
 
+    /// `marc staff add NAME --role ROLE` as the operator runs it while the
+    /// server holds the store, the password on standard input.
+    pub fn staff_add(&self, name: &str, role: &str, password: &str) -> std::process::Output {
+        use std::io::Write;
+        let mut child = Command::new(marc_bin())
+            .args([
+                "--data",
+                self.data.to_str().unwrap(),
+                "staff",
+                "add",
+                name,
+                "--role",
+                role,
+            ])
+            .env("MARC_VAULT_KEY_FILE", &self.key)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
     /// The response headers of a page, lower-cased.
     pub fn headers(&self, path: &str) -> String {
         let r = reqwest::blocking::get(self.url(path)).unwrap();
@@ -567,7 +596,15 @@ impl Browser {
         )
     }
 
-    /// The browser's cookies as a `Cookie:` header value.
+    /// Types `value` into the field `sel`.
+    pub fn fill(&self, sel: &str, value: &str) {
+        let (sel, value) = (serde_json::json!(sel), serde_json::json!(value));
+        self.js(&format!("document.querySelector({sel}).value = {value};"));
+    }
+
+    /// The browser's cookies as a `Cookie:` header value (for the load
+    /// generator of `benches/serve.rs`).
+    #[allow(dead_code)]
     pub fn cookie_header(&self) -> String {
         self.rt
             .block_on(self.d().cookies())

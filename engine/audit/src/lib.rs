@@ -363,6 +363,12 @@ pub struct AuditLog {
 const MAX_CAS_ATTEMPTS: u32 = 1000;
 
 impl AuditLog {
+    /// The data directory of the store this log is in (a process that
+    /// holds a log can tell whether a store is that log's).
+    pub fn store_path(&self) -> &std::path::Path {
+        self.store.path()
+    }
+
     /// Opens (creating if needed) the audit log in `store`, authenticated with
     /// `key`, its checkpoint at [`default_checkpoint_path`]. Refuses a log that
     /// lost entries at its end, or was written with another key: appending

@@ -20,6 +20,27 @@ pub enum Role {
     Auditor,
 }
 
+impl Role {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Caseworker => "caseworker",
+            Role::Manager => "manager",
+            Role::Admin => "admin",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    /// The role's name in the staff pages.
+    pub fn dansk(&self) -> &'static str {
+        match self {
+            Role::Caseworker => "sagsbehandler",
+            Role::Manager => "leder",
+            Role::Admin => "administrator",
+            Role::Auditor => "revisor",
+        }
+    }
+}
+
 /// Someone using marc, as authenticated.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Principal {
@@ -81,36 +102,12 @@ pub fn may_view(who: &Principal, rec: &RequestRecord) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{RequestRecord, RequestState};
+    use crate::record::RequestRecord;
 
     fn rec(cpr: &str, by: Option<Party>) -> RequestRecord {
-        let d = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
-        RequestRecord {
-            id: "AI-1".into(),
-            cpr: cpr.into(),
-            name: String::new(),
-            address: String::new(),
-            requester: String::new(),
-            period_from: d,
-            period_to: d,
-            topics: vec![],
-            systems: vec![],
-            created: chrono::Utc::now(),
-            deadline: d,
-            state: RequestState::Received,
-            runs: Default::default(),
-            pdf: None,
-            marks: 0,
-            documents: 0,
-            note: String::new(),
-            leaks: 0,
-            delivery: None,
-            requested_by: by,
-            consent: None,
-            caseworker: None,
-            history: vec![],
-            pdf_sha256: None,
-        }
+        let mut r = crate::record::tests_support::record("AI-1", cpr, "");
+        r.requested_by = by;
+        r
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //!   public holidays;
 //! - [`consent`]: a citizen's consent that lets a third party ask on their
 //!   behalf, and whether it covers a request;
-//! - [`access`]: who may see a request.
+//! - [`access`]: who may see a request;
+//! - [`worklist`]: the caseworkers' list (search, filter, sort, page) and
+//!   how urgent each request is.
 //!
 //! Everything here is plain data and pure functions, so the rules are tested
 //! without a browser, a store or a server.
@@ -17,6 +19,7 @@ pub mod access;
 pub mod consent;
 pub mod deadline;
 pub mod record;
+pub mod worklist;
 
 pub use access::{may_view, Principal};
 pub use consent::{Consent, ConsentError, Party};

@@ -197,6 +197,42 @@ impl RequestRecord {
     }
 }
 
+/// A plain record for the crate's tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    pub(crate) fn record(id: &str, cpr: &str, name: &str) -> RequestRecord {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default();
+        RequestRecord {
+            id: id.into(),
+            cpr: cpr.into(),
+            name: name.into(),
+            address: String::new(),
+            requester: String::new(),
+            period_from: d,
+            period_to: d,
+            topics: vec![],
+            systems: vec![],
+            created: chrono::Utc::now(),
+            deadline: d,
+            state: RequestState::Received,
+            runs: Default::default(),
+            pdf: None,
+            marks: 0,
+            documents: 0,
+            note: String::new(),
+            leaks: 0,
+            delivery: None,
+            requested_by: None,
+            consent: None,
+            caseworker: None,
+            history: vec![],
+            pdf_sha256: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,6 +46,27 @@ pub enum ExemptCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum StaffCommand {
+    /// Make a staff account. The password is read from standard input, or
+    /// prompted for (twice, not shown) at a terminal.
+    Add {
+        /// Login name: lower-case letters, digits, '.', '-', '_'.
+        name: String,
+        /// caseworker, manager, admin or auditor.
+        #[arg(long)]
+        role: String,
+    },
+    /// Remove a staff account.
+    Rm { name: String },
+    /// List staff accounts.
+    List {
+        /// JSON Lines instead of a table (without password hashes).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum AuditCommand {
     /// Check the whole hash chain; names the first broken entry.
     Verify,
@@ -132,6 +153,9 @@ pub(super) fn actor() -> String {
 /// The audit log of `store`, authenticated with the key derived from the vault
 /// key; refuses (clearly) when no key is configured or the log lost entries.
 pub(super) fn open_audit(store: &marc_store::Store) -> Result<AuditLog> {
+    if let Some(served) = super::control::served_audit(store) {
+        return Ok(served);
+    }
     let key = AuditKey::from_env(store.path())?;
     AuditLog::open(store, key).context("cannot open the audit log")
 }
@@ -139,6 +163,43 @@ pub(super) fn open_audit(store: &marc_store::Store) -> Result<AuditLog> {
 fn cpr(s: &str) -> Result<marc_model::Cpr> {
     s.parse()
         .map_err(|e| anyhow!("{s:?} is not a CPR number: {e}"))
+}
+
+pub fn staff(g: &Global, c: StaffCommand) -> Result<i32> {
+    use crate::service::staff;
+    let (settings, _) = super::request::settings(g, None, None)?;
+    match c {
+        StaffCommand::Add { name, role } => {
+            let role = staff::role(&role)?;
+            let password = super::io::read_password(&format!("Password for {name}"))
+                .context("cannot read the password")?;
+            let a = staff::add(&settings, &actor(), &name, role, &password)?;
+            errln!("{} can log in as {} at /personale", a.user, a.role.as_str());
+        }
+        StaffCommand::Rm { name } => {
+            staff::remove(&settings, &actor(), &name)?;
+            errln!("{name} can no longer log in");
+        }
+        StaffCommand::List { json } => {
+            for a in staff::list(&settings)? {
+                let role = a.role.as_str();
+                if json {
+                    outln!(
+                        "{}",
+                        serde_json::json!({"user": a.user, "role": role, "created": a.created})
+                    );
+                } else {
+                    outln!(
+                        "{:<20} {:<11} {}",
+                        a.user,
+                        role,
+                        a.created.format("%Y-%m-%d")
+                    );
+                }
+            }
+        }
+    }
+    Ok(super::exit::OK)
 }
 
 pub fn exempt(g: &Global, c: ExemptCommand) -> Result<i32> {

@@ -46,6 +46,7 @@ fn forwardable(c: &Command) -> bool {
         | Command::Forward { .. }
         | Command::Delivery(_)
         | Command::Exempt(_)
+        | Command::Staff(_)
         | Command::Audit(_)
         | Command::Replay(_) => true,
         Command::Secret(s) => !matches!(s, SecretCommand::Keygen),
@@ -123,6 +124,15 @@ pub fn forward_if_served(cli: &Cli) -> Option<i32> {
                 Ok(Ok(s)) => Some(s),
                 _ => {
                     eprintln!("error: cannot read the secret from stdin (it must be UTF-8 text)");
+                    return Some(super::exit::ERROR);
+                }
+            }
+        }
+        Command::Staff(super::admin::StaffCommand::Add { name, .. }) => {
+            match super::io::read_password(&format!("Password for {name}")) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    eprintln!("error: cannot read the password: {e}");
                     return Some(super::exit::ERROR);
                 }
             }
@@ -215,7 +225,25 @@ fn run_call(call: Call, data: &Path) -> Answer {
 
 /// Listens on the data directory's socket for the command line; the
 /// socket is removed when the returned guard is dropped.
-pub fn serve(rt: &tokio::runtime::Runtime, data: &Path) -> anyhow::Result<SocketGuard> {
+/// The server's own audit log, which the commands run in it write to: one
+/// writer per chain, and the key the server was started with (`marc serve
+/// --demo` keys its log with the demo's key, not the environment's).
+static SERVED_AUDIT: std::sync::OnceLock<marc_audit::AuditLog> = std::sync::OnceLock::new();
+
+/// The audit log of the running server, when `store` is its store.
+pub(super) fn served_audit(store: &marc_store::Store) -> Option<marc_audit::AuditLog> {
+    SERVED_AUDIT
+        .get()
+        .filter(|a| a.store_path() == store.path())
+        .cloned()
+}
+
+pub fn serve(
+    rt: &tokio::runtime::Runtime,
+    data: &Path,
+    audit: marc_audit::AuditLog,
+) -> anyhow::Result<SocketGuard> {
+    let _ = SERVED_AUDIT.set(audit);
     use anyhow::Context;
     use std::os::unix::fs::PermissionsExt;
     let path = data.join(SOCKET);

@@ -70,6 +70,29 @@ pub fn stdin_bytes() -> std::io::Result<Vec<u8>> {
     Ok(v)
 }
 
+/// A password: prompted for without echo (twice) when standard input is a
+/// terminal, else read from standard input (or what the command line
+/// sent), without its final line break.
+pub fn read_password(what: &str) -> std::io::Result<String> {
+    use std::io::IsTerminal;
+    let captured = CAPTURE.with(|c| c.borrow().is_some());
+    if !captured && std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("{what}: "))?;
+        let again = rpassword::prompt_password(format!("{what} again: "))?;
+        if first != again {
+            return Err(std::io::Error::other("the two passwords differ"));
+        }
+        return Ok(first);
+    }
+    let bytes = stdin_bytes()?;
+    let s = String::from_utf8(bytes)
+        .map_err(|_| std::io::Error::other("standard input is not UTF-8 text"))?;
+    Ok(s.strip_suffix('\n')
+        .map(|t| t.strip_suffix('\r').unwrap_or(t))
+        .unwrap_or(&s)
+        .to_string())
+}
+
 /// `println!` through [`out`].
 macro_rules! outln {
     () => { $crate::cli::io::out("\n") };

@@ -138,6 +138,9 @@ pub enum Command {
     /// Citizens exempt from automatic handling (their requests go to a caseworker).
     #[command(subcommand)]
     Exempt(admin::ExemptCommand),
+    /// Staff accounts of the web app (caseworkers, managers, administrators, auditors).
+    #[command(subcommand)]
+    Staff(admin::StaffCommand),
     /// Inspect and verify the hash-chained audit log.
     #[command(subcommand)]
     Audit(admin::AuditCommand),
@@ -225,6 +228,7 @@ pub(crate) fn dispatch(cli: Cli, runtime: &tokio::runtime::Runtime) -> i32 {
         )),
         Command::Secret(c) => admin::secret(&cli.global, c),
         Command::Exempt(c) => admin::exempt(&cli.global, c),
+        Command::Staff(c) => admin::staff(&cli.global, c),
         Command::Audit(c) => admin::audit(&cli.global, c),
         Command::Replay(a) => admin::replay(&cli.global, runtime, a),
         Command::Record(a) => record::record(&cli.global, runtime, a),

@@ -138,7 +138,7 @@ impl Server {
             .collect();
         let authority = settings.authority.name.clone();
         // The command line's commands run here while the server holds the store.
-        let _socket = super::control::serve(rt, &settings.data_dir)?;
+        let _socket = super::control::serve(rt, &settings.data_dir, settings.audit.clone())?;
         let mut service = RequestService::new(settings, self.topics);
         service.connected = self.systems;
         let wd = super::WebDriver::start(rt, self.webdriver)?;

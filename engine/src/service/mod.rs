@@ -11,6 +11,7 @@
 //! at once, cannot lose or duplicate work.
 
 pub mod pool;
+pub mod staff;
 pub mod web;
 
 use crate::pipeline::{self, RequestSpec, RobotRunner, Settings};
@@ -312,6 +313,72 @@ impl RequestService {
             .collect();
         v.reverse();
         Ok(v)
+    }
+
+    /// The caseworkers' list: every request, searched, filtered, sorted and
+    /// paged ([`marc_request::worklist`]). Staff who may see cases only.
+    pub fn worklist(
+        &self,
+        who: &Principal,
+        q: &marc_request::worklist::Query,
+    ) -> std::result::Result<marc_request::worklist::Page, ServiceError> {
+        if !matches!(who, Principal::Staff { .. }) {
+            return Err(ServiceError::NotFound);
+        }
+        let all: Vec<RequestRecord> = crate::requests::list(&self.settings.store)?
+            .into_iter()
+            .filter(|r| marc_request::may_view(who, r))
+            .collect();
+        Ok(marc_request::worklist::select(all, q))
+    }
+
+    /// A caseworker takes a request (or gives it back with `take = false`).
+    pub fn assign(
+        &self,
+        who: &Principal,
+        id: &str,
+        take: bool,
+    ) -> std::result::Result<RequestRecord, ServiceError> {
+        let Principal::Staff {
+            user,
+            role: marc_request::access::Role::Caseworker,
+        } = who
+        else {
+            return Err(ServiceError::NotFound);
+        };
+        self.status(who, id)?;
+        let (rec, _) = crate::requests::update(&self.settings.store, id, |r| {
+            r.caseworker = take.then(|| user.clone());
+            Ok(true)
+        })?;
+        let action = if take {
+            "request.assigned"
+        } else {
+            "request.unassigned"
+        };
+        self.settings
+            .audit
+            .append(NewEntry::user(who.actor(), action).request(id))
+            .map_err(anyhow::Error::from)?;
+        Ok(rec)
+    }
+
+    /// The full CPR number of a request, for a member of staff who asks to
+    /// see it; every reveal is audited before the number is shown.
+    pub fn reveal_cpr(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> std::result::Result<String, ServiceError> {
+        if !matches!(who, Principal::Staff { .. }) {
+            return Err(ServiceError::NotFound);
+        }
+        let rec = self.status(who, id)?;
+        self.settings
+            .audit
+            .append(NewEntry::user(who.actor(), "cpr.revealed").request(id))
+            .map_err(anyhow::Error::from)?;
+        Ok(rec.cpr)
     }
 
     /// The delivered answer, for whoever may see the request.

@@ -199,6 +199,26 @@ impl Backend for WebBackend {
             .map_err(|f| WebError::Internal(f.message))
     }
 
+    fn staff_login(&self, user: &str, password: &str) -> Result<Option<Principal>, WebError> {
+        super::staff::login(&self.service.settings, user, password).map_err(web_error)
+    }
+
+    fn worklist(
+        &self,
+        who: &Principal,
+        q: &marc_request::worklist::Query,
+    ) -> Result<marc_request::worklist::Page, WebError> {
+        self.service.worklist(who, q).map_err(web_error)
+    }
+
+    fn assign(&self, who: &Principal, id: &str, take: bool) -> Result<RequestRecord, WebError> {
+        self.service.assign(who, id, take).map_err(web_error)
+    }
+
+    fn reveal_cpr(&self, who: &Principal, id: &str) -> Result<String, WebError> {
+        self.service.reveal_cpr(who, id).map_err(web_error)
+    }
+
     fn session_load(&self, id: &str) -> Result<Option<StoredSession>, WebError> {
         let t = self
             .service

@@ -92,6 +92,18 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<(), WebError>;
     /// The secret the OpenID client authenticates with.
     fn oidc_client_secret(&self) -> Result<String, WebError>;
+    /// A staff member with this name and password (the attempt is audited).
+    fn staff_login(&self, user: &str, password: &str) -> Result<Option<Principal>, WebError>;
+    /// The caseworkers' list (staff only).
+    fn worklist(
+        &self,
+        who: &Principal,
+        q: &marc_request::worklist::Query,
+    ) -> Result<marc_request::worklist::Page, WebError>;
+    /// A caseworker takes a request, or gives it back.
+    fn assign(&self, who: &Principal, id: &str, take: bool) -> Result<RequestRecord, WebError>;
+    /// A request's full CPR number, audited.
+    fn reveal_cpr(&self, who: &Principal, id: &str) -> Result<String, WebError>;
     /// Session storage (kept in the engine's store).
     fn session_load(&self, id: &str) -> Result<Option<StoredSession>, WebError>;
     fn session_save(&self, id: &str, s: StoredSession) -> Result<(), WebError>;

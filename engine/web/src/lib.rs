@@ -20,6 +20,7 @@ pub mod oidc;
 pub mod pages;
 pub mod security;
 pub mod sessions;
+pub mod staff;
 mod viewer;
 
 pub use backend::{Backend, NewConsent, NewRequest, StoredSession, WebError};

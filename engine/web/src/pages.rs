@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/samtykker", get(consents).post(grant))
         .route("/samtykker/{id}/tilbagekald", post(revoke))
         .route("/paa-vegne/{consent}", get(behalf_form).post(behalf_submit))
+        .merge(crate::staff::routes())
         .fallback(not_found)
 }
 
@@ -50,10 +51,12 @@ pub struct Layout {
     pub csrf: String,
     /// The page reloads itself every few seconds (a request in progress).
     pub refresh: bool,
+    /// The viewer is a member of staff (the menu shows the staff pages).
+    pub staff: bool,
 }
 
 impl Layout {
-    async fn new(
+    pub(crate) async fn new(
         state: &AppState,
         session: &Session,
         title: &str,
@@ -72,6 +75,7 @@ impl Layout {
             ),
             csrf: crate::csrf::token(session).await,
             refresh: false,
+            staff: matches!(who, Some(Principal::Staff { .. })),
         }
     }
 }
@@ -94,6 +98,7 @@ pub fn message_page(status: StatusCode, title: &str, text: &str) -> Response {
             organisation: false,
             csrf: String::new(),
             refresh: false,
+            staff: false,
         },
         text: text.to_string(),
     };
@@ -102,7 +107,7 @@ pub fn message_page(status: StatusCode, title: &str, text: &str) -> Response {
 
 /// A backend error as a page: not found, refused (with its reason), or
 /// an internal error whose detail goes to the log only.
-fn error_page(e: WebError) -> Response {
+pub(crate) fn error_page(e: WebError) -> Response {
     match e {
         WebError::NotFound => message_page(
             StatusCode::NOT_FOUND,
@@ -159,7 +164,7 @@ pub fn dato(d: NaiveDate) -> String {
     format!("{}. {} {}", d.day(), MONTHS[d.month0() as usize], d.year())
 }
 
-fn today() -> NaiveDate {
+pub(crate) fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
 

@@ -1,0 +1,275 @@
+//! The caseworkers' list of requests: search, filter, sort and page, and
+//! how urgent each one is. Pure functions over records, so the web page
+//! and a future indexed query (PostgreSQL) agree on what a list shows.
+
+use crate::deadline::working_days_left;
+use crate::record::{RequestRecord, RequestState};
+use chrono::NaiveDate;
+
+/// A column the list can be sorted by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortBy {
+    Id,
+    Name,
+    Ordered,
+    Deadline,
+    Status,
+    Caseworker,
+}
+
+impl SortBy {
+    /// Parses the column's name as it stands in a URL (`deadline`, …).
+    pub fn parse(s: &str) -> Option<SortBy> {
+        Some(match s {
+            "id" => SortBy::Id,
+            "name" => SortBy::Name,
+            "ordered" => SortBy::Ordered,
+            "deadline" => SortBy::Deadline,
+            "status" => SortBy::Status,
+            "caseworker" => SortBy::Caseworker,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SortBy::Id => "id",
+            SortBy::Name => "name",
+            SortBy::Ordered => "ordered",
+            SortBy::Deadline => "deadline",
+            SortBy::Status => "status",
+            SortBy::Caseworker => "caseworker",
+        }
+    }
+}
+
+/// What a caseworker asks the list for.
+#[derive(Clone, Debug)]
+pub struct Query {
+    /// Words to find in the case id, the citizen's name or CPR number
+    /// (with or without the hyphen); every word must match.
+    pub search: String,
+    /// Only requests in this state.
+    pub state: Option<RequestState>,
+    pub sort: SortBy,
+    pub descending: bool,
+    /// 1-based page of `per_page` rows.
+    pub page: usize,
+    pub per_page: usize,
+}
+
+impl Default for Query {
+    /// The most urgent first.
+    fn default() -> Self {
+        Query {
+            search: String::new(),
+            state: None,
+            sort: SortBy::Deadline,
+            descending: false,
+            page: 1,
+            per_page: 25,
+        }
+    }
+}
+
+/// One page of the list.
+#[derive(Clone, Debug)]
+pub struct Page {
+    pub rows: Vec<RequestRecord>,
+    /// Rows matching the search and filter, on all pages.
+    pub total: usize,
+    pub page: usize,
+    pub pages: usize,
+}
+
+/// Whether a request matches every word of `search`.
+fn matches(rec: &RequestRecord, search: &str) -> bool {
+    let hay = format!(
+        "{} {} {} {}",
+        rec.id.to_lowercase(),
+        rec.name.to_lowercase(),
+        rec.cpr,
+        rec.cpr.replace('-', "")
+    );
+    search
+        .split_whitespace()
+        .all(|w| hay.contains(&w.to_lowercase()))
+}
+
+/// The rows of `q`'s page, out of `all`.
+pub fn select(all: Vec<RequestRecord>, q: &Query) -> Page {
+    let mut rows: Vec<RequestRecord> = all
+        .into_iter()
+        .filter(|r| q.state.is_none_or(|s| r.state == s))
+        .filter(|r| matches(r, &q.search))
+        .collect();
+    rows.sort_by(|a, b| {
+        let o = match q.sort {
+            SortBy::Id => a.id.cmp(&b.id),
+            SortBy::Name => a.name.to_lowercase().cmp(&b.name.to_lowercase()),
+            SortBy::Ordered => a.created.cmp(&b.created),
+            SortBy::Deadline => a.deadline.cmp(&b.deadline),
+            SortBy::Status => a.state.as_str().cmp(b.state.as_str()),
+            SortBy::Caseworker => a.caseworker.cmp(&b.caseworker),
+        }
+        .then_with(|| a.id.cmp(&b.id));
+        if q.descending {
+            o.reverse()
+        } else {
+            o
+        }
+    });
+    let per_page = q.per_page.max(1);
+    let total = rows.len();
+    let pages = total.div_ceil(per_page).max(1);
+    let page = q.page.clamp(1, pages);
+    let rows = rows
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    Page {
+        rows,
+        total,
+        page,
+        pages,
+    }
+}
+
+/// How pressing a deadline is, for the list's colours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Urgency {
+    /// Past the deadline.
+    Overdue,
+    /// Due today or on the next working day.
+    Urgent,
+    /// Two or three working days left.
+    Soon,
+    /// More time than that, or nothing left to do.
+    Calm,
+}
+
+impl Urgency {
+    /// The CSS class the list colours by.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Urgency::Overdue => "overdue",
+            Urgency::Urgent => "urgent",
+            Urgency::Soon => "soon",
+            Urgency::Calm => "calm",
+        }
+    }
+}
+
+/// How urgent a request is on `today`: only open requests are ever urgent.
+pub fn urgency(rec: &RequestRecord, today: NaiveDate) -> Urgency {
+    let done = matches!(
+        rec.state,
+        RequestState::Delivered | RequestState::Cancelled | RequestState::Refused
+    );
+    if done {
+        return Urgency::Calm;
+    }
+    match working_days_left(today, rec.deadline) {
+        n if n < 0 => Urgency::Overdue,
+        0 | 1 => Urgency::Urgent,
+        2 | 3 => Urgency::Soon,
+        _ => Urgency::Calm,
+    }
+}
+
+/// A CPR number as the list shows it until a caseworker reveals it: the
+/// date of birth, not the serial number ("010203-••••").
+pub fn masked_cpr(cpr: &str) -> String {
+    match cpr.split_once('-') {
+        Some((date, _)) => format!("{date}-••••"),
+        None => "••••••-••••".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::tests_support::record;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn search_filter_sort_and_page() {
+        let mut a = record("AI-2026-000001-aaaa", "010203-1234", "Anna Holm");
+        a.deadline = d("2026-12-10");
+        let mut b = record("AI-2026-000002-bbbb", "050607-4321", "Bo Berg");
+        b.deadline = d("2026-12-08");
+        b.state = RequestState::HeldForReview;
+        let mut c = record("AI-2026-000003-cccc", "111111-1118", "Carl Holm");
+        c.deadline = d("2026-12-09");
+        let all = vec![a, b, c];
+        let ids = |p: &Page| p.rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+
+        let p = select(all.clone(), &Query::default());
+        assert_eq!(
+            ids(&p),
+            [
+                "AI-2026-000002-bbbb",
+                "AI-2026-000003-cccc",
+                "AI-2026-000001-aaaa"
+            ]
+        );
+        let q = Query {
+            search: "holm".into(),
+            sort: SortBy::Name,
+            descending: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            ids(&select(all.clone(), &q)),
+            ["AI-2026-000003-cccc", "AI-2026-000001-aaaa"]
+        );
+        for s in ["0506074321", "050607-4321", "000002", "bo berg"] {
+            let q = Query {
+                search: s.into(),
+                ..Default::default()
+            };
+            assert_eq!(
+                ids(&select(all.clone(), &q)),
+                ["AI-2026-000002-bbbb"],
+                "{s}"
+            );
+        }
+        let q = Query {
+            state: Some(RequestState::HeldForReview),
+            ..Default::default()
+        };
+        assert_eq!(select(all.clone(), &q).total, 1);
+        let q = Query {
+            per_page: 2,
+            page: 9,
+            ..Default::default()
+        };
+        let p = select(all, &q);
+        assert_eq!((p.page, p.pages, p.total, p.rows.len()), (2, 2, 3, 1));
+    }
+
+    #[test]
+    fn urgency_counts_working_days_and_only_open_requests() {
+        // Friday 4 December 2026; Monday 7th is the next working day.
+        let fri = d("2026-12-04");
+        let mut r = record("AI-1", "010203-1234", "A");
+        r.deadline = d("2026-12-07");
+        assert_eq!(urgency(&r, fri), Urgency::Urgent);
+        r.deadline = d("2026-12-09");
+        assert_eq!(urgency(&r, fri), Urgency::Soon);
+        r.deadline = d("2026-12-03");
+        assert_eq!(urgency(&r, fri), Urgency::Overdue);
+        r.state = RequestState::Delivered;
+        assert_eq!(urgency(&r, fri), Urgency::Calm);
+    }
+
+    #[test]
+    fn the_serial_number_is_hidden() {
+        assert_eq!(masked_cpr("010203-1234"), "010203-••••");
+        assert_eq!(masked_cpr("0102031234"), "••••••-••••");
+    }
+}
