@@ -199,6 +199,16 @@ fn third_parties_need_a_valid_consent() {
         f.axe_clean("the third party's request form");
         f.submit("form[action^='/paa-vegne/']");
         assert!(f.body().contains("Kvittering"), "{}", f.body());
+        // The receipt goes to the firm's digital mailbox, not the citizen's.
+        let id = f.text("dl dd").trim().to_string();
+        let receipts = s.outbox_messages(&id);
+        assert!(!receipts.is_empty(), "no receipt for {id}");
+        for m in &receipts {
+            assert!(
+                m.contains(&firm.cvr) && !m.contains(&citizen.cpr.replace('-', "")),
+                "a letter of {id} not addressed to the firm: {m}"
+            );
+        }
     }
     refused.sort();
     assert_eq!(refused, [false, true], "one revoked, one expired refusal");

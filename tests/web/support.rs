@@ -253,6 +253,23 @@ impl Served {
         child.wait_with_output().unwrap()
     }
 
+    /// The Digital Post messages (MeMo XML) the server wrote about request `id`.
+    pub fn outbox_messages(&self, id: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(self.data.join("outbox"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if let Ok(text) = std::fs::read_to_string(e.path()) {
+                if text.contains(id) {
+                    out.push(text);
+                }
+            }
+        }
+        out
+    }
+
     /// The response headers of a page, lower-cased.
     pub fn headers(&self, path: &str) -> String {
         let r = reqwest::blocking::get(self.url(path)).unwrap();

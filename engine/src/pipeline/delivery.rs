@@ -56,11 +56,20 @@ pub fn open_outbox(cfg: &DeliveryConfig, data: &Path, store: &marc_store::Store)
         .with_context(|| format!("cannot open the outbox {}", dir.display()))
 }
 
+/// Whom a request's letters go to: the requester, which is the citizen, or
+/// the third party who asked under the citizen's consent.
+pub(crate) fn recipient_id(rec: &RequestRecord) -> RecipientId {
+    match rec.recipient() {
+        marc_request::Party::Cpr(cpr) => RecipientId::Cpr(cpr.replace('-', "")),
+        marc_request::Party::Cvr(cvr) => RecipientId::Cvr(cvr),
+    }
+}
+
 /// Sends the receipt ("kvittering") to the requester: request id and deadline.
 pub fn send_receipt(settings: &Settings, rec: &RequestRecord) -> Result<()> {
     let msg = marc_delivery::receipt_message(
         &rec.id,
-        RecipientId::Cpr(rec.cpr.replace('-', "")),
+        recipient_id(rec),
         &sender(settings),
         rec.created.date_naive(),
         rec.deadline,
@@ -129,7 +138,7 @@ pub fn deliver(settings: &Settings, mut rec: RequestRecord) -> Result<RequestRec
     let pdf = assembled_pdf(&rec)?;
     let msg = marc_delivery::response_message(
         &rec.id,
-        RecipientId::Cpr(rec.cpr.replace('-', "")),
+        recipient_id(&rec),
         &sender(settings),
         pdf,
         chrono::Utc::now(),
