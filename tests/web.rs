@@ -395,11 +395,14 @@ fn four_requests_at_once_complete_within_the_system_limits() {
 
 /// The staff side: a caseworker made on the command line while the server
 /// runs logs in with a password, finds a citizen's request in the list
-/// (CPR number masked), reveals it (audited) and takes the case; a wrong
-/// password and a citizen at the staff pages are refused.
+/// (CPR number masked), reveals it (audited), takes the case, approves the
+/// held answer (sent) and refuses another request with a reason (a letter
+/// to the citizen); a wrong password, a refusal without a reason and a
+/// citizen at the staff pages are refused.
 #[test]
-fn a_caseworker_finds_reveals_and_takes_a_request() {
-    let s = Served::start(&["--workers", "1"]);
+fn a_caseworker_finds_reveals_takes_approves_and_refuses() {
+    // Every answer waits for a caseworker.
+    let s = Served::start_with_config("control = \"review\"\n", &["--workers", "2"]);
     let people = s.identities_persons();
     let c = s.browser();
     c.go(&s.url("/login"));
@@ -430,17 +433,13 @@ fn a_caseworker_finds_reveals_and_takes_a_request() {
         b.current_url()
     );
     b.axe_clean("the staff login");
-    b.fill("#user", "kim");
-    b.fill("#password", "forkert adgangskode");
-    b.submit("form[action='/personale']");
+    s.staff_login(&b, "kim", "forkert adgangskode");
     assert!(
         b.body().contains("Forkert brugernavn eller adgangskode"),
         "{}",
         b.body()
     );
-    b.fill("#user", "kim");
-    b.fill("#password", "en lang adgangskode 42");
-    b.submit("form[action='/personale']");
+    s.staff_login(&b, "kim", "en lang adgangskode 42");
     assert!(b.current_url().ends_with("/sager"), "{}", b.current_url());
     let list = b.body();
     assert!(list.contains(&id), "{list}");
@@ -475,6 +474,44 @@ fn a_caseworker_finds_reveals_and_takes_a_request() {
     b.go(&s.url("/sager"));
     assert!(b.body().contains("kim"), "the caseworker column");
 
+    // The answer waits for a caseworker (control level review): approve it.
+    c.go(&s.url(&format!("/anmodning/{id}")));
+    let mut seen = Default::default();
+    let st = c.wait_for_state(
+        &mut seen,
+        &["Under behandling hos en sagsbehandler", "Sendt"],
+        400,
+    );
+    assert_eq!(st, "Under behandling hos en sagsbehandler");
+    b.go(&s.url(&format!("/sager/{id}")));
+    b.submit(&format!("form[action='/sager/{id}/godkend']"));
+    assert!(b.body().contains("Sendt"), "{}", b.body());
+    let pdf = c.download_bytes(&s.url(&format!("/anmodning/{id}/svar.pdf")));
+    assert!(
+        pdf.starts_with(b"%PDF"),
+        "the approved answer is not downloadable"
+    );
+
+    // A second request, refused: not without a reason, then with one.
+    c.go(&s.url("/ny"));
+    c.submit("form[action='/ny']");
+    let id2 = c.text("dl dd").trim().to_string();
+    b.go(&s.url(&format!("/sager/{id2}")));
+    b.js("document.querySelector('#reason').removeAttribute('required')");
+    b.submit(&format!("form[action='/sager/{id2}/afslag']"));
+    assert!(b.body().contains("Skriv en begrundelse"), "{}", b.body());
+    let reason = "Oplysningerne er undtaget efter offentlighedslovens § 30.";
+    b.go(&s.url(&format!("/sager/{id2}")));
+    b.fill("#reason", reason);
+    b.submit(&format!("form[action='/sager/{id2}/afslag']"));
+    assert!(b.body().contains("Afslået"), "{}", b.body());
+    c.go(&s.url(&format!("/anmodning/{id2}")));
+    assert!(c.body().contains("Afslået"), "{}", c.body());
+    assert!(
+        s.outbox_messages(&id2).iter().any(|m| m.contains("afslag")),
+        "no refusal letter for {id2}"
+    );
+
     // A citizen is not staff.
     assert_eq!(c.status_of(&s.url("/sager")), 404);
     assert_eq!(c.status_of(&s.url(&format!("/sager/{id}"))), 404);
@@ -486,6 +523,9 @@ fn a_caseworker_finds_reveals_and_takes_a_request() {
         "staff.login",
         "cpr.revealed",
         "request.assigned",
+        "request.approved",
+        "request.refused",
+        "refusal.sent",
     ] {
         assert!(log.contains(action), "{action} not audited:\n{log}");
     }

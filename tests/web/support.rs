@@ -64,7 +64,10 @@ fn read_lines(child: &mut Child, prefixes: &[&str]) -> Vec<String> {
 impl Served {
     /// `marc serve --demo` on the two web systems, with `more` arguments.
     pub fn start(more: &[&str]) -> Served {
-        let dir = tempfile::tempdir().unwrap();
+        Served::start_in(tempfile::tempdir().unwrap(), None, more)
+    }
+
+    fn start_in(dir: tempfile::TempDir, config: Option<&str>, more: &[&str]) -> Served {
         let testbed_log = dir.path().join("testbed.jsonl");
         let mut args = vec![
             "serve".to_string(),
@@ -75,6 +78,11 @@ impl Served {
             testbed_log.display().to_string(),
         ];
         args.extend(more.iter().map(|s| s.to_string()));
+        if let Some(toml) = config {
+            let path = dir.path().join("marc.toml");
+            std::fs::write(&path, toml).unwrap();
+            args.extend(["--config".to_string(), path.display().to_string()]);
+        }
         let mut child = Command::new(marc_bin())
             .args(&args)
             .current_dir(dir.path())
@@ -97,6 +105,19 @@ impl Served {
             _dir: dir,
             rt: runtime(),
         }
+    }
+
+    /// `marc serve --demo` with a configuration file of `toml`.
+    pub fn start_with_config(toml: &str, more: &[&str]) -> Served {
+        Served::start_in(tempfile::tempdir().unwrap(), Some(toml), more)
+    }
+
+    /// A staff member logs in at /personale in this browser.
+    pub fn staff_login(&self, b: &Browser, user: &str, password: &str) {
+        b.go(&self.url("/personale"));
+        b.fill("#user", user);
+        b.fill("#password", password);
+        b.submit("form[action='/personale']");
     }
 
     /// A plain `marc serve` whose identity provider is down (nothing

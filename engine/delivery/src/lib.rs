@@ -7,7 +7,7 @@
 //!   certificate, [`EndpointConfig`]) with bounded retries; exactly once per
 //!   delivery key, with the ledger in the marc store (table `delivery`), and
 //!   an in-doubt delivery confirmed or retried by an operator.
-//! - [`response_message`], [`receipt_message`], [`forward_message`]: the
+//! - [`response_message`], [`receipt_message`], [`refusal_message`], [`forward_message`]: the
 //!   messages marc sends.
 
 mod client;
@@ -20,7 +20,7 @@ pub use memo::{
     memo_xml, parse_memo, validate, MemoMessage, ParsedMemo, RecipientId, MAX_LABEL, MEMO_NS,
 };
 pub use messages::{
-    delivery_key, forward_key, forward_message, message_uuid_for, receipt_message,
+    delivery_key, forward_key, forward_message, message_uuid_for, receipt_message, refusal_message,
     response_message, Sender,
 };
 pub use outbox::{

@@ -1,4 +1,4 @@
-//! Builders for the three messages marc sends. Message UUIDs are derived
+//! Builders for the messages marc sends. Message UUIDs are derived
 //! from the delivery key (UUID v5), so a message rebuilt after a restart
 //! has the same UUID as the first attempt.
 
@@ -99,6 +99,34 @@ pub fn receipt_message(
         recipient,
         created,
         filename: format!("kvittering-{}.txt", safe_file_part(request_id)),
+        pdf: text.into_bytes(),
+        encoding_format: "text/plain".into(),
+        language: "da".into(),
+    }
+}
+
+/// A refusal ("afslag"): the decision, its reason and how to complain, as
+/// a plain-text letter. Delivery key: `refusal/<request id>`.
+pub fn refusal_message(
+    request_id: &str,
+    recipient: RecipientId,
+    sender: &Sender,
+    reason: &str,
+    complaint: &str,
+    created: DateTime<Utc>,
+) -> MemoMessage {
+    let text = format!(
+        "Afgørelse om aktindsigt\n\n         Vi har behandlet din anmodning om aktindsigt ({request_id}) og giver afslag.\n\n         Begrundelse:\n{reason}\n\n         Klagevejledning:\n{complaint}\n\n         Venlig hilsen\n{}\n",
+        sender.label
+    );
+    MemoMessage {
+        message_uuid: message_uuid_for(&delivery_key("refusal", request_id)),
+        label: format!("Afgørelse: afslag på aktindsigt ({request_id})"),
+        sender_cvr: sender.cvr.clone(),
+        sender_label: sender.label.clone(),
+        recipient,
+        created,
+        filename: format!("afslag-{}.txt", safe_file_part(request_id)),
         pdf: text.into_bytes(),
         encoding_format: "text/plain".into(),
         language: "da".into(),

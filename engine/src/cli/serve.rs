@@ -227,7 +227,9 @@ fn serve_demo(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<
         format!("{web_url}/auth/callback"),
     ))
     .context("cannot start the test identity provider")?;
-    let config = Config::default();
+    // The demo's own installation, with what a --config file says (the
+    // control level, the authority, the topics).
+    let config = Config::load(g.config.as_deref())?;
     let settings = super::request::settings_keyed(&data, &config, None, None, Some(&key))?;
     let mut secrets = super::demo::testbed_secrets();
     secrets.0.insert("oidc.client_secret".into(), client_secret);

@@ -65,6 +65,35 @@ pub(crate) fn recipient_id(rec: &RequestRecord) -> RecipientId {
     }
 }
 
+/// Sends a caseworker's refusal to the requester: the reason and how to
+/// complain. Sent once (a second call finds it in the ledger).
+pub fn send_refusal(settings: &Settings, rec: &RequestRecord, reason: &str) -> Result<()> {
+    let complaint = if settings.authority.complaint.trim().is_empty() {
+        "Du kan klage over afgørelsen til kommunen inden 4 uger."
+    } else {
+        settings.authority.complaint.as_str()
+    };
+    let msg = marc_delivery::refusal_message(
+        &rec.id,
+        recipient_id(rec),
+        &sender(settings),
+        reason,
+        complaint,
+        chrono::Utc::now(),
+    );
+    let key = marc_delivery::delivery_key("refusal", &rec.id);
+    let r = settings
+        .outbox
+        .deliver(&key, &msg)
+        .context("the refusal could not be delivered")?;
+    settings.audit.append(
+        NewEntry::system_actor("delivery", "refusal.sent")
+            .request(&rec.id)
+            .detail(serde_json::json!({"message": r.message_uuid.to_string()})),
+    )?;
+    Ok(())
+}
+
 /// Sends the receipt ("kvittering") to the requester: request id and deadline.
 pub fn send_receipt(settings: &Settings, rec: &RequestRecord) -> Result<()> {
     let msg = marc_delivery::receipt_message(

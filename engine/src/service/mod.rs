@@ -89,6 +89,10 @@ pub enum ServiceError {
         state: &'static str,
         what: &'static str,
     },
+    #[error("say why: a refusal needs a reason the requester can read")]
+    NoReason,
+    #[error("the answer cannot be sent: {0}")]
+    CannotDeliver(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -112,10 +116,25 @@ impl ServiceError {
             ServiceError::WrongState { .. } => {
                 "Det kan ikke lade sig gøre for anmodningen, som den står nu.".into()
             }
+            ServiceError::NoReason => {
+                "Skriv en begrundelse: et afslag skal begrundes over for den, der har bedt om aktindsigt.".into()
+            }
+            ServiceError::CannotDeliver(why) => format!("Svaret kan ikke sendes: {why}"),
             ServiceError::Internal(_) => {
                 "Der skete en fejl hos kommunen. Prøv igen senere; intet er gået tabt.".into()
             }
         }
+    }
+}
+
+/// The caseworker's name, when `who` is one: only caseworkers decide.
+fn caseworker(who: &Principal) -> std::result::Result<&str, ServiceError> {
+    match who {
+        Principal::Staff {
+            user,
+            role: marc_request::access::Role::Caseworker,
+        } => Ok(user),
+        _ => Err(ServiceError::NotFound),
     }
 }
 
@@ -332,6 +351,80 @@ impl RequestService {
         Ok(marc_request::worklist::select(all, q))
     }
 
+    /// A caseworker approves a request's answer and sends it (a held
+    /// request, or one whose delivery failed). The delivery checks the
+    /// answer once more: a request that is incomplete or failed the leak
+    /// check is never sent.
+    pub fn approve(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> std::result::Result<RequestRecord, ServiceError> {
+        caseworker(who)?;
+        let rec = self.status(who, id)?;
+        if !matches!(
+            rec.state,
+            RequestState::HeldForReview | RequestState::Ready | RequestState::DeliveryFailed
+        ) {
+            return Err(ServiceError::WrongState {
+                id: rec.id,
+                state: rec.state.as_str(),
+                what: "only an answer waiting for a caseworker is approved",
+            });
+        }
+        self.settings
+            .audit
+            .append(NewEntry::user(who.actor(), "request.approved").request(id))
+            .map_err(anyhow::Error::from)?;
+        let rec = crate::pipeline::deliver(&self.settings, rec)
+            .map_err(|e| ServiceError::CannotDeliver(format!("{e:#}")))?;
+        if rec.state != RequestState::Delivered {
+            return Err(ServiceError::CannotDeliver(rec.note));
+        }
+        Ok(rec)
+    }
+
+    /// A caseworker refuses access with a reason; the requester gets a
+    /// letter with the reason and how to complain.
+    pub fn refuse(
+        &self,
+        who: &Principal,
+        id: &str,
+        reason: &str,
+    ) -> std::result::Result<RequestRecord, ServiceError> {
+        caseworker(who)?;
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(ServiceError::NoReason);
+        }
+        self.status(who, id)?;
+        let (rec, ok) = crate::requests::update(&self.settings.store, id, |r| {
+            if r.state.is_closed() {
+                return Ok(false);
+            }
+            r.set_state(RequestState::Refused, chrono::Utc::now());
+            r.note = reason.to_string();
+            Ok(true)
+        })?;
+        if !ok {
+            return Err(ServiceError::WrongState {
+                id: rec.id,
+                state: rec.state.as_str(),
+                what: "it is closed",
+            });
+        }
+        self.settings
+            .audit
+            .append(
+                NewEntry::user(who.actor(), "request.refused")
+                    .request(id)
+                    .detail(serde_json::json!({"reason": reason})),
+            )
+            .map_err(anyhow::Error::from)?;
+        crate::pipeline::send_refusal(&self.settings, &rec, reason)?;
+        Ok(rec)
+    }
+
     /// A caseworker takes a request (or gives it back with `take = false`).
     pub fn assign(
         &self,
@@ -339,16 +432,10 @@ impl RequestService {
         id: &str,
         take: bool,
     ) -> std::result::Result<RequestRecord, ServiceError> {
-        let Principal::Staff {
-            user,
-            role: marc_request::access::Role::Caseworker,
-        } = who
-        else {
-            return Err(ServiceError::NotFound);
-        };
+        let user = caseworker(who)?;
         self.status(who, id)?;
         let (rec, _) = crate::requests::update(&self.settings.store, id, |r| {
-            r.caseworker = take.then(|| user.clone());
+            r.caseworker = take.then(|| user.to_string());
             Ok(true)
         })?;
         let action = if take {

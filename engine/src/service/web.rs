@@ -215,6 +215,14 @@ impl Backend for WebBackend {
         self.service.assign(who, id, take).map_err(web_error)
     }
 
+    fn approve(&self, who: &Principal, id: &str) -> Result<RequestRecord, WebError> {
+        self.service.approve(who, id).map_err(web_error)
+    }
+
+    fn refuse(&self, who: &Principal, id: &str, reason: &str) -> Result<RequestRecord, WebError> {
+        self.service.refuse(who, id, reason).map_err(web_error)
+    }
+
     fn reveal_cpr(&self, who: &Principal, id: &str) -> Result<String, WebError> {
         self.service.reveal_cpr(who, id).map_err(web_error)
     }

@@ -102,6 +102,10 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<marc_request::worklist::Page, WebError>;
     /// A caseworker takes a request, or gives it back.
     fn assign(&self, who: &Principal, id: &str, take: bool) -> Result<RequestRecord, WebError>;
+    /// A caseworker approves a held answer and sends it.
+    fn approve(&self, who: &Principal, id: &str) -> Result<RequestRecord, WebError>;
+    /// A caseworker refuses access, with a reason sent to the requester.
+    fn refuse(&self, who: &Principal, id: &str, reason: &str) -> Result<RequestRecord, WebError>;
     /// A request's full CPR number, audited.
     fn reveal_cpr(&self, who: &Principal, id: &str) -> Result<String, WebError>;
     /// Session storage (kept in the engine's store).

@@ -29,6 +29,8 @@ pub fn routes() -> Router<AppState> {
         .route("/sager/{id}/cpr", post(reveal))
         .route("/sager/{id}/tildel", post(take))
         .route("/sager/{id}/frigiv", post(release))
+        .route("/sager/{id}/godkend", post(approve))
+        .route("/sager/{id}/afslag", post(refuse))
 }
 
 /// A logged-in member of staff. Without a login the browser goes to the
@@ -355,6 +357,10 @@ struct CasePage {
     caseworker: String,
     mine: bool,
     may_take: bool,
+    /// The answer waits for a caseworker's approval.
+    may_approve: bool,
+    /// The request is open: it can still be refused.
+    may_refuse: bool,
     runs: Vec<RunRow>,
     history: Vec<(String, String)>,
 }
@@ -413,6 +419,12 @@ async fn render_case(
         hold: hold_reason(&r),
         mine: r.caseworker.as_deref() == Some(me.as_str()),
         caseworker: r.caseworker.clone().unwrap_or_default(),
+        may_approve: may_take
+            && matches!(
+                r.state,
+                RequestState::HeldForReview | RequestState::Ready | RequestState::DeliveryFailed
+            ),
+        may_refuse: may_take && !r.state.is_closed(),
         may_take,
         runs: r
             .runs
@@ -470,6 +482,35 @@ async fn reveal(
         .await;
     match got {
         Ok((r, cpr)) => render_case(&state, &session, &who, r, Some(cpr)).await,
+        Err(e) => error_page(e),
+    }
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    Path(id): Path<String>,
+) -> Response {
+    let (w, i) = (who.clone(), id.clone());
+    match state.call(move |b| b.approve(&w, &i)).await {
+        Ok(_) => Redirect::to(&format!("/sager/{id}")).into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
+async fn refuse(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    Path(id): Path<String>,
+    RawForm(form): RawForm,
+) -> Response {
+    let reason = url::form_urlencoded::parse(&form)
+        .find(|(k, _)| k == "reason")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let (w, i) = (who.clone(), id.clone());
+    match state.call(move |b| b.refuse(&w, &i, &reason)).await {
+        Ok(_) => Redirect::to(&format!("/sager/{id}")).into_response(),
         Err(e) => error_page(e),
     }
 }
