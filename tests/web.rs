@@ -512,8 +512,41 @@ fn a_caseworker_finds_reveals_takes_approves_and_refuses() {
         "no refusal letter for {id2}"
     );
 
+    // A manager sees the figures, not the cases; a caseworker the cases,
+    // not the figures.
+    let out = s.staff_add("lis", "manager", "ledelsens lange kode 7");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m = s.browser();
+    s.staff_login(&m, "lis", "ledelsens lange kode 7");
+    assert!(
+        m.current_url().contains("/statistik"),
+        "{}",
+        m.current_url()
+    );
+    assert_eq!(m.text("#total").trim(), "2", "{}", m.body());
+    assert_eq!(m.count("svg.chart"), 5);
+    m.axe_clean("the statistics");
+    let csv = String::from_utf8(m.download_bytes(&s.url("/statistik.csv"))).unwrap();
+    assert!(
+        csv.contains("udfald,afslag,1\n") && csv.contains("i alt,anmodninger,2\n"),
+        "{csv}"
+    );
+    m.go(&s.url("/statistik?from=2026-12-31&to=2026-01-01"));
+    assert!(m.body().contains("slutter"), "{}", m.body());
+    assert_eq!(
+        m.status_of(&s.url(&format!("/sager/{id}"))),
+        404,
+        "a manager reads a case"
+    );
+    assert_eq!(
+        b.status_of(&s.url("/statistik")),
+        404,
+        "a caseworker reads statistics"
+    );
+
     // A citizen is not staff.
     assert_eq!(c.status_of(&s.url("/sager")), 404);
+    assert_eq!(c.status_of(&s.url("/statistik")), 404);
     assert_eq!(c.status_of(&s.url(&format!("/sager/{id}"))), 404);
 
     let log = s.audit_log();

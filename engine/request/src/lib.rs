@@ -10,7 +10,8 @@
 //!   behalf, and whether it covers a request;
 //! - [`access`]: who may see a request;
 //! - [`worklist`]: the caseworkers' list (search, filter, sort, page) and
-//!   how urgent each request is.
+//!   how urgent each request is;
+//! - [`stats`]: the managers' statistics over a period.
 //!
 //! Everything here is plain data and pure functions, so the rules are tested
 //! without a browser, a store or a server.
@@ -19,6 +20,7 @@ pub mod access;
 pub mod consent;
 pub mod deadline;
 pub mod record;
+pub mod stats;
 pub mod worklist;
 
 pub use access::{may_view, Principal};

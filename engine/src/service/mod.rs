@@ -425,6 +425,34 @@ impl RequestService {
         Ok(rec)
     }
 
+    /// The statistics of the requests received from `from` to `to`, for
+    /// managers and administrators.
+    pub fn statistics(
+        &self,
+        who: &Principal,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        per: marc_request::stats::Granularity,
+    ) -> std::result::Result<marc_request::stats::Stats, ServiceError> {
+        use marc_request::access::Role;
+        if !matches!(
+            who,
+            Principal::Staff {
+                role: Role::Manager | Role::Admin,
+                ..
+            }
+        ) {
+            return Err(ServiceError::NotFound);
+        }
+        if to < from {
+            return Err(ServiceError::BadPeriod(format!(
+                "perioden slutter ({to}) før den begynder ({from})"
+            )));
+        }
+        let all = crate::requests::list(&self.settings.store)?;
+        Ok(marc_request::stats::compute(&all, from, to, per))
+    }
+
     /// A caseworker takes a request (or gives it back with `take = false`).
     pub fn assign(
         &self,

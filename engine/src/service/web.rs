@@ -223,6 +223,18 @@ impl Backend for WebBackend {
         self.service.refuse(who, id, reason).map_err(web_error)
     }
 
+    fn statistics(
+        &self,
+        who: &Principal,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        per: marc_request::stats::Granularity,
+    ) -> Result<marc_request::stats::Stats, WebError> {
+        self.service
+            .statistics(who, from, to, per)
+            .map_err(web_error)
+    }
+
     fn reveal_cpr(&self, who: &Principal, id: &str) -> Result<String, WebError> {
         self.service.reveal_cpr(who, id).map_err(web_error)
     }

@@ -106,6 +106,14 @@ pub trait Backend: Send + Sync + 'static {
     fn approve(&self, who: &Principal, id: &str) -> Result<RequestRecord, WebError>;
     /// A caseworker refuses access, with a reason sent to the requester.
     fn refuse(&self, who: &Principal, id: &str, reason: &str) -> Result<RequestRecord, WebError>;
+    /// The statistics of a period (managers and administrators).
+    fn statistics(
+        &self,
+        who: &Principal,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        per: marc_request::stats::Granularity,
+    ) -> Result<marc_request::stats::Stats, WebError>;
     /// A request's full CPR number, audited.
     fn reveal_cpr(&self, who: &Principal, id: &str) -> Result<String, WebError>;
     /// Session storage (kept in the engine's store).

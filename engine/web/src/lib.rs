@@ -21,6 +21,7 @@ pub mod pages;
 pub mod security;
 pub mod sessions;
 pub mod staff;
+pub mod stats;
 mod viewer;
 
 pub use backend::{Backend, NewConsent, NewRequest, StoredSession, WebError};

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{Datelike, NaiveDate};
+use marc_request::access::Role;
 use marc_request::{Consent, Party, Principal, RequestRecord, RequestState, RunStatus};
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/samtykker/{id}/tilbagekald", post(revoke))
         .route("/paa-vegne/{consent}", get(behalf_form).post(behalf_submit))
         .merge(crate::staff::routes())
+        .merge(crate::stats::routes())
         .fallback(not_found)
 }
 
@@ -53,6 +55,10 @@ pub struct Layout {
     pub refresh: bool,
     /// The viewer is a member of staff (the menu shows the staff pages).
     pub staff: bool,
+    /// ... who sees cases (caseworkers, auditors).
+    pub cases: bool,
+    /// ... who sees statistics (managers, administrators).
+    pub stats: bool,
 }
 
 impl Layout {
@@ -76,6 +82,20 @@ impl Layout {
             csrf: crate::csrf::token(session).await,
             refresh: false,
             staff: matches!(who, Some(Principal::Staff { .. })),
+            cases: matches!(
+                who,
+                Some(Principal::Staff {
+                    role: Role::Caseworker | Role::Auditor,
+                    ..
+                })
+            ),
+            stats: matches!(
+                who,
+                Some(Principal::Staff {
+                    role: Role::Manager | Role::Admin,
+                    ..
+                })
+            ),
         }
     }
 }
@@ -99,6 +119,8 @@ pub fn message_page(status: StatusCode, title: &str, text: &str) -> Response {
             csrf: String::new(),
             refresh: false,
             staff: false,
+            cases: false,
+            stats: false,
         },
         text: text.to_string(),
     };

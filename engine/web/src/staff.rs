@@ -116,8 +116,16 @@ async fn login_submit(
             if let Err(e) = session.insert(KEY, &who).await {
                 return error_page(WebError::Internal(format!("cannot keep the login: {e}")));
             }
+            // Managers and administrators start at the statistics.
+            let home = match &who {
+                Principal::Staff {
+                    role: marc_request::access::Role::Manager | marc_request::access::Role::Admin,
+                    ..
+                } => "/statistik",
+                _ => "/sager",
+            };
             let next = match safe_next(next.as_deref()).as_str() {
-                "/" => "/sager".to_string(),
+                "/" => home.to_string(),
                 n => n.to_string(),
             };
             Redirect::to(&next).into_response()
