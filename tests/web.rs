@@ -538,6 +538,23 @@ fn a_caseworker_finds_reveals_takes_approves_and_refuses() {
         404,
         "a manager reads a case"
     );
+    // ... and what each person did, in the audit log.
+    m.go(&s.url("/revision?person=kim"));
+    let trail = m.body();
+    assert!(
+        trail.contains("cpr.revealed") && trail.contains("request.refused"),
+        "{trail}"
+    );
+    assert!(
+        !trail.contains("citizen:"),
+        "a filter by person shows others: {trail}"
+    );
+    m.axe_clean("the audit log");
+    assert_eq!(
+        b.status_of(&s.url("/revision")),
+        404,
+        "a caseworker reads the audit log"
+    );
     assert_eq!(
         b.status_of(&s.url("/statistik")),
         404,
@@ -559,6 +576,7 @@ fn a_caseworker_finds_reveals_takes_approves_and_refuses() {
         "request.approved",
         "request.refused",
         "refusal.sent",
+        "audit.read",
     ] {
         assert!(log.contains(action), "{action} not audited:\n{log}");
     }

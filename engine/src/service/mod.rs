@@ -453,6 +453,77 @@ impl RequestService {
         Ok(marc_request::stats::compute(&all, from, to, per))
     }
 
+    /// The audit log as staff read it: auditors, managers and
+    /// administrators; by person, robot, request, action and day, newest
+    /// first. Reading it is itself audited.
+    pub fn audit_log(
+        &self,
+        who: &Principal,
+        q: &marc_web::backend::AuditQuery,
+    ) -> std::result::Result<Vec<marc_web::backend::AuditRow>, ServiceError> {
+        use marc_request::access::Role;
+        if !matches!(
+            who,
+            Principal::Staff {
+                role: Role::Auditor | Role::Manager | Role::Admin,
+                ..
+            }
+        ) {
+            return Err(ServiceError::NotFound);
+        }
+        let some = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+        let f = marc_audit::Filter {
+            robot: some(&q.robot),
+            request: some(&q.request),
+            action: some(&q.action),
+            since: q
+                .since
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .and_then(|t| t.and_local_timezone(chrono::Local).single())
+                .map(|t| t.with_timezone(&chrono::Utc)),
+            ..Default::default()
+        };
+        let person = q.person.trim().to_lowercase();
+        let mut rows: Vec<marc_web::backend::AuditRow> =
+            marc_audit::query(&self.settings.store, &f)
+                .map_err(anyhow::Error::from)?
+                .into_iter()
+                .filter(|e| person.is_empty() || e.actor.to_lowercase().contains(&person))
+                .map(|e| marc_web::backend::AuditRow {
+                    seq: e.seq,
+                    time: e
+                        .time_utc()
+                        .map(|t| {
+                            t.with_timezone(&chrono::Local)
+                                .format("%d-%m-%Y %H:%M:%S")
+                                .to_string()
+                        })
+                        .unwrap_or(e.time.clone()),
+                    kind: e.actor_kind.as_str().to_string(),
+                    actor: e.actor,
+                    action: e.action,
+                    request: e.request.unwrap_or_default(),
+                    system: e.system.unwrap_or_default(),
+                    detail: if e.detail.is_null() {
+                        String::new()
+                    } else {
+                        e.detail.to_string()
+                    },
+                })
+                .collect();
+        rows.reverse();
+        rows.truncate(q.limit.clamp(1, 1000));
+        self.settings
+            .audit
+            .append(
+                NewEntry::user(who.actor(), "audit.read").detail(serde_json::json!({
+                    "person": q.person, "robot": q.robot, "request": q.request, "action": q.action,
+                })),
+            )
+            .map_err(anyhow::Error::from)?;
+        Ok(rows)
+    }
+
     /// A caseworker takes a request (or gives it back with `take = false`).
     pub fn assign(
         &self,

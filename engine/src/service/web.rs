@@ -235,6 +235,14 @@ impl Backend for WebBackend {
             .map_err(web_error)
     }
 
+    fn audit_log(
+        &self,
+        who: &Principal,
+        q: &marc_web::backend::AuditQuery,
+    ) -> Result<Vec<marc_web::backend::AuditRow>, WebError> {
+        self.service.audit_log(who, q).map_err(web_error)
+    }
+
     fn reveal_cpr(&self, who: &Principal, id: &str) -> Result<String, WebError> {
         self.service.reveal_cpr(who, id).map_err(web_error)
     }

@@ -114,6 +114,8 @@ pub trait Backend: Send + Sync + 'static {
         to: chrono::NaiveDate,
         per: marc_request::stats::Granularity,
     ) -> Result<marc_request::stats::Stats, WebError>;
+    /// Audit log entries, newest first (auditors, managers, administrators).
+    fn audit_log(&self, who: &Principal, f: &AuditQuery) -> Result<Vec<AuditRow>, WebError>;
     /// A request's full CPR number, audited.
     fn reveal_cpr(&self, who: &Principal, id: &str) -> Result<String, WebError>;
     /// Session storage (kept in the engine's store).
@@ -123,4 +125,34 @@ pub trait Backend: Send + Sync + 'static {
     /// it did (ids are random, so a clash is rare, but never a takeover).
     fn session_create(&self, id: &str, s: StoredSession) -> Result<bool, WebError>;
     fn session_delete(&self, id: &str) -> Result<(), WebError>;
+}
+
+/// What the audit page asks for; empty fields do not filter.
+#[derive(Clone, Debug, Default)]
+pub struct AuditQuery {
+    /// A person: the actor as the log names it (`staff:kim`, `cli:root (uid 0)`),
+    /// or a part of it.
+    pub person: String,
+    /// A robot: the system it works on.
+    pub robot: String,
+    pub request: String,
+    /// An action, or a prefix ending in `*` (`staff.*`).
+    pub action: String,
+    /// From this day (inclusive).
+    pub since: Option<chrono::NaiveDate>,
+    /// At most this many (the newest).
+    pub limit: usize,
+}
+
+/// One audit entry as the page shows it.
+#[derive(Clone, Debug)]
+pub struct AuditRow {
+    pub seq: u64,
+    pub time: String,
+    pub kind: String,
+    pub actor: String,
+    pub action: String,
+    pub request: String,
+    pub system: String,
+    pub detail: String,
 }

@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/paa-vegne/{consent}", get(behalf_form).post(behalf_submit))
         .merge(crate::staff::routes())
         .merge(crate::stats::routes())
+        .merge(crate::auditlog::routes())
         .fallback(not_found)
 }
 
@@ -59,6 +60,8 @@ pub struct Layout {
     pub cases: bool,
     /// ... who sees statistics (managers, administrators).
     pub stats: bool,
+    /// ... who reads the audit log (auditors, managers, administrators).
+    pub audit: bool,
 }
 
 impl Layout {
@@ -96,6 +99,13 @@ impl Layout {
                     ..
                 })
             ),
+            audit: matches!(
+                who,
+                Some(Principal::Staff {
+                    role: Role::Auditor | Role::Manager | Role::Admin,
+                    ..
+                })
+            ),
         }
     }
 }
@@ -121,6 +131,7 @@ pub fn message_page(status: StatusCode, title: &str, text: &str) -> Response {
             staff: false,
             cases: false,
             stats: false,
+            audit: false,
         },
         text: text.to_string(),
     };
