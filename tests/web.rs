@@ -496,6 +496,34 @@ fn a_caseworker_finds_reveals_takes_approves_and_refuses() {
     c.go(&s.url("/ny"));
     c.submit("form[action='/ny']");
     let id2 = c.text("dl dd").trim().to_string();
+    // First its deadline is moved, with a reason the citizen is sent.
+    let later = (chrono::Local::now().date_naive() + chrono::Duration::days(40)).to_string();
+    b.go(&s.url(&format!("/sager/{id2}")));
+    b.fill("#deadline", &later);
+    b.js("document.querySelector('#deadline-reason').removeAttribute('required')");
+    b.submit(&format!("form[action='/sager/{id2}/frist']"));
+    assert!(b.body().contains("Skriv en begrundelse"), "{}", b.body());
+    b.go(&s.url(&format!("/sager/{id2}")));
+    b.fill("#deadline", &later);
+    b.fill(
+        "#deadline-reason",
+        "Sagen kræver høring af en anden myndighed.",
+    );
+    b.submit(&format!("form[action='/sager/{id2}/frist']"));
+    let new_deadline = b.text(".due");
+    assert!(
+        s.outbox_messages(&id2)
+            .iter()
+            .any(|m| m.contains("Ny frist")),
+        "no letter about the new deadline of {id2}"
+    );
+    c.go(&s.url(&format!("/anmodning/{id2}")));
+    assert!(
+        new_deadline.contains(&later[..4])
+            && c.body().contains(new_deadline.split(" (").next().unwrap()),
+        "the citizen does not see the new deadline {new_deadline}: {}",
+        c.body()
+    );
     b.go(&s.url(&format!("/sager/{id2}")));
     b.js("document.querySelector('#reason').removeAttribute('required')");
     b.submit(&format!("form[action='/sager/{id2}/afslag']"));
@@ -577,6 +605,8 @@ fn a_caseworker_finds_reveals_takes_approves_and_refuses() {
         "request.refused",
         "refusal.sent",
         "audit.read",
+        "request.deadline_extended",
+        "deadline.sent",
     ] {
         assert!(log.contains(action), "{action} not audited:\n{log}");
     }

@@ -20,8 +20,8 @@ pub use memo::{
     memo_xml, parse_memo, validate, MemoMessage, ParsedMemo, RecipientId, MAX_LABEL, MEMO_NS,
 };
 pub use messages::{
-    delivery_key, forward_key, forward_message, message_uuid_for, receipt_message, refusal_message,
-    response_message, Sender,
+    deadline_message, delivery_key, forward_key, forward_message, message_uuid_for,
+    receipt_message, refusal_message, response_message, Sender,
 };
 pub use outbox::{
     sha256_hex, DeliveryReceipt, DeliveryRecord, DeliveryState, Outbox, RetryPolicy, LEDGER_TABLE,

@@ -105,6 +105,37 @@ pub fn receipt_message(
     }
 }
 
+/// A new deadline: the authority cannot answer in time and says why and
+/// when it will (offentlighedsloven § 36, stk. 2). Delivery key:
+/// `deadline/<request id>/<new deadline>`, so each extension is one letter.
+pub fn deadline_message(
+    request_id: &str,
+    recipient: RecipientId,
+    sender: &Sender,
+    new_deadline: NaiveDate,
+    reason: &str,
+    created: DateTime<Utc>,
+) -> MemoMessage {
+    let key = format!("deadline/{request_id}/{new_deadline}");
+    let text = format!(
+        "Ny frist for svar på din anmodning om aktindsigt\n\n         Vi kan ikke nå at besvare din anmodning ({request_id}) inden for den sædvanlige frist.\n\n         Begrundelse:\n{reason}\n\n         Du kan forvente svar senest den {}.\n\n         Venlig hilsen\n{}\n",
+        dk(new_deadline),
+        sender.label
+    );
+    MemoMessage {
+        message_uuid: message_uuid_for(&key),
+        label: format!("Ny frist: anmodning om aktindsigt ({request_id})"),
+        sender_cvr: sender.cvr.clone(),
+        sender_label: sender.label.clone(),
+        recipient,
+        created,
+        filename: format!("frist-{}.txt", safe_file_part(request_id)),
+        pdf: text.into_bytes(),
+        encoding_format: "text/plain".into(),
+        language: "da".into(),
+    }
+}
+
 /// A refusal ("afslag"): the decision, its reason and how to complain, as
 /// a plain-text letter. Delivery key: `refusal/<request id>`.
 pub fn refusal_message(

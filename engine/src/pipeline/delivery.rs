@@ -65,6 +65,29 @@ pub(crate) fn recipient_id(rec: &RequestRecord) -> RecipientId {
     }
 }
 
+/// Tells the requester of a new deadline and why (one letter per new date).
+pub fn send_deadline(settings: &Settings, rec: &RequestRecord, reason: &str) -> Result<()> {
+    let msg = marc_delivery::deadline_message(
+        &rec.id,
+        recipient_id(rec),
+        &sender(settings),
+        rec.deadline,
+        reason,
+        chrono::Utc::now(),
+    );
+    let key = format!("deadline/{}/{}", rec.id, rec.deadline);
+    let r = settings
+        .outbox
+        .deliver(&key, &msg)
+        .context("the letter about the new deadline could not be delivered")?;
+    settings.audit.append(
+        NewEntry::system_actor("delivery", "deadline.sent")
+            .request(&rec.id)
+            .detail(serde_json::json!({"message": r.message_uuid.to_string()})),
+    )?;
+    Ok(())
+}
+
 /// Sends a caseworker's refusal to the requester: the reason and how to
 /// complain. Sent once (a second call finds it in the ledger).
 pub fn send_refusal(settings: &Settings, rec: &RequestRecord, reason: &str) -> Result<()> {

@@ -12,7 +12,9 @@ mod delivery;
 pub mod exemptions;
 mod robots;
 
-pub use delivery::{confirm, deliver, forward, open_outbox, retry, send_receipt, send_refusal};
+pub use delivery::{
+    confirm, deliver, forward, open_outbox, retry, send_deadline, send_receipt, send_refusal,
+};
 
 pub use marc_request::{RequestRecord, RequestState, RunState, RunStatus};
 pub use robots::{Progress, Recording, RobotRunner, RunnerOptions};

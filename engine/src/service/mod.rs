@@ -89,7 +89,7 @@ pub enum ServiceError {
         state: &'static str,
         what: &'static str,
     },
-    #[error("say why: a refusal needs a reason the requester can read")]
+    #[error("say why: the requester is told the reason")]
     NoReason,
     #[error("the answer cannot be sent: {0}")]
     CannotDeliver(String),
@@ -117,7 +117,7 @@ impl ServiceError {
                 "Det kan ikke lade sig gøre for anmodningen, som den står nu.".into()
             }
             ServiceError::NoReason => {
-                "Skriv en begrundelse: et afslag skal begrundes over for den, der har bedt om aktindsigt.".into()
+                "Skriv en begrundelse: den sendes til den, der har bedt om aktindsigt.".into()
             }
             ServiceError::CannotDeliver(why) => format!("Svaret kan ikke sendes: {why}"),
             ServiceError::Internal(_) => {
@@ -381,6 +381,55 @@ impl RequestService {
         if rec.state != RequestState::Delivered {
             return Err(ServiceError::CannotDeliver(rec.note));
         }
+        Ok(rec)
+    }
+
+    /// A caseworker moves the deadline later, with a reason; the requester
+    /// gets a letter saying why and when to expect the answer.
+    pub fn extend_deadline(
+        &self,
+        who: &Principal,
+        id: &str,
+        to: chrono::NaiveDate,
+        reason: &str,
+    ) -> std::result::Result<RequestRecord, ServiceError> {
+        caseworker(who)?;
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(ServiceError::NoReason);
+        }
+        let before = self.status(who, id)?;
+        if to <= before.deadline {
+            return Err(ServiceError::BadPeriod(format!(
+                "den nye frist ({to}) skal ligge efter den gamle ({})",
+                before.deadline
+            )));
+        }
+        let (rec, ok) = crate::requests::update(&self.settings.store, id, |r| {
+            if r.state.is_closed() {
+                return Ok(false);
+            }
+            r.deadline = to;
+            Ok(true)
+        })?;
+        if !ok {
+            return Err(ServiceError::WrongState {
+                id: rec.id,
+                state: rec.state.as_str(),
+                what: "it is closed",
+            });
+        }
+        self.settings
+            .audit
+            .append(
+                NewEntry::user(who.actor(), "request.deadline_extended")
+                    .request(id)
+                    .detail(serde_json::json!({
+                        "from": before.deadline, "to": to, "reason": reason,
+                    })),
+            )
+            .map_err(anyhow::Error::from)?;
+        crate::pipeline::send_deadline(&self.settings, &rec, reason)?;
         Ok(rec)
     }
 

@@ -219,6 +219,18 @@ impl Backend for WebBackend {
         self.service.approve(who, id).map_err(web_error)
     }
 
+    fn extend_deadline(
+        &self,
+        who: &Principal,
+        id: &str,
+        to: chrono::NaiveDate,
+        reason: &str,
+    ) -> Result<RequestRecord, WebError> {
+        self.service
+            .extend_deadline(who, id, to, reason)
+            .map_err(web_error)
+    }
+
     fn refuse(&self, who: &Principal, id: &str, reason: &str) -> Result<RequestRecord, WebError> {
         self.service.refuse(who, id, reason).map_err(web_error)
     }

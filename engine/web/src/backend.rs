@@ -104,6 +104,14 @@ pub trait Backend: Send + Sync + 'static {
     fn assign(&self, who: &Principal, id: &str, take: bool) -> Result<RequestRecord, WebError>;
     /// A caseworker approves a held answer and sends it.
     fn approve(&self, who: &Principal, id: &str) -> Result<RequestRecord, WebError>;
+    /// A caseworker moves the deadline, with a reason sent to the requester.
+    fn extend_deadline(
+        &self,
+        who: &Principal,
+        id: &str,
+        to: chrono::NaiveDate,
+        reason: &str,
+    ) -> Result<RequestRecord, WebError>;
     /// A caseworker refuses access, with a reason sent to the requester.
     fn refuse(&self, who: &Principal, id: &str, reason: &str) -> Result<RequestRecord, WebError>;
     /// The statistics of a period (managers and administrators).

@@ -31,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/sager/{id}/frigiv", post(release))
         .route("/sager/{id}/godkend", post(approve))
         .route("/sager/{id}/afslag", post(refuse))
+        .route("/sager/{id}/frist", post(extend))
 }
 
 /// A logged-in member of staff. Without a login the browser goes to the
@@ -506,16 +507,46 @@ async fn approve(
     }
 }
 
+/// The value of a url-encoded form's field (empty when missing).
+fn field(form: &[u8], name: &str) -> String {
+    url::form_urlencoded::parse(form)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+async fn extend(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    Path(id): Path<String>,
+    RawForm(form): RawForm,
+) -> Response {
+    let to = match field(&form, "deadline").trim().parse::<chrono::NaiveDate>() {
+        Ok(d) => d,
+        Err(_) => {
+            return error_page(WebError::Refused(
+                "Skriv den nye frist som en dato (ÅÅÅÅ-MM-DD).".into(),
+            ))
+        }
+    };
+    let reason = field(&form, "reason");
+    let (w, i) = (who.clone(), id.clone());
+    match state
+        .call(move |b| b.extend_deadline(&w, &i, to, &reason))
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/sager/{id}")).into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
 async fn refuse(
     State(state): State<AppState>,
     Staff(who): Staff,
     Path(id): Path<String>,
     RawForm(form): RawForm,
 ) -> Response {
-    let reason = url::form_urlencoded::parse(&form)
-        .find(|(k, _)| k == "reason")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
+    let reason = field(&form, "reason");
     let (w, i) = (who.clone(), id.clone());
     match state.call(move |b| b.refuse(&w, &i, &reason)).await {
         Ok(_) => Redirect::to(&format!("/sager/{id}")).into_response(),
