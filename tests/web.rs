@@ -483,6 +483,9 @@ fn a_caseworker_finds_reveals_takes_approves_and_refuses() {
         400,
     );
     assert_eq!(st, "Under behandling hos en sagsbehandler");
+    // It is in the caseworkers' queue, with the reason it waits.
+    b.go(&s.url("/sager?status=venter"));
+    assert!(b.body().contains(&id), "{}", b.body());
     b.go(&s.url(&format!("/sager/{id}")));
     b.submit(&format!("form[action='/sager/{id}/godkend']"));
     assert!(b.body().contains("Sendt"), "{}", b.body());

@@ -51,6 +51,9 @@ pub struct Query {
     pub search: String,
     /// Only requests in this state.
     pub state: Option<RequestState>,
+    /// Only requests that wait for a person ([`waits_for_a_person`]): the
+    /// caseworkers' queue.
+    pub waiting: bool,
     pub sort: SortBy,
     pub descending: bool,
     /// 1-based page of `per_page` rows.
@@ -64,6 +67,7 @@ impl Default for Query {
         Query {
             search: String::new(),
             state: None,
+            waiting: false,
             sort: SortBy::Deadline,
             descending: false,
             page: 1,
@@ -80,6 +84,19 @@ pub struct Page {
     pub total: usize,
     pub page: usize,
     pub pages: usize,
+}
+
+/// Whether a request waits for a caseworker: held by the leak check, the
+/// control level or something unreadable, exempt from automatic handling,
+/// incomplete after retries, or not delivered.
+pub fn waits_for_a_person(state: RequestState) -> bool {
+    matches!(
+        state,
+        RequestState::HeldForReview
+            | RequestState::ManualHandling
+            | RequestState::Incomplete
+            | RequestState::DeliveryFailed
+    )
 }
 
 /// Whether a request matches every word of `search`.
@@ -101,6 +118,7 @@ pub fn select(all: Vec<RequestRecord>, q: &Query) -> Page {
     let mut rows: Vec<RequestRecord> = all
         .into_iter()
         .filter(|r| q.state.is_none_or(|s| r.state == s))
+        .filter(|r| !q.waiting || waits_for_a_person(r.state))
         .filter(|r| matches(r, &q.search))
         .collect();
     rows.sort_by(|a, b| {

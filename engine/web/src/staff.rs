@@ -168,6 +168,7 @@ impl ListQuery {
         worklist::Query {
             search: self.q.trim().to_string(),
             state: RequestState::parse(&self.status),
+            waiting: self.status == WAITING,
             sort: SortBy::parse(&self.sort).unwrap_or(d.sort),
             descending: self.desc.as_deref() == Some("1"),
             page: self.page.unwrap_or(1),
@@ -175,6 +176,9 @@ impl ListQuery {
         }
     }
 }
+
+/// The status filter's value for "waits for a caseworker".
+const WAITING: &str = "venter";
 
 /// The list's link to a page of itself, sorted by `sort`.
 fn link(q: &worklist::Query, sort: SortBy, descending: bool, page: usize) -> String {
@@ -184,6 +188,8 @@ fn link(q: &worklist::Query, sort: SortBy, descending: bool, page: usize) -> Str
     }
     if let Some(st) = q.state {
         s.append_pair("status", st.as_str());
+    } else if q.waiting {
+        s.append_pair("status", WAITING);
     }
     s.append_pair("sort", sort.as_str());
     if descending {
@@ -226,6 +232,7 @@ struct StateOption {
 struct ListPage {
     layout: Layout,
     search: String,
+    waiting: bool,
     states: Vec<StateOption>,
     columns: Vec<Column>,
     rows: Vec<Row>,
@@ -250,12 +257,10 @@ fn days_left_text(r: &RequestRecord) -> String {
 
 /// Why a request waits for a person, when it does.
 fn hold_reason(r: &RequestRecord) -> String {
-    match r.state {
-        RequestState::HeldForReview
-        | RequestState::ManualHandling
-        | RequestState::Incomplete
-        | RequestState::DeliveryFailed => r.note.clone(),
-        _ => String::new(),
+    if worklist::waits_for_a_person(r.state) {
+        r.note.clone()
+    } else {
+        String::new()
     }
 }
 
@@ -325,6 +330,7 @@ async fn list(
     ListPage {
         layout: Layout::new(&state, &session, "Sager", Some(&who)).await,
         search: q.search.clone(),
+        waiting: q.waiting,
         states,
         columns,
         rows,
