@@ -486,6 +486,17 @@ fn a_caseworker_finds_reveals_takes_approves_and_refuses() {
     // It is in the caseworkers' queue, with the reason it waits.
     b.go(&s.url("/sager?status=venter"));
     assert!(b.body().contains(&id), "{}", b.body());
+    // An internal note, for staff only.
+    let note = "Ringet til borgeren om perioden.";
+    b.go(&s.url(&format!("/sager/{id}")));
+    b.fill("#note", note);
+    b.submit(&format!("form[action='/sager/{id}/notat']"));
+    assert!(b.body().contains(note), "{}", b.body());
+    c.go(&s.url(&format!("/anmodning/{id}")));
+    assert!(
+        !c.body().contains(note),
+        "the citizen sees an internal note"
+    );
     b.go(&s.url(&format!("/sager/{id}")));
     b.submit(&format!("form[action='/sager/{id}/godkend']"));
     assert!(b.body().contains("Sendt"), "{}", b.body());
@@ -610,6 +621,7 @@ fn a_caseworker_finds_reveals_takes_approves_and_refuses() {
         "audit.read",
         "request.deadline_extended",
         "deadline.sent",
+        "request.note_added",
     ] {
         assert!(log.contains(action), "{action} not audited:\n{log}");
     }

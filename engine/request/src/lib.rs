@@ -26,4 +26,4 @@ pub mod worklist;
 pub use access::{may_view, Principal};
 pub use consent::{Consent, ConsentError, Party};
 pub use deadline::{deadline, is_working_day};
-pub use record::{RequestRecord, RequestState, RunState, RunStatus, StateChange};
+pub use record::{InternalNote, RequestRecord, RequestState, RunState, RunStatus, StateChange};

@@ -173,6 +173,18 @@ pub struct RequestRecord {
     /// never delivered.
     #[serde(default)]
     pub pdf_sha256: Option<String>,
+    /// Staff's internal notes on the case, oldest first; never shown to
+    /// the requester.
+    #[serde(default)]
+    pub notes: Vec<InternalNote>,
+}
+
+/// A note a member of staff wrote on a case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InternalNote {
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub text: String,
 }
 
 impl RequestRecord {
@@ -229,6 +241,7 @@ pub(crate) mod tests_support {
             caseworker: None,
             history: vec![],
             pdf_sha256: None,
+            notes: vec![],
         }
     }
 }

@@ -127,6 +127,7 @@ pub fn create_request(
         caseworker: None,
         history: Vec::new(),
         pdf_sha256: None,
+        notes: vec![],
     };
     rec.set_state(RequestState::Received, now);
     crate::requests::insert(&settings.store, &rec)?;
@@ -767,6 +768,7 @@ mod tests {
             leaks: 0,
             delivery: None,
             pdf_sha256: None,
+            notes: vec![],
             requested_by: None,
             consent: None,
             caseworker: None,

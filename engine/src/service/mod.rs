@@ -433,6 +433,39 @@ impl RequestService {
         Ok(rec)
     }
 
+    /// A caseworker writes an internal note on a case (never shown to the
+    /// requester). The audit entry says that a note was written, not what.
+    pub fn add_note(
+        &self,
+        who: &Principal,
+        id: &str,
+        text: &str,
+    ) -> std::result::Result<RequestRecord, ServiceError> {
+        let user = caseworker(who)?.to_string();
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(ServiceError::NoReason);
+        }
+        self.status(who, id)?;
+        let (rec, _) = crate::requests::update(&self.settings.store, id, |r| {
+            r.notes.push(marc_request::InternalNote {
+                at: chrono::Utc::now(),
+                by: user.clone(),
+                text: text.to_string(),
+            });
+            Ok(true)
+        })?;
+        self.settings
+            .audit
+            .append(
+                NewEntry::user(who.actor(), "request.note_added")
+                    .request(id)
+                    .detail(serde_json::json!({"characters": text.chars().count()})),
+            )
+            .map_err(anyhow::Error::from)?;
+        Ok(rec)
+    }
+
     /// A caseworker refuses access with a reason; the requester gets a
     /// letter with the reason and how to complain.
     pub fn refuse(

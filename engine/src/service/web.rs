@@ -231,6 +231,10 @@ impl Backend for WebBackend {
             .map_err(web_error)
     }
 
+    fn add_note(&self, who: &Principal, id: &str, text: &str) -> Result<RequestRecord, WebError> {
+        self.service.add_note(who, id, text).map_err(web_error)
+    }
+
     fn refuse(&self, who: &Principal, id: &str, reason: &str) -> Result<RequestRecord, WebError> {
         self.service.refuse(who, id, reason).map_err(web_error)
     }

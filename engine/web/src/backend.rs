@@ -112,6 +112,8 @@ pub trait Backend: Send + Sync + 'static {
         to: chrono::NaiveDate,
         reason: &str,
     ) -> Result<RequestRecord, WebError>;
+    /// A caseworker writes an internal note on a case.
+    fn add_note(&self, who: &Principal, id: &str, text: &str) -> Result<RequestRecord, WebError>;
     /// A caseworker refuses access, with a reason sent to the requester.
     fn refuse(&self, who: &Principal, id: &str, reason: &str) -> Result<RequestRecord, WebError>;
     /// The statistics of a period (managers and administrators).

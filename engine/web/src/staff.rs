@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/sager/{id}/godkend", post(approve))
         .route("/sager/{id}/afslag", post(refuse))
         .route("/sager/{id}/frist", post(extend))
+        .route("/sager/{id}/notat", post(note))
 }
 
 /// A logged-in member of staff. Without a login the browser goes to the
@@ -378,6 +379,8 @@ struct CasePage {
     may_refuse: bool,
     runs: Vec<RunRow>,
     history: Vec<(String, String)>,
+    /// (when, by whom, text), oldest first.
+    notes: Vec<(String, String, String)>,
 }
 
 async fn render_case(
@@ -451,6 +454,19 @@ async fn render_case(
                 error: run.error.clone().unwrap_or_default(),
             })
             .collect(),
+        notes: r
+            .notes
+            .iter()
+            .map(|n| {
+                (
+                    n.at.with_timezone(&chrono::Local)
+                        .format("%d-%m-%Y %H:%M")
+                        .to_string(),
+                    n.by.clone(),
+                    n.text.clone(),
+                )
+            })
+            .collect(),
         history: r
             .history
             .iter()
@@ -519,6 +535,20 @@ fn field(form: &[u8], name: &str) -> String {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
+}
+
+async fn note(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    Path(id): Path<String>,
+    RawForm(form): RawForm,
+) -> Response {
+    let text = field(&form, "note");
+    let (w, i) = (who.clone(), id.clone());
+    match state.call(move |b| b.add_note(&w, &i, &text)).await {
+        Ok(_) => Redirect::to(&format!("/sager/{id}#notater")).into_response(),
+        Err(e) => error_page(e),
+    }
 }
 
 async fn extend(
