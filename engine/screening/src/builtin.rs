@@ -111,6 +111,7 @@ ring se skriv send husk bemærk vedlagt vedhæftet kontakt læs svar tak velkomm
 digital nemid mitid e-boks borger sundhed statsforvaltningen
 glad lang gul brun bank blok find done from hope kiss list long odd vase veje west kamp due bue høj
 ene just till kure nord sang rise edit max indre jul skat koran eu allah gud jesus bibel
+dear madam my
 ";
 
 /// Words that are names but also ordinary Danish words or place names
@@ -126,6 +127,7 @@ toft tang vad vest øst winther vinther lau lykke sommer krag kragh bonde frisk 
 ravn kok bager fri mod gram guld mai maj april juni august hans
 rose horn klit sund vest slot post sol sten toft lyng sand vind hede bille skytte jæger kramer
 lykke løkke perle svane vester mester snedker skipper mynte lærke
+may june july march
 ";
 
 /// Titles and relation words: the capitalised word(s) after one of these are
@@ -207,6 +209,7 @@ lægehuset lægerne tandlægerne tandlæge tandlægen advokathuset rådhus rådh
 speciallægepraksis lægepraksis fysioterapi udbetaling station stadion svømmehal hotel fængsel
 kirkegård forsyning kollegiet kollegier kollegium fabrik maskinfabrik bageriet festival
 seminarium statsseminarium koncerthus forbund borgerforening folkeparti venstre kor kammerkor
+kommunale kommunal regionale tandpleje hospice plejehjem plejehjemmet bosted botilbud
 college campus services service erhvervssikring repræsentation repræsentationen fiskeauktion
 hjemmesygeplejen socialpsykiatri visitation myndighed ungdomsuddannelse uddannelsesvejledning
 co

@@ -71,6 +71,19 @@ fn switchboard(s: &str, h: &ContactHit) -> bool {
     (round || repeated) && !personal
 }
 
+/// Whether a Danish phone number is a service number no person has: the
+/// 70, 80 and 90 ranges are issued to companies and hotlines only.
+pub(crate) fn service_number(s: &str, start: usize, end: usize) -> bool {
+    let d: Vec<u8> = s[start..end].bytes().filter(u8::is_ascii_digit).collect();
+    let n = match d.len() {
+        8 => &d[..],
+        10 if d.starts_with(b"45") => &d[2..],
+        12 if d.starts_with(b"0045") => &d[4..],
+        _ => return false,
+    };
+    matches!(&n[..2], b"70" | b"80" | b"90")
+}
+
 /// Phrases before a contact detail that make it the writing institution's
 /// own ("Kontakt os på tlf. …", "vores e-mail").
 const OURS: &[&str] = &[

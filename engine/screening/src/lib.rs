@@ -527,11 +527,14 @@ impl Screener {
                 continue;
             }
             // an institution's or company's address: its name right before
-            // ("Jobcenter Herning\nTorvet 19", "Bech & Holm ApS, Åboulevarden 13")
+            // ("Jobcenter Herning\nTorvet 19", "Bech & Holm ApS, Åboulevarden 13"),
+            // or an institution named earlier in the same sentence or
+            // letterhead with no person in between ("Samtalen holdes i
+            // Jobcentret, Fabriksvej 21, 1. sal")
             let org =
                 nearest_owner(s, &[&owners, &addr_owners], a.start).is_some_and(|(who, gap)| {
                     who == Owner::Org && !gap.chars().any(char::is_alphanumeric)
-                });
+                }) || self.institution_before(s, toks, &[&owners, &addr_owners], a.start);
             if org {
                 addr_owners.push((a.start, a.end, Owner::Org));
                 continue;
@@ -546,11 +549,24 @@ impl Screener {
             ));
             addr_owners.push((a.start, a.end, Owner::Person));
         }
+        // "Borgeren oplyste sit nye nummer", "Ansøger: ...": in a case
+        // document the citizen of the case is the requester
+        let citizen = citizen_words(s, toks);
         for h in contacts {
             let owner = if h.ours {
                 Some(Owner::Org)
             } else {
-                nearest_owner(s, &[&owners, &addr_owners], h.start).map(|o| o.0)
+                match nearest_owner(s, &[&owners, &addr_owners, &citizen], h.start).map(|o| o.0) {
+                    // a 70/80/90 number is a company's or a hotline's,
+                    // unless it is written right after a person's name
+                    Some(Owner::Person) => Some(Owner::Person),
+                    _ if h.kind == MarkKind::Phone
+                        && contact::service_number(s, h.start, h.end) =>
+                    {
+                        Some(Owner::Org)
+                    }
+                    o => o,
+                }
             };
             let own_email = h
                 .local
@@ -733,6 +749,88 @@ impl Screener {
             reason,
             review: confidence < self.config.review_threshold,
         }
+    }
+}
+
+/// "borgeren", "ansøger": words that name the citizen of the case (the
+/// requester), as owners of the contact details after them.
+fn citizen_words(s: &str, toks: &[Tok]) -> Vec<(usize, usize, Owner)> {
+    toks.iter()
+        .filter(|t| {
+            t.is_word()
+                && matches!(
+                    t.text(s),
+                    "borger"
+                        | "borgeren"
+                        | "Borger"
+                        | "Borgeren"
+                        | "ansøger"
+                        | "ansøgeren"
+                        | "Ansøger"
+                        | "Ansøgeren"
+                )
+        })
+        .map(|t| (t.start, t.end, Owner::Party))
+        .collect()
+}
+
+impl Screener {
+    /// Whether an institution's name (an institution word in capitals or an
+    /// institution span) comes before `at` in the same sentence, or in the
+    /// same letterhead block, with no person, title or relation word in
+    /// between: the address at `at` is the institution's.
+    fn institution_before(
+        &self,
+        s: &str,
+        toks: &[Tok],
+        lists: &[&[(usize, usize, Owner)]],
+        at: usize,
+    ) -> bool {
+        let mut i = toks.partition_point(|t| t.start < at);
+        let mut words = 0;
+        let mut buf = String::new();
+        while i > 0 {
+            i -= 1;
+            let t = toks[i];
+            if at - t.start > 300 || words > 30 || s[t.end..at].contains("\n\n") {
+                return false;
+            }
+            // a sentence ended before this point
+            if t.is_punct('.') || t.is_punct('!') || t.is_punct('?') {
+                if toks.get(i + 1).is_some_and(|n| n.sent_start) {
+                    return false;
+                }
+                continue;
+            }
+            if !t.is_word() {
+                continue;
+            }
+            words += 1;
+            // a name or an address before it decides ("flyttet fra
+            // Engvej 4 til Søvej 9": the first address is no institution)
+            for owners in lists {
+                let j = owners.partition_point(|o| o.0 <= t.start);
+                if let Some(o) = owners[j.saturating_sub(4)..j]
+                    .iter()
+                    .rev()
+                    .find(|o| o.0 <= t.start && t.end <= o.1)
+                {
+                    return o.2 == Owner::Org;
+                }
+            }
+            lexicon::lower_into(t.text(s), &mut buf);
+            let flags = self.rules.flags(&buf);
+            if flags & rules::TITLE != 0 {
+                return false;
+            }
+            if t.cap
+                && (flags & rules::INSTITUTION != 0
+                    || self.rules.institution_suffixes.matches(&buf, 0))
+            {
+                return true;
+            }
+        }
+        false
     }
 }
 

@@ -78,7 +78,7 @@ impl NameFinder<'_> {
         lower_into(w, buf);
         let full: &str = buf.as_str();
         let flags = self.rules.flags(full);
-        if flags & TITLE != 0 {
+        if flags & TITLE != 0 || is_role(full) {
             return (Class::Title, full.len());
         }
         if all_caps && w.chars().count() <= 3 && !is_roman(w) {
@@ -230,6 +230,11 @@ impl NameFinder<'_> {
                 }
                 let nx = toks[j];
                 if inside(&nx) {
+                    break;
+                }
+                // a table's columns ("Ruth Ebbesen      Ægtefælle"): two spaces
+                // or a tab between words end the run
+                if column_gap(&s[toks[j - 1].end..nx.start]) {
                     break;
                 }
                 if nx.is_word()
@@ -384,6 +389,24 @@ impl NameFinder<'_> {
                 k = next.max(k + 1);
                 continue;
             }
+            // "Boligselskabet Sct. Jørgen", "Skt. Olai Skole", "Sankt Hans":
+            // a saint's name names a place, church, school or company
+            if k >= 1 && !toks[k].newline_before && {
+                let p = if toks[k - 1].is_punct('.') && k >= 2 {
+                    k - 2
+                } else {
+                    k - 1
+                };
+                toks[p].is_word()
+                    && matches!(
+                        toks[p].text(s),
+                        "Sct" | "Skt" | "Sankt" | "sct" | "skt" | "sankt"
+                    )
+            } {
+                out.push(org_cand(run[0].start, run[run.len() - 1].end));
+                k = next.max(k + 1);
+                continue;
+            }
             // the run follows a lower-case word on the same line: truly mid-sentence
             let after_lower =
                 k > 0 && toks[k - 1].is_word() && !toks[k - 1].cap && !toks[k].newline_before;
@@ -411,6 +434,34 @@ impl NameFinder<'_> {
             {
                 out.push(org_cand(run[0].start, run[run.len() - 1].end));
                 k = next.max(k + 1);
+                continue;
+            }
+            // "Tandlægerne Skovgaard & Brix", "Advokatfirmaet Rye & Krogh":
+            // names joined by "&" after a practice or firm word are the
+            // firm's name, the words after "&" included
+            if toks.get(next).is_some_and(|t| t.is_punct('&')) && {
+                let first_breaker = run[0].class == Class::Breaker && run.len() >= 2;
+                let before_breaker = k > 0
+                    && !toks[k].newline_before
+                    && toks[k - 1].is_word()
+                    && toks[k - 1].cap
+                    && self
+                        .classify(toks[k - 1].text(s), toks[k - 1].all_caps, &mut buf)
+                        .0
+                        == Class::Breaker;
+                first_breaker || before_breaker
+            } {
+                let mut end = run[run.len() - 1].end;
+                let mut m = next + 1;
+                while let Some(t) = toks.get(m) {
+                    if !(t.is_word() && t.cap) || t.newline_before || m > next + 3 {
+                        break;
+                    }
+                    end = t.end;
+                    m += 1;
+                }
+                out.push(org_cand(run[0].start, end));
+                k = m.max(k + 1);
                 continue;
             }
             // "Børn og Unge", "Teknik og Miljø": two capitalised words that are
@@ -514,9 +565,16 @@ impl NameFinder<'_> {
                     && run[seg_start - 1].class == Class::Breaker
                     && !(run[seg_start - 1].all_caps
                         && run[seg_start - 1].end - run[seg_start - 1].start <= 3)
-                    && !seg
+                    && (!seg
                         .iter()
-                        .any(|r| matches!(r.class, Class::Strong | Class::Rare));
+                        .any(|r| matches!(r.class, Class::Strong | Class::Rare))
+                        // "Lægehuset Hjortshøj", "Hospice Søholm": one word
+                        // that is no common first name names the place
+                        || (seg.len() == 1
+                            && !self
+                                .lex
+                                .name(key_of(arena, &seg[0]))
+                                .is_some_and(|n| n.first_rank > 0 && n.first_rank <= 3000)));
                 if !seg.is_empty() && after_institution {
                     let end = match after {
                         Some(Class::Breaker) => run[i].end,
@@ -617,7 +675,12 @@ impl NameFinder<'_> {
             })
             .count();
         let sent = seg[0].sent;
-        let (conf, reason): (f32, &'static str) = if evidence {
+        // one word in capitals with no name beside it is an acronym or a
+        // letterhead ("SIRI", "EDI", "AULA"), kept as a candidate only
+        let lone_caps = n_words == 1 && seg.len() == 1 && seg[0].all_caps;
+        let (conf, reason): (f32, &'static str) = if lone_caps && !evidence {
+            (0.0, "a single word in capitals (an acronym?)")
+        } else if evidence {
             (0.85, "capitalised word(s) after a title or relation word")
         } else if strong > 0 {
             if n_words >= 2 {
@@ -1007,6 +1070,41 @@ fn date_word(s: &str, toks: &[Tok], k: usize) -> bool {
         || k > 0 && toks[k - 1].kind == TokKind::Number
         || k > 1 && toks[k - 1].is_punct(',') && toks[k - 2].is_word())
         && MONTHS_EN.contains(&toks[k].text(s))
+        // "Ons 15.00 - Tor 08.00": an abbreviated weekday before a time
+        || toks.get(k + 1).is_some_and(|t| t.kind == TokKind::Number)
+            && matches!(
+                toks[k].text(s),
+                "Man" | "Tir" | "Ons" | "Tor" | "Fre" | "Lør" | "Søn"
+            )
+}
+
+/// Role and job words ending like "politiassistent", "AKT-vejleder",
+/// "sygeplejerske": a role stays outside a name's span and is evidence
+/// for the name after it, as titles are.
+fn is_role(w: &str) -> bool {
+    const ROLES: &[&str] = &[
+        "assistent",
+        "konsulent",
+        "rådgiver",
+        "behandler",
+        "vejleder",
+        "terapeut",
+        "plejerske",
+        "sygeplejerske",
+        "koordinator",
+        "inspektør",
+        "betjent",
+        "fuldmægtig",
+        "chef",
+        "direktør",
+    ];
+    w.len() > 6 && ROLES.iter().any(|r| w.ends_with(r) && w.len() >= r.len())
+}
+
+/// Whether the text between two words of a line is a table's column gap
+/// (two spaces or more, or a tab).
+fn column_gap(gap: &str) -> bool {
+    gap.contains('\t') || gap.contains("  ")
 }
 
 /// Honorifics that are part of a name's span ("hr. Hansen", "fru Jensen").
