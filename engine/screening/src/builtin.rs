@@ -127,7 +127,7 @@ toft tang vad vest øst winther vinther lau lykke sommer krag kragh bonde frisk 
 ravn kok bager fri mod gram guld mai maj april juni august hans
 rose horn klit sund vest slot post sol sten toft lyng sand vind hede bille skytte jæger kramer
 lykke løkke perle svane vester mester snedker skipper mynte lærke
-may june july march
+may june july march park
 ";
 
 /// Titles and relation words: the capitalised word(s) after one of these are
@@ -166,6 +166,10 @@ ishøj vallensbæk dragør tårnby ballerup herlev gladsaxe gentofte frederiksbe
 hellerup valby vanløse brønshøj amager nørrebro østerbro vesterbro christianshavn danmark
 jylland fyn sjælland bornholm lolland falster møn midtjylland nordjylland syddanmark
 hovedstaden europa tyskland sverige norge lund malmø funder tønder denmark danish
+malta spanien frankrig italien polen tyrkiet grækenland england skotland irland island finland
+holland belgien østrig schweiz portugal kroatien rumænien bulgarien ungarn litauen letland estland
+ukraine rusland syrien irak iran afghanistan somalia eritrea thailand kina indien pakistan
+grønland færøerne london paris berlin hamborg rom madrid oslo stockholm göteborg bergen
 kjellerup gjern them bjerringbro ry galten hammel hinnerup hadsten lystrup trige tilst brabrand
 viby højbjerg risskov egå hasle åbyhøj beder malling solbjerg tranbjerg mårslet skødstrup hornslet
 rønde kolind ebeltoft auning ørsted allingåbro randers langå hobro mariager arden støvring aars
@@ -209,7 +213,7 @@ lægehuset lægerne tandlægerne tandlæge tandlægen advokathuset rådhus rådh
 speciallægepraksis lægepraksis fysioterapi udbetaling station stadion svømmehal hotel fængsel
 kirkegård forsyning kollegiet kollegier kollegium fabrik maskinfabrik bageriet festival
 seminarium statsseminarium koncerthus forbund borgerforening folkeparti venstre kor kammerkor
-kommunale kommunal regionale tandpleje hospice plejehjem plejehjemmet bosted botilbud
+kommunale kommunal regionale tandpleje hospice optiker bedemand plejehjem plejehjemmet bosted botilbud
 college campus services service erhvervssikring repræsentation repræsentationen fiskeauktion
 hjemmesygeplejen socialpsykiatri visitation myndighed ungdomsuddannelse uddannelsesvejledning
 co

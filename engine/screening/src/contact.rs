@@ -54,7 +54,8 @@ fn switchboard(s: &str, h: &ContactHit) -> bool {
     }
     let n = &d[d.len() - 8..];
     let round = n[6..] == *b"00";
-    let repeated = n[2..4] == n[4..6] && n[4..6] == n[6..8];
+    // "76 16 16 16", or two pairs twice ("33 66 33 66"): chosen numbers
+    let repeated = n[2..4] == n[4..6] && n[4..6] == n[6..8] || n[..4] == n[4..];
     let personal = context_has(
         s,
         h.start,

@@ -105,6 +105,33 @@ impl Party {
             for p in std::iter::once(w.as_str()).chain(w.split('-')) {
                 tokens.insert(p.to_string());
                 tokens.insert(format!("{p}s"));
+                // e-mail addresses spell æ, ø, å in ASCII ("hoejgaard@",
+                // "hojgaard@"): those forms are the party's too
+                if !p.is_ascii() {
+                    for (ae, oe, aa) in [("ae", "oe", "aa"), ("a", "o", "a")] {
+                        let t: String = p
+                            .chars()
+                            .flat_map(|c| {
+                                let r = match c {
+                                    'æ' => ae,
+                                    'ø' => oe,
+                                    'å' => aa,
+                                    'é' => "e",
+                                    'ü' => "u",
+                                    'ö' => "o",
+                                    'ä' => "a",
+                                    _ => "",
+                                };
+                                if r.is_empty() {
+                                    vec![c]
+                                } else {
+                                    r.chars().collect()
+                                }
+                            })
+                            .collect();
+                        tokens.insert(t);
+                    }
+                }
             }
         }
         Party {
@@ -568,6 +595,12 @@ impl Screener {
                     o => o,
                 }
             };
+            // "konto 0004441236 (Guldborgsund Kommune, Opkrævning)",
+            // "tlf. 70 11 22 55 (Flextrafik A/S)": an institution named in
+            // brackets right after it owns it
+            if h.kind != MarkKind::Email && self.institution_in_brackets(s, toks, &owners, h.end) {
+                continue;
+            }
             let own_email = h
                 .local
                 .as_deref()
@@ -775,6 +808,57 @@ fn citizen_words(s: &str, toks: &[Tok]) -> Vec<(usize, usize, Owner)> {
 }
 
 impl Screener {
+    /// Whether "(" and an institution's name follow `at` on the same line.
+    fn institution_in_brackets(
+        &self,
+        s: &str,
+        toks: &[Tok],
+        owners: &[(usize, usize, Owner)],
+        at: usize,
+    ) -> bool {
+        let mut i = toks.partition_point(|t| t.start < at);
+        // over the rest of the account ("reg.nr. 0216 kontonr. 4069137722 (Rigspolitiet)")
+        let mut n = 0;
+        while let Some(t) = toks.get(i) {
+            let skip = !t.newline_before
+                && n < 6
+                && (t.kind == token::TokKind::Number
+                    || t.is_punct('.')
+                    || t.is_punct(':')
+                    || t.is_word()
+                        && matches!(t.text(s), "konto" | "kontonr" | "kontonummer" | "nr"));
+            if !skip {
+                break;
+            }
+            i += 1;
+            n += 1;
+        }
+        let (Some(open), Some(w)) = (toks.get(i), toks.get(i + 1)) else {
+            return false;
+        };
+        if !open.is_punct('(') || open.newline_before || !w.is_word() || !w.cap {
+            return false;
+        }
+        let j = owners.partition_point(|o| o.0 <= w.start);
+        if owners[j.saturating_sub(4)..j]
+            .iter()
+            .any(|o| o.0 <= w.start && w.end <= o.1)
+        {
+            return owners[j.saturating_sub(4)..j]
+                .iter()
+                .any(|o| o.0 <= w.start && w.end <= o.1 && o.2 == Owner::Org);
+        }
+        // the institution word may come second ("Guldborgsund Kommune")
+        let mut buf = String::new();
+        toks[i + 1..].iter().take(3).any(|t| {
+            t.is_word() && t.cap && {
+                lexicon::lower_into(t.text(s), &mut buf);
+                self.rules.flags(&buf) & rules::INSTITUTION != 0
+                    || self.rules.institution_suffixes.matches(&buf, 0)
+            }
+        })
+    }
+
     /// Whether an institution's name (an institution word in capitals or an
     /// institution span) comes before `at` in the same sentence, or in the
     /// same letterhead block, with no person, title or relation word in
@@ -807,7 +891,10 @@ impl Screener {
             }
             words += 1;
             // a name or an address before it decides ("flyttet fra
-            // Engvej 4 til Søvej 9": the first address is no institution)
+            // Engvej 4 til Søvej 9": the first address is no institution),
+            // except the owner of a practice after "v/" ("Lægepraksis v/
+            // Vibeke Lorentzen, Hestetorvet 2")
+            let mut decided = None;
             for owners in lists {
                 let j = owners.partition_point(|o| o.0 <= t.start);
                 if let Some(o) = owners[j.saturating_sub(4)..j]
@@ -815,8 +902,20 @@ impl Screener {
                     .rev()
                     .find(|o| o.0 <= t.start && t.end <= o.1)
                 {
-                    return o.2 == Owner::Org;
+                    decided = Some(*o);
+                    break;
                 }
+            }
+            if let Some((start, _, who)) = decided {
+                let v_slash = s[..start].trim_end().ends_with("v/");
+                if !(who == Owner::Person && v_slash) {
+                    return who == Owner::Org;
+                }
+                // skip the owner's name and go on with the practice
+                while i > 0 && toks[i - 1].start >= start {
+                    i -= 1;
+                }
+                continue;
             }
             lexicon::lower_into(t.text(s), &mut buf);
             let flags = self.rules.flags(&buf);

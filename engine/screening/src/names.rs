@@ -298,7 +298,31 @@ impl NameFinder<'_> {
                 let label = is_label(&buf) || self.rules.flags(&buf) & crate::rules::TITLE != 0;
                 title_before = label && !(run.len() == 1 && run[0].class == Class::Unknown);
             } else if k > 0 {
-                let mut p = k - 1;
+                // "fru van der Berg", "hr. de Neergaard": the title stands
+                // before the particles
+                let mut k0 = k;
+                while k0 > 0
+                    && k - k0 < 2
+                    && !toks[k0].newline_before
+                    && toks[k0 - 1].is_word()
+                    && !toks[k0 - 1].cap
+                    && is_particle(toks[k0 - 1].text(s))
+                {
+                    k0 -= 1;
+                }
+                if k0 < k
+                    && !(k0 > 0 && {
+                        let q = if toks[k0 - 1].is_punct('.') && k0 >= 2 {
+                            k0 - 2
+                        } else {
+                            k0 - 1
+                        };
+                        toks[q].is_word() && is_honorific(&toks[q].text(s).to_lowercase())
+                    })
+                {
+                    k0 = k;
+                }
+                let mut p = k0 - 1;
                 let dotted = toks[p].is_punct('.') && p > 0;
                 if dotted {
                     p -= 1;
