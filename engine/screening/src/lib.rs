@@ -705,9 +705,16 @@ impl Screener {
                 .map(|c| (c.start, c.end))
                 .collect(),
         );
+        // (towns are never taken for a person's name named elsewhere:
+        // "Anne Aalborg" does not make "9000 Aalborg" a name)
+        let mut buf = String::new();
         let loose = toks
             .iter()
             .filter(|t| names::is_cap_word(t) && !named.overlaps((t.start, t.end)))
+            .filter(|t| {
+                lexicon::lower_into(t.text(s), &mut buf);
+                self.rules.flags(&buf) & rules::TOWN == 0
+            })
             .map(|t| (t.start, t.end))
             .collect();
         Doc {

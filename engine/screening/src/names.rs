@@ -431,6 +431,31 @@ impl NameFinder<'_> {
                 k = next.max(k + 1);
                 continue;
             }
+            // "9220 Aalborg Øst", "Postnr. og by: 2000 Frederiksberg": words
+            // after a postcode on the same line are a town, unless a common
+            // first name is among them
+            let after_postcode = k > 0
+                && !toks[k].newline_before
+                && toks[k - 1].kind == TokKind::Number
+                && toks[k - 1].end - toks[k - 1].start == 4
+                && toks[k - 1].end < toks[k].start
+                && run.len() <= 3
+                && run.iter().all(|r| {
+                    !self
+                        .lex
+                        .name(key_of(&arena, r))
+                        .is_some_and(|n| n.first_rank > 0 && n.first_rank <= 3000)
+                });
+            if after_postcode && !title_before {
+                out.push(not_person(
+                    run[0].start,
+                    run[run.len() - 1].end,
+                    "town after a postcode",
+                    false,
+                ));
+                k = next.max(k + 1);
+                continue;
+            }
             // the run follows a lower-case word on the same line: truly mid-sentence
             let after_lower =
                 k > 0 && toks[k - 1].is_word() && !toks[k - 1].cap && !toks[k].newline_before;
@@ -933,8 +958,29 @@ impl NameFinder<'_> {
                                 "sagsbehandler",
                                 "udarbejdet",
                                 "notat",
+                                "referent",
+                                "skrevet",
+                                "journalført",
                             ],
-                        ));
+                        )
+                    // "Vores ref.: JGR"
+                    || toks[k - 1].is_punct(':')
+                        && k >= 3
+                        && toks[k - 2].is_punct('.')
+                        && is(k - 3, &["ref", "init"])
+                    // a signature line of its own closing a note ("\n\nLS")
+                    || t.newline_before && {
+                        let rest = &s[t.end..];
+                        let line_end = rest.find('\n').unwrap_or(rest.len());
+                        rest[..line_end].trim().is_empty()
+                            && (rest[line_end..].trim().is_empty()
+                                || rest[line_end..].starts_with("\n\n"))
+                            && s[..t.start].ends_with("\n\n")
+                            && !matches!(
+                                t.text(s),
+                                "OK" | "NB" | "PS" | "EU" | "DK" | "SFO" | "PPR" | "CPR" | "AKT"
+                            )
+                    });
             if initials {
                 out.push(NameCand {
                     start: t.start,
