@@ -111,7 +111,7 @@ ring se skriv send husk bemærk vedlagt vedhæftet kontakt læs svar tak velkomm
 digital nemid mitid e-boks borger sundhed statsforvaltningen
 glad lang gul brun bank blok find done from hope kiss list long odd vase veje west kamp due bue høj
 ene just till kure nord sang rise edit max indre jul skat koran eu allah gud jesus bibel
-dear madam my
+dear madam my kun ting el
 ";
 
 /// Words that are names but also ordinary Danish words or place names
@@ -213,7 +213,7 @@ lægehuset lægerne tandlægerne tandlæge tandlægen advokathuset rådhus rådh
 speciallægepraksis lægepraksis fysioterapi udbetaling station stadion svømmehal hotel fængsel
 kirkegård forsyning kollegiet kollegier kollegium fabrik maskinfabrik bageriet festival
 seminarium statsseminarium koncerthus forbund borgerforening folkeparti venstre kor kammerkor
-kommunale kommunal regionale tandpleje hospice optiker bedemand plejehjem plejehjemmet bosted botilbud
+kommunale kommunal regionale tandpleje hospice optiker bedemand cup plejehjem plejehjemmet bosted botilbud
 college campus services service erhvervssikring repræsentation repræsentationen fiskeauktion
 hjemmesygeplejen socialpsykiatri visitation myndighed ungdomsuddannelse uddannelsesvejledning
 co

@@ -843,7 +843,7 @@ impl Screener {
         let (Some(open), Some(w)) = (toks.get(i), toks.get(i + 1)) else {
             return false;
         };
-        if !open.is_punct('(') || open.newline_before || !w.is_word() || !w.cap {
+        if !open.is_punct('(') || s[at..open.start].contains("\n\n") || !w.is_word() || !w.cap {
             return false;
         }
         let j = owners.partition_point(|o| o.0 <= w.start);
@@ -926,6 +926,15 @@ impl Screener {
             }
             lexicon::lower_into(t.text(s), &mut buf);
             let flags = self.rules.flags(&buf);
+            // "klage til kommunens Borgerrådgiver, Frederiksgade 9": a role
+            // capitalised mid-sentence right before the address is an office
+            if t.cap
+                && !t.sent_start
+                && (flags & rules::TITLE != 0 || names::is_role(&buf))
+                && !s[t.end..at].chars().any(char::is_alphanumeric)
+            {
+                return true;
+            }
             if flags & rules::TITLE != 0 {
                 return false;
             }

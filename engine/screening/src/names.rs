@@ -209,7 +209,14 @@ impl NameFinder<'_> {
                     if w.chars().count() < 2 {
                         break; // "P-nummer"
                     }
-                    let (c, klen) = self.classify(w, tj.all_caps, &mut buf);
+                    // "AM-bidrag": the capitals of the cut word count
+                    let caps = if name_len < tj.end - tj.start {
+                        w.chars().count() >= 2
+                            && w.chars().all(|c| !c.is_alphabetic() || c.is_uppercase())
+                    } else {
+                        tj.all_caps
+                    };
+                    let (c, klen) = self.classify(w, caps, &mut buf);
                     let ks = arena.len() as u32;
                     arena.push_str(&buf[..klen]);
                     let key = (ks, arena.len() as u32);
@@ -219,7 +226,7 @@ impl NameFinder<'_> {
                         class: c,
                         key,
                         sent: tj.sent_start,
-                        all_caps: tj.all_caps,
+                        all_caps: caps,
                     });
                     j += 1;
                 }
@@ -1151,7 +1158,8 @@ fn date_word(s: &str, toks: &[Tok], k: usize) -> bool {
 /// Role and job words ending like "politiassistent", "AKT-vejleder",
 /// "sygeplejerske": a role stays outside a name's span and is evidence
 /// for the name after it, as titles are.
-fn is_role(w: &str) -> bool {
+pub(crate) fn is_role(w: &str) -> bool {
+    let w = w.strip_suffix("en").filter(|r| r.len() > 6).unwrap_or(w);
     const ROLES: &[&str] = &[
         "assistent",
         "konsulent",
