@@ -396,7 +396,8 @@ fn scan_numbers(s: &str, out: &mut Vec<ContactHit>) {
         // a number glued to letters or other digits is a code ("A12", "x2")
         if i > 0
             && (b[i - 1].is_ascii_alphanumeric()
-                || b[i - 1] == b'-' && i > 1 && b[i - 2].is_ascii_digit())
+                // "BS-2211/2024", "3-1234": a case or code number
+                || b[i - 1] == b'-' && i > 1 && b[i - 2].is_ascii_alphanumeric())
         {
             i = digits_at(b, i + (!c.is_ascii_digit()) as usize).max(i + 1);
             continue;

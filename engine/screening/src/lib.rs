@@ -580,10 +580,40 @@ impl Screener {
         // document the citizen of the case is the requester
         let citizen = citizen_words(s, toks);
         for h in contacts {
+            let near = nearest_owner(s, &[&owners, &addr_owners, &citizen], h.start);
+            // an account in the same table row or line as its owner's name
+            // with only account words between ("Lise Thorup   Ægtefælle
+            // 5977-0001234109", "Advokathuset I/S, klientkonto, reg.nr. 2277"):
+            // the requester's is never marked, an institution's neither
+            if h.kind == MarkKind::Account {
+                if let Some((who @ (Owner::Party | Owner::Org), gap)) = near {
+                    let same_line = !gap.contains('\n');
+                    let account_words = gap
+                        .split(|c: char| !c.is_alphabetic())
+                        .filter(|w| !w.is_empty())
+                        .all(|w| {
+                            let w = w.to_lowercase();
+                            w.contains("konto")
+                                || matches!(w.as_str(), "reg" | "regnr" | "nr")
+                                || (who == Owner::Party && self.rules.flags(&w) & rules::TITLE != 0)
+                        });
+                    // (a bank before an account is only where it is kept:
+                    // "Ægtefælle: Nordea, reg. 2222 konto ...")
+                    let org_ok = who == Owner::Party
+                        || gap.trim().is_empty()
+                        || gap.to_lowercase().contains("klientkonto");
+                    if same_line && account_words && org_ok {
+                        if who == Owner::Party {
+                            protected.push((h.start, h.end));
+                        }
+                        continue;
+                    }
+                }
+            }
             let owner = if h.ours {
                 Some(Owner::Org)
             } else {
-                match nearest_owner(s, &[&owners, &addr_owners, &citizen], h.start).map(|o| o.0) {
+                match near.map(|o| o.0) {
                     // a 70/80/90 number is a company's or a hotline's,
                     // unless it is written right after a person's name
                     Some(Owner::Person) => Some(Owner::Person),
