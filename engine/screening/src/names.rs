@@ -81,11 +81,23 @@ impl NameFinder<'_> {
         if flags & TITLE != 0 || is_role(full) {
             return (Class::Title, full.len());
         }
-        if all_caps && w.chars().count() <= 3 && !is_roman(w) {
+        let bare = w
+            .strip_suffix("'s")
+            .or_else(|| w.strip_suffix("\u{2019}s"))
+            .unwrap_or(w);
+        if all_caps && bare.chars().count() <= 3 && !is_roman(bare) {
             return (Class::Breaker, full.len()); // acronyms: CPR, PPR, SFO
         }
         if flags & INSTITUTION != 0 || self.rules.institution_suffixes.matches(full, 0) {
             return (Class::Breaker, full.len());
+        }
+        // "Skagen Kirkes", "Askov Højskoles": an institution in the genitive
+        if let Some(g) = full.strip_suffix('s').filter(|g| g.len() > 3) {
+            if self.rules.flags(g) & INSTITUTION != 0
+                || self.rules.institution_suffixes.matches(g, 0)
+            {
+                return (Class::Breaker, full.len());
+            }
         }
         if self.rules.street_word(full) {
             return (Class::Street, full.len());
@@ -435,6 +447,42 @@ impl NameFinder<'_> {
                     )
             } {
                 out.push(org_cand(run[0].start, run[run.len() - 1].end));
+                k = next.max(k + 1);
+                continue;
+            }
+            // "stormen Bodil", "færgen Peter Wessel", "M/S Dronning Ingrid",
+            // "Ingrid Marie-æbler", "Charles de Gaulle-lufthavnen": storms,
+            // ships and things named after a person are no person
+            let thing_before = k > 0 && !toks[k].newline_before && {
+                let p = toks[k - 1];
+                (p.is_word() && {
+                    lower_into(p.text(s), &mut buf);
+                    is_thing_word(&buf)
+                }) || (p.is_word()
+                    && k >= 3
+                    && p.text(s) == "S"
+                    && toks[k - 2].is_punct('/')
+                    && toks[k - 3].is_word()
+                    && matches!(toks[k - 3].text(s), "M" | "m"))
+            };
+            let compound_after = run.len() >= 2 && {
+                let last = &run[run.len() - 1];
+                s.as_bytes().get(last.end) == Some(&b'-')
+                    && s[last.end + 1..]
+                        .chars()
+                        .next()
+                        .is_some_and(char::is_lowercase)
+            };
+            // ("Stormen Otto lammer ...", "Færgen Margrete Læsø" open a sentence)
+            let thing_first =
+                run.len() >= 2 && is_thing_word(&s[run[0].start..run[0].end].to_lowercase());
+            if thing_before || compound_after || thing_first {
+                out.push(not_person(
+                    run[0].start,
+                    run[run.len() - 1].end,
+                    "a storm, ship or thing named after a person",
+                    false,
+                ));
                 k = next.max(k + 1);
                 continue;
             }
@@ -843,6 +891,10 @@ impl NameFinder<'_> {
     fn company_after(&self, s: &str, toks: &[Tok], mut k: usize, buf: &mut String) -> bool {
         let mut n = 0;
         while let Some(t) = toks.get(k) {
+            // "Hansen & Jensen Byg A/S"
+            if legal_form_at(s, toks, k) {
+                return true;
+            }
             if n >= 4 || t.newline_before || !(t.is_word() && t.cap) {
                 break;
             }
@@ -1001,7 +1053,8 @@ impl NameFinder<'_> {
                 continue;
             }
             if after_at || standalone_handle || (after_user_word || after_label) && handle() {
-                let start = if after_at { toks[k - 1].start } else { t.start };
+                // ("@" is not part of the name: "@Kenneth", "@TorbenJ")
+                let start = t.start;
                 let mut e = t.end;
                 while e < b.len()
                     && (b[e].is_ascii_alphanumeric()
@@ -1177,6 +1230,35 @@ pub(crate) fn is_role(w: &str) -> bool {
         "direktør",
     ];
     w.len() > 6 && ROLES.iter().any(|r| w.ends_with(r) && w.len() >= r.len())
+}
+
+/// Nouns before a name that make it the name of a thing: storms, ships,
+/// houses ("stormen Bodil", "færgen Peter Wessel", "landstedet Rolighed").
+fn is_thing_word(w: &str) -> bool {
+    matches!(
+        w,
+        "stormen"
+            | "orkanen"
+            | "storm"
+            | "orkan"
+            | "færgen"
+            | "hurtigfærgen"
+            | "skibet"
+            | "fregatten"
+            | "korvetten"
+            | "kutteren"
+            | "båden"
+            | "skonnerten"
+            | "fyrskibet"
+            | "krydstogtskibet"
+            | "landstedet"
+            | "herregården"
+            | "hotellet"
+            | "restauranten"
+            | "sorten"
+            | "æblesorten"
+            | "navnet"
+    )
 }
 
 /// Whether the text between two words of a line is a table's column gap

@@ -237,7 +237,9 @@ fn mark_sentence_starts(s: &str, toks: &mut [Tok]) {
                             && k >= 2
                             && matches!(
                                 toks[k - 2].kind,
-                                TokKind::Punct('.' | '!' | '?' | '"' | '\u{BB}' | '\u{AB}' | '\u{201D}')
+                                TokKind::Punct(
+                                    '.' | '!' | '?' | ':' | '"' | '\u{BB}' | '\u{AB}' | '\u{201D}'
+                                )
                             ))
                 }
                 _ => false,
