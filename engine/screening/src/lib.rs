@@ -735,16 +735,9 @@ impl Screener {
                 .map(|c| (c.start, c.end))
                 .collect(),
         );
-        // (towns are never taken for a person's name named elsewhere:
-        // "Anne Aalborg" does not make "9000 Aalborg" a name)
-        let mut buf = String::new();
         let loose = toks
             .iter()
             .filter(|t| names::is_cap_word(t) && !named.overlaps((t.start, t.end)))
-            .filter(|t| {
-                lexicon::lower_into(t.text(s), &mut buf);
-                self.rules.flags(&buf) & rules::TOWN == 0
-            })
             .map(|t| (t.start, t.end))
             .collect();
         Doc {
@@ -779,7 +772,9 @@ impl Screener {
             for &(a, b) in &d.loose {
                 lexicon::lower_into(&s[a..b], &mut buf);
                 let full = buf.as_str();
-                if self.rules.is_function(full) {
+                // (towns are never taken for a person's name named
+                // elsewhere: "Anne Aalborg" does not make "9000 Aalborg" one)
+                if self.rules.flags(full) & (rules::FUNCTION | rules::TOWN) != 0 {
                     continue;
                 }
                 let stripped = full.strip_suffix('s').or_else(|| full.strip_suffix('\''));

@@ -78,7 +78,7 @@ impl NameFinder<'_> {
         lower_into(w, buf);
         let full: &str = buf.as_str();
         let flags = self.rules.flags(full);
-        if flags & TITLE != 0 || is_role(full) {
+        if flags & TITLE != 0 {
             return (Class::Title, full.len());
         }
         let bare = w
@@ -167,6 +167,10 @@ impl NameFinder<'_> {
         }
         if self.rules.flags(key) & FUNCTION != 0 {
             return (Class::Function, key.len());
+        }
+        // (checked last: it runs only on words no list knows)
+        if is_role(key) {
+            return (Class::Title, key.len());
         }
         (Class::Unknown, key.len())
     }
@@ -474,8 +478,7 @@ impl NameFinder<'_> {
                         .is_some_and(char::is_lowercase)
             };
             // ("Stormen Otto lammer ...", "Færgen Margrete Læsø" open a sentence)
-            let thing_first =
-                run.len() >= 2 && is_thing_word(&s[run[0].start..run[0].end].to_lowercase());
+            let thing_first = run.len() >= 2 && is_thing_word(key_of(&arena, &run[0]));
             if thing_before || compound_after || thing_first {
                 out.push(not_person(
                     run[0].start,
