@@ -905,12 +905,15 @@ impl Screener {
         let mut i = toks.partition_point(|t| t.start < at);
         let mut words = 0;
         let mut buf = String::new();
+        // the start of the text already looked at (each gap is scanned once)
+        let mut seen = at;
         while i > 0 {
             i -= 1;
             let t = toks[i];
-            if at - t.start > 300 || words > 30 || s[t.end..at].contains("\n\n") {
+            if at - t.start > 300 || words > 30 || s[t.end..seen].contains("\n\n") {
                 return false;
             }
+            seen = t.start;
             // a sentence ended before this point
             if t.is_punct('.') || t.is_punct('!') || t.is_punct('?') {
                 if toks.get(i + 1).is_some_and(|n| n.sent_start) {
