@@ -907,6 +907,7 @@ impl Screener {
         let mut buf = String::new();
         // the start of the text already looked at (each gap is scanned once)
         let mut seen = at;
+        let in_brackets = i > 0 && toks[i - 1].is_punct('(');
         while i > 0 {
             i -= 1;
             let t = toks[i];
@@ -916,7 +917,7 @@ impl Screener {
             seen = t.start;
             // a sentence ended before this point
             if t.is_punct('.') || t.is_punct('!') || t.is_punct('?') {
-                if toks.get(i + 1).is_some_and(|n| n.sent_start) {
+                if toks.get(i + 1).is_some_and(|n| n.sent_start && n.cap) {
                     return false;
                 }
                 continue;
@@ -956,8 +957,11 @@ impl Screener {
             let flags = self.rules.flags(&buf);
             // "klage til kommunens Borgerrådgiver, Frederiksgade 9": a role
             // capitalised mid-sentence right before the address is an office
+            // (mid-sentence: after a lower-case word, also over a line break)
             if t.cap
-                && !t.sent_start
+                && i > 0
+                && toks[i - 1].is_word()
+                && !toks[i - 1].cap
                 && (flags & rules::TITLE != 0 || names::is_role(&buf))
                 && !s[t.end..at].chars().any(char::is_alphanumeric)
             {
@@ -966,9 +970,39 @@ impl Screener {
             if flags & rules::TITLE != 0 {
                 return false;
             }
-            if t.cap
-                && (flags & rules::INSTITUTION != 0
-                    || self.rules.institution_suffixes.matches(&buf, 0))
+            // where someone lives is a residence, even in a sentence that
+            // names the municipality ("Kommunen har truffet afgørelse om,
+            // at du skal anbringes på opholdsstedet Solbakken, Skovvej 2")
+            if matches!(
+                buf.as_str(),
+                "bor"
+                    | "boede"
+                    | "bosat"
+                    | "bopæl"
+                    | "anbragt"
+                    | "anbringes"
+                    | "flytter"
+                    | "flyttet"
+                    | "flyttede"
+                    | "opholder"
+            ) {
+                return false;
+            }
+            // a meeting room is in an institution ("i mødelokale 2.14 på
+            // 2. sal, Søvej 3")
+            if matches!(
+                buf.as_str(),
+                "mødelokale" | "mødelokalet" | "lokale" | "receptionen"
+            ) {
+                return true;
+            }
+            // an address in brackets describes the place named before it
+            // ("til afdelingen i Them (Vestergade 7, 8653 Them)"): there a
+            // lower-case institution word counts too (not "kommunen", an area)
+            let institution =
+                flags & rules::INSTITUTION != 0 || self.rules.institution_suffixes.matches(&buf, 0);
+            if institution
+                && (t.cap || in_brackets && !matches!(buf.as_str(), "kommune" | "kommunen"))
             {
                 return true;
             }

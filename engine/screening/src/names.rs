@@ -458,16 +458,26 @@ impl NameFinder<'_> {
             // "Ingrid Marie-æbler", "Charles de Gaulle-lufthavnen": storms,
             // ships and things named after a person are no person
             let thing_before = k > 0 && !toks[k].newline_before && {
-                let p = toks[k - 1];
+                // (over an opening quote: 'lokale "Skovlund"', 'kutteren "Storm Petrel"')
+                let q = if k >= 2
+                    && matches!(
+                        toks[k - 1].kind,
+                        TokKind::Punct('"' | '\u{201C}' | '\u{201E}' | '\u{BB}')
+                    ) {
+                    k - 1
+                } else {
+                    k
+                };
+                let p = toks[q - 1];
                 (p.is_word() && {
                     lower_into(p.text(s), &mut buf);
                     is_thing_word(&buf)
                 }) || (p.is_word()
-                    && k >= 3
+                    && q >= 3
                     && p.text(s) == "S"
-                    && toks[k - 2].is_punct('/')
-                    && toks[k - 3].is_word()
-                    && matches!(toks[k - 3].text(s), "M" | "m"))
+                    && toks[q - 2].is_punct('/')
+                    && toks[q - 3].is_word()
+                    && matches!(toks[q - 3].text(s), "M" | "m"))
             };
             let compound_after = run.len() >= 2 && {
                 let last = &run[run.len() - 1];
@@ -1260,6 +1270,10 @@ fn is_thing_word(w: &str) -> bool {
             | "restauranten"
             | "sorten"
             | "æblesorten"
+            | "lokale"
+            | "lokalet"
+            | "mødelokale"
+            | "mødelokalet"
             | "navnet"
     )
 }
