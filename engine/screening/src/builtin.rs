@@ -111,7 +111,8 @@ ring se skriv send husk bemærk vedlagt vedhæftet kontakt læs svar tak velkomm
 digital nemid mitid e-boks borger sundhed statsforvaltningen
 glad lang gul brun bank blok find done from hope kiss list long odd vase veje west kamp due bue høj
 ene just till kure nord sang rise edit max indre jul skat koran eu allah gud jesus bibel
-dear madam my kun ting el majestæt majestæts højhed kongelige
+dear madam my kun ting el majestæt majestæts højhed kongelige ulige
+fornavn fornavne efternavn efternavne mellemnavn mellemnavne
 ";
 
 /// Words that are names but also ordinary Danish words or place names

@@ -908,6 +908,7 @@ impl Screener {
         // the start of the text already looked at (each gap is scanned once)
         let mut seen = at;
         let in_brackets = i > 0 && toks[i - 1].is_punct('(');
+        let mut after_v = false;
         while i > 0 {
             i -= 1;
             let t = toks[i];
@@ -947,10 +948,12 @@ impl Screener {
                 if !(who == Owner::Person && v_slash) {
                     return who == Owner::Org;
                 }
-                // skip the owner's name and go on with the practice
+                // skip the owner's name and go on with the practice (which
+                // may be written in lower case: "speciallægepraksis v/ …")
                 while i > 0 && toks[i - 1].start >= start {
                     i -= 1;
                 }
+                after_v = true;
                 continue;
             }
             lexicon::lower_into(t.text(s), &mut buf);
@@ -1002,7 +1005,9 @@ impl Screener {
             let institution =
                 flags & rules::INSTITUTION != 0 || self.rules.institution_suffixes.matches(&buf, 0);
             if institution
-                && (t.cap || in_brackets && !matches!(buf.as_str(), "kommune" | "kommunen"))
+                && (t.cap
+                    || after_v
+                    || in_brackets && !matches!(buf.as_str(), "kommune" | "kommunen"))
             {
                 return true;
             }

@@ -527,8 +527,28 @@ impl NameFinder<'_> {
             // the run follows a lower-case word on the same line: truly mid-sentence
             let after_lower =
                 k > 0 && toks[k - 1].is_word() && !toks[k - 1].cap && !toks[k].newline_before;
+            // "… job hos Hansen\nEntreprise A/S", "fra Lund\nRevision": in
+            // hard-wrapped prose a run after a lower-case word continues on the
+            // next line with an institution word or a legal form (a signature's
+            // name starts its own line and is not taken)
+            let wrapped_org = after_lower
+                && toks.get(next).is_some_and(|t| {
+                    t.newline_before
+                        && t.is_word()
+                        && t.cap
+                        && !s[run[run.len() - 1].end..t.start].contains("\n\n")
+                        && (legal_form_at(s, toks, next + 1)
+                            || self.classify(t.text(s), t.all_caps, &mut buf).0 == Class::Breaker)
+                });
+            // "Kjeldsen VVS ApS", "Lund Holding": a legal form inside the run
+            let legal_word = run.iter().skip(1).any(|r| {
+                matches!(
+                    key_of(&arena, r),
+                    "aps" | "ivs" | "amba" | "smba" | "gmbh" | "ltd" | "inc" | "llc" | "holding"
+                )
+            });
             // "Bager Sørensen I/S", "Salling Group A/S": a legal form after the run
-            if legal_form_at(s, toks, next) {
+            if wrapped_org || legal_word || legal_form_at(s, toks, next) {
                 out.push(org_cand(run[0].start, run[run.len() - 1].end));
                 k = next.max(k + 1);
                 continue;
