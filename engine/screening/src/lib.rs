@@ -579,6 +579,7 @@ impl Screener {
         // "Borgeren oplyste sit nye nummer", "Ansøger: ...": in a case
         // document the citizen of the case is the requester
         let citizen = citizen_words(s, toks);
+        let mut last_own_end: Option<usize> = None;
         for h in contacts {
             let near = nearest_owner(s, &[&owners, &addr_owners, &citizen], h.start);
             // an account in the same table row or line as its owner's name
@@ -635,8 +636,23 @@ impl Screener {
                 .local
                 .as_deref()
                 .is_some_and(|l| parties.iter().any(|p| p.owns_email_local(l)));
-            if own_email || owner == Some(Owner::Party) && h.kind != MarkKind::Account {
+            // "Kontaktoplysninger: soeren.boegelund@gmail.com, +45 26 41 90 57":
+            // a phone or e-mail listed right after the party's own (only
+            // punctuation or "og"/"eller" between, same line) is the party's too
+            let after_own = h.kind != MarkKind::Account
+                && last_own_end.is_some_and(|e: usize| {
+                    e <= h.start && {
+                        let gap = &s[e..h.start];
+                        !gap.contains('\n')
+                            && gap.split(|c: char| !c.is_alphanumeric()).all(|w| {
+                                w.is_empty() || matches!(w, "og" | "eller" | "tlf" | "mobil")
+                            })
+                    }
+                });
+            if own_email || after_own || owner == Some(Owner::Party) && h.kind != MarkKind::Account
+            {
                 protected.push((h.start, h.end));
+                last_own_end = Some(h.end);
                 continue;
             }
             let name_built = h.local.as_deref().is_some_and(|l| {

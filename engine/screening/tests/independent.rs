@@ -152,7 +152,7 @@ fn independent_corpus_meets_floors() {
                 other: 0.95,
                 strict_precision: 0.95,
                 clean_marked: 0.12,
-                own_max: 8,
+                own_max: 7,
             },
             Floor {
                 group: "ocr",
