@@ -839,6 +839,7 @@ fn citizen_words(s: &str, toks: &[Tok]) -> Vec<(usize, usize, Owner)> {
     toks.iter()
         .filter(|t| {
             t.is_word()
+                && matches!(s.as_bytes()[t.start], b'b' | b'B' | b'a' | b'A')
                 && matches!(
                     t.text(s),
                     "borger"
@@ -925,6 +926,10 @@ impl Screener {
         let mut seen = at;
         let in_brackets = i > 0 && toks[i - 1].is_punct('(');
         let mut after_v = false;
+        let mut ends: Vec<usize> = lists
+            .iter()
+            .map(|o| o.partition_point(|x| x.0 < at))
+            .collect();
         while i > 0 {
             i -= 1;
             let t = toks[i];
@@ -948,8 +953,13 @@ impl Screener {
             // except the owner of a practice after "v/" ("Lægepraksis v/
             // Vibeke Lorentzen, Hestetorvet 2")
             let mut decided = None;
-            for owners in lists {
-                let j = owners.partition_point(|o| o.0 <= t.start);
+            for (owners, j) in lists.iter().zip(ends.iter_mut()) {
+                // (walking backwards: move each list's end down once, not a
+                // binary search per word)
+                while *j > 0 && owners[*j - 1].0 > t.start {
+                    *j -= 1;
+                }
+                let j = *j;
                 if let Some(o) = owners[j.saturating_sub(4)..j]
                     .iter()
                     .rev()
