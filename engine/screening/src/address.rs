@@ -17,6 +17,34 @@ pub struct AddrHit {
     pub reason: &'static str,
 }
 
+/// Danish month names: "2. juni" after a place is a date, not an address.
+const MONTHS: &[&str] = &[
+    "januar",
+    "februar",
+    "marts",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "okt",
+    "nov",
+    "dec",
+];
+
 /// Words after a number that make it a count, not a house number.
 const UNITS: &[&str] = &[
     "kr",
@@ -197,6 +225,18 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
                 }
             }
             if n.is_punct('%') {
+                k += 1;
+                continue;
+            }
+            // "Fårvang 2. juni 2023": a place and a date in a letter's head
+            if n.is_punct('.')
+                && toks.get(e + 1).is_some_and(|m| {
+                    m.is_word() && {
+                        lower_into(m.text(s), &mut buf);
+                        MONTHS.contains(&buf.as_str())
+                    }
+                })
+            {
                 k += 1;
                 continue;
             }
@@ -476,17 +516,23 @@ fn village_before_postcode(s: &str, toks: &[Tok], p: usize) -> Option<usize> {
     let mut q = p;
     let mut words = 0;
     while let Some(t) = toks.get(q) {
-        if t.is_word() && t.cap && !t.newline_before && words < 3 {
+        // the village may stand on a line of its own ("Skovbrynet 4\nBårup\n4370")
+        if t.is_word() && t.cap && (!t.newline_before || q == p) && words < 3 {
             q += 1;
             words += 1;
         } else {
             break;
         }
     }
-    if words == 0 || !toks.get(q).is_some_and(|t| t.is_punct(',')) {
+    if words == 0 {
         return None;
     }
-    postcode_at(s, toks, q + 1).map(|_| q + 1)
+    match toks.get(q) {
+        Some(t) if t.is_punct(',') => postcode_at(s, toks, q + 1).map(|_| q + 1),
+        // the postcode on the next line
+        Some(t) if t.newline_before => postcode_at(s, toks, q).map(|_| q),
+        _ => None,
+    }
 }
 
 /// Countries written on the line after a town.

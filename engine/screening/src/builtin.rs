@@ -111,6 +111,8 @@ ring se skriv send husk bemærk vedlagt vedhæftet kontakt læs svar tak velkomm
 digital nemid mitid e-boks borger sundhed statsforvaltningen
 glad lang gul brun bank blok find done from hope kiss list long odd vase veje west kamp due bue høj
 ene just till kure nord sang rise edit max indre jul skat koran eu allah gud jesus bibel
+dear madam my kun ting el majestæt majestæts højhed kongelige ulige
+fornavn fornavne efternavn efternavne mellemnavn mellemnavne
 ";
 
 /// Words that are names but also ordinary Danish words or place names
@@ -126,6 +128,7 @@ toft tang vad vest øst winther vinther lau lykke sommer krag kragh bonde frisk 
 ravn kok bager fri mod gram guld mai maj april juni august hans
 rose horn klit sund vest slot post sol sten toft lyng sand vind hede bille skytte jæger kramer
 lykke løkke perle svane vester mester snedker skipper mynte lærke
+may june july march park
 ";
 
 /// Titles and relation words: the capitalised word(s) after one of these are
@@ -164,6 +167,10 @@ ishøj vallensbæk dragør tårnby ballerup herlev gladsaxe gentofte frederiksbe
 hellerup valby vanløse brønshøj amager nørrebro østerbro vesterbro christianshavn danmark
 jylland fyn sjælland bornholm lolland falster møn midtjylland nordjylland syddanmark
 hovedstaden europa tyskland sverige norge lund malmø funder tønder denmark danish
+malta spanien frankrig italien polen tyrkiet grækenland england skotland irland island finland
+holland belgien østrig schweiz portugal kroatien rumænien bulgarien ungarn litauen letland estland
+ukraine rusland syrien irak iran afghanistan somalia eritrea thailand kina indien pakistan
+grønland færøerne london paris berlin hamborg rom madrid oslo stockholm göteborg bergen
 kjellerup gjern them bjerringbro ry galten hammel hinnerup hadsten lystrup trige tilst brabrand
 viby højbjerg risskov egå hasle åbyhøj beder malling solbjerg tranbjerg mårslet skødstrup hornslet
 rønde kolind ebeltoft auning ørsted allingåbro randers langå hobro mariager arden støvring aars
@@ -207,6 +214,7 @@ lægehuset lægerne tandlægerne tandlæge tandlægen advokathuset rådhus rådh
 speciallægepraksis lægepraksis fysioterapi udbetaling station stadion svømmehal hotel fængsel
 kirkegård forsyning kollegiet kollegier kollegium fabrik maskinfabrik bageriet festival
 seminarium statsseminarium koncerthus forbund borgerforening folkeparti venstre kor kammerkor
+kommunale kommunal regionale tandpleje hospice optiker bedemand cup plejehjem plejehjemmet bosted botilbud
 college campus services service erhvervssikring repræsentation repræsentationen fiskeauktion
 hjemmesygeplejen socialpsykiatri visitation myndighed ungdomsuddannelse uddannelsesvejledning
 co

@@ -54,7 +54,8 @@ fn switchboard(s: &str, h: &ContactHit) -> bool {
     }
     let n = &d[d.len() - 8..];
     let round = n[6..] == *b"00";
-    let repeated = n[2..4] == n[4..6] && n[4..6] == n[6..8];
+    // "76 16 16 16", or two pairs twice ("33 66 33 66"): chosen numbers
+    let repeated = n[2..4] == n[4..6] && n[4..6] == n[6..8] || n[..4] == n[4..];
     let personal = context_has(
         s,
         h.start,
@@ -69,6 +70,19 @@ fn switchboard(s: &str, h: &ContactHit) -> bool {
         ],
     );
     (round || repeated) && !personal
+}
+
+/// Whether a Danish phone number is a service number no person has: the
+/// 70, 80 and 90 ranges are issued to companies and hotlines only.
+pub(crate) fn service_number(s: &str, start: usize, end: usize) -> bool {
+    let d: Vec<u8> = s[start..end].bytes().filter(u8::is_ascii_digit).collect();
+    let n = match d.len() {
+        8 => &d[..],
+        10 if d.starts_with(b"45") => &d[2..],
+        12 if d.starts_with(b"0045") => &d[4..],
+        _ => return false,
+    };
+    matches!(&n[..2], b"70" | b"80" | b"90")
 }
 
 /// Phrases before a contact detail that make it the writing institution's
@@ -382,7 +396,8 @@ fn scan_numbers(s: &str, out: &mut Vec<ContactHit>) {
         // a number glued to letters or other digits is a code ("A12", "x2")
         if i > 0
             && (b[i - 1].is_ascii_alphanumeric()
-                || b[i - 1] == b'-' && i > 1 && b[i - 2].is_ascii_digit())
+                // "BS-2211/2024", "3-1234": a case or code number
+                || b[i - 1] == b'-' && i > 1 && b[i - 2].is_ascii_alphanumeric())
         {
             i = digits_at(b, i + (!c.is_ascii_digit()) as usize).max(i + 1);
             continue;

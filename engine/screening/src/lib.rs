@@ -105,6 +105,33 @@ impl Party {
             for p in std::iter::once(w.as_str()).chain(w.split('-')) {
                 tokens.insert(p.to_string());
                 tokens.insert(format!("{p}s"));
+                // e-mail addresses spell æ, ø, å in ASCII ("hoejgaard@",
+                // "hojgaard@"): those forms are the party's too
+                if !p.is_ascii() {
+                    for (ae, oe, aa) in [("ae", "oe", "aa"), ("a", "o", "a")] {
+                        let t: String = p
+                            .chars()
+                            .flat_map(|c| {
+                                let r = match c {
+                                    'æ' => ae,
+                                    'ø' => oe,
+                                    'å' => aa,
+                                    'é' => "e",
+                                    'ü' => "u",
+                                    'ö' => "o",
+                                    'ä' => "a",
+                                    _ => "",
+                                };
+                                if r.is_empty() {
+                                    vec![c]
+                                } else {
+                                    r.chars().collect()
+                                }
+                            })
+                            .collect();
+                        tokens.insert(t);
+                    }
+                }
             }
         }
         Party {
@@ -527,11 +554,14 @@ impl Screener {
                 continue;
             }
             // an institution's or company's address: its name right before
-            // ("Jobcenter Herning\nTorvet 19", "Bech & Holm ApS, Åboulevarden 13")
+            // ("Jobcenter Herning\nTorvet 19", "Bech & Holm ApS, Åboulevarden 13"),
+            // or an institution named earlier in the same sentence or
+            // letterhead with no person in between ("Samtalen holdes i
+            // Jobcentret, Fabriksvej 21, 1. sal")
             let org =
                 nearest_owner(s, &[&owners, &addr_owners], a.start).is_some_and(|(who, gap)| {
                     who == Owner::Org && !gap.chars().any(char::is_alphanumeric)
-                });
+                }) || self.institution_before(s, toks, &[&owners, &addr_owners], a.start);
             if org {
                 addr_owners.push((a.start, a.end, Owner::Org));
                 continue;
@@ -546,18 +576,83 @@ impl Screener {
             ));
             addr_owners.push((a.start, a.end, Owner::Person));
         }
+        // "Borgeren oplyste sit nye nummer", "Ansøger: ...": in a case
+        // document the citizen of the case is the requester
+        let citizen = citizen_words(s, toks);
+        let mut last_own_end: Option<usize> = None;
         for h in contacts {
+            let near = nearest_owner(s, &[&owners, &addr_owners, &citizen], h.start);
+            // an account in the same table row or line as its owner's name
+            // with only account words between ("Lise Thorup   Ægtefælle
+            // 5977-0001234109", "Advokathuset I/S, klientkonto, reg.nr. 2277"):
+            // the requester's is never marked, an institution's neither
+            if h.kind == MarkKind::Account {
+                if let Some((who @ (Owner::Party | Owner::Org), gap)) = near {
+                    let same_line = !gap.contains('\n');
+                    let account_words = gap
+                        .split(|c: char| !c.is_alphabetic())
+                        .filter(|w| !w.is_empty())
+                        .all(|w| {
+                            let w = w.to_lowercase();
+                            w.contains("konto")
+                                || matches!(w.as_str(), "reg" | "regnr" | "nr")
+                                || (who == Owner::Party && self.rules.flags(&w) & rules::TITLE != 0)
+                        });
+                    // (a bank before an account is only where it is kept:
+                    // "Ægtefælle: Nordea, reg. 2222 konto ...")
+                    let org_ok = who == Owner::Party
+                        || gap.trim().is_empty()
+                        || gap.to_lowercase().contains("klientkonto");
+                    if same_line && account_words && org_ok {
+                        if who == Owner::Party {
+                            protected.push((h.start, h.end));
+                        }
+                        continue;
+                    }
+                }
+            }
             let owner = if h.ours {
                 Some(Owner::Org)
             } else {
-                nearest_owner(s, &[&owners, &addr_owners], h.start).map(|o| o.0)
+                match near.map(|o| o.0) {
+                    // a 70/80/90 number is a company's or a hotline's,
+                    // unless it is written right after a person's name
+                    Some(Owner::Person) => Some(Owner::Person),
+                    _ if h.kind == MarkKind::Phone
+                        && contact::service_number(s, h.start, h.end) =>
+                    {
+                        Some(Owner::Org)
+                    }
+                    o => o,
+                }
             };
+            // "konto 0004441236 (Guldborgsund Kommune, Opkrævning)",
+            // "tlf. 70 11 22 55 (Flextrafik A/S)": an institution named in
+            // brackets right after it owns it
+            if h.kind != MarkKind::Email && self.institution_in_brackets(s, toks, &owners, h.end) {
+                continue;
+            }
             let own_email = h
                 .local
                 .as_deref()
                 .is_some_and(|l| parties.iter().any(|p| p.owns_email_local(l)));
-            if own_email || owner == Some(Owner::Party) && h.kind != MarkKind::Account {
+            // "Kontaktoplysninger: soeren.boegelund@gmail.com, +45 26 41 90 57":
+            // a phone or e-mail listed right after the party's own (only
+            // punctuation or "og"/"eller" between, same line) is the party's too
+            let after_own = h.kind != MarkKind::Account
+                && last_own_end.is_some_and(|e: usize| {
+                    e <= h.start && {
+                        let gap = &s[e..h.start];
+                        !gap.contains('\n')
+                            && gap.split(|c: char| !c.is_alphanumeric()).all(|w| {
+                                w.is_empty() || matches!(w, "og" | "eller" | "tlf" | "mobil")
+                            })
+                    }
+                });
+            if own_email || after_own || owner == Some(Owner::Party) && h.kind != MarkKind::Account
+            {
                 protected.push((h.start, h.end));
+                last_own_end = Some(h.end);
                 continue;
             }
             let name_built = h.local.as_deref().is_some_and(|l| {
@@ -693,7 +788,9 @@ impl Screener {
             for &(a, b) in &d.loose {
                 lexicon::lower_into(&s[a..b], &mut buf);
                 let full = buf.as_str();
-                if self.rules.is_function(full) {
+                // (towns are never taken for a person's name named
+                // elsewhere: "Anne Aalborg" does not make "9000 Aalborg" one)
+                if self.rules.flags(full) & (rules::FUNCTION | rules::TOWN) != 0 {
                     continue;
                 }
                 let stripped = full.strip_suffix('s').or_else(|| full.strip_suffix('\''));
@@ -733,6 +830,215 @@ impl Screener {
             reason,
             review: confidence < self.config.review_threshold,
         }
+    }
+}
+
+/// "borgeren", "ansøger": words that name the citizen of the case (the
+/// requester), as owners of the contact details after them.
+fn citizen_words(s: &str, toks: &[Tok]) -> Vec<(usize, usize, Owner)> {
+    toks.iter()
+        .filter(|t| {
+            t.is_word()
+                && matches!(s.as_bytes()[t.start], b'b' | b'B' | b'a' | b'A')
+                && matches!(
+                    t.text(s),
+                    "borger"
+                        | "borgeren"
+                        | "Borger"
+                        | "Borgeren"
+                        | "ansøger"
+                        | "ansøgeren"
+                        | "Ansøger"
+                        | "Ansøgeren"
+                )
+        })
+        .map(|t| (t.start, t.end, Owner::Party))
+        .collect()
+}
+
+impl Screener {
+    /// Whether "(" and an institution's name follow `at` on the same line.
+    fn institution_in_brackets(
+        &self,
+        s: &str,
+        toks: &[Tok],
+        owners: &[(usize, usize, Owner)],
+        at: usize,
+    ) -> bool {
+        let mut i = toks.partition_point(|t| t.start < at);
+        // over the rest of the account ("reg.nr. 0216 kontonr. 4069137722 (Rigspolitiet)")
+        let mut n = 0;
+        while let Some(t) = toks.get(i) {
+            let skip = !t.newline_before
+                && n < 6
+                && (t.kind == token::TokKind::Number
+                    || t.is_punct('.')
+                    || t.is_punct(':')
+                    || t.is_word()
+                        && matches!(t.text(s), "konto" | "kontonr" | "kontonummer" | "nr"));
+            if !skip {
+                break;
+            }
+            i += 1;
+            n += 1;
+        }
+        let (Some(open), Some(w)) = (toks.get(i), toks.get(i + 1)) else {
+            return false;
+        };
+        if !open.is_punct('(') || s[at..open.start].contains("\n\n") || !w.is_word() || !w.cap {
+            return false;
+        }
+        let j = owners.partition_point(|o| o.0 <= w.start);
+        if owners[j.saturating_sub(4)..j]
+            .iter()
+            .any(|o| o.0 <= w.start && w.end <= o.1)
+        {
+            return owners[j.saturating_sub(4)..j]
+                .iter()
+                .any(|o| o.0 <= w.start && w.end <= o.1 && o.2 == Owner::Org);
+        }
+        // the institution word may come second ("Guldborgsund Kommune")
+        let mut buf = String::new();
+        toks[i + 1..].iter().take(3).any(|t| {
+            t.is_word() && t.cap && {
+                lexicon::lower_into(t.text(s), &mut buf);
+                self.rules.flags(&buf) & rules::INSTITUTION != 0
+                    || self.rules.institution_suffixes.matches(&buf, 0)
+            }
+        })
+    }
+
+    /// Whether an institution's name (an institution word in capitals or an
+    /// institution span) comes before `at` in the same sentence, or in the
+    /// same letterhead block, with no person, title or relation word in
+    /// between: the address at `at` is the institution's.
+    fn institution_before(
+        &self,
+        s: &str,
+        toks: &[Tok],
+        lists: &[&[(usize, usize, Owner)]],
+        at: usize,
+    ) -> bool {
+        let mut i = toks.partition_point(|t| t.start < at);
+        let mut words = 0;
+        let mut buf = String::new();
+        // the start of the text already looked at (each gap is scanned once)
+        let mut seen = at;
+        let in_brackets = i > 0 && toks[i - 1].is_punct('(');
+        let mut after_v = false;
+        let mut ends: Vec<usize> = lists
+            .iter()
+            .map(|o| o.partition_point(|x| x.0 < at))
+            .collect();
+        while i > 0 {
+            i -= 1;
+            let t = toks[i];
+            if at - t.start > 300 || words > 30 || s[t.end..seen].contains("\n\n") {
+                return false;
+            }
+            seen = t.start;
+            // a sentence ended before this point
+            if t.is_punct('.') || t.is_punct('!') || t.is_punct('?') {
+                if toks.get(i + 1).is_some_and(|n| n.sent_start && n.cap) {
+                    return false;
+                }
+                continue;
+            }
+            if !t.is_word() {
+                continue;
+            }
+            words += 1;
+            // a name or an address before it decides ("flyttet fra
+            // Engvej 4 til Søvej 9": the first address is no institution),
+            // except the owner of a practice after "v/" ("Lægepraksis v/
+            // Vibeke Lorentzen, Hestetorvet 2")
+            let mut decided = None;
+            for (owners, j) in lists.iter().zip(ends.iter_mut()) {
+                // (walking backwards: move each list's end down once, not a
+                // binary search per word)
+                while *j > 0 && owners[*j - 1].0 > t.start {
+                    *j -= 1;
+                }
+                let j = *j;
+                if let Some(o) = owners[j.saturating_sub(4)..j]
+                    .iter()
+                    .rev()
+                    .find(|o| o.0 <= t.start && t.end <= o.1)
+                {
+                    decided = Some(*o);
+                    break;
+                }
+            }
+            if let Some((start, _, who)) = decided {
+                let v_slash = s[..start].trim_end().ends_with("v/");
+                if !(who == Owner::Person && v_slash) {
+                    return who == Owner::Org;
+                }
+                // skip the owner's name and go on with the practice (which
+                // may be written in lower case: "speciallægepraksis v/ …")
+                while i > 0 && toks[i - 1].start >= start {
+                    i -= 1;
+                }
+                after_v = true;
+                continue;
+            }
+            lexicon::lower_into(t.text(s), &mut buf);
+            let flags = self.rules.flags(&buf);
+            // "klage til kommunens Borgerrådgiver, Frederiksgade 9": a role
+            // capitalised mid-sentence right before the address is an office
+            // (mid-sentence: after a lower-case word, also over a line break)
+            if t.cap
+                && i > 0
+                && toks[i - 1].is_word()
+                && !toks[i - 1].cap
+                && (flags & rules::TITLE != 0 || names::is_role(&buf))
+                && !s[t.end..at].chars().any(char::is_alphanumeric)
+            {
+                return true;
+            }
+            if flags & rules::TITLE != 0 {
+                return false;
+            }
+            // where someone lives is a residence, even in a sentence that
+            // names the municipality ("Kommunen har truffet afgørelse om,
+            // at du skal anbringes på opholdsstedet Solbakken, Skovvej 2")
+            if matches!(
+                buf.as_str(),
+                "bor"
+                    | "boede"
+                    | "bosat"
+                    | "bopæl"
+                    | "anbragt"
+                    | "anbringes"
+                    | "flytter"
+                    | "flyttet"
+                    | "flyttede"
+                    | "opholder"
+            ) {
+                return false;
+            }
+            // a meeting room is in an institution ("i mødelokale 2.14 på
+            // 2. sal, Søvej 3")
+            if matches!(
+                buf.as_str(),
+                "mødelokale" | "mødelokalet" | "lokale" | "receptionen"
+            ) {
+                return true;
+            }
+            // an address in brackets describes the place named before it
+            // ("til afdelingen i Them (Vestergade 7, 8653 Them)"): there a
+            // lower-case institution word counts too (not "kommunen", an area)
+            let institution =
+                flags & rules::INSTITUTION != 0 || self.rules.institution_suffixes.matches(&buf, 0);
+            if institution
+                && (t.cap
+                    || after_v
+                    || in_brackets && !matches!(buf.as_str(), "kommune" | "kommunen"))
+            {
+                return true;
+            }
+        }
+        false
     }
 }
 

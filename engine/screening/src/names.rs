@@ -81,11 +81,23 @@ impl NameFinder<'_> {
         if flags & TITLE != 0 {
             return (Class::Title, full.len());
         }
-        if all_caps && w.chars().count() <= 3 && !is_roman(w) {
+        let bare = w
+            .strip_suffix("'s")
+            .or_else(|| w.strip_suffix("\u{2019}s"))
+            .unwrap_or(w);
+        if all_caps && bare.chars().count() <= 3 && !is_roman(bare) {
             return (Class::Breaker, full.len()); // acronyms: CPR, PPR, SFO
         }
         if flags & INSTITUTION != 0 || self.rules.institution_suffixes.matches(full, 0) {
             return (Class::Breaker, full.len());
+        }
+        // "Skagen Kirkes", "Askov Højskoles": an institution in the genitive
+        if let Some(g) = full.strip_suffix('s').filter(|g| g.len() > 3) {
+            if self.rules.flags(g) & INSTITUTION != 0
+                || self.rules.institution_suffixes.matches(g, 0)
+            {
+                return (Class::Breaker, full.len());
+            }
         }
         if self.rules.street_word(full) {
             return (Class::Street, full.len());
@@ -156,6 +168,10 @@ impl NameFinder<'_> {
         if self.rules.flags(key) & FUNCTION != 0 {
             return (Class::Function, key.len());
         }
+        // (checked last: it runs only on words no list knows)
+        if is_role(key) {
+            return (Class::Title, key.len());
+        }
         (Class::Unknown, key.len())
     }
 
@@ -209,7 +225,14 @@ impl NameFinder<'_> {
                     if w.chars().count() < 2 {
                         break; // "P-nummer"
                     }
-                    let (c, klen) = self.classify(w, tj.all_caps, &mut buf);
+                    // "AM-bidrag": the capitals of the cut word count
+                    let caps = if name_len < tj.end - tj.start {
+                        w.chars().count() >= 2
+                            && w.chars().all(|c| !c.is_alphabetic() || c.is_uppercase())
+                    } else {
+                        tj.all_caps
+                    };
+                    let (c, klen) = self.classify(w, caps, &mut buf);
                     let ks = arena.len() as u32;
                     arena.push_str(&buf[..klen]);
                     let key = (ks, arena.len() as u32);
@@ -219,7 +242,7 @@ impl NameFinder<'_> {
                         class: c,
                         key,
                         sent: tj.sent_start,
-                        all_caps: tj.all_caps,
+                        all_caps: caps,
                     });
                     j += 1;
                 }
@@ -230,6 +253,11 @@ impl NameFinder<'_> {
                 }
                 let nx = toks[j];
                 if inside(&nx) {
+                    break;
+                }
+                // a table's columns ("Ruth Ebbesen      Ægtefælle"): two spaces
+                // or a tab between words end the run
+                if column_gap(&s[toks[j - 1].end..nx.start]) {
                     break;
                 }
                 if nx.is_word()
@@ -293,7 +321,31 @@ impl NameFinder<'_> {
                 let label = is_label(&buf) || self.rules.flags(&buf) & crate::rules::TITLE != 0;
                 title_before = label && !(run.len() == 1 && run[0].class == Class::Unknown);
             } else if k > 0 {
-                let mut p = k - 1;
+                // "fru van der Berg", "hr. de Neergaard": the title stands
+                // before the particles
+                let mut k0 = k;
+                while k0 > 0
+                    && k - k0 < 2
+                    && !toks[k0].newline_before
+                    && toks[k0 - 1].is_word()
+                    && !toks[k0 - 1].cap
+                    && is_particle(toks[k0 - 1].text(s))
+                {
+                    k0 -= 1;
+                }
+                if k0 < k
+                    && !(k0 > 0 && {
+                        let q = if toks[k0 - 1].is_punct('.') && k0 >= 2 {
+                            k0 - 2
+                        } else {
+                            k0 - 1
+                        };
+                        toks[q].is_word() && is_honorific(&toks[q].text(s).to_lowercase())
+                    })
+                {
+                    k0 = k;
+                }
+                let mut p = k0 - 1;
                 let dotted = toks[p].is_punct('.') && p > 0;
                 if dotted {
                     p -= 1;
@@ -384,11 +436,119 @@ impl NameFinder<'_> {
                 k = next.max(k + 1);
                 continue;
             }
+            // "Boligselskabet Sct. Jørgen", "Skt. Olai Skole", "Sankt Hans":
+            // a saint's name names a place, church, school or company
+            if k >= 1 && !toks[k].newline_before && {
+                let p = if toks[k - 1].is_punct('.') && k >= 2 {
+                    k - 2
+                } else {
+                    k - 1
+                };
+                toks[p].is_word()
+                    && matches!(
+                        toks[p].text(s),
+                        "Sct" | "Skt" | "Sankt" | "sct" | "skt" | "sankt"
+                    )
+            } {
+                out.push(org_cand(run[0].start, run[run.len() - 1].end));
+                k = next.max(k + 1);
+                continue;
+            }
+            // "stormen Bodil", "færgen Peter Wessel", "M/S Dronning Ingrid",
+            // "Ingrid Marie-æbler", "Charles de Gaulle-lufthavnen": storms,
+            // ships and things named after a person are no person
+            let thing_before = k > 0 && !toks[k].newline_before && {
+                // (over an opening quote: 'lokale "Skovlund"', 'kutteren "Storm Petrel"')
+                let q = if k >= 2
+                    && matches!(
+                        toks[k - 1].kind,
+                        TokKind::Punct('"' | '\u{201C}' | '\u{201E}' | '\u{BB}')
+                    ) {
+                    k - 1
+                } else {
+                    k
+                };
+                let p = toks[q - 1];
+                (p.is_word() && {
+                    lower_into(p.text(s), &mut buf);
+                    is_thing_word(&buf)
+                }) || (p.is_word()
+                    && q >= 3
+                    && p.text(s) == "S"
+                    && toks[q - 2].is_punct('/')
+                    && toks[q - 3].is_word()
+                    && matches!(toks[q - 3].text(s), "M" | "m"))
+            };
+            let compound_after = run.len() >= 2 && {
+                let last = &run[run.len() - 1];
+                s.as_bytes().get(last.end) == Some(&b'-')
+                    && s[last.end + 1..]
+                        .chars()
+                        .next()
+                        .is_some_and(char::is_lowercase)
+            };
+            // ("Stormen Otto lammer ...", "Færgen Margrete Læsø" open a sentence)
+            let thing_first = run.len() >= 2 && is_thing_word(key_of(&arena, &run[0]));
+            if thing_before || compound_after || thing_first {
+                out.push(not_person(
+                    run[0].start,
+                    run[run.len() - 1].end,
+                    "a storm, ship or thing named after a person",
+                    false,
+                ));
+                k = next.max(k + 1);
+                continue;
+            }
+            // "9220 Aalborg Øst", "Postnr. og by: 2000 Frederiksberg": words
+            // after a postcode on the same line are a town, unless a common
+            // first name is among them
+            let after_postcode = k > 0
+                && !toks[k].newline_before
+                && toks[k - 1].kind == TokKind::Number
+                && toks[k - 1].end - toks[k - 1].start == 4
+                && toks[k - 1].end < toks[k].start
+                && run.len() <= 3
+                && run.iter().all(|r| {
+                    !self
+                        .lex
+                        .name(key_of(&arena, r))
+                        .is_some_and(|n| n.first_rank > 0 && n.first_rank <= 3000)
+                });
+            if after_postcode && !title_before {
+                out.push(not_person(
+                    run[0].start,
+                    run[run.len() - 1].end,
+                    "town after a postcode",
+                    false,
+                ));
+                k = next.max(k + 1);
+                continue;
+            }
             // the run follows a lower-case word on the same line: truly mid-sentence
             let after_lower =
                 k > 0 && toks[k - 1].is_word() && !toks[k - 1].cap && !toks[k].newline_before;
+            // "… job hos Hansen\nEntreprise A/S", "fra Lund\nRevision": in
+            // hard-wrapped prose a run after a lower-case word continues on the
+            // next line with an institution word or a legal form (a signature's
+            // name starts its own line and is not taken)
+            let wrapped_org = after_lower
+                && toks.get(next).is_some_and(|t| {
+                    t.newline_before
+                        && t.is_word()
+                        && t.cap
+                        && !s[run[run.len() - 1].end..t.start].contains("\n\n")
+                        && (legal_form_at(s, toks, next + 1)
+                            || self.classify(t.text(s), t.all_caps, &mut buf).0 == Class::Breaker)
+                });
+            // "Kjeldsen VVS ApS", "Lund Holding": a legal form inside the run
+            let legal_word = run.iter().skip(1).any(|r| {
+                matches!(
+                    key_of(&arena, r),
+                    "aps" | "ivs" | "amba" | "smba" | "gmbh" | "ltd" | "inc" | "llc" | "holding"
+                )
+            });
             // "Bager Sørensen I/S", "Salling Group A/S": a legal form after the run
-            if legal_form_at(s, toks, next) {
+            if wrapped_org || legal_word || legal_form_at(s, toks, next) {
                 out.push(org_cand(run[0].start, run[run.len() - 1].end));
                 k = next.max(k + 1);
                 continue;
@@ -411,6 +571,34 @@ impl NameFinder<'_> {
             {
                 out.push(org_cand(run[0].start, run[run.len() - 1].end));
                 k = next.max(k + 1);
+                continue;
+            }
+            // "Tandlægerne Skovgaard & Brix", "Advokatfirmaet Rye & Krogh":
+            // names joined by "&" after a practice or firm word are the
+            // firm's name, the words after "&" included
+            if toks.get(next).is_some_and(|t| t.is_punct('&')) && {
+                let first_breaker = run[0].class == Class::Breaker && run.len() >= 2;
+                let before_breaker = k > 0
+                    && !toks[k].newline_before
+                    && toks[k - 1].is_word()
+                    && toks[k - 1].cap
+                    && self
+                        .classify(toks[k - 1].text(s), toks[k - 1].all_caps, &mut buf)
+                        .0
+                        == Class::Breaker;
+                first_breaker || before_breaker
+            } {
+                let mut end = run[run.len() - 1].end;
+                let mut m = next + 1;
+                while let Some(t) = toks.get(m) {
+                    if !(t.is_word() && t.cap) || t.newline_before || m > next + 3 {
+                        break;
+                    }
+                    end = t.end;
+                    m += 1;
+                }
+                out.push(org_cand(run[0].start, end));
+                k = m.max(k + 1);
                 continue;
             }
             // "Børn og Unge", "Teknik og Miljø": two capitalised words that are
@@ -514,9 +702,16 @@ impl NameFinder<'_> {
                     && run[seg_start - 1].class == Class::Breaker
                     && !(run[seg_start - 1].all_caps
                         && run[seg_start - 1].end - run[seg_start - 1].start <= 3)
-                    && !seg
+                    && (!seg
                         .iter()
-                        .any(|r| matches!(r.class, Class::Strong | Class::Rare));
+                        .any(|r| matches!(r.class, Class::Strong | Class::Rare))
+                        // "Lægehuset Hjortshøj", "Hospice Søholm": one word
+                        // that is no common first name names the place
+                        || (seg.len() == 1
+                            && !self
+                                .lex
+                                .name(key_of(arena, &seg[0]))
+                                .is_some_and(|n| n.first_rank > 0 && n.first_rank <= 3000)));
                 if !seg.is_empty() && after_institution {
                     let end = match after {
                         Some(Class::Breaker) => run[i].end,
@@ -617,7 +812,12 @@ impl NameFinder<'_> {
             })
             .count();
         let sent = seg[0].sent;
-        let (conf, reason): (f32, &'static str) = if evidence {
+        // one word in capitals with no name beside it is an acronym or a
+        // letterhead ("SIRI", "EDI", "AULA"), kept as a candidate only
+        let lone_caps = n_words == 1 && seg.len() == 1 && seg[0].all_caps;
+        let (conf, reason): (f32, &'static str) = if lone_caps && !evidence {
+            (0.0, "a single word in capitals (an acronym?)")
+        } else if evidence {
             (0.85, "capitalised word(s) after a title or relation word")
         } else if strong > 0 {
             if n_words >= 2 {
@@ -724,6 +924,10 @@ impl NameFinder<'_> {
     fn company_after(&self, s: &str, toks: &[Tok], mut k: usize, buf: &mut String) -> bool {
         let mut n = 0;
         while let Some(t) = toks.get(k) {
+            // "Hansen & Jensen Byg A/S"
+            if legal_form_at(s, toks, k) {
+                return true;
+            }
             if n >= 4 || t.newline_before || !(t.is_word() && t.cap) {
                 break;
             }
@@ -846,8 +1050,29 @@ impl NameFinder<'_> {
                                 "sagsbehandler",
                                 "udarbejdet",
                                 "notat",
+                                "referent",
+                                "skrevet",
+                                "journalført",
                             ],
-                        ));
+                        )
+                    // "Vores ref.: JGR"
+                    || toks[k - 1].is_punct(':')
+                        && k >= 3
+                        && toks[k - 2].is_punct('.')
+                        && is(k - 3, &["ref", "init"])
+                    // a signature line of its own closing a note ("\n\nLS")
+                    || t.newline_before && {
+                        let rest = &s[t.end..];
+                        let line_end = rest.find('\n').unwrap_or(rest.len());
+                        rest[..line_end].trim().is_empty()
+                            && (rest[line_end..].trim().is_empty()
+                                || rest[line_end..].starts_with("\n\n"))
+                            && s[..t.start].ends_with("\n\n")
+                            && !matches!(
+                                t.text(s),
+                                "OK" | "NB" | "PS" | "EU" | "DK" | "SFO" | "PPR" | "CPR" | "AKT"
+                            )
+                    });
             if initials {
                 out.push(NameCand {
                     start: t.start,
@@ -861,7 +1086,8 @@ impl NameFinder<'_> {
                 continue;
             }
             if after_at || standalone_handle || (after_user_word || after_label) && handle() {
-                let start = if after_at { toks[k - 1].start } else { t.start };
+                // ("@" is not part of the name: "@Kenneth", "@TorbenJ")
+                let start = t.start;
                 let mut e = t.end;
                 while e < b.len()
                     && (b[e].is_ascii_alphanumeric()
@@ -1007,6 +1233,75 @@ fn date_word(s: &str, toks: &[Tok], k: usize) -> bool {
         || k > 0 && toks[k - 1].kind == TokKind::Number
         || k > 1 && toks[k - 1].is_punct(',') && toks[k - 2].is_word())
         && MONTHS_EN.contains(&toks[k].text(s))
+        // "Ons 15.00 - Tor 08.00": an abbreviated weekday before a time
+        || toks.get(k + 1).is_some_and(|t| t.kind == TokKind::Number)
+            && matches!(
+                toks[k].text(s),
+                "Man" | "Tir" | "Ons" | "Tor" | "Fre" | "Lør" | "Søn"
+            )
+}
+
+/// Role and job words ending like "politiassistent", "AKT-vejleder",
+/// "sygeplejerske": a role stays outside a name's span and is evidence
+/// for the name after it, as titles are.
+pub(crate) fn is_role(w: &str) -> bool {
+    let w = w.strip_suffix("en").filter(|r| r.len() > 6).unwrap_or(w);
+    const ROLES: &[&str] = &[
+        "assistent",
+        "konsulent",
+        "rådgiver",
+        "behandler",
+        "vejleder",
+        "terapeut",
+        "plejerske",
+        "sygeplejerske",
+        "koordinator",
+        "inspektør",
+        "betjent",
+        "fuldmægtig",
+        "chef",
+        "direktør",
+    ];
+    w.len() > 6 && ROLES.iter().any(|r| w.ends_with(r) && w.len() >= r.len())
+}
+
+/// Nouns before a name that make it the name of a thing: storms, ships,
+/// houses ("stormen Bodil", "færgen Peter Wessel", "landstedet Rolighed").
+fn is_thing_word(w: &str) -> bool {
+    matches!(
+        w,
+        "stormen"
+            | "orkanen"
+            | "storm"
+            | "orkan"
+            | "færgen"
+            | "hurtigfærgen"
+            | "skibet"
+            | "fregatten"
+            | "korvetten"
+            | "kutteren"
+            | "båden"
+            | "skonnerten"
+            | "fyrskibet"
+            | "krydstogtskibet"
+            | "landstedet"
+            | "herregården"
+            | "hotellet"
+            | "restauranten"
+            | "sorten"
+            | "æblesorten"
+            | "lokale"
+            | "lokalet"
+            | "mødelokale"
+            | "mødelokalet"
+            | "navnet"
+    )
+}
+
+/// Whether the text between two words of a line is a table's column gap
+/// (two spaces or more, or a tab).
+fn column_gap(gap: &str) -> bool {
+    gap.contains('\t') || gap.contains("  ")
 }
 
 /// Honorifics that are part of a name's span ("hr. Hansen", "fru Jensen").

@@ -18,7 +18,8 @@ const INSTITUTION_SUFFIXES: &str = "afdeling afdelingen forvaltning forvaltninge
     styrelsen styrelse ministeriet hospital hospitalet sygehus sygehuset skole skolen institution \
     institutionen kommune kommunen udvalget udvalg tilsyn tilsynet rådet retten huset klinik klinikken \
     børnehave børnehaven gymnasium gymnasiet sekretariat sekretariatet enhed enheden team teamet \
-    tjeneste tjenesten kontor kontoret";
+    tjeneste tjenesten kontor kontoret plejen forretning forretningen forsamlingshus korshær \
+    salen hjem hjemmet højskole højskolen airport konkurrence konkurrencen prisen";
 
 /// Compiled rule lists (see [`crate::builtin`] for what each means).
 #[derive(Debug, Clone)]

@@ -227,6 +227,8 @@ fn mark_sentence_starts(s: &str, toks: &mut [Tok]) {
                             | '\u{2014}'
                             | '>'
                             | '|'
+                            // a checkbox "[X] Kun mig selv" opens a field
+                            | ']'
                     ) || (c == '-' && toks[k - 1].newline_before)
                         // "… sagde han. - Hans bror": a quotation dash after a sentence
                         || (c == '-'
@@ -235,7 +237,9 @@ fn mark_sentence_starts(s: &str, toks: &mut [Tok]) {
                             && k >= 2
                             && matches!(
                                 toks[k - 2].kind,
-                                TokKind::Punct('.' | '!' | '?' | '"' | '\u{BB}' | '\u{AB}' | '\u{201D}')
+                                TokKind::Punct(
+                                    '.' | '!' | '?' | ':' | '"' | '\u{BB}' | '\u{AB}' | '\u{201D}'
+                                )
                             ))
                 }
                 _ => false,
