@@ -46,6 +46,33 @@ fn dk(d: NaiveDate) -> String {
     d.format("%d.%m.%Y").to_string()
 }
 
+/// What every message shares: the municipality as sender, Danish, and
+/// the message UUID derived from its delivery key.
+struct Letter<'a> {
+    key: &'a str,
+    label: String,
+    filename: String,
+    body: Vec<u8>,
+    format: &'a str,
+}
+
+impl Letter<'_> {
+    fn to(self, recipient: RecipientId, sender: &Sender, created: DateTime<Utc>) -> MemoMessage {
+        MemoMessage {
+            message_uuid: message_uuid_for(self.key),
+            label: self.label,
+            sender_cvr: sender.cvr.clone(),
+            sender_label: sender.label.clone(),
+            recipient,
+            created,
+            filename: self.filename,
+            pdf: self.body,
+            encoding_format: self.format.into(),
+            language: "da".into(),
+        }
+    }
+}
+
 /// The answer: the assembled PDF to the requester (citizen by CPR, or a
 /// third party by CPR/CVR). Delivery key: `response/<request id>`.
 pub fn response_message(
@@ -55,18 +82,14 @@ pub fn response_message(
     pdf: Vec<u8>,
     created: DateTime<Utc>,
 ) -> MemoMessage {
-    MemoMessage {
-        message_uuid: message_uuid_for(&delivery_key("response", request_id)),
+    Letter {
+        key: &delivery_key("response", request_id),
         label: format!("Svar på anmodning om aktindsigt ({request_id})"),
-        sender_cvr: sender.cvr.clone(),
-        sender_label: sender.label.clone(),
-        recipient,
-        created,
         filename: format!("aktindsigt-{}.pdf", safe_file_part(request_id)),
-        pdf,
-        encoding_format: "application/pdf".into(),
-        language: "da".into(),
+        body: pdf,
+        format: "application/pdf",
     }
+    .to(recipient, sender, created)
 }
 
 /// The receipt sent when a request arrives: request id and deadline, as a
@@ -91,18 +114,14 @@ pub fn receipt_message(
         dk(deadline),
         sender.label
     );
-    MemoMessage {
-        message_uuid: message_uuid_for(&delivery_key("receipt", request_id)),
+    Letter {
+        key: &delivery_key("receipt", request_id),
         label: format!("Kvittering: anmodning om aktindsigt ({request_id})"),
-        sender_cvr: sender.cvr.clone(),
-        sender_label: sender.label.clone(),
-        recipient,
-        created,
         filename: format!("kvittering-{}.txt", safe_file_part(request_id)),
-        pdf: text.into_bytes(),
-        encoding_format: "text/plain".into(),
-        language: "da".into(),
+        body: text.into_bytes(),
+        format: "text/plain",
     }
+    .to(recipient, sender, created)
 }
 
 /// A new deadline: the authority cannot answer in time and says why and
@@ -118,22 +137,18 @@ pub fn deadline_message(
 ) -> MemoMessage {
     let key = format!("deadline/{request_id}/{new_deadline}");
     let text = format!(
-        "Ny frist for svar på din anmodning om aktindsigt\n\n         Vi kan ikke nå at besvare din anmodning ({request_id}) inden for den sædvanlige frist.\n\n         Begrundelse:\n{reason}\n\n         Du kan forvente svar senest den {}.\n\n         Venlig hilsen\n{}\n",
+        "Ny frist for svar på din anmodning om aktindsigt\n\nVi kan ikke nå at besvare din anmodning ({request_id}) inden for den sædvanlige frist.\n\nBegrundelse:\n{reason}\n\nDu kan forvente svar senest den {}.\n\nVenlig hilsen\n{}\n",
         dk(new_deadline),
         sender.label
     );
-    MemoMessage {
-        message_uuid: message_uuid_for(&key),
+    Letter {
+        key: &key,
         label: format!("Ny frist: anmodning om aktindsigt ({request_id})"),
-        sender_cvr: sender.cvr.clone(),
-        sender_label: sender.label.clone(),
-        recipient,
-        created,
         filename: format!("frist-{}.txt", safe_file_part(request_id)),
-        pdf: text.into_bytes(),
-        encoding_format: "text/plain".into(),
-        language: "da".into(),
+        body: text.into_bytes(),
+        format: "text/plain",
     }
+    .to(recipient, sender, created)
 }
 
 /// A refusal ("afslag"): the decision, its reason and how to complain, as
@@ -147,21 +162,17 @@ pub fn refusal_message(
     created: DateTime<Utc>,
 ) -> MemoMessage {
     let text = format!(
-        "Afgørelse om aktindsigt\n\n         Vi har behandlet din anmodning om aktindsigt ({request_id}) og giver afslag.\n\n         Begrundelse:\n{reason}\n\n         Klagevejledning:\n{complaint}\n\n         Venlig hilsen\n{}\n",
+        "Afgørelse om aktindsigt\n\nVi har behandlet din anmodning om aktindsigt ({request_id}) og giver afslag.\n\nBegrundelse:\n{reason}\n\nKlagevejledning:\n{complaint}\n\nVenlig hilsen\n{}\n",
         sender.label
     );
-    MemoMessage {
-        message_uuid: message_uuid_for(&delivery_key("refusal", request_id)),
+    Letter {
+        key: &delivery_key("refusal", request_id),
         label: format!("Afgørelse: afslag på aktindsigt ({request_id})"),
-        sender_cvr: sender.cvr.clone(),
-        sender_label: sender.label.clone(),
-        recipient,
-        created,
         filename: format!("afslag-{}.txt", safe_file_part(request_id)),
-        pdf: text.into_bytes(),
-        encoding_format: "text/plain".into(),
-        language: "da".into(),
+        body: text.into_bytes(),
+        format: "text/plain",
     }
+    .to(recipient, sender, created)
 }
 
 /// Forwarding a request's documents to another municipality (by CVR),
@@ -175,21 +186,49 @@ pub fn forward_message(
     pdf: Vec<u8>,
     created: DateTime<Utc>,
 ) -> MemoMessage {
-    MemoMessage {
-        message_uuid: message_uuid_for(&forward_key(request_id, to_cvr)),
+    Letter {
+        key: &forward_key(request_id, to_cvr),
         label: format!("Videresendt til {to_label}: dokumenter i aktindsigtssag {request_id}"),
-        sender_cvr: sender.cvr.clone(),
-        sender_label: sender.label.clone(),
-        recipient: RecipientId::Cvr(to_cvr.to_string()),
-        created,
         filename: format!("videresendt-{}.pdf", safe_file_part(request_id)),
-        pdf,
-        encoding_format: "application/pdf".into(),
-        language: "da".into(),
+        body: pdf,
+        format: "application/pdf",
     }
+    .to(RecipientId::Cvr(to_cvr.to_string()), sender, created)
 }
 
 /// The delivery key for forwarding to one municipality.
 pub fn forward_key(request_id: &str, to_cvr: &str) -> String {
     format!("forward/{request_id}/{to_cvr}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letters_read_as_letters() {
+        let sender = Sender {
+            cvr: "29189919".into(),
+            label: "Testkommune".into(),
+        };
+        let r = || RecipientId::Cvr("12345678".into());
+        let d = NaiveDate::from_ymd_opt(2026, 12, 24).unwrap_or_default();
+        let now = Utc::now();
+        for m in [
+            receipt_message("AI-1", r(), &sender, d, d, now),
+            deadline_message("AI-1", r(), &sender, d, "Høring.", now),
+            refusal_message("AI-1", r(), &sender, "§ 30.", "Klag inden 4 uger.", now),
+        ] {
+            let text = String::from_utf8(m.pdf).unwrap();
+            assert!(
+                text.lines().all(|l| !l.starts_with(' ')),
+                "a line of {} starts with spaces:\n{text}",
+                m.label
+            );
+            assert!(
+                text.contains("AI-1") && text.ends_with("Testkommune\n"),
+                "{text}"
+            );
+        }
+    }
 }

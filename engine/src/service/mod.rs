@@ -334,6 +334,31 @@ impl RequestService {
         Ok(v)
     }
 
+    /// Changes a request that is still open; a closed one (sent,
+    /// withdrawn, refused) is refused with `what`.
+    fn update_open(
+        &self,
+        id: &str,
+        what: &'static str,
+        mut change: impl FnMut(&mut RequestRecord),
+    ) -> std::result::Result<RequestRecord, ServiceError> {
+        let (rec, open) = crate::requests::update(&self.settings.store, id, |r| {
+            if r.state.is_closed() {
+                return Ok(false);
+            }
+            change(r);
+            Ok(true)
+        })?;
+        if !open {
+            return Err(ServiceError::WrongState {
+                id: rec.id,
+                state: rec.state.as_str(),
+                what,
+            });
+        }
+        Ok(rec)
+    }
+
     /// The caseworkers' list: every request, searched, filtered, sorted and
     /// paged ([`marc_request::worklist`]). Staff who may see cases only.
     pub fn worklist(
@@ -405,20 +430,9 @@ impl RequestService {
                 before.deadline
             )));
         }
-        let (rec, ok) = crate::requests::update(&self.settings.store, id, |r| {
-            if r.state.is_closed() {
-                return Ok(false);
-            }
+        let rec = self.update_open(id, "it is closed", |r| {
             r.deadline = to;
-            Ok(true)
         })?;
-        if !ok {
-            return Err(ServiceError::WrongState {
-                id: rec.id,
-                state: rec.state.as_str(),
-                what: "it is closed",
-            });
-        }
         self.settings
             .audit
             .append(
@@ -480,21 +494,10 @@ impl RequestService {
             return Err(ServiceError::NoReason);
         }
         self.status(who, id)?;
-        let (rec, ok) = crate::requests::update(&self.settings.store, id, |r| {
-            if r.state.is_closed() {
-                return Ok(false);
-            }
+        let rec = self.update_open(id, "it is closed", |r| {
             r.set_state(RequestState::Refused, chrono::Utc::now());
             r.note = reason.to_string();
-            Ok(true)
         })?;
-        if !ok {
-            return Err(ServiceError::WrongState {
-                id: rec.id,
-                state: rec.state.as_str(),
-                what: "it is closed",
-            });
-        }
         self.settings
             .audit
             .append(
@@ -669,21 +672,10 @@ impl RequestService {
         id: &str,
     ) -> std::result::Result<RequestRecord, ServiceError> {
         self.status(who, id)?;
-        let (rec, ok) = crate::requests::update(&self.settings.store, id, |r| {
-            if r.state.is_closed() {
-                return Ok(false);
-            }
+        let rec = self.update_open(id, "it can no longer be withdrawn", |r| {
             r.set_state(RequestState::Cancelled, chrono::Utc::now());
             r.note = format!("withdrawn by {}", who.name());
-            Ok(true)
         })?;
-        if !ok {
-            return Err(ServiceError::WrongState {
-                id: rec.id,
-                state: rec.state.as_str(),
-                what: "it can no longer be withdrawn",
-            });
-        }
         self.settings
             .audit
             .append(NewEntry::user(who.actor(), "request.cancelled").request(id))

@@ -255,7 +255,10 @@ impl RunDir {
     /// take its time over the session) would otherwise write the profile
     /// back after the directory is gone.
     fn kill_browsers(&self) {
-        let flag = format!("--user-data-dir={}", self.0.display());
+        // Any argument naming the directory: the browser's
+        // `--user-data-dir=`, and its helpers' (crash handler, zygote)
+        // paths inside it.
+        let dir = self.0.display().to_string();
         let Ok(rd) = std::fs::read_dir("/proc") else {
             return;
         };
@@ -266,10 +269,10 @@ impl RunDir {
             let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
             let ours = cmdline
                 .split(|b| *b == 0)
-                .any(|arg| arg.starts_with(flag.as_bytes()));
+                .any(|arg| String::from_utf8_lossy(arg).contains(&dir));
             if ours {
-                // SAFETY: signalling a browser started for this robot
-                // attempt (its profile is in this attempt's directory).
+                // SAFETY: signalling a browser (or its helper) started for
+                // this robot attempt (it names this attempt's directory).
                 unsafe {
                     libc::kill(pid, libc::SIGKILL);
                 }
@@ -280,9 +283,11 @@ impl RunDir {
 
 impl Drop for RunDir {
     fn drop(&mut self) {
-        self.kill_browsers();
-        // A browser still shutting down may write a last file: try again.
-        for _ in 0..10 {
+        // A browser still shutting down may write a last file, and on a
+        // busy machine a killed one takes a while to go: kill and try
+        // again, for up to 10 s.
+        for _ in 0..50 {
+            self.kill_browsers();
             match std::fs::remove_dir_all(&self.0) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
                 Ok(()) if !self.0.exists() => return,

@@ -517,14 +517,18 @@ async fn reveal(
     }
 }
 
-async fn approve(
-    State(state): State<AppState>,
-    Staff(who): Staff,
-    Path(id): Path<String>,
+/// A caseworker's decision on a case: one backend call as `who` on the
+/// case `id`, then back to the case page (at `anchor`), or the refusal.
+async fn decide<T: Send + 'static>(
+    state: &AppState,
+    who: Principal,
+    id: String,
+    anchor: &str,
+    call: impl FnOnce(&dyn crate::Backend, &Principal, &str) -> Result<T, WebError> + Send + 'static,
 ) -> Response {
-    let (w, i) = (who.clone(), id.clone());
-    match state.call(move |b| b.approve(&w, &i)).await {
-        Ok(_) => Redirect::to(&format!("/sager/{id}")).into_response(),
+    let i = id.clone();
+    match state.call(move |b| call(b, &who, &i)).await {
+        Ok(_) => Redirect::to(&format!("/sager/{id}{anchor}")).into_response(),
         Err(e) => error_page(e),
     }
 }
@@ -537,6 +541,14 @@ fn field(form: &[u8], name: &str) -> String {
         .unwrap_or_default()
 }
 
+async fn approve(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    Path(id): Path<String>,
+) -> Response {
+    decide(&state, who, id, "", |b, w, i| b.approve(w, i)).await
+}
+
 async fn note(
     State(state): State<AppState>,
     Staff(who): Staff,
@@ -544,11 +556,10 @@ async fn note(
     RawForm(form): RawForm,
 ) -> Response {
     let text = field(&form, "note");
-    let (w, i) = (who.clone(), id.clone());
-    match state.call(move |b| b.add_note(&w, &i, &text)).await {
-        Ok(_) => Redirect::to(&format!("/sager/{id}#notater")).into_response(),
-        Err(e) => error_page(e),
-    }
+    decide(&state, who, id, "#notater", move |b, w, i| {
+        b.add_note(w, i, &text)
+    })
+    .await
 }
 
 async fn extend(
@@ -557,23 +568,16 @@ async fn extend(
     Path(id): Path<String>,
     RawForm(form): RawForm,
 ) -> Response {
-    let to = match field(&form, "deadline").trim().parse::<chrono::NaiveDate>() {
-        Ok(d) => d,
-        Err(_) => {
-            return error_page(WebError::Refused(
-                "Skriv den nye frist som en dato (ÅÅÅÅ-MM-DD).".into(),
-            ))
-        }
+    let Ok(to) = field(&form, "deadline").trim().parse::<chrono::NaiveDate>() else {
+        return error_page(WebError::Refused(
+            "Skriv den nye frist som en dato (ÅÅÅÅ-MM-DD).".into(),
+        ));
     };
     let reason = field(&form, "reason");
-    let (w, i) = (who.clone(), id.clone());
-    match state
-        .call(move |b| b.extend_deadline(&w, &i, to, &reason))
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/sager/{id}")).into_response(),
-        Err(e) => error_page(e),
-    }
+    decide(&state, who, id, "", move |b, w, i| {
+        b.extend_deadline(w, i, to, &reason)
+    })
+    .await
 }
 
 async fn refuse(
@@ -583,30 +587,21 @@ async fn refuse(
     RawForm(form): RawForm,
 ) -> Response {
     let reason = field(&form, "reason");
-    let (w, i) = (who.clone(), id.clone());
-    match state.call(move |b| b.refuse(&w, &i, &reason)).await {
-        Ok(_) => Redirect::to(&format!("/sager/{id}")).into_response(),
-        Err(e) => error_page(e),
-    }
+    decide(&state, who, id, "", move |b, w, i| b.refuse(w, i, &reason)).await
 }
 
-async fn take(state: State<AppState>, who: Staff, id: Path<String>) -> Response {
-    assign(state, who, id, true).await
-}
-
-async fn release(state: State<AppState>, who: Staff, id: Path<String>) -> Response {
-    assign(state, who, id, false).await
-}
-
-async fn assign(
+async fn take(
     State(state): State<AppState>,
     Staff(who): Staff,
     Path(id): Path<String>,
-    take: bool,
 ) -> Response {
-    let (w, i) = (who.clone(), id.clone());
-    match state.call(move |b| b.assign(&w, &i, take)).await {
-        Ok(_) => Redirect::to(&format!("/sager/{id}")).into_response(),
-        Err(e) => error_page(e),
-    }
+    decide(&state, who, id, "", |b, w, i| b.assign(w, i, true)).await
+}
+
+async fn release(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    Path(id): Path<String>,
+) -> Response {
+    decide(&state, who, id, "", |b, w, i| b.assign(w, i, false)).await
 }
