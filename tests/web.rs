@@ -505,6 +505,22 @@ fn a_caseworker_finds_reveals_takes_approves_and_refuses() {
         pdf.starts_with(b"%PDF"),
         "the approved answer is not downloadable"
     );
+    // Forwarded to the municipality the citizen moved to: not without a
+    // valid CVR number, then once.
+    b.fill("#fwd-name", "Nabokommune");
+    b.fill("#fwd-cvr", "123");
+    b.submit(&format!("form[action='/sager/{id}/videresend']"));
+    assert!(b.body().contains("8 digits"), "{}", b.body());
+    b.go(&s.url(&format!("/sager/{id}")));
+    b.fill("#fwd-name", "Nabokommune");
+    b.fill("#fwd-cvr", "29189900");
+    b.submit(&format!("form[action='/sager/{id}/videresend']"));
+    assert!(
+        s.outbox_messages(&id)
+            .iter()
+            .any(|m| m.contains("Videresendt til Nabokommune") && m.contains("29189900")),
+        "no forwarded message for {id}"
+    );
 
     // A second request, refused: not without a reason, then with one.
     c.go(&s.url("/ny"));
@@ -622,6 +638,7 @@ fn a_caseworker_finds_reveals_takes_approves_and_refuses() {
         "request.deadline_extended",
         "deadline.sent",
         "request.note_added",
+        "request.forwarded",
     ] {
         assert!(log.contains(action), "{action} not audited:\n{log}");
     }

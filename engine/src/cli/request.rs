@@ -641,7 +641,7 @@ pub fn deliver(g: &Global, id: &str) -> Result<i32> {
 pub fn forward(g: &Global, id: &str, cvr: &str, name: &str) -> Result<i32> {
     let (settings, _) = settings(g, None, None)?;
     let rec = crate::requests::get(&settings.store, id)?;
-    let r = pipeline::forward(&settings, &rec, cvr, name)?;
+    let r = pipeline::forward(&settings, &settings.actor, &rec, cvr, name)?;
     outln!(
         "forwarded to {name} (CVR {cvr}): {}{}",
         r.file.display(),

@@ -307,12 +307,13 @@ fn settle_response(settings: &Settings, key: &str, file: &Path, note: &str) -> R
 /// Forwards a request's PDF to another municipality (by CVR).
 pub fn forward(
     settings: &Settings,
+    actor: &str,
     rec: &RequestRecord,
     cvr: &str,
     label: &str,
 ) -> Result<DeliveryReceipt> {
     if cvr.len() != 8 || !cvr.chars().all(|c| c.is_ascii_digit()) {
-        bail!("--cvr must be 8 digits, got {cvr:?}");
+        bail!("the receiving municipality's CVR number must be 8 digits, got {cvr:?}");
     }
     if rec.leaks > 0 || rec.state == RequestState::Incomplete {
         bail!(
@@ -334,7 +335,7 @@ pub fn forward(
         .outbox
         .deliver(&marc_delivery::forward_key(&rec.id, cvr), &msg)?;
     settings.audit.append(
-        NewEntry::user(&settings.actor, "request.forwarded")
+        NewEntry::user(actor, "request.forwarded")
             .request(&rec.id)
             .detail(serde_json::json!({"to_cvr": cvr, "to": label, "message": r.message_uuid.to_string()})),
     )?;

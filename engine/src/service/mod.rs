@@ -480,6 +480,29 @@ impl RequestService {
         Ok(rec)
     }
 
+    /// A caseworker forwards a request's documents to another municipality
+    /// (the citizen has moved, or the case belongs there): the assembled
+    /// PDF, through Digital Post, once per receiver.
+    pub fn forward(
+        &self,
+        who: &Principal,
+        id: &str,
+        cvr: &str,
+        name: &str,
+    ) -> std::result::Result<RequestRecord, ServiceError> {
+        caseworker(who)?;
+        let rec = self.status(who, id)?;
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(ServiceError::CannotDeliver(
+                "name the receiving municipality".into(),
+            ));
+        }
+        crate::pipeline::forward(&self.settings, &who.actor(), &rec, cvr.trim(), name)
+            .map_err(|e| ServiceError::CannotDeliver(format!("{e:#}")))?;
+        Ok(rec)
+    }
+
     /// A caseworker refuses access with a reason; the requester gets a
     /// letter with the reason and how to complain.
     pub fn refuse(

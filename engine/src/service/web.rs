@@ -231,6 +231,16 @@ impl Backend for WebBackend {
             .map_err(web_error)
     }
 
+    fn forward(
+        &self,
+        who: &Principal,
+        id: &str,
+        cvr: &str,
+        name: &str,
+    ) -> Result<RequestRecord, WebError> {
+        self.service.forward(who, id, cvr, name).map_err(web_error)
+    }
+
     fn add_note(&self, who: &Principal, id: &str, text: &str) -> Result<RequestRecord, WebError> {
         self.service.add_note(who, id, text).map_err(web_error)
     }

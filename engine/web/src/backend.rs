@@ -112,6 +112,14 @@ pub trait Backend: Send + Sync + 'static {
         to: chrono::NaiveDate,
         reason: &str,
     ) -> Result<RequestRecord, WebError>;
+    /// A caseworker forwards a request's documents to another municipality.
+    fn forward(
+        &self,
+        who: &Principal,
+        id: &str,
+        cvr: &str,
+        name: &str,
+    ) -> Result<RequestRecord, WebError>;
     /// A caseworker writes an internal note on a case.
     fn add_note(&self, who: &Principal, id: &str, text: &str) -> Result<RequestRecord, WebError>;
     /// A caseworker refuses access, with a reason sent to the requester.

@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/sager/{id}/afslag", post(refuse))
         .route("/sager/{id}/frist", post(extend))
         .route("/sager/{id}/notat", post(note))
+        .route("/sager/{id}/videresend", post(forward))
 }
 
 /// A logged-in member of staff. Without a login the browser goes to the
@@ -377,6 +378,8 @@ struct CasePage {
     may_approve: bool,
     /// The request is open: it can still be refused.
     may_refuse: bool,
+    /// Its answer is assembled: it can be forwarded to another municipality.
+    may_forward: bool,
     runs: Vec<RunRow>,
     history: Vec<(String, String)>,
     /// (when, by whom, text), oldest first.
@@ -443,6 +446,15 @@ async fn render_case(
                 RequestState::HeldForReview | RequestState::Ready | RequestState::DeliveryFailed
             ),
         may_refuse: may_take && !r.state.is_closed(),
+        may_forward: may_take
+            && r.pdf.is_some()
+            && matches!(
+                r.state,
+                RequestState::HeldForReview
+                    | RequestState::Ready
+                    | RequestState::DeliveryFailed
+                    | RequestState::Delivered
+            ),
         may_take,
         runs: r
             .runs
@@ -558,6 +570,19 @@ async fn note(
     let text = field(&form, "note");
     decide(&state, who, id, "#notater", move |b, w, i| {
         b.add_note(w, i, &text)
+    })
+    .await
+}
+
+async fn forward(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    Path(id): Path<String>,
+    RawForm(form): RawForm,
+) -> Response {
+    let (cvr, name) = (field(&form, "cvr"), field(&form, "name"));
+    decide(&state, who, id, "", move |b, w, i| {
+        b.forward(w, i, &cvr, &name)
     })
     .await
 }
