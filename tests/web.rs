@@ -619,8 +619,52 @@ fn a_caseworker_finds_reveals_takes_approves_and_refuses() {
         "a caseworker reads statistics"
     );
 
+    // An administrator exempts a citizen (with a reason) and lifts it again.
+    let out = s.staff_add("ada", "admin", "administratorens kode 99");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let a = s.browser();
+    s.staff_login(&a, "ada", "administratorens kode 99");
+    a.go(&s.url("/admin"));
+    let page = a.body();
+    assert!(
+        page.contains("kim") && page.contains("lis") && page.contains("ada"),
+        "{page}"
+    );
+    a.axe_clean("the administration page");
+    let other = s.cpr_of(&people[1]);
+    a.fill("#ex-cpr", &other);
+    a.js("document.querySelector('#ex-reason').removeAttribute('required')");
+    a.submit("form[action='/admin/undtagelse']");
+    assert!(a.body().contains("Skriv en begrundelse"), "{}", a.body());
+    a.go(&s.url("/admin"));
+    a.fill("#ex-cpr", "311399-1234");
+    a.fill("#ex-reason", "Forkert nummer.");
+    a.submit("form[action='/admin/undtagelse']");
+    assert!(
+        a.body().contains("CPR-nummeret er ikke gyldigt"),
+        "{}",
+        a.body()
+    );
+    a.go(&s.url("/admin"));
+    a.fill("#ex-cpr", &other);
+    a.fill("#ex-reason", "Verserende politisag.");
+    a.submit("form[action='/admin/undtagelse']");
+    let page = a.body();
+    assert!(
+        page.contains("Verserende politisag.") && page.contains(&format!("{}-••••", &other[..6])),
+        "{page}"
+    );
+    a.submit("form[action='/admin/undtagelse/fjern']");
+    assert!(!a.body().contains("Verserende politisag."), "{}", a.body());
+    assert_eq!(
+        b.status_of(&s.url("/admin")),
+        404,
+        "a caseworker administers"
+    );
+
     // A citizen is not staff.
     assert_eq!(c.status_of(&s.url("/sager")), 404);
+    assert_eq!(c.status_of(&s.url("/admin")), 404);
     assert_eq!(c.status_of(&s.url("/statistik")), 404);
     assert_eq!(c.status_of(&s.url(&format!("/sager/{id}"))), 404);
 
@@ -639,6 +683,8 @@ fn a_caseworker_finds_reveals_takes_approves_and_refuses() {
         "deadline.sent",
         "request.note_added",
         "request.forwarded",
+        "exemption.added",
+        "exemption.removed",
     ] {
         assert!(log.contains(action), "{action} not audited:\n{log}");
     }

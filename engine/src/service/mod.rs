@@ -138,6 +138,17 @@ fn caseworker(who: &Principal) -> std::result::Result<&str, ServiceError> {
     }
 }
 
+/// Only administrators configure.
+fn admin(who: &Principal) -> std::result::Result<(), ServiceError> {
+    match who {
+        Principal::Staff {
+            role: marc_request::access::Role::Admin,
+            ..
+        } => Ok(()),
+        _ => Err(ServiceError::NotFound),
+    }
+}
+
 /// The service over one installation's settings.
 #[derive(Clone)]
 pub struct RequestService {
@@ -630,6 +641,62 @@ impl RequestService {
             )
             .map_err(anyhow::Error::from)?;
         Ok(rows)
+    }
+
+    /// The administrator's overview: staff accounts and exempt citizens.
+    pub fn admin_view(
+        &self,
+        who: &Principal,
+    ) -> std::result::Result<marc_web::backend::AdminView, ServiceError> {
+        admin(who)?;
+        let staff = staff::list(&self.settings)?
+            .into_iter()
+            .map(|a| {
+                (
+                    a.user,
+                    a.role.dansk().to_string(),
+                    a.created.format("%d-%m-%Y").to_string(),
+                )
+            })
+            .collect();
+        let exempt = crate::pipeline::exemptions::list(&self.settings.store)?
+            .into_iter()
+            .map(|e| marc_web::backend::ExemptRow {
+                cpr: e.cpr,
+                reason: e.reason,
+                by: e.by,
+                added: e.added.format("%d-%m-%Y").to_string(),
+            })
+            .collect();
+        Ok(marc_web::backend::AdminView { staff, exempt })
+    }
+
+    /// An administrator exempts a citizen from automatic handling (with a
+    /// reason, for staff only), or lifts the exemption (`reason` `None`).
+    pub fn set_exempt(
+        &self,
+        who: &Principal,
+        cpr: &str,
+        reason: Option<&str>,
+    ) -> std::result::Result<(), ServiceError> {
+        use crate::pipeline::exemptions;
+        admin(who)?;
+        let cpr: marc_model::Cpr = cpr
+            .trim()
+            .parse()
+            .map_err(|e| ServiceError::BadCpr(format!("{e}")))?;
+        let (store, audit) = (&self.settings.store, &self.settings.audit);
+        match reason.map(str::trim) {
+            Some("") => Err(ServiceError::NoReason),
+            Some(why) => {
+                exemptions::add(store, audit, &who.actor(), &cpr, why)?;
+                Ok(())
+            }
+            None => {
+                exemptions::remove(store, audit, &who.actor(), &cpr)?;
+                Ok(())
+            }
+        }
     }
 
     /// A caseworker takes a request (or gives it back with `take = false`).

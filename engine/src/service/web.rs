@@ -269,6 +269,14 @@ impl Backend for WebBackend {
         self.service.audit_log(who, q).map_err(web_error)
     }
 
+    fn admin_view(&self, who: &Principal) -> Result<marc_web::backend::AdminView, WebError> {
+        self.service.admin_view(who).map_err(web_error)
+    }
+
+    fn set_exempt(&self, who: &Principal, cpr: &str, reason: Option<&str>) -> Result<(), WebError> {
+        self.service.set_exempt(who, cpr, reason).map_err(web_error)
+    }
+
     fn reveal_cpr(&self, who: &Principal, id: &str) -> Result<String, WebError> {
         self.service.reveal_cpr(who, id).map_err(web_error)
     }

@@ -134,6 +134,10 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<marc_request::stats::Stats, WebError>;
     /// Audit log entries, newest first (auditors, managers, administrators).
     fn audit_log(&self, who: &Principal, f: &AuditQuery) -> Result<Vec<AuditRow>, WebError>;
+    /// What the administrator's page shows (administrators only).
+    fn admin_view(&self, who: &Principal) -> Result<AdminView, WebError>;
+    /// Exempts a citizen from automatic handling, or lifts it (administrators).
+    fn set_exempt(&self, who: &Principal, cpr: &str, reason: Option<&str>) -> Result<(), WebError>;
     /// A request's full CPR number, audited.
     fn reveal_cpr(&self, who: &Principal, id: &str) -> Result<String, WebError>;
     /// Session storage (kept in the engine's store).
@@ -173,4 +177,21 @@ pub struct AuditRow {
     pub request: String,
     pub system: String,
     pub detail: String,
+}
+
+/// The administrator's page: staff accounts and exempt citizens.
+#[derive(Clone, Debug, Default)]
+pub struct AdminView {
+    /// (login name, role, created), by name.
+    pub staff: Vec<(String, String, String)>,
+    pub exempt: Vec<ExemptRow>,
+}
+
+/// A citizen exempt from automatic handling, as the page shows it.
+#[derive(Clone, Debug)]
+pub struct ExemptRow {
+    pub cpr: String,
+    pub reason: String,
+    pub by: String,
+    pub added: String,
 }

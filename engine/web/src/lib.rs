@@ -14,6 +14,7 @@
 //! Cross-cutting checks are tower layers, each testable alone; no page
 //! carries a CPR number in its URL.
 
+pub mod admin;
 pub mod auditlog;
 pub mod backend;
 pub mod csrf;

@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::staff::routes())
         .merge(crate::stats::routes())
         .merge(crate::auditlog::routes())
+        .merge(crate::admin::routes())
         .fallback(not_found)
 }
 
@@ -62,6 +63,8 @@ pub struct Layout {
     pub stats: bool,
     /// ... who reads the audit log (auditors, managers, administrators).
     pub audit: bool,
+    /// ... who administers (administrators).
+    pub admin: bool,
 }
 
 impl Layout {
@@ -106,6 +109,13 @@ impl Layout {
                     ..
                 })
             ),
+            admin: matches!(
+                who,
+                Some(Principal::Staff {
+                    role: Role::Admin,
+                    ..
+                })
+            ),
         }
     }
 }
@@ -132,6 +142,7 @@ pub fn message_page(status: StatusCode, title: &str, text: &str) -> Response {
             cases: false,
             stats: false,
             audit: false,
+            admin: false,
         },
         text: text.to_string(),
     };

@@ -546,7 +546,7 @@ async fn decide<T: Send + 'static>(
 }
 
 /// The value of a url-encoded form's field (empty when missing).
-fn field(form: &[u8], name: &str) -> String {
+pub(crate) fn field(form: &[u8], name: &str) -> String {
     url::form_urlencoded::parse(form)
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
