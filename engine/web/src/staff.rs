@@ -5,7 +5,7 @@
 
 use crate::backend::WebError;
 use crate::pages::{dato, error_page, today, Layout};
-use crate::viewer::{safe_next, KEY};
+use crate::viewer::{logged_in, safe_next, to_login, KEY};
 use crate::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -44,23 +44,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Staff {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let session = Session::from_request_parts(parts, state)
-            .await
-            .map_err(|(s, m)| (s, m).into_response())?;
-        match session.get::<Principal>(KEY).await {
-            Ok(Some(p @ Principal::Staff { .. })) => Ok(Staff(p)),
-            Ok(Some(_)) => Err(error_page(WebError::NotFound)),
-            _ => {
-                let next = if parts.method == axum::http::Method::GET {
-                    parts.uri.path().to_string()
-                } else {
-                    "/sager".to_string()
-                };
-                let q = url::form_urlencoded::Serializer::new(String::new())
-                    .append_pair("next", &next)
-                    .finish();
-                Err(Redirect::to(&format!("/personale?{q}")).into_response())
-            }
+        match logged_in(parts, state).await? {
+            Some(p @ Principal::Staff { .. }) => Ok(Staff(p)),
+            Some(_) => Err(error_page(WebError::NotFound)),
+            None => Err(to_login(parts, "/personale", "/sager")),
         }
     }
 }

@@ -18,26 +18,37 @@ impl<S: Send + Sync> FromRequestParts<S> for Viewer {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let session = Session::from_request_parts(parts, state)
-            .await
-            .map_err(|(s, m)| (s, m).into_response())?;
-        match session.get::<Principal>(KEY).await {
-            Ok(Some(p)) => Ok(Viewer(p)),
-            _ => {
-                // Only our own paths come back (no open redirect), and only
-                // for GET: a form posted after the session ended is not replayed.
-                let next = if parts.method == axum::http::Method::GET {
-                    parts.uri.path().to_string()
-                } else {
-                    "/".to_string()
-                };
-                let q = url::form_urlencoded::Serializer::new(String::new())
-                    .append_pair("next", &next)
-                    .finish();
-                Err(Redirect::to(&format!("/login?{q}")).into_response())
-            }
+        match logged_in(parts, state).await? {
+            Some(p) => Ok(Viewer(p)),
+            None => Err(to_login(parts, "/login", "/")),
         }
     }
+}
+
+/// The principal a login put in the session, if any.
+pub(crate) async fn logged_in<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+) -> Result<Option<Principal>, Response> {
+    let session = Session::from_request_parts(parts, state)
+        .await
+        .map_err(|(s, m)| (s, m).into_response())?;
+    Ok(session.get::<Principal>(KEY).await.ok().flatten())
+}
+
+/// The way to `login` and back: only our own paths come back (no open
+/// redirect), and only for GET — a form posted after the session ended is
+/// not replayed; it comes back to `fallback`.
+pub(crate) fn to_login(parts: &Parts, login: &str, fallback: &str) -> Response {
+    let next = if parts.method == axum::http::Method::GET {
+        parts.uri.path()
+    } else {
+        fallback
+    };
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("next", next)
+        .finish();
+    Redirect::to(&format!("{login}?{q}")).into_response()
 }
 
 /// A path of ours to return to after login; anything else goes home.
