@@ -11,7 +11,9 @@
 //! - [`access`]: who may see a request;
 //! - [`worklist`]: the caseworkers' list (search, filter, sort, page) and
 //!   how urgent each request is;
-//! - [`stats`]: the managers' statistics over a period.
+//! - [`stats`]: the managers' statistics over a period;
+//! - [`review`]: a caseworker's decisions on the marks and documents of an
+//!   answer, kept reversible until it is sent.
 //!
 //! Everything here is plain data and pure functions, so the rules are tested
 //! without a browser, a store or a server.
@@ -20,6 +22,7 @@ pub mod access;
 pub mod consent;
 pub mod deadline;
 pub mod record;
+pub mod review;
 pub mod stats;
 pub mod worklist;
 

@@ -10,6 +10,7 @@
 
 mod delivery;
 pub mod exemptions;
+pub mod review;
 mod robots;
 
 pub use delivery::{
@@ -421,9 +422,35 @@ pub fn mask(s: &str) -> String {
 
 /// Stage 2: screening, assembly, the independent leak check, and the
 /// control level's decision; delivers when nothing holds the request back.
+/// A caseworker's review decisions made so far are applied.
 pub fn finish(
     settings: &Settings,
     rec: RequestRecord,
+    progress: Option<&dyn Progress>,
+) -> Result<Outcome> {
+    let review = review::load(&settings.store, &rec.id)?;
+    assemble(settings, rec, &review, None, progress)
+}
+
+/// A caseworker's approval: the answer is assembled again from screening
+/// and `review` (the decisions the caseworker saw), checked for leaks, and
+/// delivered unless it is incomplete or leaks. What the caseworker has seen
+/// (the control level, unreadable text, left-out documents) no longer holds
+/// it.
+pub fn approve(
+    settings: &Settings,
+    rec: RequestRecord,
+    review: &marc_request::review::Review,
+    approver: &str,
+) -> Result<Outcome> {
+    assemble(settings, rec, review, Some(approver), None)
+}
+
+fn assemble(
+    settings: &Settings,
+    rec: RequestRecord,
+    review: &marc_request::review::Review,
+    approver: Option<&str>,
     progress: Option<&dyn Progress>,
 ) -> Result<Outcome> {
     let stage = |what: &str| {
@@ -431,32 +458,27 @@ pub fn finish(
             p.stage(what)
         }
     };
-    let sorted = sort_documents(documents(&settings.store, &rec.id)?, &rec);
-    let docs = sorted.included;
-
     stage("screening");
-    let subject = Subject {
-        cpr: rec.cpr.clone(),
-        name: rec.name.clone(),
-        address: rec.address.clone(),
-    };
-    let screener = screener(settings)?;
-    let (marks, attachment_marks) = screen_documents(&screener, &docs, &subject);
-    let n_marks: usize = marks.iter().map(Vec::len).sum::<usize>()
-        + attachment_marks
-            .iter()
-            .flatten()
-            .map(Vec::len)
-            .sum::<usize>();
+    let (reviewed, sorted) = review::reviewed(settings, &rec, review)?;
+    let effective: Vec<Vec<Vec<Mark>>> = reviewed.iter().map(|d| d.effective()).collect();
+    let n_marks: usize = reviewed
+        .iter()
+        .zip(&effective)
+        .filter(|(d, _)| d.excluded.is_none())
+        .map(|(_, parts)| parts.iter().map(Vec::len).sum::<usize>())
+        .sum();
+    let n_excluded = reviewed.iter().filter(|d| d.excluded.is_some()).count();
     settings.audit.append(
         NewEntry::system_actor("screening", "request.screened")
             .request(&rec.id)
             .detail(serde_json::json!({
-                "documents": docs.len(),
+                "documents": reviewed.len(),
                 "marks": n_marks,
                 "outside_period": sorted.outside_period,
                 "outside_topics": sorted.outside_topics,
                 "foreign_cpr": sorted.foreign,
+                "review_revision": review.revision,
+                "excluded_by_caseworker": n_excluded,
             })),
     )?;
 
@@ -468,8 +490,13 @@ pub fn finish(
         .map(|(s, _)| s.clone())
         .collect();
     let names = system_names(&settings.robots_dir);
-    let unreadable = unreadable(&docs);
-    let input = assembly_input(settings, &rec, &docs, marks, attachment_marks, &names);
+    let sent: Vec<Document> = reviewed
+        .iter()
+        .filter(|d| d.excluded.is_none())
+        .map(marc_request::review::ReviewedDoc::to_document)
+        .collect();
+    let unreadable = unreadable(&sent);
+    let input = assembly_input(settings, &rec, &reviewed, effective, &names);
     let fonts = marc_assembly::Fonts::system().context("cannot load the fonts for the PDF")?;
     let (pdf, leaks) =
         marc_assembly::assemble_checked(&input, &fonts).context("assembling the PDF failed")?;
@@ -503,14 +530,16 @@ pub fn finish(
             found.join(", ")
         ));
     }
-    if !sorted.foreign.is_empty() {
+    // What a caseworker looks at; an approval means they have.
+    let seen_by_a_caseworker = approver.is_some();
+    if !sorted.foreign.is_empty() && !seen_by_a_caseworker {
         reasons.push(format!(
             "{} document(s) belong to another CPR number and were left out: {}",
             sorted.foreign.len(),
             sorted.foreign.join(", ")
         ));
     }
-    if settings.hold_unreadable && !unreadable.is_empty() {
+    if settings.hold_unreadable && !unreadable.is_empty() && !seen_by_a_caseworker {
         reasons.push(format!(
             "not everything could be read: {}",
             unreadable.join("; ")
@@ -520,13 +549,13 @@ pub fn finish(
         RequestState::Incomplete
     } else if !reasons.is_empty() {
         RequestState::HeldForReview
-    } else if settings.review_all {
+    } else if settings.review_all && !seen_by_a_caseworker {
         reasons.push("control level \"review\": waiting for a caseworker (`marc deliver`)".into());
         RequestState::HeldForReview
     } else {
         RequestState::Ready
     };
-    let n_docs = docs.len();
+    let n_docs = reviewed.len() - n_excluded;
     let (mut rec, _) = crate::requests::update(&settings.store, &rec.id, |r| {
         r.pdf = Some(pdf_path.display().to_string());
         r.pdf_sha256 = Some(marc_delivery::sha256_hex(&pdf));
@@ -540,7 +569,7 @@ pub fn finish(
     settings.audit.append(
         NewEntry::system_actor("assembly", "request.assembled")
             .request(&rec.id)
-            .detail(serde_json::json!({"pdf": pdf_path, "bytes": pdf.len(), "leaks": leaks.len(), "state": rec.state})),
+            .detail(serde_json::json!({"pdf": pdf_path, "bytes": pdf.len(), "leaks": leaks.len(), "state": rec.state, "approved_by": approver})),
     )?;
     if rec.state == RequestState::Ready {
         stage("delivering");
@@ -615,29 +644,32 @@ fn system_names(robots_dir: &Path) -> BTreeMap<String, String> {
 fn assembly_input(
     settings: &Settings,
     rec: &RequestRecord,
-    docs: &[Document],
-    marks: Vec<Vec<Mark>>,
-    attachment_marks: Vec<Vec<Vec<Mark>>>,
+    reviewed: &[marc_request::review::ReviewedDoc],
+    effective: Vec<Vec<Vec<Mark>>>,
     names: &BTreeMap<String, String>,
 ) -> marc_assembly::AssemblyInput {
-    let documents = docs
+    let documents = reviewed
         .iter()
-        .cloned()
-        .zip(marks)
-        .zip(attachment_marks)
-        .map(|((doc, marks), attachment_marks)| {
-            let partial = !marks.is_empty() || attachment_marks.iter().any(|m| !m.is_empty());
-            marc_assembly::AssemblyDoc {
-                access: if partial {
-                    marc_assembly::Access::Partial
-                } else {
-                    marc_assembly::Access::Full
-                },
+        .zip(effective)
+        .map(|(d, mut parts)| {
+            let marks = if parts.is_empty() {
+                Vec::new()
+            } else {
+                parts.remove(0)
+            };
+            let partial = !marks.is_empty() || parts.iter().any(|m| !m.is_empty());
+            let (access, reason) = match d.excluded {
+                Some(why) => (marc_assembly::Access::None, why.label.to_string()),
                 // Empty: assembly writes the reason and legal basis per kind of mark.
-                reason: String::new(),
-                doc,
+                None if partial => (marc_assembly::Access::Partial, String::new()),
+                None => (marc_assembly::Access::Full, String::new()),
+            };
+            marc_assembly::AssemblyDoc {
+                access,
+                reason,
+                doc: d.to_document(),
                 marks,
-                attachment_marks,
+                attachment_marks: parts,
             }
         })
         .collect();
@@ -674,17 +706,12 @@ fn assembly_input(
 /// explicit export (`--export-documents`), since they hold every third
 /// party's data unredacted. The files are readable by marc's user only.
 pub fn export_documents(settings: &Settings, rec: &RequestRecord, dir: &Path) -> Result<PathBuf> {
-    let docs = sort_documents(documents(&settings.store, &rec.id)?, rec).included;
-    let screener = screener(settings)?;
-    let subject = Subject {
-        cpr: rec.cpr.clone(),
-        name: rec.name.clone(),
-        address: rec.address.clone(),
-    };
-    let (marks, _) = screen_documents(&screener, &docs, &subject);
+    let (_, docs) = review::reviewed_documents(settings, rec)?;
     let (mut d, mut m) = (String::new(), String::new());
-    for (doc, marks) in docs.iter().zip(&marks) {
-        d.push_str(&serde_json::to_string(doc)?);
+    for rd in docs.iter().filter(|rd| rd.excluded.is_none()) {
+        let doc = rd.to_document();
+        let marks = rd.effective().into_iter().next().unwrap_or_default();
+        d.push_str(&serde_json::to_string(&doc)?);
         d.push('\n');
         m.push_str(&serde_json::to_string(
             &serde_json::json!({"id": doc.key(), "marks": marks}),

@@ -18,6 +18,7 @@ use crate::pipeline::{self, RequestSpec, RobotRunner, Settings};
 use anyhow::{anyhow, Result};
 use marc_audit::NewEntry;
 use marc_model::{Cpr, Period};
+use marc_request::review::{Action, Review, ReviewChange, ReviewError, ReviewedDoc};
 use marc_request::{
     Consent, ConsentError, Party, Principal, RequestRecord, RequestState, RunStatus,
 };
@@ -94,6 +95,8 @@ pub enum ServiceError {
     #[error("the answer cannot be sent: {0}")]
     CannotDeliver(String),
     #[error(transparent)]
+    Review(#[from] ReviewError),
+    #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
@@ -120,6 +123,13 @@ impl ServiceError {
                 "Skriv en begrundelse: den sendes til den, der har bedt om aktindsigt.".into()
             }
             ServiceError::CannotDeliver(why) => format!("Svaret kan ikke sendes: {why}"),
+            ServiceError::Review(ReviewError::Conflict { by, .. }) => format!(
+                "{by} har ændret sagen, mens du havde den åben. Din ændring er ikke gemt, og intet \
+                 er sendt; se sagen igen, og gentag det, hvis det stadig er rigtigt."
+            ),
+            ServiceError::Review(ReviewError::Invalid(why)) => {
+                format!("Det kunne ikke lade sig gøre: {why}")
+            }
             ServiceError::Internal(_) => {
                 "Der skete en fejl hos kommunen. Prøv igen senere; intet er gået tabt.".into()
             }
@@ -388,15 +398,18 @@ impl RequestService {
     }
 
     /// A caseworker approves a request's answer and sends it (a held
-    /// request, or one whose delivery failed). The delivery checks the
-    /// answer once more: a request that is incomplete or failed the leak
-    /// check is never sent.
+    /// request, or one whose delivery failed). The answer is assembled
+    /// again from screening and the review's decisions as of revision
+    /// `seen` (what the caseworker's page showed; a review changed since is
+    /// a conflict, and nothing is sent), checked for leaks once more, and
+    /// delivered: a request that is incomplete or leaks is never sent.
     pub fn approve(
         &self,
         who: &Principal,
         id: &str,
+        seen: Option<u64>,
     ) -> std::result::Result<RequestRecord, ServiceError> {
-        caseworker(who)?;
+        let user = caseworker(who)?;
         let rec = self.status(who, id)?;
         if !matches!(
             rec.state,
@@ -408,16 +421,178 @@ impl RequestService {
                 what: "only an answer waiting for a caseworker is approved",
             });
         }
+        let review = pipeline::review::load(&self.settings.store, id)?;
+        if let Some(seen) = seen {
+            review.check(seen)?;
+        }
         self.settings
             .audit
-            .append(NewEntry::user(who.actor(), "request.approved").request(id))
+            .append(
+                NewEntry::user(who.actor(), "request.approved")
+                    .request(id)
+                    .detail(serde_json::json!({"review_revision": review.revision})),
+            )
             .map_err(anyhow::Error::from)?;
-        let rec = crate::pipeline::deliver(&self.settings, rec)
+        let out = pipeline::approve(&self.settings, rec, &review, user)
             .map_err(|e| ServiceError::CannotDeliver(format!("{e:#}")))?;
-        if rec.state != RequestState::Delivered {
-            return Err(ServiceError::CannotDeliver(rec.note));
+        if out.record.state != RequestState::Delivered {
+            return Err(ServiceError::CannotDeliver(out.record.note));
         }
-        Ok(rec)
+        Ok(out.record)
+    }
+
+    /// A request's documents as the caseworker reviews them: screening's
+    /// marks with the decisions applied, and the decisions themselves.
+    /// Caseworkers only: the documents hold other people's data unredacted.
+    pub fn review(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> std::result::Result<(Review, Vec<ReviewedDoc>), ServiceError> {
+        caseworker(who)?;
+        let rec = self.status(who, id)?;
+        Ok(pipeline::review::reviewed_documents(&self.settings, &rec)?)
+    }
+
+    /// A caseworker's change to the review of request `id`, made on the
+    /// page of revision `seen`: a decision, an undo, or an uploaded
+    /// document. Allowed until the answer is sent; each is audited (what
+    /// and where, not the marked text). Returns the new revision.
+    pub fn change_review(
+        &self,
+        who: &Principal,
+        id: &str,
+        seen: u64,
+        change: ReviewChange,
+    ) -> std::result::Result<u64, ServiceError> {
+        let user = caseworker(who)?.to_string();
+        let rec = self.status(who, id)?;
+        if !matches!(
+            rec.state,
+            RequestState::HeldForReview
+                | RequestState::Ready
+                | RequestState::DeliveryFailed
+                | RequestState::Incomplete
+        ) {
+            return Err(ServiceError::WrongState {
+                id: rec.id,
+                state: rec.state.as_str(),
+                what:
+                    "decisions are made while the answer waits for a caseworker, before it is sent",
+            });
+        }
+        let store = &self.settings.store;
+        let now = chrono::Utc::now();
+        let action = match change {
+            ReviewChange::Undo(which) => {
+                let (review, undone) =
+                    pipeline::review::update(store, id, |r| r.undo(seen, which, &user, now))??;
+                self.audit_review(
+                    who,
+                    id,
+                    "review.undone",
+                    &undone.action,
+                    undone.id,
+                    review.revision,
+                )?;
+                return Ok(review.revision);
+            }
+            ReviewChange::Decide(a) => a,
+            ReviewChange::MarkSelection {
+                doc,
+                part,
+                selected,
+                near,
+                kind,
+            } => {
+                let (_, docs) = pipeline::review::reviewed_documents(&self.settings, &rec)?;
+                let text = docs
+                    .iter()
+                    .find(|d| d.doc.key() == doc)
+                    .and_then(|d| d.parts.get(part))
+                    .map(|p| p.text.as_str())
+                    .ok_or(ServiceError::NotFound)?;
+                let (start, end) =
+                    marc_request::review::locate(text, &selected, near).ok_or_else(|| {
+                        ServiceError::Review(ReviewError::Invalid(
+                            "den markerede tekst findes ikke i dokumentet".into(),
+                        ))
+                    })?;
+                Action::AddMark {
+                    text: text[start..end].to_string(),
+                    doc,
+                    part,
+                    start,
+                    end,
+                    kind,
+                }
+            }
+            ReviewChange::Upload {
+                file_name,
+                title,
+                bytes,
+            } => {
+                // Checked before anything is stored.
+                pipeline::review::load(store, id)?.check(seen)?;
+                let n = store.next_id()?;
+                let doc = pipeline::review::uploaded_document(id, n, &file_name, &title, &bytes)
+                    .map_err(|e| ServiceError::Review(ReviewError::Invalid(e)))?;
+                pipeline::review::add_document(store, id, &doc)?
+            }
+        };
+        let (review, decision) =
+            pipeline::review::update(store, id, |r| r.decide(seen, &user, now, action.clone()))??;
+        self.audit_review(
+            who,
+            id,
+            action.audit_name(),
+            &action,
+            decision,
+            review.revision,
+        )?;
+        Ok(review.revision)
+    }
+
+    fn audit_review(
+        &self,
+        who: &Principal,
+        id: &str,
+        what: &str,
+        action: &Action,
+        decision: u64,
+        revision: u64,
+    ) -> Result<()> {
+        // Where, not what: the marked text is another person's data.
+        let mut detail = serde_json::json!({
+            "decision": decision,
+            "revision": revision,
+            "document": action.doc(),
+        });
+        match action {
+            Action::RejectMark {
+                part, start, end, ..
+            }
+            | Action::AddMark {
+                part, start, end, ..
+            } => {
+                detail["part"] = (*part).into();
+                detail["span"] = serde_json::json!([start, end]);
+            }
+            Action::MarkAll { term, kind } => {
+                detail["characters"] = term.chars().count().into();
+                detail["kind"] = kind.as_str().into();
+            }
+            Action::RejectAll { text } => detail["characters"] = text.chars().count().into(),
+            Action::Exclude { reason, .. } => detail["reason"] = reason.as_str().into(),
+            Action::AddDocument { .. } => {}
+        }
+        if let Action::AddMark { kind, .. } = action {
+            detail["kind"] = kind.as_str().into();
+        }
+        self.settings
+            .audit
+            .append(NewEntry::user(who.actor(), what).request(id).detail(detail))?;
+        Ok(())
     }
 
     /// A caseworker moves the deadline later, with a reason; the requester

@@ -8,6 +8,7 @@ use super::{RequestService, ServiceError, Submission};
 use crate::runtime::SecretSource;
 use marc_audit::NewEntry;
 use marc_model::Period;
+use marc_request::review::{Review, ReviewChange, ReviewedDoc};
 use marc_request::{Consent, Party, Principal, RequestRecord};
 use marc_web::{Backend, NewConsent, NewRequest, StoredSession, WebError};
 use std::sync::Arc;
@@ -38,6 +39,9 @@ fn web_error(e: ServiceError) -> WebError {
     match e {
         ServiceError::NotFound => WebError::NotFound,
         ServiceError::Internal(e) => WebError::Internal(format!("{e:#}")),
+        e @ ServiceError::Review(marc_request::review::ReviewError::Conflict { .. }) => {
+            WebError::Conflict(e.dansk())
+        }
         other => WebError::Refused(other.dansk()),
     }
 }
@@ -215,8 +219,29 @@ impl Backend for WebBackend {
         self.service.assign(who, id, take).map_err(web_error)
     }
 
-    fn approve(&self, who: &Principal, id: &str) -> Result<RequestRecord, WebError> {
-        self.service.approve(who, id).map_err(web_error)
+    fn approve(
+        &self,
+        who: &Principal,
+        id: &str,
+        seen: Option<u64>,
+    ) -> Result<RequestRecord, WebError> {
+        self.service.approve(who, id, seen).map_err(web_error)
+    }
+
+    fn review(&self, who: &Principal, id: &str) -> Result<(Review, Vec<ReviewedDoc>), WebError> {
+        self.service.review(who, id).map_err(web_error)
+    }
+
+    fn change_review(
+        &self,
+        who: &Principal,
+        id: &str,
+        seen: u64,
+        change: ReviewChange,
+    ) -> Result<u64, WebError> {
+        self.service
+            .change_review(who, id, seen, change)
+            .map_err(web_error)
     }
 
     fn extend_deadline(

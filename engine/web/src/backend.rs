@@ -7,6 +7,7 @@
 //! may see and do, and answers [`WebError::NotFound`] for anything they may
 //! not see, so a guessed id reveals nothing.
 
+use marc_request::review::{Review, ReviewChange, ReviewedDoc};
 use marc_request::{Consent, Principal, RequestRecord};
 
 /// Why a call failed, as the web app shows it.
@@ -18,6 +19,9 @@ pub enum WebError {
     /// Refused, with a reason in Danish for the person who asked.
     #[error("{0}")]
     Refused(String),
+    /// Someone else changed it meanwhile; nothing was changed (Danish).
+    #[error("{0}")]
+    Conflict(String),
     /// The engine failed; the detail goes to the log, never to the page.
     #[error("internal error: {0}")]
     Internal(String),
@@ -102,8 +106,26 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<marc_request::worklist::Page, WebError>;
     /// A caseworker takes a request, or gives it back.
     fn assign(&self, who: &Principal, id: &str, take: bool) -> Result<RequestRecord, WebError>;
-    /// A caseworker approves a held answer and sends it.
-    fn approve(&self, who: &Principal, id: &str) -> Result<RequestRecord, WebError>;
+    /// A caseworker approves a held answer and sends it, assembled again
+    /// from the review as of revision `seen` (a conflict if it changed).
+    fn approve(
+        &self,
+        who: &Principal,
+        id: &str,
+        seen: Option<u64>,
+    ) -> Result<RequestRecord, WebError>;
+    /// A request's documents with their marks and the review's decisions
+    /// (caseworkers only).
+    fn review(&self, who: &Principal, id: &str) -> Result<(Review, Vec<ReviewedDoc>), WebError>;
+    /// A caseworker's change to the review, made on revision `seen`;
+    /// returns the new revision.
+    fn change_review(
+        &self,
+        who: &Principal,
+        id: &str,
+        seen: u64,
+        change: ReviewChange,
+    ) -> Result<u64, WebError>;
     /// A caseworker moves the deadline, with a reason sent to the requester.
     fn extend_deadline(
         &self,

@@ -9,7 +9,10 @@
 //! - [`csrf`]: a token in every form, checked for every state change;
 //! - [`security`]: response headers (a CSP with no inline script, no
 //!   framing, no referrer) on every page;
-//! - [`pages`]: the handlers and their Danish templates.
+//! - [`pages`]: the handlers and their Danish templates;
+//! - [`staff`], [`review`], [`stats`], [`auditlog`], [`admin`]: the staff
+//!   side — cases, the review of an answer, statistics, the audit log and
+//!   administration.
 //!
 //! Cross-cutting checks are tower layers, each testable alone; no page
 //! carries a CPR number in its URL.
@@ -20,6 +23,7 @@ pub mod backend;
 pub mod csrf;
 pub mod oidc;
 pub mod pages;
+pub mod review;
 pub mod security;
 pub mod sessions;
 pub mod staff;

@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/samtykker/{id}/tilbagekald", post(revoke))
         .route("/paa-vegne/{consent}", get(behalf_form).post(behalf_submit))
         .merge(crate::staff::routes())
+        .merge(crate::review::routes())
         .merge(crate::stats::routes())
         .merge(crate::auditlog::routes())
         .merge(crate::admin::routes())
@@ -163,6 +164,9 @@ pub(crate) fn error_page(e: WebError) -> Response {
             "Det kunne ikke lade sig gøre",
             &why,
         ),
+        WebError::Conflict(why) => {
+            message_page(StatusCode::CONFLICT, "Sagen er ændret i mellemtiden", &why)
+        }
         WebError::Internal(detail) => {
             tracing::error!("web: {detail}");
             message_page(

@@ -540,12 +540,16 @@ pub(crate) fn field(form: &[u8], name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Approves the answer as the review page showed it (`revision`): a review
+/// changed since is a conflict, and nothing is sent.
 async fn approve(
     State(state): State<AppState>,
     Staff(who): Staff,
     Path(id): Path<String>,
+    RawForm(form): RawForm,
 ) -> Response {
-    decide(&state, who, id, "", |b, w, i| b.approve(w, i)).await
+    let seen = field(&form, "revision").trim().parse::<u64>().ok();
+    decide(&state, who, id, "", move |b, w, i| b.approve(w, i, seen)).await
 }
 
 async fn note(
