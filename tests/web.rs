@@ -497,7 +497,7 @@ fn a_caseworker_finds_reveals_takes_approves_and_refuses() {
         !c.body().contains(note),
         "the citizen sees an internal note"
     );
-    b.go(&s.url(&format!("/sager/{id}")));
+    b.go(&s.url(&format!("/sager/{id}/dokumenter")));
     b.submit(&format!("form[action='/sager/{id}/godkend']"));
     assert!(b.body().contains("Sendt"), "{}", b.body());
     let pdf = c.download_bytes(&s.url(&format!("/anmodning/{id}/svar.pdf")));
@@ -693,4 +693,268 @@ fn a_caseworker_finds_reveals_takes_approves_and_refuses() {
         !log.contains("en lang adgangskode"),
         "a password in the audit log"
     );
+}
+
+/// The review of an answer (issue 11): a caseworker rejects one mark, adds
+/// one by selecting text, excludes a document with a legal reason and adds
+/// one; a non-PDF binary, a 200 MB file and a stale page are refused with
+/// nothing changed; the approved answer (checked with pdftotext) shows
+/// exactly those changes, and the leak check passed (it was sent).
+#[test]
+fn a_caseworker_reviews_the_marks_and_documents_and_the_answer_shows_exactly_that() {
+    let s = Served::start_with_config("control = \"review\"\n", &["--workers", "2"]);
+    let people = s.identities_persons();
+    let c = s.browser();
+    c.go(&s.url("/login"));
+    c.login_as(&people[0]);
+    c.go(&s.url("/ny"));
+    c.submit("form[action='/ny']");
+    let id = c.text("dl dd").trim().to_string();
+    c.go(&s.url(&format!("/anmodning/{id}")));
+    let mut seen = Default::default();
+    let st = c.wait_for_state(
+        &mut seen,
+        &["Under behandling hos en sagsbehandler", "Sendt"],
+        400,
+    );
+    assert_eq!(st, "Under behandling hos en sagsbehandler");
+
+    for (who, pw) in [
+        ("kim", "kims lange adgangskode"),
+        ("eva", "evas lange adgangskode"),
+    ] {
+        let out = s.staff_add(who, "caseworker", pw);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let b = s.browser();
+    s.staff_login(&b, "kim", "kims lange adgangskode");
+    let overview = s.url(&format!("/sager/{id}/dokumenter"));
+    b.go(&overview);
+    b.axe_clean("the review overview");
+    let docs = b.hrefs("table.documents a");
+    assert!(docs.len() >= 3, "too few documents to review: {docs:?}");
+
+    // Every document's text, to choose what to change by what is unique.
+    let mut texts: Vec<(String, String)> = Vec::new();
+    for d in &docs {
+        b.go(d);
+        let t = b
+            .js("return Array.from(document.querySelectorAll('h1, .doctext')).map(e => e.textContent).join('\\n');")
+            .as_str()
+            .unwrap()
+            .to_string();
+        texts.push((d.clone(), t));
+    }
+    let all = texts
+        .iter()
+        .map(|(_, t)| t.to_lowercase())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let once = |w: &str| {
+        let w = w.to_lowercase();
+        all.match_indices(&w)
+            .filter(|(i, _)| {
+                let before = all[..*i].chars().next_back();
+                let after = all[i + w.len()..].chars().next();
+                !before.is_some_and(char::is_alphanumeric)
+                    && !after.is_some_and(char::is_alphanumeric)
+            })
+            .count()
+            == 1
+    };
+    // A document with a mark whose text occurs once in the whole request.
+    let (doc_a, rejected) = texts
+        .iter()
+        .find_map(|(d, _)| {
+            b.go(d);
+            let marks: Vec<String> = serde_json::from_value(b.js(
+                "return Array.from(document.querySelectorAll('.doctext mark')).map(m => m.textContent);",
+            ))
+            .unwrap();
+            marks
+                .into_iter()
+                .find(|m| m.len() >= 6 && once(m))
+                .map(|m| (d.clone(), m))
+        })
+        .expect("no document has a mark that occurs once");
+    // A word of that document, unmarked and occurring once, to mark.
+    b.go(&doc_a);
+    let words: Vec<String> = serde_json::from_value(b.js(
+        "return Array.from(document.querySelectorAll('.doctext span')).flatMap(s => s.textContent.split(/[^A-Za-zÆØÅæøå]+/));",
+    ))
+    .unwrap();
+    let added = words
+        .into_iter()
+        .find(|w| w.chars().count() >= 7 && once(w) && !rejected.contains(w.as_str()))
+        .expect("no unmarked word occurs once");
+    // The document to exclude, and three words in a row only it has (a
+    // single word could stand in the answer's own text too).
+    let (doc_x, excluded_phrase) = texts
+        .iter()
+        .filter(|(d, _)| *d != doc_a)
+        .find_map(|(d, t)| {
+            t.lines().skip(1).find_map(|line| {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                words.windows(3).find_map(|w| {
+                    let plain = w
+                        .iter()
+                        .all(|x| x.chars().count() >= 3 && x.chars().all(char::is_alphabetic));
+                    let phrase = w.join(" ");
+                    (plain && once(&phrase)).then(|| (d.clone(), phrase))
+                })
+            })
+        })
+        .expect("no other document has three words of its own");
+
+    // Reject the mark.
+    b.go(&doc_a);
+    let n: u64 = b
+        .js(&format!(
+            "return Array.from(document.querySelectorAll('.doctext mark')).find(m => m.textContent === {:?}).id.split('-')[1];",
+            rejected
+        ))
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    b.axe_clean("a document under review");
+    b.click_button_containing(&format!("Afvis nr. {n}"));
+    assert!(
+        b.count(".doctext mark.rejected") >= 1,
+        "the rejected mark is not shown as rejected"
+    );
+    // Add a mark by selecting the word in the text (the page's script
+    // fills the form with the text and where it starts).
+    b.js(&format!(
+        "let w = {added:?};
+         let span = Array.from(document.querySelectorAll('.doctext span')).find(s => s.textContent.includes(w));
+         let node = span.firstChild; let i = node.textContent.indexOf(w);
+         let r = document.createRange(); r.setStart(node, i); r.setEnd(node, i + w.length);
+         let sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(r);
+         document.dispatchEvent(new MouseEvent('mouseup', {{bubbles: true}}));"
+    ));
+    assert_eq!(
+        b.js("return document.querySelector('#mark-text').value;"),
+        serde_json::json!(added)
+    );
+    assert_ne!(
+        b.js("return document.querySelector('#mark-at').value;"),
+        serde_json::json!("")
+    );
+    b.submit("#add-mark");
+    let marked: Vec<String> = serde_json::from_value(b.js(
+        "return Array.from(document.querySelectorAll('.doctext mark:not(.rejected)')).map(m => m.textContent);",
+    ))
+    .unwrap();
+    assert!(marked.contains(&added), "{added} not marked: {marked:?}");
+
+    // Exclude the other document: not without a reason, then as internal.
+    b.go(&doc_x);
+    b.js("document.querySelector('#reason').removeAttribute('required')");
+    b.submit("#exclude");
+    assert!(b.body().contains("vælg en begrundelse"), "{}", b.body());
+    b.go(&doc_x);
+    b.js("document.querySelector('#reason').value = 'intern'");
+    b.submit("#exclude");
+    assert!(b.body().contains("Nej – undtaget"), "{}", b.body());
+
+    // Uploads: a binary that is not a PDF, and 200 MB, are refused.
+    b.go(&overview);
+    let revision = b.js("return document.querySelector('input[name=revision]').value;");
+    let revision = revision.as_str().unwrap().to_string();
+    let upload = s.url(&format!("/sager/{id}/tilfoej"));
+    let fields = [
+        ("revision", revision.as_str()),
+        ("title", "Notat fra telefonen"),
+    ];
+    let (st, page) = b.upload(
+        &upload,
+        &fields,
+        "notat.pdf",
+        vec![0x00, 0xff, 0x13, 0x37, 0x00, 0x9c],
+    );
+    assert_eq!(st, 422, "{page}");
+    assert!(
+        page.contains("hverken en PDF-fil eller en tekstfil"),
+        "{page}"
+    );
+    let (st, page) = b.upload(&upload, &fields, "stor.txt", vec![b'a'; 200 * 1024 * 1024]);
+    assert_eq!(st, 413, "{page}");
+    assert!(page.contains("højst fylde 20 MB"), "{page}");
+    let own = "Telefonnotat: borgeren bad om kopi af Kvitteringsbrevet";
+    let (st, page) = b.upload(&upload, &fields, "notat.txt", own.as_bytes().to_vec());
+    assert_eq!(st, 303, "{page}");
+    b.go(&overview);
+    assert!(
+        b.body().contains("Tilføjet af sagsbehandler"),
+        "{}",
+        b.body()
+    );
+
+    // A stale page: eva looks, kim changes something, eva approves what she
+    // saw: a conflict, nothing sent; then kim undoes it again.
+    let e = s.browser();
+    s.staff_login(&e, "eva", "evas lange adgangskode");
+    e.go(&overview);
+    b.go(&overview);
+    b.fill("#term", "Kvitteringsbrevet");
+    b.submit("form:has(input[value='marker-alle'])");
+    e.submit(&format!("form[action='/sager/{id}/godkend']"));
+    assert!(e.body().contains("har ændret sagen"), "{}", e.body());
+    b.go(&overview);
+    assert!(
+        b.body().contains("Under behandling hos en sagsbehandler"),
+        "an answer was sent on a stale page: {}",
+        b.body()
+    );
+    b.submit("form:has(input[value='fortryd']):not(:has(input[name=decision]))");
+    b.go(&overview);
+    assert!(b.body().contains("fortrudt af kim"), "{}", b.body());
+
+    // Approve: assembled again from the decisions, leak-checked, sent.
+    b.submit(&format!("form[action='/sager/{id}/godkend']"));
+    assert!(b.body().contains("Sendt"), "{}", b.body());
+    let pdf = c.download_bytes(&s.url(&format!("/anmodning/{id}/svar.pdf")));
+    let text = pdf_text(&pdf);
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains(&rejected),
+        "the rejected mark {rejected:?} is not in the answer"
+    );
+    assert!(
+        !flat.contains(&added),
+        "the added mark {added:?} is in the answer"
+    );
+    assert!(
+        !flat.contains(&excluded_phrase),
+        "the excluded document's {excluded_phrase:?} is in the answer"
+    );
+    assert!(
+        flat.contains("Internt arbejdsdokument"),
+        "the exclusion's reason is not named"
+    );
+    assert!(
+        flat.contains("Kvitteringsbrevet"),
+        "the uploaded document is not in the answer"
+    );
+    // Every decision is in the audit log, as who made it, without the text.
+    let log = s.audit_log();
+    for action in [
+        "review.mark_rejected",
+        "review.mark_added",
+        "review.document_excluded",
+        "review.document_added",
+        "review.term_marked",
+        "review.undone",
+    ] {
+        assert!(log.contains(action), "{action} is not audited");
+    }
+    assert!(!log.contains(&added), "the audit log holds a marked text");
+    // Sent: the review is closed.
+    b.go(&overview);
+    assert!(
+        !b.body().contains("Fortryd seneste"),
+        "decisions are still open after sending"
+    );
+    s.stop_leaving_nothing();
 }

@@ -634,14 +634,58 @@ impl Browser {
         )
     }
 
+    /// Uploads a file to `url` as a multipart form (the CSRF token in the
+    /// query string, as the page's form does), with this browser's cookies;
+    /// returns the status and the page.
+    #[allow(dead_code)]
+    pub fn upload(
+        &self,
+        url: &str,
+        fields: &[(&str, &str)],
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> (u16, String) {
+        let token = self
+            .js("let t = document.querySelector('input[name=csrf]'); return t ? t.value : '';")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let origin: String = url.split('/').take(3).collect::<Vec<_>>().join("/");
+        let mut form = reqwest::blocking::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        form = form.part(
+            "file",
+            reqwest::blocking::multipart::Part::bytes(bytes).file_name(file_name.to_string()),
+        );
+        let res = reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(120))
+            .build()
+            .unwrap()
+            .post(format!("{url}?csrf={token}"))
+            .header("Cookie", self.cookie_header())
+            .header("Origin", origin)
+            .multipart(form)
+            .send();
+        match res {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                (status, r.text().unwrap_or_default())
+            }
+            Err(e) => (0, format!("{e:#}")),
+        }
+    }
+
     /// Types `value` into the field `sel`.
     pub fn fill(&self, sel: &str, value: &str) {
         let (sel, value) = (serde_json::json!(sel), serde_json::json!(value));
         self.js(&format!("document.querySelector({sel}).value = {value};"));
     }
 
-    /// The browser's cookies as a `Cookie:` header value (for the load
-    /// generator of `benches/serve.rs`).
+    /// The browser's cookies as a `Cookie:` header value (for uploads and
+    /// the load generator of `benches/serve.rs`).
     #[allow(dead_code)]
     pub fn cookie_header(&self) -> String {
         self.rt

@@ -12,7 +12,7 @@ use crate::staff::{field, Staff};
 use crate::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, RawForm, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, RawForm, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -527,21 +527,31 @@ fn too_large() -> Response {
     )
 }
 
+/// A declared upload larger than this is refused at once (the connection
+/// closes); up to it, the body is read and thrown away first, so the
+/// browser gets the page that says why instead of a broken connection.
+const DRAIN_AT_MOST: usize = 1024 * 1024 * 1024;
+
 async fn upload(
     State(state): State<AppState>,
     Staff(who): Staff,
     Path(id): Path<String>,
-    headers: axum::http::HeaderMap,
-    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    request: axum::extract::Request,
 ) -> Response {
-    let declared = headers
+    let declared = request
+        .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > UPLOAD_LIMIT + 64 * 1024) {
+    if let Some(n) = declared.filter(|n| *n > UPLOAD_LIMIT + 64 * 1024) {
+        if n <= DRAIN_AT_MOST {
+            use futures_util::StreamExt;
+            let mut body = request.into_body().into_data_stream();
+            while let Some(Ok(_)) = body.next().await {}
+        }
         return too_large();
     }
-    let mut multipart = match multipart {
+    let mut multipart = match Multipart::from_request(request, &state).await {
         Ok(m) => m,
         Err(_) => {
             return error_page(WebError::Refused(
