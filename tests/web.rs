@@ -958,3 +958,216 @@ fn a_caseworker_reviews_the_marks_and_documents_and_the_answer_shows_exactly_tha
     );
     s.stop_leaving_nothing();
 }
+
+/// Who may reach what (issue 11): every route × anonymous, the citizen,
+/// another citizen, a third party with the citizen's consent, and each
+/// staff role, against the explicit table below. A cell is `A` (the page
+/// answers, or the action reaches its own checks: 200, a redirect on, or a
+/// refusal of the form's content) or `D` (not found, sent to a login, or
+/// refused before anything is read). Forms are posted with the session's
+/// CSRF token, so a `D` is the route's own check, not the token's. `R`:
+/// sent on to a page of their own (a firm at the citizens' form goes to
+/// its consents).
+#[test]
+fn every_route_answers_only_those_it_is_for() {
+    let s = Served::start_with_config("control = \"review\"\n", &["--workers", "2"]);
+    let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
+    let owner = world.demo_citizen().clone();
+    let other = s
+        .identities_persons()
+        .into_iter()
+        .find(|p| *p != owner.name)
+        .unwrap();
+    let firm = s.identities_orgs()[0].clone();
+    for (who, role) in [
+        ("kim", "caseworker"),
+        ("mona", "manager"),
+        ("ali", "admin"),
+        ("ulla", "auditor"),
+    ] {
+        let out = s.staff_add(who, role, "en lang adgangskode 42");
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+
+    // The citizen's request and consent to the firm.
+    let b = s.browser();
+    b.go(&s.url("/login"));
+    b.login_as(&owner.name);
+    b.go(&s.url("/samtykker"));
+    b.grant(&firm.cvr, &firm.name, &[], "", "");
+    b.go(&s.url("/ny"));
+    b.submit("form[action='/ny']");
+    let id = b.text("dl dd").trim().to_string();
+    assert!(id.starts_with("AI-"), "{id}");
+    let mut sessions: Vec<(&str, String, String)> =
+        vec![("anonymous", String::new(), String::new())];
+    let keep = |b: &Browser| -> (String, String) {
+        b.go(&s.url("/"));
+        let csrf = b
+            .js("let t = document.querySelector('input[name=csrf]'); return t ? t.value : '';")
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(!csrf.is_empty(), "not logged in: {}", b.body());
+        let cookie = b.cookie_header();
+        b.delete_cookies();
+        (cookie, csrf)
+    };
+    let (c, t) = keep(&b);
+    sessions.push(("citizen", c, t));
+    for name in [other.as_str(), firm.name.as_str()] {
+        b.go(&s.url("/login"));
+        b.login_as(name);
+        let (c, t) = keep(&b);
+        sessions.push((
+            if name == firm.name {
+                "third party"
+            } else {
+                "other citizen"
+            },
+            c,
+            t,
+        ));
+    }
+    // The firm's consent id.
+    let consent = {
+        b.go(&s.url("/login"));
+        b.login_as(&firm.name);
+        b.go(&s.url("/samtykker"));
+        let l = b.hrefs("a[href^='/paa-vegne/']");
+        b.delete_cookies();
+        l[0].rsplit('/').next().unwrap().to_string()
+    };
+    for user in ["kim", "mona", "ali", "ulla"] {
+        s.staff_login(&b, user, "en lang adgangskode 42");
+        let (c, t) = keep(&b);
+        sessions.push((user, c, t));
+    }
+    // Columns: anonymous, citizen, other citizen, third party, caseworker
+    // (kim), manager (mona), administrator (ali), auditor (ulla).
+    let routes: &[(&str, &str, &[(&str, &str)], &str)] = &[
+        ("GET", "/", &[], "AAAAAAAA"),
+        ("GET", "/healthz", &[], "AAAAAAAA"),
+        ("GET", "/static/app.css", &[], "AAAAAAAA"),
+        ("GET", "/static/review.js", &[], "AAAAAAAA"),
+        ("GET", "/personale", &[], "AAAAAAAA"),
+        ("GET", "/mine", &[], "DAAADDDD"),
+        ("GET", "/ny", &[], "DAARDDDD"),
+        ("GET", "/anmodning/{id}", &[], "DADDDDDD"),
+        ("GET", "/anmodning/{id}/kvittering", &[], "DADDDDDD"),
+        ("GET", "/samtykker", &[], "DAAADDDD"),
+        ("GET", "/paa-vegne/{consent}", &[], "DDDADDDD"),
+        ("GET", "/sager", &[], "DDDDADDA"),
+        ("GET", "/sager?q=a&sort=name&desc=1", &[], "DDDDADDA"),
+        ("GET", "/sager/{id}", &[], "DDDDADDA"),
+        ("GET", "/sager/{id}/dokumenter", &[], "DDDDADDD"),
+        ("GET", "/sager/{id}/dokument?d=x", &[], "DDDDDDDD"),
+        ("GET", "/statistik", &[], "DDDDDAAD"),
+        ("GET", "/statistik.csv", &[], "DDDDDAAD"),
+        ("GET", "/revision", &[], "DDDDDAAA"),
+        ("GET", "/admin", &[], "DDDDDDAD"),
+        ("POST", "/ny", &[("from", "i går")], "DAADDDDD"),
+        ("POST", "/samtykker", &[("grantee", "x")], "DAADDDDD"),
+        (
+            "POST",
+            "/paa-vegne/{consent}",
+            &[("from", "i går")],
+            "DDDADDDD",
+        ),
+        ("POST", "/sager/{id}/cpr", &[], "DDDDADDA"),
+        ("POST", "/sager/{id}/tildel", &[], "DDDDADDD"),
+        ("POST", "/sager/{id}/frigiv", &[], "DDDDADDD"),
+        (
+            "POST",
+            "/sager/{id}/godkend",
+            &[("revision", "999")],
+            "DDDDADDD",
+        ),
+        ("POST", "/sager/{id}/afslag", &[("reason", "")], "DDDDADDD"),
+        (
+            "POST",
+            "/sager/{id}/frist",
+            &[("deadline", "snart")],
+            "DDDDADDD",
+        ),
+        ("POST", "/sager/{id}/notat", &[("note", "")], "DDDDADDD"),
+        (
+            "POST",
+            "/sager/{id}/videresend",
+            &[("cvr", "1"), ("name", "X")],
+            "DDDDADDD",
+        ),
+        ("POST", "/sager/{id}/beslut", &[("op", "ingen")], "DDDDADDD"),
+        ("POST", "/sager/{id}/tilfoej", &[], "DDDDADDD"),
+        (
+            "POST",
+            "/admin/undtagelse",
+            &[("cpr", "x"), ("reason", "y")],
+            "DDDDDDAD",
+        ),
+        (
+            "POST",
+            "/admin/undtagelse/fjern",
+            &[("cpr", "x")],
+            "DDDDDDAD",
+        ),
+        // Last: these change what the rows above look at.
+        ("POST", "/anmodning/{id}/annuller", &[], "DADDDDDD"),
+        ("POST", "/samtykker/{consent}/tilbagekald", &[], "DADDDDDD"),
+    ];
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let origin = s.url("");
+    let origin = origin.trim_end_matches('/');
+    let mut wrong = Vec::new();
+    for (method, path, fields, expect) in routes {
+        let path = path.replace("{id}", &id).replace("{consent}", &consent);
+        for ((who, cookie, csrf), want) in sessions.iter().zip(expect.chars()) {
+            let mut req = if *method == "GET" {
+                http.get(s.url(&path))
+            } else {
+                let mut body = url::form_urlencoded::Serializer::new(String::new());
+                body.extend_pairs(fields.iter().copied());
+                body.append_pair("csrf", csrf);
+                http.post(s.url(&path))
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .header("Origin", origin)
+                    .body(body.finish())
+            };
+            if !cookie.is_empty() {
+                req = req.header("Cookie", cookie.as_str());
+            }
+            let res = req.send().unwrap();
+            let status = res.status().as_u16();
+            let location = res
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            let to_login = (300..400).contains(&status)
+                && (location.starts_with("/login") || location.starts_with("/personale"));
+            let got = if matches!(status, 401 | 403 | 404) || to_login {
+                'D'
+            } else if *method == "GET" && (300..400).contains(&status) {
+                'R'
+            } else {
+                'A'
+            };
+            if got != want {
+                wrong.push(format!(
+                    "{method} {path} as {who}: want {want}, got {status} {location}"
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} cells differ:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    s.stop_leaving_nothing();
+}

@@ -387,7 +387,14 @@ impl RequestService {
         who: &Principal,
         q: &marc_request::worklist::Query,
     ) -> std::result::Result<marc_request::worklist::Page, ServiceError> {
-        if !matches!(who, Principal::Staff { .. }) {
+        // Those who see cases (caseworkers and auditors, [`marc_request::may_view`]).
+        if !matches!(
+            who,
+            Principal::Staff {
+                role: marc_request::access::Role::Caseworker | marc_request::access::Role::Auditor,
+                ..
+            }
+        ) {
             return Err(ServiceError::NotFound);
         }
         let all: Vec<RequestRecord> = crate::requests::list(&self.settings.store)?

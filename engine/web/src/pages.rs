@@ -920,6 +920,10 @@ async fn grant(
     Viewer(who): Viewer,
     RawForm(form): RawForm,
 ) -> Response {
+    // Only a citizen gives consent; nobody else's form is even read.
+    if !matches!(who, Principal::Citizen { .. }) {
+        return error_page(WebError::NotFound);
+    }
     let mut c = NewConsent {
         grantee: String::new(),
         grantee_name: String::new(),

@@ -8,7 +8,7 @@
 
 use crate::backend::WebError;
 use crate::pages::{error_page, Layout};
-use crate::staff::{field, Staff};
+use crate::staff::{field, Caseworker};
 use crate::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -169,7 +169,7 @@ async fn load(
 async fn overview(
     State(state): State<AppState>,
     session: Session,
-    Staff(who): Staff,
+    Caseworker(who): Caseworker,
     Path(id): Path<String>,
 ) -> Response {
     let (rec, review, docs) = match load(&state, &who, &id).await {
@@ -372,7 +372,7 @@ struct DocQuery {
 async fn document(
     State(state): State<AppState>,
     session: Session,
-    Staff(who): Staff,
+    Caseworker(who): Caseworker,
     Path(id): Path<String>,
     Query(q): Query<DocQuery>,
 ) -> Response {
@@ -492,7 +492,7 @@ fn seen_revision(form_value: &str) -> Result<u64, WebError> {
 
 async fn decide(
     State(state): State<AppState>,
-    Staff(who): Staff,
+    Caseworker(who): Caseworker,
     Path(id): Path<String>,
     RawForm(form): RawForm,
 ) -> Response {
@@ -534,7 +534,7 @@ const DRAIN_AT_MOST: usize = 1024 * 1024 * 1024;
 
 async fn upload(
     State(state): State<AppState>,
-    Staff(who): Staff,
+    Caseworker(who): Caseworker,
     Path(id): Path<String>,
     request: axum::extract::Request,
 ) -> Response {

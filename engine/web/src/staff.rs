@@ -52,6 +52,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Staff {
     }
 }
 
+/// A logged-in caseworker: only they decide on cases. Other staff get
+/// "not found" before the form is read, as for a page that is not theirs.
+pub struct Caseworker(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caseworker {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Staff(who) = Staff::from_request_parts(parts, state).await?;
+        match who {
+            Principal::Staff {
+                role: marc_request::access::Role::Caseworker,
+                ..
+            } => Ok(Caseworker(who)),
+            _ => Err(error_page(WebError::NotFound)),
+        }
+    }
+}
+
 // ---- login ----------------------------------------------------------------
 
 #[derive(Template, WebTemplate)]
@@ -544,7 +563,7 @@ pub(crate) fn field(form: &[u8], name: &str) -> String {
 /// changed since is a conflict, and nothing is sent.
 async fn approve(
     State(state): State<AppState>,
-    Staff(who): Staff,
+    Caseworker(who): Caseworker,
     Path(id): Path<String>,
     RawForm(form): RawForm,
 ) -> Response {
@@ -554,7 +573,7 @@ async fn approve(
 
 async fn note(
     State(state): State<AppState>,
-    Staff(who): Staff,
+    Caseworker(who): Caseworker,
     Path(id): Path<String>,
     RawForm(form): RawForm,
 ) -> Response {
@@ -567,7 +586,7 @@ async fn note(
 
 async fn forward(
     State(state): State<AppState>,
-    Staff(who): Staff,
+    Caseworker(who): Caseworker,
     Path(id): Path<String>,
     RawForm(form): RawForm,
 ) -> Response {
@@ -580,7 +599,7 @@ async fn forward(
 
 async fn extend(
     State(state): State<AppState>,
-    Staff(who): Staff,
+    Caseworker(who): Caseworker,
     Path(id): Path<String>,
     RawForm(form): RawForm,
 ) -> Response {
@@ -598,7 +617,7 @@ async fn extend(
 
 async fn refuse(
     State(state): State<AppState>,
-    Staff(who): Staff,
+    Caseworker(who): Caseworker,
     Path(id): Path<String>,
     RawForm(form): RawForm,
 ) -> Response {
@@ -608,7 +627,7 @@ async fn refuse(
 
 async fn take(
     State(state): State<AppState>,
-    Staff(who): Staff,
+    Caseworker(who): Caseworker,
     Path(id): Path<String>,
 ) -> Response {
     decide(&state, who, id, "", |b, w, i| b.assign(w, i, true)).await
@@ -616,7 +635,7 @@ async fn take(
 
 async fn release(
     State(state): State<AppState>,
-    Staff(who): Staff,
+    Caseworker(who): Caseworker,
     Path(id): Path<String>,
 ) -> Response {
     decide(&state, who, id, "", |b, w, i| b.assign(w, i, false)).await

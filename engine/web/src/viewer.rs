@@ -11,7 +11,9 @@ use tower_sessions::Session;
 /// The session key of the logged-in principal.
 pub(crate) const KEY: &str = "principal";
 
-/// A logged-in citizen, third party or staff member.
+/// A logged-in citizen or third party: the citizen side's pages are
+/// theirs. Staff work on the staff pages, and get "not found" here, as
+/// anyone does for a page not theirs.
 pub struct Viewer(pub Principal);
 
 impl<S: Send + Sync> FromRequestParts<S> for Viewer {
@@ -19,6 +21,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Viewer {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match logged_in(parts, state).await? {
+            Some(Principal::Staff { .. }) => {
+                Err(crate::pages::error_page(crate::WebError::NotFound))
+            }
             Some(p) => Ok(Viewer(p)),
             None => Err(to_login(parts, "/login", "/")),
         }
