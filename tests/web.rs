@@ -1171,3 +1171,82 @@ fn every_route_answers_only_those_it_is_for() {
     );
     s.stop_leaving_nothing();
 }
+
+/// The administrator's lists (issue 11): a word added on the page, after a
+/// preview of the forms it marks, is removed from the next request's
+/// answer; the one before it still shows it. The change is audited.
+#[test]
+fn an_administrator_adds_a_word_and_the_next_request_marks_it() {
+    let s = Served::start(&["--workers", "2"]);
+    let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
+    let citizen = world.demo_citizen().clone();
+    // The citizen's documents' most frequent long word.
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for d in world.documents.iter().filter(|d| d.cpr == citizen.cpr) {
+        for w in d.text.split(|c: char| !c.is_alphabetic()) {
+            if w.chars().count() >= 9 && w.chars().all(|c| c.is_lowercase()) {
+                *counts.entry(w.to_string()).or_default() += 1;
+            }
+        }
+    }
+    let word = counts
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(w, _)| w.clone())
+        .expect("no long word in the citizen's documents");
+    let count = |pdf: &[u8]| pdf_text(pdf).to_lowercase().matches(&word).count();
+
+    let c = s.browser();
+    c.go(&s.url("/login"));
+    c.login_as(&citizen.name);
+    let mut answer = || {
+        c.go(&s.url("/ny"));
+        c.submit("form[action='/ny']");
+        let id = c.text("dl dd").trim().to_string();
+        c.go(&s.url(&format!("/anmodning/{id}")));
+        let mut seen = Default::default();
+        let st = c.wait_for_state(
+            &mut seen,
+            &["Sendt", "Under behandling hos en sagsbehandler"],
+            400,
+        );
+        assert_eq!(st, "Sendt", "{id}");
+        c.download_bytes(&s.url(&format!("/anmodning/{id}/svar.pdf")))
+    };
+    let before = count(&answer());
+    assert!(before > 0, "{word:?} is not in the first answer");
+
+    let out = s.staff_add("ali", "admin", "en lang adgangskode 42");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let a = s.browser();
+    s.staff_login(&a, "ali", "en lang adgangskode 42");
+    a.go(&s.url("/admin"));
+    a.axe_clean("the administration page");
+    a.fill("#preview-word", &word);
+    a.submit("form[action='/admin#words']");
+    let preview = a.text("#preview");
+    assert!(
+        preview.contains(&format!("{word}erne"))
+            || preview.contains(&format!("{word}en"))
+            || preview.contains(&word),
+        "{preview}"
+    );
+    a.axe_clean("the word preview");
+    a.click_button_containing(&format!("Tilføj »{word}« til listen"));
+    assert!(
+        a.body().contains(&format!("Fjern »{word}«")),
+        "{}",
+        a.body()
+    );
+
+    let after = count(&answer());
+    assert!(
+        after < before,
+        "{word:?} stands {after} times in the answer after it was listed ({before} before)"
+    );
+    assert!(
+        s.audit_log().contains("admin.list_added"),
+        "the change is not audited"
+    );
+    s.stop_leaving_nothing();
+}

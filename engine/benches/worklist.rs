@@ -59,13 +59,22 @@ impl Rng {
 }
 
 const FIRST: &[&str] = &[
-    "Anna", "Mette", "Sofie", "Ida", "Freja", "Emma", "Laura", "Karen", "Kirsten", "Hanne",
-    "Inge", "Lene", "Birgitte", "Åse", "Signe", "Maja", "Lars", "Søren", "Jens", "Peter",
-    "Mikkel", "Rasmus", "Frederik", "Anders", "Niels", "Bo", "Carl", "Oliver", "Magnus",
-    "Jørgen", "Henrik", "Thomas", "Morten", "Kasper", "Ole", "Poul",
+    "Anna", "Mette", "Sofie", "Ida", "Freja", "Emma", "Laura", "Karen", "Kirsten", "Hanne", "Inge",
+    "Lene", "Birgitte", "Åse", "Signe", "Maja", "Lars", "Søren", "Jens", "Peter", "Mikkel",
+    "Rasmus", "Frederik", "Anders", "Niels", "Bo", "Carl", "Oliver", "Magnus", "Jørgen", "Henrik",
+    "Thomas", "Morten", "Kasper", "Ole", "Poul",
 ];
 const MIDDLE: &[&str] = &[
-    "Marie", "Louise", "Kristine", "Emil", "Juul", "Bach", "Kjær", "Skov", "Lund", "Vestergaard",
+    "Marie",
+    "Louise",
+    "Kristine",
+    "Emil",
+    "Juul",
+    "Bach",
+    "Kjær",
+    "Skov",
+    "Lund",
+    "Vestergaard",
 ];
 const SURNAMES: &[&str] = &[
     "Nielsen",
@@ -190,7 +199,10 @@ fn record(rng: &mut Rng, id: String, created: DateTime<Utc>) -> RequestRecord {
     let cpr = cpr(rng);
     let (requested_by, consent, requester) = match rng.below(10) {
         0 => (
-            Some(Party::Cvr(format!("{:08}", 10_000_000 + rng.below(89_999_999)))),
+            Some(Party::Cvr(format!(
+                "{:08}",
+                10_000_000 + rng.below(89_999_999)
+            ))),
             Some(format!("samtykke-{}", hex(rng, 8))),
             "Advokatfirmaet Holm & Dahl".to_string(),
         ),
@@ -224,9 +236,7 @@ fn record(rng: &mut Rng, id: String, created: DateTime<Utc>) -> RequestRecord {
                     status: RunStatus::Failed,
                     documents: 0,
                     attempts: 3,
-                    error: Some(format!(
-                        "{s}: login timed out after 30 s (attempt 3 of 3)"
-                    )),
+                    error: Some(format!("{s}: login timed out after 30 s (attempt 3 of 3)")),
                     sessions: (0..3).map(|_| hex(rng, 32)).collect(),
                     webdriver_commands: 40 + rng.below(200) as u64,
                     seconds: 30.0 + rng.below(60_000) as f64 / 1000.0,

@@ -10,6 +10,7 @@
 
 mod delivery;
 pub mod exemptions;
+pub mod lists;
 pub mod review;
 mod robots;
 
@@ -545,9 +546,24 @@ fn assemble(
             unreadable.join("; ")
         ));
     }
+    // Control level "review" for a department: its documents always wait.
+    let review_departments = lists::get(&settings.store, lists::List::ReviewDepartments)?;
+    let mut waiting_departments: Vec<&str> = sent
+        .iter()
+        .map(|d| d.department.as_str())
+        .filter(|d| review_departments.iter().any(|r| r.eq_ignore_ascii_case(d)))
+        .collect();
+    waiting_departments.sort_unstable();
+    waiting_departments.dedup();
     let state = if !incomplete.is_empty() {
         RequestState::Incomplete
     } else if !reasons.is_empty() {
+        RequestState::HeldForReview
+    } else if !waiting_departments.is_empty() && !seen_by_a_caseworker {
+        reasons.push(format!(
+            "control level \"review\" for {}: waiting for a caseworker",
+            waiting_departments.join(", ")
+        ));
         RequestState::HeldForReview
     } else if settings.review_all && !seen_by_a_caseworker {
         reasons.push("control level \"review\": waiting for a caseworker (`marc deliver`)".into());
@@ -596,9 +612,14 @@ pub fn screener(settings: &Settings) -> Result<marc_screening::Screener> {
             .with_context(|| format!("cannot load the screening lists from {}", d.display()))?,
         None => marc_screening::Lexicon::bundled(),
     };
+    // marc.toml's lists and those an administrator added while marc runs.
     let config = marc_screening::ScreenConfig {
-        words: settings.words.clone(),
-        allow_addresses: settings.allow_addresses.clone(),
+        words: lists::merged(&settings.words, &settings.store, lists::List::Words)?,
+        allow_addresses: lists::merged(
+            &settings.allow_addresses,
+            &settings.store,
+            lists::List::AllowAddresses,
+        )?,
         ..Default::default()
     };
     Ok(marc_screening::Screener::new(lexicon, config))

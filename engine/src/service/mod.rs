@@ -850,7 +850,70 @@ impl RequestService {
                 added: e.added.format("%d-%m-%Y").to_string(),
             })
             .collect();
-        Ok(marc_web::backend::AdminView { staff, exempt })
+        use crate::pipeline::lists::{get, List};
+        let store = &self.settings.store;
+        Ok(marc_web::backend::AdminView {
+            staff,
+            exempt,
+            words_configured: self.settings.words.clone(),
+            words: get(store, List::Words)?,
+            allow_configured: self.settings.allow_addresses.clone(),
+            allow: get(store, List::AllowAddresses)?,
+            departments: self.topics.clone(),
+            review_departments: get(store, List::ReviewDepartments)?,
+            review_all: self.settings.review_all,
+        })
+    }
+
+    /// An administrator adds an item to a list screening or the control
+    /// level uses, or removes it; audited. The next request screened uses it.
+    pub fn set_list(
+        &self,
+        who: &Principal,
+        list: &str,
+        item: &str,
+        add: bool,
+    ) -> std::result::Result<(), ServiceError> {
+        use crate::pipeline::lists::{self, List};
+        admin(who)?;
+        let invalid = |m: &str| ServiceError::Review(ReviewError::Invalid(m.into()));
+        let list = List::parse(list).ok_or_else(|| invalid("listen findes ikke"))?;
+        let item = item.trim();
+        if item.chars().count() < 2 {
+            return Err(invalid("skriv mindst to tegn"));
+        }
+        if list == List::ReviewDepartments
+            && !self.topics.iter().any(|t| t.eq_ignore_ascii_case(item))
+        {
+            return Err(invalid("afdelingen findes ikke"));
+        }
+        if lists::change(&self.settings.store, list, item, add)? {
+            self.settings
+                .audit
+                .append(
+                    NewEntry::user(
+                        who.actor(),
+                        if add {
+                            "admin.list_added"
+                        } else {
+                            "admin.list_removed"
+                        },
+                    )
+                    .detail(serde_json::json!({"list": list.as_str(), "item": item})),
+                )
+                .map_err(anyhow::Error::from)?;
+        }
+        Ok(())
+    }
+
+    /// The forms of `word` the word list will mark (administrators).
+    pub fn word_preview(
+        &self,
+        who: &Principal,
+        word: &str,
+    ) -> std::result::Result<Vec<String>, ServiceError> {
+        admin(who)?;
+        Ok(crate::pipeline::lists::inflections(word))
     }
 
     /// An administrator exempts a citizen from automatic handling (with a

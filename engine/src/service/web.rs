@@ -298,6 +298,16 @@ impl Backend for WebBackend {
         self.service.admin_view(who).map_err(web_error)
     }
 
+    fn set_list(&self, who: &Principal, list: &str, item: &str, add: bool) -> Result<(), WebError> {
+        self.service
+            .set_list(who, list, item, add)
+            .map_err(web_error)
+    }
+
+    fn word_preview(&self, who: &Principal, word: &str) -> Result<Vec<String>, WebError> {
+        self.service.word_preview(who, word).map_err(web_error)
+    }
+
     fn set_exempt(&self, who: &Principal, cpr: &str, reason: Option<&str>) -> Result<(), WebError> {
         self.service.set_exempt(who, cpr, reason).map_err(web_error)
     }

@@ -1,6 +1,8 @@
-//! The administrator's page: staff accounts, and the citizens exempt from
-//! automatic handling (their requests go straight to a caseworker). Every
-//! change is audited by the engine.
+//! The administrator's page: staff accounts; the citizens exempt from
+//! automatic handling (their requests go straight to a caseworker); the
+//! sensitive words (with a preview of the forms that will be marked),
+//! allow-listed institutions' addresses, and the departments whose answers
+//! always wait for a caseworker. Every change is audited by the engine.
 
 use crate::backend::AdminView;
 use crate::pages::{error_page, Layout};
@@ -8,7 +10,7 @@ use crate::staff::{field, Staff};
 use crate::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{RawForm, State};
+use axum::extract::{Query, RawForm, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -19,6 +21,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin", get(page))
         .route("/admin/undtagelse", post(add_exempt))
         .route("/admin/undtagelse/fjern", post(remove_exempt))
+        .route("/admin/liste", post(change_list))
 }
 
 struct ExemptLine {
@@ -35,19 +38,60 @@ struct AdminPage {
     layout: Layout,
     staff: Vec<(String, String, String)>,
     exempt: Vec<ExemptLine>,
+    view: AdminView,
+    /// Each department, and whether its answers wait for a caseworker.
+    levels: Vec<(String, bool)>,
+    /// The word whose forms are previewed, and the forms.
+    preview: Option<(String, Vec<String>)>,
 }
 
-async fn page(State(state): State<AppState>, session: Session, Staff(who): Staff) -> Response {
-    let w = who.clone();
-    let view: AdminView = match state.call(move |b| b.admin_view(&w)).await {
+#[derive(serde::Deserialize)]
+struct PreviewQuery {
+    #[serde(default)]
+    ord: String,
+}
+
+async fn page(
+    State(state): State<AppState>,
+    session: Session,
+    Staff(who): Staff,
+    Query(q): Query<PreviewQuery>,
+) -> Response {
+    let (w, word) = (who.clone(), q.ord.trim().to_string());
+    let got = state
+        .call(move |b| {
+            let view = b.admin_view(&w)?;
+            let preview = if word.is_empty() {
+                None
+            } else {
+                Some((word.clone(), b.word_preview(&w, &word)?))
+            };
+            Ok((view, preview))
+        })
+        .await;
+    let (mut view, preview) = match got {
         Ok(v) => v,
         Err(e) => return error_page(e),
     };
+    let exempt = std::mem::take(&mut view.exempt);
+    let levels = view
+        .departments
+        .iter()
+        .map(|d| {
+            let review = view
+                .review_departments
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(d));
+            (d.clone(), review)
+        })
+        .collect();
     AdminPage {
+        levels,
         layout: Layout::new(&state, &session, "Administration", Some(&who)).await,
-        staff: view.staff,
-        exempt: view
-            .exempt
+        staff: std::mem::take(&mut view.staff),
+        view,
+        preview,
+        exempt: exempt
             .into_iter()
             .map(|e| ExemptLine {
                 masked: marc_request::worklist::masked_cpr(&e.cpr),
@@ -59,6 +103,24 @@ async fn page(State(state): State<AppState>, session: Session, Staff(who): Staff
             .collect(),
     }
     .into_response()
+}
+
+/// Adds an item to a list, or removes it (`op=fjern`).
+async fn change_list(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    RawForm(form): RawForm,
+) -> Response {
+    let (list, item) = (field(&form, "list"), field(&form, "item"));
+    let add = field(&form, "op") != "fjern";
+    let anchor = format!("/admin#{list}");
+    match state
+        .call(move |b| b.set_list(&who, &list, &item, add))
+        .await
+    {
+        Ok(()) => Redirect::to(&anchor).into_response(),
+        Err(e) => error_page(e),
+    }
 }
 
 async fn set(

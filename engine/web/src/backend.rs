@@ -158,6 +158,11 @@ pub trait Backend: Send + Sync + 'static {
     fn audit_log(&self, who: &Principal, f: &AuditQuery) -> Result<Vec<AuditRow>, WebError>;
     /// What the administrator's page shows (administrators only).
     fn admin_view(&self, who: &Principal) -> Result<AdminView, WebError>;
+    /// Adds an item to one of the administrator's lists (`words`,
+    /// `allow_addresses`, `review_departments`), or removes it.
+    fn set_list(&self, who: &Principal, list: &str, item: &str, add: bool) -> Result<(), WebError>;
+    /// The forms of a word the word list will mark (administrators).
+    fn word_preview(&self, who: &Principal, word: &str) -> Result<Vec<String>, WebError>;
     /// Exempts a citizen from automatic handling, or lifts it (administrators).
     fn set_exempt(&self, who: &Principal, cpr: &str, reason: Option<&str>) -> Result<(), WebError>;
     /// A request's full CPR number, audited.
@@ -201,12 +206,24 @@ pub struct AuditRow {
     pub detail: String,
 }
 
-/// The administrator's page: staff accounts and exempt citizens.
+/// The administrator's page: staff accounts, exempt citizens and the lists
+/// screening and the control level use.
 #[derive(Clone, Debug, Default)]
 pub struct AdminView {
     /// (login name, role, created), by name.
     pub staff: Vec<(String, String, String)>,
     pub exempt: Vec<ExemptRow>,
+    /// Sensitive words: from marc.toml (fixed here) and added on the page.
+    pub words_configured: Vec<String>,
+    pub words: Vec<String>,
+    /// Allow-listed (institutions') addresses, likewise.
+    pub allow_configured: Vec<String>,
+    pub allow: Vec<String>,
+    /// The departments (topics), and those whose answers always wait for a
+    /// caseworker; `review_all`: every answer does (marc.toml).
+    pub departments: Vec<String>,
+    pub review_departments: Vec<String>,
+    pub review_all: bool,
 }
 
 /// A citizen exempt from automatic handling, as the page shows it.
