@@ -1045,7 +1045,9 @@ fn every_route_answers_only_those_it_is_for() {
     }
     // Columns: anonymous, citizen, other citizen, third party, caseworker
     // (kim), manager (mona), administrator (ali), auditor (ulla).
-    let routes: &[(&str, &str, &[(&str, &str)], &str)] = &[
+    /// Method, path, form fields, and the table's row.
+    type Row<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
+    let routes: &[Row] = &[
         ("GET", "/", &[], "AAAAAAAA"),
         ("GET", "/healthz", &[], "AAAAAAAA"),
         ("GET", "/static/app.css", &[], "AAAAAAAA"),
@@ -1199,7 +1201,7 @@ fn an_administrator_adds_a_word_and_the_next_request_marks_it() {
     let c = s.browser();
     c.go(&s.url("/login"));
     c.login_as(&citizen.name);
-    let mut answer = || {
+    let answer = || {
         c.go(&s.url("/ny"));
         c.submit("form[action='/ny']");
         let id = c.text("dl dd").trim().to_string();
