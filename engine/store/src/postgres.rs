@@ -520,7 +520,8 @@ impl Iterator for PgIter {
     }
 }
 
-/// The URL without its password, for messages and logs.
+/// The URL without its password (in the user part or a `password=`
+/// parameter), for messages and logs.
 pub(crate) fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
@@ -529,14 +530,27 @@ pub(crate) fn redact(url: &str) -> String {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
     };
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            let hidden = if userinfo.contains(':') { ":***" } else { "" };
-            format!("{scheme}://{user}{hidden}@{host}{tail}")
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => authority.to_string(),
+        },
+        None => authority.to_string(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => p.to_string(),
+                })
+                .collect();
+            format!("{path}?{}", params.join("&"))
         }
-        None => url.to_string(),
-    }
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 #[cfg(test)]
@@ -559,5 +573,9 @@ mod tests {
         );
         assert_eq!(redact("postgres://marc@db/marc"), "postgres://marc@db/marc");
         assert_eq!(redact("postgresql:///marc"), "postgresql:///marc");
+        assert_eq!(
+            redact("postgres://db/marc?user=marc&password=s3cret&sslmode=require"),
+            "postgres://db/marc?user=marc&password=***&sslmode=require"
+        );
     }
 }

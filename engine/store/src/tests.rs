@@ -680,6 +680,12 @@ fn bench_one(s: &Store, n: u64) {
     rate("put", n, t0);
     let t0 = Instant::now();
     for i in 0..n {
+        t.put(be_key(i), &value).unwrap();
+        s.flush().unwrap();
+    }
+    rate("put + flush", n, t0);
+    let t0 = Instant::now();
+    for i in 0..n {
         t.get(be_key(i)).unwrap().unwrap();
     }
     rate("get", n, t0);
