@@ -489,15 +489,14 @@ fn postgres_scan_prefix_is_an_index_range_query() {
     )
     .unwrap()
     .join("\n");
-    assert!(plan.contains("Index Scan using marc_kv_pkey"), "{plan}");
+    // An index scan, or a bitmap scan of the index (the planner's choice by
+    // its statistics): either way the range is the index condition.
+    assert!(plan.contains("marc_kv_pkey"), "{plan}");
     assert!(
         plan.contains("Index Cond: ((tbl = 't'::text) AND (key >= "),
         "{plan}"
     );
-    assert!(
-        !plan.contains("Seq Scan") && !plan.contains("Sort"),
-        "{plan}"
-    );
+    assert!(!plan.contains("Seq Scan"), "{plan}");
 }
 
 #[test]
