@@ -59,6 +59,10 @@ pub(crate) struct Limits {
     /// The longest any one call may take, retries included: a half-open TCP
     /// connection would otherwise hang a caller for good.
     pub(crate) call: Duration,
+    /// The most connections one store (one process, usually) opens: as many
+    /// calls run at once; more wait for a free connection. PostgreSQL's own
+    /// limit (`max_connections`, 100 by default) is shared by all processes.
+    pub(crate) connections: u32,
 }
 
 impl Default for Limits {
@@ -67,6 +71,7 @@ impl Default for Limits {
             acquire: Duration::from_secs(5),
             retry_for: Duration::from_secs(15),
             call: Duration::from_secs(60),
+            connections: 10,
         }
     }
 }
@@ -120,7 +125,7 @@ impl PgStore {
             .spawn(move || {
                 runtime.block_on(async move {
                     let pool = PgPoolOptions::new()
-                        .max_connections(16)
+                        .max_connections(pool_limits.connections)
                         .acquire_timeout(pool_limits.acquire)
                         .test_before_acquire(true)
                         .idle_timeout(Duration::from_secs(300))

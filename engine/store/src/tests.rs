@@ -563,6 +563,7 @@ fn postgres_restart_is_survived_and_a_stopped_server_is_an_error() {
         acquire: Duration::from_secs(1),
         retry_for: Duration::from_secs(3),
         call: Duration::from_secs(20),
+        ..Limits::default()
     };
     let s = Store::connect_with(db.url(), limits).unwrap();
     let t = s.table("t").unwrap();
