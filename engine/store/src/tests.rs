@@ -470,6 +470,86 @@ fn postgres_compare_and_swap_is_atomic_across_separate_stores() {
     assert_eq!(u64::from_be_bytes(n.try_into().unwrap()), 8 * 50);
 }
 
+/// Real processes: this test binary started 3 more times, each running
+/// [`cas_child_process`] against the same schema; every increment of every
+/// process counts, and each job is claimed by exactly one of them.
+#[test]
+fn postgres_compare_and_swap_is_atomic_across_processes() {
+    let db = TestDatabase::new().unwrap();
+    // The schema's tables exist before the children race for them.
+    drop(Store::connect(db.url()).unwrap());
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..3)
+        .map(|i| {
+            std::process::Command::new(&exe)
+                .args(["--exact", "tests::cas_child_process", "--ignored"])
+                .args(["--nocapture", "--test-threads=1"])
+                .env("MARC_CAS_CHILD_URL", db.url())
+                .env("MARC_CAS_CHILD_NAME", format!("p{i}"))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut claimed = 0;
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The harness prints "test … ... " before the test's own output.
+        let count = text
+            .split("claimed ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no claim count in: {text}"));
+        claimed += count.parse::<usize>().unwrap();
+    }
+    let s = Store::connect(db.url()).unwrap();
+    let t = s.table("jobs").unwrap();
+    let n = t.get("n").unwrap().unwrap();
+    assert_eq!(u64::from_be_bytes(n.try_into().unwrap()), 3 * 2 * 60);
+    assert_eq!(claimed, 30);
+    assert_eq!(t.scan_prefix("job/").unwrap().len(), 30);
+}
+
+/// The child of [`postgres_compare_and_swap_is_atomic_across_processes`]:
+/// 2 threads, each 60 increments, then a race for 30 jobs.
+#[test]
+#[ignore = "a child process of postgres_compare_and_swap_is_atomic_across_processes"]
+fn cas_child_process() {
+    let Ok(url) = std::env::var("MARC_CAS_CHILD_URL") else {
+        return;
+    };
+    let name = std::env::var("MARC_CAS_CHILD_NAME").unwrap_or_default();
+    let s = Store::connect(&url).unwrap();
+    let claimed: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let t = s.table("jobs").unwrap();
+                let name = name.as_bytes();
+                scope.spawn(move || {
+                    for _ in 0..60 {
+                        increment(&t, "n");
+                    }
+                    (0..30)
+                        .filter(|j| {
+                            t.compare_and_swap(format!("job/{j}"), None, Some(name))
+                                .unwrap()
+                        })
+                        .count()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    println!("claimed {claimed}");
+}
+
 #[test]
 fn postgres_scan_prefix_is_an_index_range_query() {
     let db = TestDatabase::new().unwrap();
