@@ -789,6 +789,19 @@ fn bench_one(s: &Store, n: u64) {
     });
     rate("get, 4 threads", n, t0);
     let t0 = Instant::now();
+    std::thread::scope(|scope| {
+        for w in 0..4u64 {
+            let (t, value) = (t.clone(), &value);
+            scope.spawn(move || {
+                for i in 0..n / 4 {
+                    t.put(be_key(w * (n / 4) + i), value).unwrap();
+                    s.flush().unwrap();
+                }
+            });
+        }
+    });
+    rate("put + flush, 4 threads", n, t0);
+    let t0 = Instant::now();
     let scanned = t.scan_prefix([0u8; 6]).unwrap().len() as u64;
     rate("scan_prefix (entries)", scanned, t0);
     s.flush().unwrap();
