@@ -188,7 +188,28 @@ enum TableBackend {
     Postgres(PgTable),
 }
 
-type Entry = (Vec<u8>, Vec<u8>);
+/// One backend's iterator or the other's. An enum, not a `Box<dyn>`, so
+/// `Table::iter` stays `Send` (and whatever else) exactly when both are, as
+/// it was with sled alone.
+enum Either<S, P> {
+    Sled(S),
+    Postgres(P),
+}
+
+impl<S, P, T> Iterator for Either<S, P>
+where
+    S: Iterator<Item = T>,
+    P: Iterator<Item = T>,
+{
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        match self {
+            Either::Sled(i) => i.next(),
+            Either::Postgres(i) => i.next(),
+        }
+    }
+}
 
 impl Table {
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
@@ -238,11 +259,10 @@ impl Table {
 
     /// Iterates all entries in key order without loading them all.
     pub fn iter(&self) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + '_ {
-        let it: Box<dyn Iterator<Item = Result<Entry>> + '_> = match &self.backend {
-            TableBackend::Sled(t) => Box::new(t.iter()),
-            TableBackend::Postgres(t) => Box::new(t.iter()),
-        };
-        it
+        match &self.backend {
+            TableBackend::Sled(t) => Either::Sled(t.iter()),
+            TableBackend::Postgres(t) => Either::Postgres(t.iter()),
+        }
     }
 
     /// The entry with the greatest key.

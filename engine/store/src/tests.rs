@@ -65,6 +65,19 @@ both!(
     flush_succeeds,
 );
 
+/// Callers share stores and tables across threads and tasks and hold an
+/// iterator across an `.await`: both backends must keep that so.
+#[test]
+fn handles_are_send_sync_and_clone() {
+    fn send_sync_clone<T: Send + Sync + Clone>() {}
+    fn send<T: Send>(_: &T) {}
+    send_sync_clone::<Store>();
+    send_sync_clone::<crate::Table>();
+    let f = sled();
+    let t = f.store.table("t").unwrap();
+    send(&t.iter());
+}
+
 fn put_get_remove(s: &Store) {
     let t = s.table("t").unwrap();
     assert_eq!(t.get("k").unwrap(), None);
