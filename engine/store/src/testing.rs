@@ -84,6 +84,67 @@ fn cluster_user() -> Result<String, Error> {
     }
 }
 
+/// Temporary cluster directories are named so, in the system's temp directory.
+const CLUSTER_PREFIX: &str = "marc-pg-";
+/// The test process that started a cluster (its pid), in the cluster's directory.
+const OWNER_FILE: &str = "owner.pid";
+
+/// Whether process `pid` exists and has not ended (a zombie, which nobody
+/// has waited for yet, has ended).
+pub fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    let exists = pid > 0
+        && (unsafe { libc::kill(pid, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM));
+    let zombie = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+    };
+    exists && !zombie()
+}
+
+/// Stops and removes the clusters of test processes that died without
+/// dropping them (killed by a timeout, or by hand): a `Drop` or an `atexit`
+/// does not run then, and PostgreSQL would keep running.
+fn reap_orphans() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if !e.file_name().to_string_lossy().starts_with(CLUSTER_PREFIX) {
+            continue;
+        }
+        let dir = e.path();
+        let pid_in = |file: &Path| -> Option<i32> {
+            std::fs::read_to_string(file)
+                .ok()?
+                .lines()
+                .next()?
+                .trim()
+                .parse()
+                .ok()
+        };
+        let Some(owner) = pid_in(&dir.join(OWNER_FILE)) else {
+            continue;
+        };
+        if alive(owner) {
+            continue;
+        }
+        if let Some(postmaster) = pid_in(&dir.join("data/postmaster.pid")) {
+            // SIGQUIT: PostgreSQL's immediate shutdown.
+            // SAFETY: sends a signal; no memory is touched.
+            unsafe { libc::kill(postmaster, libc::SIGQUIT) };
+            let started = std::time::Instant::now();
+            while alive(postmaster) && started.elapsed() < std::time::Duration::from_secs(5) {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 fn free_port() -> Result<u16, Error> {
     let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     Ok(l.local_addr().map_err(|e| e.to_string())?.port())
@@ -107,9 +168,12 @@ impl PgCluster {
         } else {
             None
         };
+        reap_orphans();
         let dir = tempfile::Builder::new()
-            .prefix("marc-pg-")
+            .prefix(CLUSTER_PREFIX)
             .tempdir()
+            .map_err(|e| e.to_string())?;
+        std::fs::write(dir.path().join(OWNER_FILE), std::process::id().to_string())
             .map_err(|e| e.to_string())?;
         if let Some(u) = &user {
             let out = Command::new("chown")

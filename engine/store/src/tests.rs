@@ -753,6 +753,40 @@ fn postgres_restart_during_a_run_of_calls() {
     assert!(!t.is_empty());
 }
 
+/// A cluster whose test process died (no `Drop`, no `atexit`) is stopped
+/// and removed by the next test process that starts one.
+#[test]
+fn a_dead_test_process_leaves_no_postgres_running() {
+    if std::env::var("MARC_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
+        eprintln!("skipped: MARC_TEST_DATABASE_URL is set, no cluster of our own");
+        return;
+    }
+    let orphan = PgCluster::start().unwrap();
+    let dir = orphan.dir().to_path_buf();
+    let postmaster: i32 = std::fs::read_to_string(dir.join("data/postmaster.pid"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // As if its process had been killed: the owner is a pid that is gone
+    // (a child that has exited and been waited for), and it is not dropped.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let gone_pid = gone.id();
+    gone.wait().unwrap();
+    std::fs::write(dir.join("owner.pid"), gone_pid.to_string()).unwrap();
+    std::mem::forget(orphan);
+
+    let next = PgCluster::start().unwrap();
+    assert!(!dir.exists(), "the orphan's directory is removed");
+    assert!(
+        !crate::testing::alive(postmaster),
+        "the orphan's PostgreSQL is stopped"
+    );
+    drop(next);
+}
+
 // ---- a bounded benchmark (cargo test -p marc-store -- --ignored --nocapture bench) ----
 
 fn bench_one(s: &Store, n: u64) {
