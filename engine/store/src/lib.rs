@@ -43,8 +43,9 @@ pub enum StoreError {
     #[error("cannot use the PostgreSQL store at {url}: {reason}. Check the URL, that PostgreSQL runs and is reachable from here, and that its user may create tables in the database")]
     Connect { url: String, reason: String },
     /// PostgreSQL could not be reached, or the connection broke: the call did
-    /// not complete (for a compare-and-swap: its outcome is unknown). The
-    /// next call connects again.
+    /// not complete, or, where the message says a compare-and-swap was under
+    /// way, its outcome is unknown (read the key to find out). The next call
+    /// connects again.
     #[error("the PostgreSQL store is unreachable ({0}); the next call tries again")]
     Unavailable(String),
     #[error("storage error: {0}")]
