@@ -1,27 +1,53 @@
-//! marc's storage interface: a directory holding named tables of ordered
-//! byte keys. Everything above this crate speaks only [`Store`] and [`Table`],
-//! so sled (beta, pinned at 0.34.7) can be swapped without touching the engine.
+//! marc's storage interface: named tables of ordered byte keys. Everything
+//! above this crate speaks only [`Store`] and [`Table`], so the storage can
+//! change without touching the engine. Two implementations sit behind it:
+//!
+//! - sled 0.34.7 in a data directory ([`Store::open`]): the embedded default,
+//!   one process;
+//! - PostgreSQL ([`Store::connect`] with a `postgres://` URL): shared by any
+//!   number of marc processes on any number of machines (issue 13).
 //!
 //! Rules the callers rely on:
 //! - every write that acknowledges a state change is followed by [`Store::flush`]
-//!   (sled loses unflushed writes on an unclean stop);
+//!   (sled loses unflushed writes on an unclean stop; on PostgreSQL each write
+//!   is durable when it returns);
 //! - keys that must sort in time order are big-endian integers ([`be_key`]);
-//! - claims and exactly-once steps use [`Table::compare_and_swap`].
+//! - claims and exactly-once steps use [`Table::compare_and_swap`], which is
+//!   atomic across threads (sled) and across processes (PostgreSQL).
+//!
+//! The API is synchronous on both backends and may be called from plain
+//! threads and from inside tokio runtimes alike (`postgres.rs` says how).
 
 mod files;
+mod postgres;
 mod seal;
+mod sled_backend;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+#[cfg(test)]
+mod tests;
 
 pub use files::{private_dir, write_private};
+use postgres::{PgStore, PgTable};
 use serde::{de::DeserializeOwned, Serialize};
+use sled_backend::{SledStore, SledTable};
 use std::path::{Path, PathBuf};
 
-/// What can go wrong with the data directory.
+/// What can go wrong with the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot open the data directory {path}: {reason}. Check that it exists, is writable and is not used by another marc process, or point --data elsewhere")]
     Open { path: PathBuf, reason: String },
     #[error("the data directory {path} looks corrupt ({reason}); move it aside and restore from backup, or start with an empty --data directory")]
     Corrupt { path: PathBuf, reason: String },
+    #[error("cannot use the PostgreSQL store at {url}: {reason}. Check the URL, that PostgreSQL runs and is reachable from here, and that its user may create tables in the database")]
+    Connect { url: String, reason: String },
+    /// PostgreSQL could not be reached, or the connection broke: the call did
+    /// not complete, or, where the message says a compare-and-swap was under
+    /// way, its outcome is unknown (read the key to find out). The next call
+    /// connects again.
+    #[error("the PostgreSQL store is unreachable ({0}); the next call tries again")]
+    Unavailable(String),
     #[error("storage error: {0}")]
     Io(String),
     #[error("stored record under {key:?} in table {table:?} is unreadable: {reason}")]
@@ -34,336 +60,241 @@ pub enum StoreError {
     Encode(String),
 }
 
-impl From<sled::Error> for StoreError {
-    fn from(e: sled::Error) -> Self {
-        StoreError::Io(e.to_string())
-    }
-}
-
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// How long `open` waits for a lock another handle is releasing.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
-
-/// sled's "could not acquire lock" (an `Io` error of kind `Other`).
-fn lock_held(e: &sled::Error) -> bool {
-    matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
-}
-
-/// An open data directory.
+/// An open store: a sled data directory or a PostgreSQL database. Cheap to
+/// clone; clones share the store.
 #[derive(Clone)]
 pub struct Store {
-    db: sled::Db,
-    path: PathBuf,
-    /// Seals the files when the last handle is dropped (none for a temporary store).
-    _sealer: Option<std::sync::Arc<Sealer>>,
+    backend: Backend,
 }
 
-/// The stores this process has open, by canonical path: weak, so the last
-/// handle's drop still closes and seals a store.
-mod registry {
-    use super::{Sealer, Store};
-    use std::path::{Path, PathBuf};
-    use std::sync::{Arc, Mutex, Weak};
-
-    static OPEN: Mutex<Vec<(PathBuf, Weak<Sealer>)>> = Mutex::new(Vec::new());
-    pub(super) static OPENING: Mutex<()> = Mutex::new(());
-
-    pub(super) fn find(path: &Path) -> Option<Store> {
-        let key = path.canonicalize().ok()?;
-        let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
-        open.retain(|(_, w)| w.strong_count() > 0);
-        let sealer = open.iter().find(|(p, _)| p == &key)?.1.upgrade()?;
-        let db = sealer.db.clone()?;
-        Some(Store {
-            db,
-            path: sealer.path.clone(),
-            _sealer: Some(sealer),
-        })
-    }
-
-    pub(super) fn add(path: &Path, sealer: &Arc<Sealer>) {
-        if let Ok(key) = path.canonicalize() {
-            let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
-            open.push((key, Arc::downgrade(sealer)));
-        }
-    }
-}
-
-/// Closes sled and writes the seal ([`seal`]) once the last handle is gone.
-struct Sealer {
-    db: Option<sled::Db>,
-    path: PathBuf,
-}
-
-impl Drop for Sealer {
-    fn drop(&mut self) {
-        if let Some(db) = self.db.take() {
-            let _ = db.flush();
-            drop(db);
-        }
-        // sled lets go of its files from a background thread (every Store and
-        // Table handle is gone by now); if it does not, the store stays unsealed.
-        let started = std::time::Instant::now();
-        while !seal::sled_released(&self.path) {
-            if started.elapsed() > LOCK_WAIT {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        let _ = seal::write(&self.path);
-    }
+/// The implementations. An enum rather than a trait object: `Table::iter`
+/// returns a borrowing iterator and the JSON helpers are generic, neither of
+/// which a `dyn` trait can carry; dispatch stays in this file.
+#[derive(Clone)]
+enum Backend {
+    Sled(SledStore),
+    Postgres(PgStore),
 }
 
 impl Store {
-    /// Opens (or creates) the data directory. A directory that exists but is
-    /// not a marc store, or is corrupt, gives a clear error and is not touched.
+    /// Opens (or creates) the sled data directory. A directory that exists
+    /// but is not a marc store, or is corrupt, gives a clear error and is not
+    /// touched.
     ///
     /// A directory this process has open already gives another handle to the
     /// same store (sled allows one opener): so a command that `marc serve`
     /// runs for the command line shares the server's store.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
-        let path = path.as_ref().to_path_buf();
-        // One opener at a time in this process, so two threads never both
-        // miss the registry and race for sled's lock.
-        let _opening = registry::OPENING.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(s) = registry::find(&path) {
-            return Ok(s);
-        }
-        if path.exists() && !path.is_dir() {
-            return Err(StoreError::Open {
-                path,
-                reason: "it is a file, not a directory".into(),
+        Ok(Store {
+            backend: Backend::Sled(SledStore::open(path.as_ref())?),
+        })
+    }
+
+    /// Opens the store a `--database` value names: a `postgres://` or
+    /// `postgresql://` URL connects to PostgreSQL (creating or updating marc's
+    /// tables there), a `sled:` prefix or a plain path opens a sled data
+    /// directory ([`Store::open`]). Any other `scheme://` is refused rather
+    /// than taken for a directory name.
+    pub fn connect(url: &str) -> Result<Store> {
+        Store::connect_with(url, postgres::Limits::default())
+    }
+
+    pub(crate) fn connect_with(url: &str, limits: postgres::Limits) -> Result<Store> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Store {
+                backend: Backend::Postgres(PgStore::connect(url, limits)?),
             });
         }
-        if path.is_dir() {
-            let non_empty = std::fs::read_dir(&path)
-                .map_err(|e| StoreError::Open {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                })?
-                .next()
-                .is_some();
-            if non_empty && !path.join("conf").exists() && !path.join("db").exists() {
-                return Err(StoreError::Open {
-                    path,
-                    reason: "it is not empty and holds no marc data (no sled 'conf'/'db' files)"
-                        .into(),
-                });
-            }
+        if let Some(path) = url.strip_prefix("sled:") {
+            return Store::open(path.strip_prefix("//").unwrap_or(path));
         }
-        // 0700: it holds the vault, the documents and the audit log, and the
-        // robots run as another OS user who must read none of it.
-        private_dir(&path).map_err(|e| StoreError::Open {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        check_sled_conf(&path)?;
-        match seal::check(&path) {
-            Ok(Ok(())) => {}
-            Ok(Err(reason)) => return Err(StoreError::Corrupt { path, reason }),
-            Err(e) => {
-                return Err(StoreError::Open {
-                    path,
-                    reason: format!("cannot read its files: {e}"),
-                })
-            }
+        if let Some((scheme, _)) = url.split_once("://") {
+            return Err(StoreError::Connect {
+                url: postgres::redact(url),
+                reason: format!(
+                    "marc stores in a directory (a path) or in PostgreSQL (postgres://…), not in {scheme}://"
+                ),
+            });
         }
-        // sled releases its lock file from a background thread after the
-        // last handle is dropped: a process that just closed the store (or a
-        // marc command that just ended) may still hold it for a moment.
-        let started = std::time::Instant::now();
-        let opened = loop {
-            match sled::Config::new().path(&path).open() {
-                Err(e) if lock_held(&e) && started.elapsed() < LOCK_WAIT => {
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-                Err(e) if lock_held(&e) => {
-                    return Err(StoreError::Open {
-                        path,
-                        reason: "it is in use by another marc process (its lock is held)".into(),
-                    });
-                }
-                other => break other,
-            }
-        };
-        let db = opened.map_err(|e| match e {
-            sled::Error::Corruption { .. } | sled::Error::Unsupported(_) => StoreError::Corrupt {
-                path: path.clone(),
-                reason: e.to_string(),
-            },
-            sled::Error::Io(io) => StoreError::Open {
-                path: path.clone(),
-                reason: io.to_string(),
-            },
-            other => StoreError::Corrupt {
-                path: path.clone(),
-                reason: other.to_string(),
-            },
-        })?;
-        seal::remove(&path).map_err(|e| StoreError::Open {
-            path: path.clone(),
-            reason: format!("cannot remove {}: {e}", seal::SEAL_FILE),
-        })?;
-        let sealer = std::sync::Arc::new(Sealer {
-            db: Some(db.clone()),
-            path: path.clone(),
-        });
-        registry::add(&path, &sealer);
-        Ok(Store {
-            _sealer: Some(sealer),
-            db,
-            path,
-        })
+        Store::open(url)
     }
 
-    /// Opens a temporary store, for tests and dry runs.
+    /// Opens a temporary sled store, for tests and dry runs.
     pub fn temporary() -> Result<Store> {
-        let db = sled::Config::new().temporary(true).open()?;
         Ok(Store {
-            db,
-            path: PathBuf::new(),
-            _sealer: None,
+            backend: Backend::Sled(SledStore::temporary()?),
         })
     }
 
+    /// The sled data directory; empty for a temporary store and for
+    /// PostgreSQL (which keeps no files of marc's).
     pub fn path(&self) -> &Path {
-        &self.path
+        match &self.backend {
+            Backend::Sled(s) => s.path(),
+            Backend::Postgres(_) => Path::new(""),
+        }
+    }
+
+    /// `"sled"` or `"postgres"`, for logs and status pages.
+    pub fn backend_name(&self) -> &'static str {
+        match &self.backend {
+            Backend::Sled(_) => "sled",
+            Backend::Postgres(_) => "postgres",
+        }
     }
 
     /// A named table; created on first use.
     pub fn table(&self, name: &str) -> Result<Table> {
+        let backend = match &self.backend {
+            Backend::Sled(s) => TableBackend::Sled(s.table(name)?),
+            Backend::Postgres(p) => TableBackend::Postgres(p.table(name)),
+        };
         Ok(Table {
-            tree: self.db.open_tree(name)?,
+            backend,
             name: name.to_string(),
-            _sealer: self._sealer.clone(),
         })
     }
 
-    /// Makes every write so far durable. Call before acknowledging.
+    /// Makes every write so far durable. Call before acknowledging. (On
+    /// PostgreSQL every write was durable when it returned: nothing to do.)
     pub fn flush(&self) -> Result<()> {
-        self.db.flush()?;
-        Ok(())
+        match &self.backend {
+            Backend::Sled(s) => s.flush(),
+            Backend::Postgres(_) => Ok(()),
+        }
     }
 
-    /// A process-wide increasing id (survives restarts).
+    /// A store-wide increasing id (survives restarts; on PostgreSQL unique
+    /// across processes, and it may skip values).
     pub fn next_id(&self) -> Result<u64> {
-        Ok(self.db.generate_id()?)
-    }
-}
-
-/// sled checks its own log (a CRC per message) but only warns about a
-/// damaged `conf` file, and silently writes a new one when it is missing or
-/// cut short: a damaged data directory would then open as if intact. Its
-/// format: the settings text, then the CRC-32 of that text (little-endian).
-fn check_sled_conf(path: &Path) -> Result<()> {
-    let conf = path.join("conf");
-    let has_log = path.join("db").exists();
-    let corrupt = |reason: String| StoreError::Corrupt {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let bytes = match std::fs::read(&conf) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return if has_log {
-                Err(corrupt(
-                    "its storage file 'db' is there but its configuration file 'conf' is missing"
-                        .into(),
-                ))
-            } else {
-                Ok(())
-            };
+        match &self.backend {
+            Backend::Sled(s) => s.next_id(),
+            Backend::Postgres(p) => p.next_id(),
         }
-        Err(e) => {
-            return Err(StoreError::Open {
-                path: path.to_path_buf(),
-                reason: format!("cannot read {}: {e}", conf.display()),
-            })
-        }
-    };
-    if bytes.len() <= 8 {
-        return Err(corrupt(format!(
-            "its configuration file 'conf' is cut short ({} bytes)",
-            bytes.len()
-        )));
     }
-    let (body, crc) = bytes.split_at(bytes.len() - 4);
-    let mut want = [0u8; 4];
-    want.copy_from_slice(crc);
-    if crc32fast::hash(body) != u32::from_le_bytes(want) {
-        return Err(corrupt(
-            "its configuration file 'conf' fails its checksum (a byte was changed)".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// A table of ordered keys.
 #[derive(Clone)]
 pub struct Table {
-    tree: sled::Tree,
+    backend: TableBackend,
     name: String,
-    /// The store is sealed only when its last table is gone too.
-    _sealer: Option<std::sync::Arc<Sealer>>,
+}
+
+#[derive(Clone)]
+enum TableBackend {
+    Sled(SledTable),
+    Postgres(PgTable),
+}
+
+/// One backend's iterator or the other's. An enum, not a `Box<dyn>`, so
+/// `Table::iter` stays `Send` (and whatever else) exactly when both are, as
+/// it was with sled alone.
+enum Either<S, P> {
+    Sled(S),
+    Postgres(P),
+}
+
+impl<S, P, T> Iterator for Either<S, P>
+where
+    S: Iterator<Item = T>,
+    P: Iterator<Item = T>,
+{
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        match self {
+            Either::Sled(i) => i.next(),
+            Either::Postgres(i) => i.next(),
+        }
+    }
 }
 
 impl Table {
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
-        Ok(self.tree.get(key)?.map(|v| v.to_vec()))
+        match &self.backend {
+            TableBackend::Sled(t) => t.get(key.as_ref()),
+            TableBackend::Postgres(t) => t.get(key.as_ref()),
+        }
     }
 
     pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
-        self.tree.insert(key.as_ref(), value.as_ref())?;
-        Ok(())
+        match &self.backend {
+            TableBackend::Sled(t) => t.put(key.as_ref(), value.as_ref()),
+            TableBackend::Postgres(t) => t.put(key.as_ref(), value.as_ref()),
+        }
     }
 
     pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<()> {
-        self.tree.remove(key)?;
-        Ok(())
+        match &self.backend {
+            TableBackend::Sled(t) => t.remove(key.as_ref()),
+            TableBackend::Postgres(t) => t.remove(key.as_ref()),
+        }
     }
 
     /// Sets `key` to `new` only if it currently holds `old` (`None` = absent).
-    /// Returns whether the swap happened.
+    /// Returns whether the swap happened. Atomic: of any number of swaps from
+    /// the same `old`, in any number of threads (or, on PostgreSQL, processes),
+    /// at most one succeeds.
     pub fn compare_and_swap(
         &self,
         key: impl AsRef<[u8]>,
         old: Option<&[u8]>,
         new: Option<&[u8]>,
     ) -> Result<bool> {
-        Ok(self.tree.compare_and_swap(key, old, new)?.is_ok())
+        match &self.backend {
+            TableBackend::Sled(t) => t.compare_and_swap(key.as_ref(), old, new),
+            TableBackend::Postgres(t) => t.compare_and_swap(key.as_ref(), old, new),
+        }
     }
 
     /// All entries whose key starts with `prefix`, in key order.
     pub fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.tree
-            .scan_prefix(prefix)
-            .map(|r| {
-                r.map(|(k, v)| (k.to_vec(), v.to_vec()))
-                    .map_err(StoreError::from)
-            })
-            .collect()
+        match &self.backend {
+            TableBackend::Sled(t) => t.scan_prefix(prefix.as_ref()),
+            TableBackend::Postgres(t) => t.scan_prefix(prefix.as_ref()),
+        }
     }
 
     /// Iterates all entries in key order without loading them all.
     pub fn iter(&self) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + '_ {
-        self.tree.iter().map(|r| {
-            r.map(|(k, v)| (k.to_vec(), v.to_vec()))
-                .map_err(StoreError::from)
-        })
+        match &self.backend {
+            TableBackend::Sled(t) => Either::Sled(t.iter()),
+            TableBackend::Postgres(t) => Either::Postgres(t.iter()),
+        }
     }
 
     /// The entry with the greatest key.
     pub fn last(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
-        Ok(self.tree.last()?.map(|(k, v)| (k.to_vec(), v.to_vec())))
+        match &self.backend {
+            TableBackend::Sled(t) => t.last(),
+            TableBackend::Postgres(t) => t.last(),
+        }
     }
 
+    /// The number of entries. On PostgreSQL a failed count gives 0: where
+    /// that matters, use [`Table::try_len`].
     pub fn len(&self) -> usize {
-        self.tree.len()
+        self.try_len().unwrap_or(0)
     }
 
+    /// The number of entries, or why it could not be counted.
+    pub fn try_len(&self) -> Result<usize> {
+        match &self.backend {
+            TableBackend::Sled(t) => Ok(t.len()),
+            TableBackend::Postgres(t) => t.try_len(),
+        }
+    }
+
+    /// Whether the table has no entries. On PostgreSQL a failed look gives
+    /// `true`: where that matters, use [`Table::try_len`].
     pub fn is_empty(&self) -> bool {
-        self.tree.is_empty()
+        match &self.backend {
+            TableBackend::Sled(t) => t.is_empty(),
+            TableBackend::Postgres(t) => t.try_is_empty().unwrap_or(true),
+        }
     }
 
     /// Reads a JSON record.
@@ -409,96 +340,4 @@ impl Table {
 /// A big-endian key for an integer, so byte order equals numeric order.
 pub fn be_key(n: u64) -> [u8; 8] {
     n.to_be_bytes()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn roundtrip_and_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let s = Store::open(dir.path()).unwrap();
-            let t = s.table("requests").unwrap();
-            t.put_json("r1", &vec![1, 2, 3]).unwrap();
-            assert!(t.compare_and_swap("claim", None, Some(b"a")).unwrap());
-            assert!(!t.compare_and_swap("claim", None, Some(b"b")).unwrap());
-            s.flush().unwrap();
-        }
-        let s = Store::open(dir.path()).unwrap();
-        let t = s.table("requests").unwrap();
-        assert_eq!(t.get_json::<Vec<i32>>("r1").unwrap(), Some(vec![1, 2, 3]));
-        assert_eq!(t.get("claim").unwrap().as_deref(), Some(&b"a"[..]));
-    }
-
-    #[test]
-    fn reopening_right_after_closing_waits_for_the_lock_and_a_held_one_is_named() {
-        let dir = tempfile::tempdir().unwrap();
-        for i in 0..20 {
-            let s = Store::open(dir.path()).unwrap_or_else(|e| panic!("reopen {i}: {e}"));
-            s.table("t").unwrap().put_json("k", &i).unwrap();
-            s.flush().unwrap();
-        }
-        // Another opener's lock (here: sled itself, as another process,
-        // which like marc takes the seal away while it has the files open).
-        std::fs::remove_file(dir.path().join(seal::SEAL_FILE)).unwrap();
-        let held = sled::Config::new().path(dir.path()).open().unwrap();
-        let t0 = std::time::Instant::now();
-        let e = Store::open(dir.path()).err().unwrap().to_string();
-        assert!(e.contains("in use by another marc process"), "{e}");
-        assert!(t0.elapsed() >= LOCK_WAIT);
-        drop(held);
-    }
-
-    #[test]
-    fn a_store_open_in_this_process_is_shared_not_reopened() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = Store::open(dir.path()).unwrap();
-        a.table("t").unwrap().put("k", b"v").unwrap();
-        let b = Store::open(dir.path().join(".")).unwrap();
-        assert_eq!(
-            b.table("t").unwrap().get("k").unwrap().as_deref(),
-            Some(&b"v"[..])
-        );
-        drop(a);
-        drop(b);
-        // Closed (and sealed) with the last handle: it opens again from disk.
-        let c = Store::open(dir.path()).unwrap();
-        assert_eq!(
-            c.table("t").unwrap().get("k").unwrap().as_deref(),
-            Some(&b"v"[..])
-        );
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn the_data_directory_is_closed_to_other_users() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        let new = dir.path().join("new");
-        drop(Store::open(&new).unwrap());
-        assert_eq!(mode(&new), 0o700);
-        let old = dir.path().join("old");
-        std::fs::create_dir(&old).unwrap();
-        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755)).unwrap();
-        drop(Store::open(&old).unwrap());
-        assert_eq!(mode(&old), 0o700);
-    }
-
-    #[test]
-    fn refuses_foreign_directory() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("notes.txt"), "hello").unwrap();
-        let e = Store::open(dir.path()).err().unwrap();
-        assert!(e.to_string().contains("holds no marc data"), "{e}");
-        let f = dir.path().join("notes.txt");
-        assert!(Store::open(&f).is_err());
-    }
-
-    #[test]
-    fn big_endian_keys_sort() {
-        assert!(be_key(2) < be_key(256));
-    }
 }
