@@ -950,6 +950,17 @@ fn a_caseworker_reviews_the_marks_and_documents_and_the_answer_shows_exactly_tha
         assert!(log.contains(action), "{action} is not audited");
     }
     assert!(!log.contains(&added), "the audit log holds a marked text");
+    // The robot sessions behind it, in the app: every step, no password.
+    b.go(&s.url(&format!("/sager/{id}")));
+    let traces = b.hrefs("a[href*='/robot/']");
+    assert!(!traces.is_empty(), "no robot session on the case page");
+    b.go(&traces[0]);
+    let trace = b.body();
+    assert!(trace.contains("marc session") && trace.contains("steps"), "{trace}");
+    for (_, _, pw) in marc_testbed::server::CREDENTIALS {
+        assert!(!trace.contains(pw), "a robot password on the trace page");
+    }
+    assert!(s.audit_log().contains("trace.viewed"), "the trace view is not audited");
     // Sent: the review is closed.
     b.go(&overview);
     assert!(
@@ -1064,6 +1075,7 @@ fn every_route_answers_only_those_it_is_for() {
         ("GET", "/sager/{id}", &[], "DDDDADDA"),
         ("GET", "/sager/{id}/dokumenter", &[], "DDDDADDD"),
         ("GET", "/sager/{id}/dokument?d=x", &[], "DDDDDDDD"),
+        ("GET", "/sager/{id}/robot/ingen/", &[], "DDDDDDDD"),
         ("GET", "/statistik", &[], "DDDDDAAD"),
         ("GET", "/statistik.csv", &[], "DDDDDAAD"),
         ("GET", "/revision", &[], "DDDDDAAA"),

@@ -149,6 +149,29 @@ pub fn write_html(store: &Store, session: &Session, dir: &Path) -> Result<PathBu
     Ok(index)
 }
 
+/// The trace page as a string, for serving (the web app's trace view):
+/// its screenshots are fetched from `shots/<hash>.png` beside it, and those
+/// missing from the store are listed on the page.
+pub fn html_page(store: &Store, session: &Session) -> Result<String> {
+    let hashes: BTreeSet<&str> = session
+        .steps
+        .iter()
+        .filter_map(|s| s.screenshot.as_deref())
+        .collect();
+    let mut missing = BTreeSet::new();
+    for h in hashes {
+        match load_screenshot(store, h) {
+            Ok(_) => {}
+            Err(RecordingError::NoScreenshot(_))
+            | Err(RecordingError::DamagedScreenshot { .. }) => {
+                missing.insert(h.to_string());
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(render_page(session, &missing))
+}
+
 fn render_page(session: &Session, missing: &BTreeSet<String>) -> String {
     let m = &session.meta;
     let mut h = String::with_capacity(4096 + session.steps.len() * 600);

@@ -20,7 +20,7 @@ mod html;
 mod png;
 
 pub use diff::{diff_replay, normalize_volatile, Divergence};
-pub use html::write_html;
+pub use html::{html_page, write_html};
 pub use marc_vault::Redactor;
 pub use png::strip_png;
 

@@ -906,6 +906,95 @@ impl RequestService {
         Ok(())
     }
 
+    /// The robot sessions of a request, oldest first: staff who see cases
+    /// only (a trace shows the case systems' pages, other people included).
+    pub fn traces(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> std::result::Result<Vec<marc_web::backend::TraceRow>, ServiceError> {
+        self.trace_viewer(who, id)?;
+        Ok(marc_recording::list_sessions(&self.settings.store)
+            .map_err(anyhow::Error::from)?
+            .into_iter()
+            .filter(|m| m.request.as_deref() == Some(id))
+            .map(|m| marc_web::backend::TraceRow {
+                outcome: marc_recording::outcome_text(&m),
+                system: m.system.clone().unwrap_or_default(),
+                started: m.started.clone(),
+                steps: m.steps,
+                session: m.id,
+            })
+            .collect())
+    }
+
+    /// One session of a request as its trace page; the viewing is audited.
+    pub fn trace_page(
+        &self,
+        who: &Principal,
+        id: &str,
+        session: &str,
+    ) -> std::result::Result<String, ServiceError> {
+        let s = self.request_session(who, id, session)?;
+        self.settings
+            .audit
+            .append(
+                NewEntry::user(who.actor(), "trace.viewed")
+                    .request(id)
+                    .detail(serde_json::json!({"session": session})),
+            )
+            .map_err(anyhow::Error::from)?;
+        Ok(marc_recording::html_page(&self.settings.store, &s).map_err(anyhow::Error::from)?)
+    }
+
+    /// A screenshot of one of a request's sessions.
+    pub fn trace_shot(
+        &self,
+        who: &Principal,
+        id: &str,
+        session: &str,
+        hash: &str,
+    ) -> std::result::Result<Vec<u8>, ServiceError> {
+        let s = self.request_session(who, id, session)?;
+        if !s
+            .steps
+            .iter()
+            .any(|st| st.screenshot.as_deref() == Some(hash))
+        {
+            return Err(ServiceError::NotFound);
+        }
+        marc_recording::load_screenshot(&self.settings.store, hash)
+            .map_err(|_| ServiceError::NotFound)
+    }
+
+    fn trace_viewer(&self, who: &Principal, id: &str) -> std::result::Result<(), ServiceError> {
+        use marc_request::access::Role;
+        if !matches!(
+            who,
+            Principal::Staff {
+                role: Role::Caseworker | Role::Auditor,
+                ..
+            }
+        ) {
+            return Err(ServiceError::NotFound);
+        }
+        self.status(who, id).map(|_| ())
+    }
+
+    /// A session that belongs to request `id`, for someone who may see it.
+    fn request_session(
+        &self,
+        who: &Principal,
+        id: &str,
+        session: &str,
+    ) -> std::result::Result<marc_recording::Session, ServiceError> {
+        self.trace_viewer(who, id)?;
+        match marc_recording::load_session(&self.settings.store, session) {
+            Ok(s) if s.meta.request.as_deref() == Some(id) => Ok(s),
+            _ => Err(ServiceError::NotFound),
+        }
+    }
+
     /// The forms of `word` the word list will mark (administrators).
     pub fn word_preview(
         &self,

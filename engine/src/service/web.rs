@@ -312,6 +312,30 @@ impl Backend for WebBackend {
         self.service.set_exempt(who, cpr, reason).map_err(web_error)
     }
 
+    fn traces(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> Result<Vec<marc_web::backend::TraceRow>, WebError> {
+        self.service.traces(who, id).map_err(web_error)
+    }
+
+    fn trace_page(&self, who: &Principal, id: &str, session: &str) -> Result<String, WebError> {
+        self.service.trace_page(who, id, session).map_err(web_error)
+    }
+
+    fn trace_shot(
+        &self,
+        who: &Principal,
+        id: &str,
+        session: &str,
+        hash: &str,
+    ) -> Result<Vec<u8>, WebError> {
+        self.service
+            .trace_shot(who, id, session, hash)
+            .map_err(web_error)
+    }
+
     fn reveal_cpr(&self, who: &Principal, id: &str) -> Result<String, WebError> {
         self.service.reveal_cpr(who, id).map_err(web_error)
     }

@@ -165,6 +165,18 @@ pub trait Backend: Send + Sync + 'static {
     fn word_preview(&self, who: &Principal, word: &str) -> Result<Vec<String>, WebError>;
     /// Exempts a citizen from automatic handling, or lifts it (administrators).
     fn set_exempt(&self, who: &Principal, cpr: &str, reason: Option<&str>) -> Result<(), WebError>;
+    /// The robot sessions behind a request (caseworkers and auditors).
+    fn traces(&self, who: &Principal, id: &str) -> Result<Vec<TraceRow>, WebError>;
+    /// One session's trace page (HTML, secrets masked at recording).
+    fn trace_page(&self, who: &Principal, id: &str, session: &str) -> Result<String, WebError>;
+    /// A screenshot of that session (PNG).
+    fn trace_shot(
+        &self,
+        who: &Principal,
+        id: &str,
+        session: &str,
+        hash: &str,
+    ) -> Result<Vec<u8>, WebError>;
     /// A request's full CPR number, audited.
     fn reveal_cpr(&self, who: &Principal, id: &str) -> Result<String, WebError>;
     /// Session storage (kept in the engine's store).
@@ -233,4 +245,14 @@ pub struct ExemptRow {
     pub reason: String,
     pub by: String,
     pub added: String,
+}
+
+/// A robot session behind a request, as the case page lists it.
+#[derive(Clone, Debug)]
+pub struct TraceRow {
+    pub session: String,
+    pub system: String,
+    pub started: String,
+    pub outcome: String,
+    pub steps: u64,
 }

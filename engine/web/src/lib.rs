@@ -10,9 +10,9 @@
 //! - [`security`]: response headers (a CSP with no inline script, no
 //!   framing, no referrer) on every page;
 //! - [`pages`]: the handlers and their Danish templates;
-//! - [`staff`], [`review`], [`stats`], [`auditlog`], [`admin`]: the staff
-//!   side — cases, the review of an answer, statistics, the audit log and
-//!   administration.
+//! - [`staff`], [`review`], [`trace`], [`stats`], [`auditlog`], [`admin`]:
+//!   the staff side — cases, the review of an answer, the robot sessions
+//!   behind it, statistics, the audit log and administration.
 //!
 //! Cross-cutting checks are tower layers, each testable alone; no page
 //! carries a CPR number in its URL.
@@ -28,6 +28,7 @@ pub mod security;
 pub mod sessions;
 pub mod staff;
 pub mod stats;
+pub mod trace;
 mod viewer;
 
 pub use backend::{Backend, NewConsent, NewRequest, StoredSession, WebError};

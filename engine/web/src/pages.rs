@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/paa-vegne/{consent}", get(behalf_form).post(behalf_submit))
         .merge(crate::staff::routes())
         .merge(crate::review::routes())
+        .merge(crate::trace::routes())
         .merge(crate::stats::routes())
         .merge(crate::auditlog::routes())
         .merge(crate::admin::routes())

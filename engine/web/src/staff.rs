@@ -387,6 +387,8 @@ struct CasePage {
     /// Its answer is assembled: it can be forwarded to another municipality.
     may_forward: bool,
     runs: Vec<RunRow>,
+    /// The robot sessions behind it (empty for those who may not see them).
+    traces: Vec<crate::backend::TraceRow>,
     history: Vec<(String, String)>,
     /// (when, by whom, text), oldest first.
     notes: Vec<(String, String, String)>,
@@ -410,7 +412,13 @@ async fn render_case(
             ..
         }
     );
+    let (w, i) = (who.clone(), r.id.clone());
+    let traces = state
+        .call(move |b| b.traces(&w, &i))
+        .await
+        .unwrap_or_default();
     let page = CasePage {
+        traces,
         layout: Layout::new(state, session, &format!("Sag {}", r.id), Some(who)).await,
         id: r.id.clone(),
         name: r.name.clone(),
