@@ -956,11 +956,17 @@ fn a_caseworker_reviews_the_marks_and_documents_and_the_answer_shows_exactly_tha
     assert!(!traces.is_empty(), "no robot session on the case page");
     b.go(&traces[0]);
     let trace = b.body();
-    assert!(trace.contains("marc session") && trace.contains("steps"), "{trace}");
+    assert!(
+        trace.contains("marc session") && trace.contains("steps"),
+        "{trace}"
+    );
     for (_, _, pw) in marc_testbed::server::CREDENTIALS {
         assert!(!trace.contains(pw), "a robot password on the trace page");
     }
-    assert!(s.audit_log().contains("trace.viewed"), "the trace view is not audited");
+    assert!(
+        s.audit_log().contains("trace.viewed"),
+        "the trace view is not audited"
+    );
     // Sent: the review is closed.
     b.go(&overview);
     assert!(
@@ -1262,5 +1268,27 @@ fn an_administrator_adds_a_word_and_the_next_request_marks_it() {
         s.audit_log().contains("admin.list_added"),
         "the change is not audited"
     );
+
+    // The systems: each robot's record, and one switched off is not searched.
+    a.go(&s.url("/admin"));
+    let row = a.text("#disabled_systems + p + table tbody tr");
+    assert!(row.contains("esdh") && row.contains("100 %"), "{row}");
+    a.click_button_containing("Slå legacy fra");
+    assert!(a.body().contains("Slå legacy til"), "{}", a.body());
+    c.go(&s.url("/ny"));
+    c.submit("form[action='/ny']");
+    let id = c.text("dl dd").trim().to_string();
+    c.go(&s.url(&format!("/anmodning/{id}")));
+    let systems: Vec<String> = serde_json::from_value(c.js(
+        "return Array.from(document.querySelectorAll('.system-name')).map(e => e.textContent);",
+    ))
+    .unwrap();
+    assert!(
+        !systems.is_empty() && !systems.iter().any(|n| n.contains("1998")),
+        "a switched-off system was searched: {systems:?}"
+    );
+    a.go(&s.url("/admin"));
+    a.click_button_containing("Slå legacy til");
+    assert!(a.body().contains("Slå legacy fra"), "{}", a.body());
     s.stop_leaving_nothing();
 }

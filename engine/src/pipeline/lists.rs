@@ -1,7 +1,8 @@
 //! Lists an administrator keeps in the store, on top of those in
 //! `marc.toml`: the municipality's sensitive words, allow-listed addresses
 //! (institutions, never a person's), and the departments whose answers
-//! always wait for a caseworker (control level `review` per department).
+//! always wait for a caseworker (control level `review` per department),
+//! and the systems switched off (requests do not search them meanwhile).
 //! Changed from the administration page while marc runs; the next request
 //! screened uses them.
 
@@ -16,10 +17,16 @@ pub enum List {
     Words,
     AllowAddresses,
     ReviewDepartments,
+    DisabledSystems,
 }
 
 impl List {
-    pub const ALL: [List; 3] = [List::Words, List::AllowAddresses, List::ReviewDepartments];
+    pub const ALL: [List; 4] = [
+        List::Words,
+        List::AllowAddresses,
+        List::ReviewDepartments,
+        List::DisabledSystems,
+    ];
 
     /// The name in forms, the store and the audit log.
     pub fn as_str(&self) -> &'static str {
@@ -27,6 +34,7 @@ impl List {
             List::Words => "words",
             List::AllowAddresses => "allow_addresses",
             List::ReviewDepartments => "review_departments",
+            List::DisabledSystems => "disabled_systems",
         }
     }
 

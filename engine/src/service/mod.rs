@@ -313,8 +313,15 @@ impl RequestService {
         )
         .map_err(anyhow::Error::from)?;
         let chosen = crate::robot::select(all, wanted).map_err(anyhow::Error::from)?;
+        // Systems an administrator switched off are not searched meanwhile
+        // (the answer's cover names the systems searched).
+        let off = crate::pipeline::lists::get(
+            &self.settings.store,
+            crate::pipeline::lists::List::DisabledSystems,
+        )?;
         let systems: Vec<String> = chosen
             .into_iter()
+            .filter(|m| !off.contains(&m.system))
             .filter(|m| {
                 topics.is_empty()
                     || m.departments.is_empty()
@@ -862,7 +869,53 @@ impl RequestService {
             departments: self.topics.clone(),
             review_departments: get(store, List::ReviewDepartments)?,
             review_all: self.settings.review_all,
+            systems: self.system_rows()?,
         })
+    }
+
+    /// The connected systems with their robots' record: how many requests
+    /// searched each, how many of those runs completed, when it last ran.
+    fn system_rows(&self) -> Result<Vec<marc_web::backend::SystemRow>> {
+        use crate::pipeline::lists::{get, List};
+        let off = get(&self.settings.store, List::DisabledSystems)?;
+        let manifests = crate::robot::select(
+            crate::robot::load_all(&self.settings.robots_dir)?,
+            &self.connected,
+        )?;
+        let requests = crate::requests::list(&self.settings.store)?;
+        Ok(manifests
+            .into_iter()
+            .map(|m| {
+                let runs: Vec<(&RequestRecord, &marc_request::RunState)> = requests
+                    .iter()
+                    .filter_map(|r| r.runs.get(&m.system).map(|run| (r, run)))
+                    .filter(|(_, run)| run.attempts > 0)
+                    .collect();
+                let complete = runs
+                    .iter()
+                    .filter(|(_, run)| run.status == RunStatus::Complete)
+                    .count();
+                marc_web::backend::SystemRow {
+                    enabled: !off.contains(&m.system),
+                    name: m.name,
+                    departments: m.departments.join(", "),
+                    max_sessions: m.max_sessions.unwrap_or(2),
+                    last_run: runs
+                        .iter()
+                        .map(|(r, _)| r.created)
+                        .max()
+                        .map(|t| {
+                            t.with_timezone(&chrono::Local)
+                                .format("%d-%m-%Y %H:%M")
+                                .to_string()
+                        })
+                        .unwrap_or_default(),
+                    runs: runs.len(),
+                    complete,
+                    id: m.system,
+                }
+            })
+            .collect())
     }
 
     /// An administrator adds an item to a list screening or the control
@@ -886,6 +939,9 @@ impl RequestService {
             && !self.topics.iter().any(|t| t.eq_ignore_ascii_case(item))
         {
             return Err(invalid("afdelingen findes ikke"));
+        }
+        if list == List::DisabledSystems && !self.system_rows()?.iter().any(|r| r.id == item) {
+            return Err(invalid("systemet findes ikke"));
         }
         if lists::change(&self.settings.store, list, item, add)? {
             self.settings

@@ -236,6 +236,34 @@ pub struct AdminView {
     pub departments: Vec<String>,
     pub review_departments: Vec<String>,
     pub review_all: bool,
+    pub systems: Vec<SystemRow>,
+}
+
+/// A connected system and its robot's record, for the administrator.
+#[derive(Clone, Debug)]
+pub struct SystemRow {
+    pub id: String,
+    pub name: String,
+    pub departments: String,
+    pub max_sessions: u32,
+    /// When a request last searched it (empty: never).
+    pub last_run: String,
+    /// Requests whose robot ran on it, and how many of those completed.
+    pub runs: usize,
+    pub complete: usize,
+    /// Switched off: requests do not search it.
+    pub enabled: bool,
+}
+
+impl SystemRow {
+    /// The share of runs that completed, as the page shows it.
+    pub fn success(&self) -> String {
+        if self.runs == 0 {
+            "–".into()
+        } else {
+            format!("{:.0} %", self.complete as f64 * 100.0 / self.runs as f64)
+        }
+    }
 }
 
 /// A citizen exempt from automatic handling, as the page shows it.
