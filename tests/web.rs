@@ -895,6 +895,26 @@ fn a_caseworker_reviews_the_marks_and_documents_and_the_answer_shows_exactly_tha
     // saw: a conflict, nothing sent; then kim undoes it again.
     let e = s.browser();
     s.staff_login(&e, "eva", "evas lange adgangskode");
+    // Bulk: eva takes the chosen cases from the list, then gives them back.
+    e.go(&s.url("/sager"));
+    e.js(&format!(
+        "document.getElementById('vaelg-{id}').checked = true;"
+    ));
+    e.click_button_containing("Tag de valgte sager");
+    assert!(
+        e.text("table.worklist tbody").contains("eva"),
+        "{}",
+        e.body()
+    );
+    e.js(&format!(
+        "document.getElementById('vaelg-{id}').checked = true;"
+    ));
+    e.click_button_containing("Frigiv de valgte sager");
+    assert!(
+        !e.text("table.worklist tbody").contains("eva"),
+        "{}",
+        e.body()
+    );
     e.go(&overview);
     b.go(&overview);
     b.fill("#term", "Kvitteringsbrevet");
@@ -1094,6 +1114,7 @@ fn every_route_answers_only_those_it_is_for() {
             &[("from", "i går")],
             "DDDADDDD",
         ),
+        ("POST", "/sager/flere", &[("op", "ingen")], "DDDDADDD"),
         ("POST", "/sager/{id}/cpr", &[], "DDDDADDA"),
         ("POST", "/sager/{id}/tildel", &[], "DDDDADDD"),
         ("POST", "/sager/{id}/frigiv", &[], "DDDDADDD"),

@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/personale", get(login_form).post(login_submit))
         .route("/sager", get(list))
+        .route("/sager/flere", post(bulk))
         .route("/sager/{id}", get(case_page))
         .route("/sager/{id}/cpr", post(reveal))
         .route("/sager/{id}/tildel", post(take))
@@ -239,6 +240,10 @@ struct StateOption {
 #[template(path = "worklist.html")]
 struct ListPage {
     layout: Layout,
+    /// The viewer is a caseworker: rows can be taken or released together.
+    may_take: bool,
+    /// This page's own address, to come back to after a bulk action.
+    here: String,
     search: String,
     waiting: bool,
     states: Vec<StateOption>,
@@ -336,6 +341,14 @@ async fn list(
         })
         .collect();
     ListPage {
+        may_take: matches!(
+            who,
+            Principal::Staff {
+                role: marc_request::access::Role::Caseworker,
+                ..
+            }
+        ),
+        here: link(&q, q.sort, q.descending, q.page),
         layout: Layout::new(&state, &session, "Sager", Some(&who)).await,
         search: q.search.clone(),
         waiting: q.waiting,
@@ -565,6 +578,53 @@ pub(crate) fn field(form: &[u8], name: &str) -> String {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
+}
+
+/// Takes or releases every chosen case at once (`op` `tildel`/`frigiv`);
+/// each is one audited assignment, as from its case page. A case that
+/// cannot be taken (closed meanwhile) is named, and the others are done.
+async fn bulk(
+    State(state): State<AppState>,
+    Caseworker(who): Caseworker,
+    RawForm(form): RawForm,
+) -> Response {
+    let take = match field(&form, "op").as_str() {
+        "tildel" => true,
+        "frigiv" => false,
+        _ => return error_page(WebError::Refused("Vælg, hvad der skal ske.".into())),
+    };
+    let ids: Vec<String> = url::form_urlencoded::parse(&form)
+        .filter(|(k, _)| k == "id")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    if ids.is_empty() {
+        return error_page(WebError::Refused("Vælg mindst én sag.".into()));
+    }
+    let back = field(&form, "back");
+    let back = if back.starts_with("/sager?") || back == "/sager" {
+        back
+    } else {
+        "/sager".to_string()
+    };
+    let failed = state
+        .call(move |b| {
+            Ok(ids
+                .into_iter()
+                .filter(|id| b.assign(&who, id, take).is_err())
+                .collect::<Vec<_>>())
+        })
+        .await
+        .unwrap_or_default();
+    if failed.is_empty() {
+        Redirect::to(&back).into_response()
+    } else {
+        error_page(WebError::Refused(format!(
+            "Disse sager kunne ikke {}: {}. De øvrige er {}.",
+            if take { "tages" } else { "frigives" },
+            failed.join(", "),
+            if take { "taget" } else { "frigivet" }
+        )))
+    }
 }
 
 /// Approves the answer as the review page showed it (`revision`): a review
