@@ -1152,6 +1152,19 @@ fn every_route_answers_only_those_it_is_for() {
             &[("cpr", "x")],
             "DDDDDDAD",
         ),
+        (
+            "POST",
+            "/admin/liste",
+            &[("list", "ingen"), ("item", "x")],
+            "DDDDDDAD",
+        ),
+        ("POST", "/admin/medarbejder", &[("user", "x")], "DDDDDDAD"),
+        (
+            "POST",
+            "/admin/medarbejder/fjern",
+            &[("user", "ingen")],
+            "DDDDDDAD",
+        ),
         // Last: these change what the rows above look at.
         ("POST", "/anmodning/{id}/annuller", &[], "DADDDDDD"),
         ("POST", "/samtykker/{consent}/tilbagekald", &[], "DADDDDDD"),
@@ -1311,5 +1324,34 @@ fn an_administrator_adds_a_word_and_the_next_request_marks_it() {
     a.go(&s.url("/admin"));
     a.click_button_containing("Slå legacy til");
     assert!(a.body().contains("Slå legacy fra"), "{}", a.body());
+
+    // Staff accounts from the page: made, used, removed, and the removed
+    // member's open session ends on its next page.
+    a.fill("#st-user", "bo");
+    a.js("document.getElementById('st-role').value = 'caseworker';");
+    a.fill("#st-password", "kort");
+    a.js("document.getElementById('st-password').removeAttribute('minlength');");
+    a.submit("form[action='/admin/medarbejder']");
+    assert!(a.body().contains("too short"), "{}", a.body());
+    a.go(&s.url("/admin"));
+    a.fill("#st-user", "bo");
+    a.js("document.getElementById('st-role').value = 'caseworker';");
+    a.fill("#st-password", "bos lange adgangskode");
+    a.submit("form[action='/admin/medarbejder']");
+    assert!(a.body().contains("Fjern bo"), "{}", a.body());
+    assert!(
+        !a.body().contains("Fjern ali"),
+        "an administrator can remove themselves"
+    );
+    let bo = s.browser();
+    s.staff_login(&bo, "bo", "bos lange adgangskode");
+    assert!(bo.current_url().ends_with("/sager"), "{}", bo.current_url());
+    a.click_button_containing("Fjern bo");
+    bo.go(&s.url("/sager"));
+    assert!(
+        bo.current_url().contains("/personale"),
+        "a removed account still works: {}",
+        bo.current_url()
+    );
     s.stop_leaving_nothing();
 }

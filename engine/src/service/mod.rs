@@ -1051,6 +1051,45 @@ impl RequestService {
         }
     }
 
+    /// An administrator makes a staff account from the administration page.
+    pub fn staff_add(
+        &self,
+        who: &Principal,
+        user: &str,
+        role: &str,
+        password: &str,
+    ) -> std::result::Result<(), ServiceError> {
+        admin(who)?;
+        let invalid =
+            |e: staff::StaffError| ServiceError::Review(ReviewError::Invalid(e.to_string()));
+        let role = staff::role(role).map_err(invalid)?;
+        staff::add(&self.settings, &who.actor(), user.trim(), role, password).map_err(
+            |e| match e {
+                staff::StaffError::Internal(e) => ServiceError::Internal(e),
+                other => invalid(other),
+            },
+        )?;
+        Ok(())
+    }
+
+    /// An administrator removes a staff account (never their own, so an
+    /// installation keeps an administrator); its sessions end at once.
+    pub fn staff_remove(
+        &self,
+        who: &Principal,
+        user: &str,
+    ) -> std::result::Result<(), ServiceError> {
+        admin(who)?;
+        let invalid = |m: String| ServiceError::Review(ReviewError::Invalid(m));
+        if who.name() == user.trim() {
+            return Err(invalid("du kan ikke fjerne din egen konto".into()));
+        }
+        staff::remove(&self.settings, &who.actor(), user.trim()).map_err(|e| match e {
+            staff::StaffError::Internal(e) => ServiceError::Internal(e),
+            other => invalid(other.to_string()),
+        })
+    }
+
     /// The forms of `word` the word list will mark (administrators).
     pub fn word_preview(
         &self,

@@ -147,6 +147,15 @@ const DECOY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$Ymd9Z
 
 /// The staff member with this name and password, or `None`. Every attempt
 /// is audited (`staff.login` or `staff.login_refused`), without the password.
+/// The role an account has now, `None` when there is no such account.
+pub fn current_role(settings: &Settings, user: &str) -> anyhow::Result<Option<Role>> {
+    Ok(settings
+        .store
+        .table(STAFF)?
+        .get_json::<Account>(user)?
+        .map(|a| a.role))
+}
+
 pub fn login(
     settings: &Settings,
     user: &str,

@@ -298,6 +298,26 @@ impl Backend for WebBackend {
         self.service.admin_view(who).map_err(web_error)
     }
 
+    fn staff_role(&self, user: &str) -> Result<Option<marc_request::access::Role>, WebError> {
+        super::staff::current_role(&self.service.settings, user).map_err(internal)
+    }
+
+    fn staff_add(
+        &self,
+        who: &Principal,
+        user: &str,
+        role: &str,
+        password: &str,
+    ) -> Result<(), WebError> {
+        self.service
+            .staff_add(who, user, role, password)
+            .map_err(web_error)
+    }
+
+    fn staff_remove(&self, who: &Principal, user: &str) -> Result<(), WebError> {
+        self.service.staff_remove(who, user).map_err(web_error)
+    }
+
     fn set_list(&self, who: &Principal, list: &str, item: &str, add: bool) -> Result<(), WebError> {
         self.service
             .set_list(who, list, item, add)

@@ -22,6 +22,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/undtagelse", post(add_exempt))
         .route("/admin/undtagelse/fjern", post(remove_exempt))
         .route("/admin/liste", post(change_list))
+        .route("/admin/medarbejder", post(add_staff))
+        .route("/admin/medarbejder/fjern", post(remove_staff))
 }
 
 struct ExemptLine {
@@ -153,4 +155,35 @@ async fn remove_exempt(
     RawForm(form): RawForm,
 ) -> Response {
     set(state, who, field(&form, "cpr"), None).await
+}
+
+async fn add_staff(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    RawForm(form): RawForm,
+) -> Response {
+    let (user, role, password) = (
+        field(&form, "user"),
+        field(&form, "role"),
+        field(&form, "password"),
+    );
+    match state
+        .call(move |b| b.staff_add(&who, &user, &role, &password))
+        .await
+    {
+        Ok(()) => Redirect::to("/admin#medarbejdere").into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
+async fn remove_staff(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    RawForm(form): RawForm,
+) -> Response {
+    let user = field(&form, "user");
+    match state.call(move |b| b.staff_remove(&who, &user)).await {
+        Ok(()) => Redirect::to("/admin#medarbejdere").into_response(),
+        Err(e) => error_page(e),
+    }
 }

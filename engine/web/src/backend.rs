@@ -163,6 +163,19 @@ pub trait Backend: Send + Sync + 'static {
     fn set_list(&self, who: &Principal, list: &str, item: &str, add: bool) -> Result<(), WebError>;
     /// The forms of a word the word list will mark (administrators).
     fn word_preview(&self, who: &Principal, word: &str) -> Result<Vec<String>, WebError>;
+    /// A staff member's current role (`None`: the account is gone), so a
+    /// removed account or a changed role takes effect on the next page.
+    fn staff_role(&self, user: &str) -> Result<Option<marc_request::access::Role>, WebError>;
+    /// An administrator makes a staff account (the password as typed once)
+    /// or removes one (not their own).
+    fn staff_add(
+        &self,
+        who: &Principal,
+        user: &str,
+        role: &str,
+        password: &str,
+    ) -> Result<(), WebError>;
+    fn staff_remove(&self, who: &Principal, user: &str) -> Result<(), WebError>;
     /// Exempts a citizen from automatic handling, or lifts it (administrators).
     fn set_exempt(&self, who: &Principal, cpr: &str, reason: Option<&str>) -> Result<(), WebError>;
     /// The robot sessions behind a request (caseworkers and auditors).

@@ -41,12 +41,29 @@ pub fn routes() -> Router<AppState> {
 /// staff login; a citizen gets "not found", as for anything not theirs.
 pub struct Staff(pub Principal);
 
-impl<S: Send + Sync> FromRequestParts<S> for Staff {
+impl FromRequestParts<AppState> for Staff {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match logged_in(parts, state).await? {
-            Some(p @ Principal::Staff { .. }) => Ok(Staff(p)),
+            Some(Principal::Staff { user, role }) => {
+                // The account as it is now: removed, or given another role,
+                // since this session logged in means logged out.
+                let u = user.clone();
+                match state.call(move |b| b.staff_role(&u)).await {
+                    Ok(Some(now)) if now == role => Ok(Staff(Principal::Staff { user, role })),
+                    Ok(_) => {
+                        if let Ok(session) = Session::from_request_parts(parts, state).await {
+                            let _ = session.flush().await;
+                        }
+                        Err(to_login(parts, "/personale", "/sager"))
+                    }
+                    Err(e) => Err(error_page(e)),
+                }
+            }
             Some(_) => Err(error_page(WebError::NotFound)),
             None => Err(to_login(parts, "/personale", "/sager")),
         }
@@ -57,10 +74,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Staff {
 /// "not found" before the form is read, as for a page that is not theirs.
 pub struct Caseworker(pub Principal);
 
-impl<S: Send + Sync> FromRequestParts<S> for Caseworker {
+impl FromRequestParts<AppState> for Caseworker {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Staff(who) = Staff::from_request_parts(parts, state).await?;
         match who {
             Principal::Staff {
