@@ -124,13 +124,14 @@ pub struct Party {
     /// more words: with another surname after them it is the party's
     /// former or maiden name ("Camilla Bak Fjeldsø" for "Camilla Bak Iversen").
     given: Vec<String>,
-    address: Option<String>,
+    /// Street key and unit ([`address::address_unit`]).
+    address: Option<(String, String)>,
     /// Given from [`PartyData`]: phone keys ([`phone_key`]), lower-case
     /// e-mail addresses, account digits, address keys, former names.
     phones: Vec<String>,
     emails: Vec<String>,
     accounts: Vec<String>,
-    addresses: Vec<String>,
+    addresses: Vec<(String, String)>,
     former: Vec<Party>,
 }
 
@@ -197,7 +198,8 @@ impl Party {
             } else {
                 Vec::new()
             },
-            address: address::address_key(&s.address),
+            address: address::address_key(&s.address)
+                .map(|k| (k, address::address_unit(&s.address))),
             ..Party::default()
         }
     }
@@ -226,7 +228,7 @@ impl Party {
         p.addresses = d
             .addresses
             .iter()
-            .filter_map(|a| address::address_key(a))
+            .filter_map(|a| address::address_key(a).map(|k| (k, address::address_unit(a))))
             .collect();
         p.former = d
             .names
@@ -696,8 +698,12 @@ impl Screener {
         owners.sort_unstable_by_key(|o| o.0);
         let mut addr_owners: Vec<(usize, usize, Owner)> = Vec::with_capacity(addrs.len());
         for a in addrs {
+            let hit = (a.key.as_str(), a.unit.as_str());
             if parties.iter().any(|p| {
-                p.address.as_deref() == Some(a.key.as_str()) || p.addresses.contains(&a.key)
+                p.address
+                    .iter()
+                    .chain(&p.addresses)
+                    .any(|(k, u)| address::same_address((k, u), hit))
             }) || self.allow.contains(&a.key)
             {
                 protected.push((a.start, a.end));
