@@ -839,11 +839,18 @@ fn number_first(s: &str, toks: &[Tok], rules: &Rules, out: &mut Vec<AddrHit>) {
             k += 1;
         }
     }
-    for h in found {
-        if !out.iter().any(|o| o.start < h.end && h.start < o.end) {
-            out.push(h);
-        }
+    if found.is_empty() {
+        return;
     }
+    // (the hits so far are sorted by start and do not overlap)
+    let keep: Vec<AddrHit> = found
+        .into_iter()
+        .filter(|h| {
+            let i = out.partition_point(|o| o.start < h.end);
+            !(i > 0 && out[i - 1].end > h.start)
+        })
+        .collect();
+    out.extend(keep);
     out.sort_by_key(|h| h.start);
 }
 

@@ -202,7 +202,14 @@ impl NameFinder<'_> {
                 let tj = toks[j];
                 let w = tj.text(s);
                 let single = w.chars().count() == 1;
-                if single
+                // "Erik Sv. Bjerregaard", "Hans Chr. Madsen": an abbreviated
+                // given name between names
+                let abbrev = !run.is_empty()
+                    && is_name_abbrev(w)
+                    && toks
+                        .get(j + 2)
+                        .is_some_and(|n| n.is_word() && n.cap && !n.newline_before);
+                if (single || abbrev)
                     && j + 1 < toks.len()
                     && toks[j + 1].is_punct('.')
                     && !toks[j + 1].space_before
@@ -267,6 +274,66 @@ impl NameFinder<'_> {
                 {
                     continue;
                 }
+                let after_name = matches!(
+                    run.last().map(|r| r.class),
+                    Some(Class::Strong | Class::Rare | Class::Unknown | Class::Weak)
+                );
+                // 'Cecilie "Cille" Brøndum': a nickname in quotes between names
+                if after_name
+                    && nx.space_before
+                    && is_quote(nx.kind)
+                    && toks
+                        .get(j + 1)
+                        .is_some_and(|w| w.is_word() && w.cap && w.start == nx.end)
+                    && toks
+                        .get(j + 2)
+                        .is_some_and(|q| is_quote(q.kind) && q.start == toks[j + 1].end)
+                    && toks.get(j + 3).is_some_and(|w| {
+                        w.is_word() && w.cap && w.space_before && !w.newline_before
+                    })
+                {
+                    run.push(RunTok {
+                        start: nx.start,
+                        end: toks[j + 2].end,
+                        class: Class::Particle,
+                        key: (0, 0),
+                        sent: false,
+                        all_caps: false,
+                    });
+                    j += 3;
+                    continue;
+                }
+                // "Ali Akbar al-Rahimi", "Rania al-Masri": an Arabic article
+                // glued to a surname
+                if after_name
+                    && nx.is_word()
+                    && !nx.cap
+                    && nx.space_before
+                    && arabic_article(nx.text(s))
+                {
+                    let ks = arena.len() as u32;
+                    lower_into(nx.text(s), &mut buf);
+                    arena.push_str(&buf);
+                    run.push(RunTok {
+                        start: nx.start,
+                        end: nx.end,
+                        class: Class::Unknown,
+                        key: (ks, arena.len() as u32),
+                        sent: false,
+                        all_caps: false,
+                    });
+                    j += 1;
+                    if j < toks.len()
+                        && !toks[j].newline_before
+                        && toks[j].is_word()
+                        && toks[j].cap
+                        && toks[j].space_before
+                        && !column_gap(&s[toks[j - 1].end..toks[j].start])
+                    {
+                        continue;
+                    }
+                    break;
+                }
                 if nx.is_word()
                     && !nx.cap
                     && nx.space_before
@@ -278,10 +345,6 @@ impl NameFinder<'_> {
                     // when a name word came before.
                     let name_at =
                         |t: &Tok| t.is_word() && t.cap && t.space_before && !t.newline_before;
-                    let after_name = matches!(
-                        run.last().map(|r| r.class),
-                        Some(Class::Strong | Class::Rare | Class::Unknown | Class::Weak)
-                    );
                     let second = toks[j + 1];
                     let particles = if second.is_word()
                         && !second.cap
@@ -415,9 +478,55 @@ impl NameFinder<'_> {
                             } else {
                                 Class::Rare
                             };
+                        } else if run
+                            .get(i + 1)
+                            .is_some_and(|r| matches!(r.class, Class::Strong | Class::Rare))
+                            && !run[i].sent
+                        {
+                            // "Villads Bro Thomsen": a street word between a
+                            // first name and a surname is a middle name
+                            run[i].class = Class::Unknown;
                         }
                     }
                     _ => {}
+                }
+            }
+            // "Valdemars forældre", "Adams lærer": a common first name in the
+            // genitive before a relation or role word is a person, also
+            // opening a sentence
+            if run.len() == 1 && run[0].class != Class::Initial {
+                let w = &s[run[0].start..run[0].end];
+                if let (Some(stem), Some(n)) = (w.strip_suffix('s'), toks.get(next)) {
+                    lower_into(stem, &mut buf);
+                    let common_first = self
+                        .lex
+                        .name(&buf)
+                        .is_some_and(|i| i.first_rank > 0 && i.first_rank <= 3000);
+                    let stem_key = buf.clone();
+                    lower_into(n.text(s), &mut buf);
+                    if common_first
+                        && !self.rules.is_function(&stem_key)
+                        && n.is_word()
+                        && !n.cap
+                        && !n.newline_before
+                        && (self.rules.flags(&buf) & crate::rules::TITLE != 0
+                            || matches!(
+                                buf.as_str(),
+                                "forældre" | "forældrene" | "klasse" | "klasselærer"
+                            ))
+                    {
+                        out.push(NameCand {
+                            start: run[0].start,
+                            end: run[0].end,
+                            keys: vec![stem_key],
+                            words: 1,
+                            confidence: 0.85,
+                            reason: "first name in the genitive before a relation word",
+                            org: false,
+                        });
+                        k = next.max(k + 1);
+                        continue;
+                    }
                 }
             }
             // "i Gjern", "ved Funder": after the prepositions "i" and "ved"
@@ -1360,11 +1469,43 @@ fn is_label(w: &str) -> bool {
     )
 }
 
+/// Abbreviated given names written with a dot inside a name ("Sv.",
+/// "Chr.", "Joh.").
+fn is_name_abbrev(w: &str) -> bool {
+    matches!(
+        w,
+        "Sv" | "Chr" | "Joh" | "Vilh" | "Th" | "Kr" | "Jac" | "Ths" | "Fr" | "Wm" | "Jos" | "Aa"
+    )
+}
+
+/// A quotation mark as a token.
+fn is_quote(k: TokKind) -> bool {
+    matches!(
+        k,
+        TokKind::Punct('"' | '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{BB}' | '\u{AB}' | '\'')
+    )
+}
+
+/// "al-Masri", "el-Amin", "ad-Din": an Arabic article glued to a
+/// capitalised surname.
+fn arabic_article(w: &str) -> bool {
+    [
+        "al-", "el-", "ad-", "ar-", "as-", "ash-", "at-", "az-", "an-", "ul-",
+    ]
+    .iter()
+    .any(|p| {
+        w.strip_prefix(p)
+            .is_some_and(|r| r.chars().next().is_some_and(char::is_uppercase))
+    })
+}
+
 /// Lower-case particles inside a name ("van der Berg", "bin Laden").
 fn is_particle(w: &str) -> bool {
     matches!(
         w,
-        "van"
+        "bint"
+            | "abu"
+            | "van"
             | "von"
             | "der"
             | "den"

@@ -147,7 +147,7 @@ fn independent_corpus_meets_floors() {
             Floor {
                 group: "case",
                 cpr: 1.0,
-                name: 0.95,
+                name: 0.97,
                 address: 1.0,
                 other: 0.96,
                 strict_precision: 0.98,
@@ -191,7 +191,7 @@ fn fresh_corpus_meets_floors() {
         &[Floor {
             group: "all",
             cpr: 1.0,
-            name: 0.91,
+            name: 0.96,
             address: 1.0,
             other: 1.0,
             strict_precision: 0.97,
