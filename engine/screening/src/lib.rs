@@ -604,9 +604,14 @@ impl Screener {
     /// Screens a document one window at a time; marks, names and protected
     /// spans are kept from the window whose range they start in.
     fn first_pass(&self, s: &str, parties: &[Party], extra: Option<&WordMatcher>) -> Doc {
-        let mut doc = Doc::default();
         let mut toks = Vec::new();
-        for (from, to) in windows(s) {
+        let ws = windows(s);
+        // one window (most documents): its findings are the document's
+        if ws.len() == 1 && ws[0] == (0, s.len()) {
+            return self.window(s, parties, extra, &mut toks);
+        }
+        let mut doc = Doc::default();
+        for (from, to) in ws {
             let (ws, we) = with_margin(s, (from, to));
             let keep = |start: usize| (from..to).contains(&(ws + start));
             let w = self.window(&s[ws..we], parties, extra, &mut toks);
