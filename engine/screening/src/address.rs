@@ -136,6 +136,12 @@ pub fn address_unit(addr: &str) -> String {
     else {
         return String::new();
     };
+    unit_after(addr, &toks, k)
+}
+
+/// The unit of an address whose house number is token `k` and whose last
+/// token is the last of `toks` (see [`address_unit`]).
+fn unit_after(addr: &str, toks: &[Tok], k: usize) -> String {
     let mut unit = String::new();
     let mut i = k + 1;
     // the letter of "12B" / "12 B" is not part of the unit
@@ -510,7 +516,7 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
             start: toks[street_start].start,
             end,
             key: full_key,
-            unit: address_unit(&s[toks[street_start].start..end]),
+            unit: unit_after(s, &toks[..toks.partition_point(|t| t.start < end)], k),
             confidence: conf.min(0.98),
             reason,
         });

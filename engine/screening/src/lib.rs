@@ -154,26 +154,19 @@ impl Party {
                 // "hojgaard@"): those forms are the party's too
                 if !p.is_ascii() {
                     for (ae, oe, aa) in [("ae", "oe", "aa"), ("a", "o", "a")] {
-                        let t: String = p
-                            .chars()
-                            .flat_map(|c| {
-                                let r = match c {
-                                    'æ' => ae,
-                                    'ø' => oe,
-                                    'å' => aa,
-                                    'é' => "e",
-                                    'ü' => "u",
-                                    'ö' => "o",
-                                    'ä' => "a",
-                                    _ => "",
-                                };
-                                if r.is_empty() {
-                                    vec![c]
-                                } else {
-                                    r.chars().collect()
-                                }
-                            })
-                            .collect();
+                        let mut t = String::with_capacity(p.len() + 4);
+                        for c in p.chars() {
+                            match c {
+                                'æ' => t.push_str(ae),
+                                'ø' => t.push_str(oe),
+                                'å' => t.push_str(aa),
+                                'é' => t.push('e'),
+                                'ü' => t.push('u'),
+                                'ö' => t.push('o'),
+                                'ä' => t.push('a'),
+                                _ => t.push(c),
+                            }
+                        }
                         tokens.insert(t);
                     }
                 }
@@ -1001,13 +994,13 @@ impl Screener {
         let mut marks = std::mem::take(&mut d.marks);
         for c in &d.names {
             let mut conf = c.confidence;
-            let mut reason = c.reason.to_string();
+            let mut reason = c.reason;
             if conf < 0.7 && !c.keys.is_empty() && c.keys.iter().all(|k| people.contains(k)) {
                 conf = 0.8;
-                reason = "name of a person named in full elsewhere in the request".into();
+                reason = "name of a person named in full elsewhere in the request";
             }
             if conf > 0.0 {
-                marks.push(self.mark(s, c.start, c.end, MarkKind::Name, conf, reason));
+                marks.push(self.mark(s, c.start, c.end, MarkKind::Name, conf, reason.into()));
             }
         }
         if !people.is_empty() {

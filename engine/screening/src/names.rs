@@ -1115,15 +1115,18 @@ impl NameFinder<'_> {
             }
             // user names (cheap tests first: this runs at every word)
             let is = |i: usize, list: &[&str]| {
-                toks[i].is_word()
-                    && toks[i].end - toks[i].start <= 12
-                    && list.iter().any(|x| x.eq_ignore_ascii_case(toks[i].text(s)))
+                toks[i].is_word() && toks[i].end - toks[i].start <= 12 && {
+                    let w = toks[i].text(s);
+                    list.iter().any(|x| x.eq_ignore_ascii_case(w))
+                }
             };
-            let after_user_word = k >= 2
-                && toks[k - 1].end - toks[k - 1].start <= 3
-                && is(k - 1, &["af", "fra", "by"])
-                && is(k - 2, USER_BEFORE);
-            let after_label = k >= 2 && toks[k - 1].is_punct(':') && is(k - 2, USER_LABEL);
+            let after_user_word = || {
+                k >= 2
+                    && toks[k - 1].end - toks[k - 1].start <= 3
+                    && is(k - 1, &["af", "fra", "by"])
+                    && is(k - 2, USER_BEFORE)
+            };
+            let after_label = || k >= 2 && toks[k - 1].is_punct(':') && is(k - 2, USER_LABEL);
             let after_at = k >= 1
                 && toks[k - 1].is_punct('@')
                 && toks[k - 1].end == t.start
@@ -1194,7 +1197,7 @@ impl NameFinder<'_> {
                 });
                 continue;
             }
-            if after_at || standalone_handle || (after_user_word || after_label) && handle() {
+            if after_at || standalone_handle || (after_user_word() || after_label()) && handle() {
                 // ("@" is not part of the name: "@Kenneth", "@TorbenJ")
                 let start = t.start;
                 let mut e = t.end;
@@ -1224,9 +1227,21 @@ impl NameFinder<'_> {
             {
                 continue;
             }
-            lower_into(t.text(s), &mut buf);
-            if !self.lex.is_common_first(&buf) {
-                continue;
+            // (a word without capitals is its own lower case: no copy)
+            let w = t.text(s);
+            let as_is = w.bytes().all(|c| !c.is_ascii_uppercase())
+                && (w.is_ascii() || !w.chars().any(char::is_uppercase));
+            if as_is {
+                if !self.lex.is_common_first(w) {
+                    continue;
+                }
+                buf.clear();
+                buf.push_str(w);
+            } else {
+                lower_into(w, &mut buf);
+                if !self.lex.is_common_first(&buf) {
+                    continue;
+                }
             }
             if LOWER_STOP.contains(&buf.as_str())
                 || self.rules.flags(&buf) != 0
