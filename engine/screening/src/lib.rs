@@ -677,6 +677,10 @@ impl Screener {
         };
         let mut found = finder.find(s, toks, &SpanSet::new(blocked));
         found.extend(finder.informal(s, toks));
+        // "[René 🍺] … lad vær rene", "[Signe kollega] … kh signe": a first
+        // name written in lower case that the same text gives capitalised
+        // as a name (accents aside) is that person, for review
+        self.lower_case_names(s, toks, &mut found);
         // who each span belongs to, for the addresses and contact details after them
         let mut owners: Vec<(usize, usize, Owner)> = Vec::new();
         let mut names = Vec::with_capacity(found.len());
@@ -1174,6 +1178,66 @@ fn citizen_words(s: &str, toks: &[Tok]) -> Vec<(usize, usize, Owner)> {
 }
 
 impl Screener {
+    /// Adds lower-case writings of first names the text names with a
+    /// capital (see `window`).
+    fn lower_case_names(&self, s: &str, toks: &[Tok], found: &mut Vec<names::NameCand>) {
+        let mut firsts: FxHashSet<String> = FxHashSet::default();
+        // (cheap filters before any folding: byte length and first byte)
+        let mut lens = 0u64;
+        let mut first_bytes = [false; 256];
+        let mut buf = String::new();
+        for c in found.iter().filter(|c| c.confidence > 0.0 && !c.org) {
+            for k in &c.keys {
+                if self.lex.name(k).is_some_and(|n| n.first_rank > 0)
+                    && k.chars().count() >= 3
+                    && !self.rules.is_function(k)
+                {
+                    names::fold_accents(k, &mut buf);
+                    if buf.len() < 64 {
+                        lens |= 1 << buf.len();
+                    }
+                    first_bytes[buf.as_bytes()[0] as usize] = true;
+                    firsts.insert(buf.clone());
+                }
+            }
+        }
+        if firsts.is_empty() {
+            return;
+        }
+        let taken = SpanSet::new(found.iter().map(|c| (c.start, c.end)).collect());
+        let mut low = String::new();
+        for t in toks {
+            if !t.is_word() || t.cap || t.end - t.start < 3 || taken.overlaps((t.start, t.end)) {
+                continue;
+            }
+            let w = t.text(s);
+            // (an accent changes the byte length by one: "andrés"/"andres")
+            let n = w.len();
+            let len_ok = (n < 64 && lens & (1 << n) != 0) || (n < 65 && lens & (1 << (n - 1)) != 0);
+            if !len_ok
+                || !first_bytes[w.as_bytes()[0] as usize] && w.is_ascii()
+                || w.bytes().any(|c| c.is_ascii_uppercase())
+            {
+                continue;
+            }
+            names::fold_accents(w, &mut low);
+            if firsts.contains(&low)
+                && self.rules.flags(&low) == 0
+                && !names::LOWER_STOP.contains(&low.as_str())
+            {
+                found.push(names::NameCand {
+                    start: t.start,
+                    end: t.end,
+                    keys: vec![w.to_string()],
+                    words: 1,
+                    confidence: 0.55,
+                    reason: "first name in lower case, named with a capital in the text: review",
+                    org: false,
+                });
+            }
+        }
+    }
+
     /// Whether a title or relation word ("Ægtefælle", "mor") is in `t`.
     fn has_title_word(&self, t: &str) -> bool {
         t.split(|c: char| !c.is_alphabetic())

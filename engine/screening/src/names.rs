@@ -1085,7 +1085,7 @@ const USER_LABEL: &[&str] = &[
 
 /// Common first names that are also ordinary Danish words: never a name
 /// in lower case.
-const LOWER_STOP: &[&str] = &[
+pub(crate) const LOWER_STOP: &[&str] = &[
     "per", "bo", "mark", "liv", "sol", "ask", "karl", "lykke", "alma", "vera", "ane", "gry",
     "bent", "rune", "lise", "signe", "kaj", "ib", "ea", "maj", "juni", "august", "april", "stig",
     "finn", "kurt", "frank", "vibe", "dan", "tage", "mona", "nanna", "ole", "ulf",
@@ -1094,12 +1094,31 @@ const LOWER_STOP: &[&str] = &[
 /// Words around a lower-case first name that say it is one ("snakkede med
 /// mette", "mette sagde").
 const LOWER_BEFORE: &[&str] = &[
-    "med", "til", "hos", "fra", "og", "hils", "ved", "om", "at", "kære", "hej",
+    "med", "til", "hos", "fra", "og", "hils", "ved", "om", "at", "kære", "hej", "kh", "knus",
+    "kram",
 ];
 const LOWER_AFTER: &[&str] = &[
     "sagde", "siger", "har", "havde", "er", "var", "kom", "ringede", "skrev", "fortalte", "og",
-    "synes", "mener", "spurgte", "skal", "vil", "kan",
+    "synes", "mener", "spurgte", "skal", "vil", "kan", "spørger", "skriver", "kommer", "ringer",
 ];
+
+/// A lower-case word folded as names are compared across writings: Latin
+/// accents dropped ("andres" for "Andrés").
+pub(crate) fn fold_accents(w: &str, out: &mut String) {
+    out.clear();
+    for c in w.chars() {
+        out.push(match c {
+            'á' | 'à' | 'â' | 'ä' | 'ã' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'í' | 'ì' | 'î' | 'ï' => 'i',
+            'ó' | 'ò' | 'ô' | 'ö' | 'õ' => 'o',
+            'ú' | 'ù' | 'û' | 'ü' => 'u',
+            'ñ' => 'n',
+            'ç' => 'c',
+            c => c,
+        });
+    }
+}
 
 impl NameFinder<'_> {
     /// Names as informal text writes them: user names after "Indlæg af",
@@ -1151,6 +1170,16 @@ impl NameFinder<'_> {
                 && (toks[k - 1].is_punct('/')
                     && toks[k - 1].end == t.start
                     && toks[k - 1].space_before
+                    // a table's initials column: "| 03.03.2024 | Besøg | AKS |"
+                    || toks[k - 1].is_punct('|')
+                        && toks
+                            .get(k + 1)
+                            .is_none_or(|n| n.is_punct('|') || n.newline_before)
+                        && !matches!(
+                            t.text(s),
+                            "OK" | "NB" | "PS" | "EU" | "DK" | "SFO" | "PPR" | "CPR" | "AKT"
+                                | "JA" | "NEJ" | "IKKE" | "ID" | "NR" | "TLF" | "KL"
+                        )
                     || toks[k - 1].is_punct(':')
                         && k >= 2
                         && is(
@@ -1223,8 +1252,8 @@ impl NameFinder<'_> {
                 continue;
             }
             // a common first name in lower case, beside a word that says so
-            if !t.is_word() || t.cap || t.sent_start || t.end - t.start < 3 || t.end - t.start > 12
-            {
+            // (a line of a chat may open in lower case: "freja kan ikke")
+            if !t.is_word() || t.cap || t.end - t.start < 3 || t.end - t.start > 12 {
                 continue;
             }
             // (a word without capitals is its own lower case: no copy)
