@@ -1181,33 +1181,44 @@ impl Screener {
     /// Adds lower-case writings of first names the text names with a
     /// capital (see `window`).
     fn lower_case_names(&self, s: &str, toks: &[Tok], found: &mut Vec<names::NameCand>) {
-        let mut firsts: FxHashSet<String> = FxHashSet::default();
-        // (cheap filters before any folding: byte length and first byte)
+        // the name words of the text, folded (borrowed when folding changes
+        // nothing); cheap filters first: byte length and first byte
+        let mut folded: Vec<String> = Vec::new();
+        let mut firsts: FxHashSet<&str> = FxHashSet::default();
         let mut lens = 0u64;
         let mut first_bytes = [false; 256];
-        let mut buf = String::new();
+        let plain = |k: &str| !names::has_accent(k);
         for c in found.iter().filter(|c| c.confidence > 0.0 && !c.org) {
             for k in &c.keys {
-                if self.lex.name(k).is_some_and(|n| n.first_rank > 0)
-                    && k.chars().count() >= 3
-                    && !self.rules.is_function(k)
-                {
-                    names::fold_accents(k, &mut buf);
-                    if buf.len() < 64 {
-                        lens |= 1 << buf.len();
-                    }
-                    first_bytes[buf.as_bytes()[0] as usize] = true;
-                    firsts.insert(buf.clone());
+                if k.len() < 3 || k.len() >= 64 {
+                    continue;
+                }
+                if !plain(k) {
+                    let mut f = String::new();
+                    names::fold_accents(k, &mut f);
+                    folded.push(f);
                 }
             }
+        }
+        for k in found
+            .iter()
+            .filter(|c| c.confidence > 0.0 && !c.org)
+            .flat_map(|c| c.keys.iter())
+            .map(String::as_str)
+            .filter(|k| k.len() >= 3 && k.len() < 64 && plain(k))
+            .chain(folded.iter().map(String::as_str))
+        {
+            lens |= 1 << k.len();
+            first_bytes[k.as_bytes()[0] as usize] = true;
+            firsts.insert(k);
         }
         if firsts.is_empty() {
             return;
         }
-        let taken = SpanSet::new(found.iter().map(|c| (c.start, c.end)).collect());
-        let mut low = String::new();
+        let mut add = Vec::new();
+        let mut low_buf = String::new();
         for t in toks {
-            if !t.is_word() || t.cap || t.end - t.start < 3 || taken.overlaps((t.start, t.end)) {
+            if !t.is_word() || t.cap || t.end - t.start < 3 {
                 continue;
             }
             let w = t.text(s);
@@ -1220,12 +1231,18 @@ impl Screener {
             {
                 continue;
             }
-            names::fold_accents(w, &mut low);
-            if firsts.contains(&low)
-                && self.rules.flags(&low) == 0
-                && !names::LOWER_STOP.contains(&low.as_str())
+            let low: &str = if !names::has_accent(w) {
+                w
+            } else {
+                names::fold_accents(w, &mut low_buf);
+                &low_buf
+            };
+            if firsts.contains(low)
+                && self.rules.flags(low) == 0
+                && !names::LOWER_STOP.contains(&low)
+                && self.lex.name(low).is_some_and(|i| i.first_rank > 0)
             {
-                found.push(names::NameCand {
+                add.push(names::NameCand {
                     start: t.start,
                     end: t.end,
                     keys: vec![w.to_string()],
@@ -1236,6 +1253,7 @@ impl Screener {
                 });
             }
         }
+        found.extend(add);
     }
 
     /// Whether a title or relation word ("Ægtefælle", "mor") is in `t`.

@@ -1106,18 +1106,25 @@ const LOWER_AFTER: &[&str] = &[
 /// accents dropped ("andres" for "Andrés").
 pub(crate) fn fold_accents(w: &str, out: &mut String) {
     out.clear();
-    for c in w.chars() {
-        out.push(match c {
-            'á' | 'à' | 'â' | 'ä' | 'ã' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'í' | 'ì' | 'î' | 'ï' => 'i',
-            'ó' | 'ò' | 'ô' | 'ö' | 'õ' => 'o',
-            'ú' | 'ù' | 'û' | 'ü' => 'u',
-            'ñ' => 'n',
-            'ç' => 'c',
-            c => c,
-        });
-    }
+    out.extend(w.chars().map(|c| unaccent(c).unwrap_or(c)));
+}
+
+/// Whether [`fold_accents`] changes `w`.
+pub(crate) fn has_accent(w: &str) -> bool {
+    !w.is_ascii() && w.chars().any(|c| unaccent(c).is_some())
+}
+
+fn unaccent(c: char) -> Option<char> {
+    Some(match c {
+        'á' | 'à' | 'â' | 'ä' | 'ã' => 'a',
+        'é' | 'è' | 'ê' | 'ë' => 'e',
+        'í' | 'ì' | 'î' | 'ï' => 'i',
+        'ó' | 'ò' | 'ô' | 'ö' | 'õ' => 'o',
+        'ú' | 'ù' | 'û' | 'ü' => 'u',
+        'ñ' => 'n',
+        'ç' => 'c',
+        _ => return None,
+    })
 }
 
 impl NameFinder<'_> {
