@@ -310,6 +310,21 @@ impl Party {
         if self.former.iter().any(|f| f.owns_name(keys, rules)) {
             return true;
         }
+        // "Birgitte Kaliehauge" for "Birgitte Kallehauge": the first name
+        // and a surname one letter off (OCR, a typing error) are the party's
+        if keys.len() >= 2 {
+            if let (Some(f), Some(l), Some(k)) =
+                (self.first.as_deref(), self.last.as_deref(), keys.last())
+            {
+                if keys[0] == f
+                    && l.chars().count() >= 6
+                    && one_letter_off(k, l)
+                    && keys[1..keys.len() - 1].iter().all(|m| self.has_token(m))
+                {
+                    return true;
+                }
+            }
+        }
         // the party's given names with another surname: a former name
         if !self.given.is_empty()
             && keys.len() == self.given.len() + 1
@@ -1053,6 +1068,26 @@ impl Screener {
             confidence,
             reason,
             review: confidence < self.config.review_threshold,
+        }
+    }
+}
+
+/// Whether two words of the same length differ in exactly one letter.
+fn one_letter_off(a: &str, b: &str) -> bool {
+    let mut diff = 0;
+    let (mut x, mut y) = (a.chars(), b.chars());
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return diff == 1,
+            (Some(p), Some(q)) => {
+                if p != q {
+                    diff += 1;
+                    if diff > 1 {
+                        return false;
+                    }
+                }
+            }
+            _ => return false,
         }
     }
 }

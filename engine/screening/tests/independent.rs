@@ -160,9 +160,9 @@ fn independent_corpus_meets_floors() {
                 name: 0.92,
                 address: 0.85,
                 other: 0.50,
-                strict_precision: 0.89,
+                strict_precision: 0.91,
                 clean_marked: 0.34,
-                own_max: 9,
+                own_max: 6,
             },
             Floor {
                 group: "public",
