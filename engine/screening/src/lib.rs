@@ -787,6 +787,23 @@ impl Screener {
                         continue;
                     }
                 }
+                // "Ansøger: Danske Bank, reg. 3469 konto 11562047": a bank
+                // only keeps the account; the party before it on the line owns it
+                if let Some((Owner::Org, gap)) = near {
+                    let bank_end = h.start - gap.len();
+                    if !gap.contains('\n') && bank_before(s, &owners, bank_end) {
+                        let i = owners.partition_point(|o| o.1 < bank_end);
+                        let bank_start = owners.get(i).map_or(bank_end, |o| o.0);
+                        let before =
+                            nearest_owner(s, &[&owners, &addr_owners, &citizen], bank_start);
+                        if let Some((Owner::Party, g)) = before {
+                            if !g.contains('\n') && !self.has_title_word(g) {
+                                protected.push((h.start, h.end));
+                                continue;
+                            }
+                        }
+                    }
+                }
             }
             // "det er Dorthe Frimodt … jeg er hjemme hele dagen, nummeret er
             // 58 52 14 96": in a paragraph that the party opens (its words,
