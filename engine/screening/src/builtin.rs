@@ -149,7 +149,7 @@ drengen pigen fætter kusine svoger svigerinde svigermor svigerfar stedfar stedm
 familien fam kong kongen dronning dronningen prins prinsen prinsesse prinsessen kronprins
 kronprinsen kronprinsesse kronprinsessen greve grevinde baron baronesse hertug hertuginde
 kejser kejserinde fyrst fyrstinde storhertug storhertuginde lensgreve komtesse enkedronning
-pave herr frøken mr mrs ms miss sir lady lord
+pave herr frøken mr mrs ms miss sir lady lord née født
 ";
 
 /// Danish towns and place words: capitalised, often beside names, never a

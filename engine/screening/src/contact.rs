@@ -295,7 +295,16 @@ fn word_before(s: &str, end: usize) -> &str {
 /// Whether `w` is one of `list` (ASCII case ignored; no allocation, this
 /// runs at every number).
 fn one_of(w: &str, list: &[&str]) -> bool {
-    list.iter().any(|x| x.eq_ignore_ascii_case(w))
+    let wb = w.as_bytes();
+    let Some(&f) = wb.first() else {
+        return false;
+    };
+    let f = f.to_ascii_lowercase();
+    // (length and first letter first: most words fail there)
+    list.iter().any(|x| {
+        let xb = x.as_bytes();
+        xb.len() == wb.len() && xb[0].to_ascii_lowercase() == f && xb.eq_ignore_ascii_case(wb)
+    })
 }
 
 /// Whether one of `words` stands in the 40 bytes before `start` (as a whole
@@ -305,10 +314,39 @@ fn context_has(s: &str, start: usize, words: &[&str]) -> bool {
     while from > 0 && !s.is_char_boundary(from) {
         from -= 1;
     }
-    s[from..start]
-        .split(|c: char| !(c.is_alphanumeric() || c == '.' || c == '-'))
-        .map(|w| w.trim_matches(|c| c == '.' || c == '-'))
-        .any(|w| !w.is_empty() && one_of(w, words))
+    // (a byte scanner: this runs several times at every number)
+    let t = &s[from..start];
+    let b = t.as_bytes();
+    let word_char = |i: usize| -> (bool, usize) {
+        let c = b[i];
+        if c < 0x80 {
+            (c.is_ascii_alphanumeric() || c == b'.' || c == b'-', 1)
+        } else {
+            let ch = t[i..].chars().next().unwrap_or(' ');
+            (ch.is_alphanumeric(), ch.len_utf8())
+        }
+    };
+    let mut i = 0;
+    while i < b.len() {
+        let (w, l) = word_char(i);
+        if !w {
+            i += l;
+            continue;
+        }
+        let ws = i;
+        while i < b.len() {
+            let (w, l) = word_char(i);
+            if !w {
+                break;
+            }
+            i += l;
+        }
+        let word = t[ws..i].trim_matches(|c| c == '.' || c == '-');
+        if !word.is_empty() && one_of(word, words) {
+            return true;
+        }
+    }
+    false
 }
 
 /// A group of digits at `i` and its end.

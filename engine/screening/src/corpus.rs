@@ -14,7 +14,7 @@
 //! first name, made-up streets with a street suffix — so the evidence rules
 //! are tested, not just the lists.
 
-use crate::{Mark, MarkKind, Screener, Subject};
+use crate::{Mark, MarkKind, PartyData, Screener, Subject};
 use std::path::Path;
 
 /// What a gold span is.
@@ -109,6 +109,10 @@ pub struct Case {
     pub text: String,
     pub gold: Vec<Gold>,
     pub subject: Subject,
+    /// What else is known of the subject (the independent format's
+    /// `requester-phone`, `requester-email`, `requester-account`,
+    /// `requester-former-address`, `requester-former-name`).
+    pub subject_data: PartyData,
     pub consented: Vec<Subject>,
     pub words: Vec<String>,
     /// Where the text comes from (the independent corpus's `source:`).
@@ -177,6 +181,7 @@ pub fn load_cases(jsonl: &str) -> Result<Vec<Case>, String> {
             text,
             gold,
             subject: r.subject,
+            subject_data: PartyData::default(),
             consented: r.consented,
             words: r.words,
             source: String::new(),
@@ -462,6 +467,7 @@ pub fn parse_document(id: &str, raw: &str) -> Result<Case, String> {
         .or_else(|| raw.strip_prefix("---\n").map(|b| ("", b)))
         .ok_or("no line '---' between the header and the text")?;
     let mut subject = Subject::default();
+    let mut data = PartyData::default();
     let mut source = String::new();
     for line in head.lines() {
         let Some((k, v)) = line.split_once(':') else {
@@ -473,6 +479,26 @@ pub fn parse_document(id: &str, raw: &str) -> Result<Case, String> {
             "requester-name" => subject.name = v,
             "requester-cpr" => subject.cpr = v,
             "requester-address" => subject.address = v,
+            // several values separated by ";"
+            "requester-phone"
+            | "requester-email"
+            | "requester-account"
+            | "requester-former-address"
+            | "requester-former-name" => {
+                let list = match k.trim() {
+                    "requester-phone" => &mut data.phones,
+                    "requester-email" => &mut data.emails,
+                    "requester-account" => &mut data.accounts,
+                    "requester-former-address" => &mut data.addresses,
+                    _ => &mut data.names,
+                };
+                list.extend(
+                    v.split(';')
+                        .map(str::trim)
+                        .filter(|x| !x.is_empty())
+                        .map(str::to_string),
+                );
+            }
             _ => {}
         }
     }
@@ -483,6 +509,7 @@ pub fn parse_document(id: &str, raw: &str) -> Result<Case, String> {
         text,
         gold,
         subject,
+        subject_data: data,
         consented: Vec::new(),
         words: Vec::new(),
         source,
@@ -496,7 +523,11 @@ pub fn evaluate_groups(screener: &Screener, cases: &[Case]) -> Vec<(String, Scor
     let mut total = Score::default();
     for c in cases {
         let mut one = Score::default();
-        let marks = screener.screen(&c.text, std::slice::from_ref(&c.subject));
+        let marks = screener.screen_with(
+            &c.text,
+            std::slice::from_ref(&c.subject),
+            std::slice::from_ref(&c.subject_data),
+        );
         one.add(c, &marks);
         let set = c.id.split('/').next().unwrap_or("").to_string();
         groups.entry(set.clone()).or_default().merge(&one);
@@ -575,7 +606,12 @@ pub fn evaluate(screener: &Screener, cases: &[Case]) -> Score {
         known.extend(group[0].consented.iter().cloned());
         let extra: Vec<String> = group.iter().flat_map(|c| c.words.iter().cloned()).collect();
         let wm = (!extra.is_empty()).then(|| crate::WordMatcher::new(&extra));
-        let marks = screener.screen_request_with(&texts, &known, wm.as_ref());
+        let marks = screener.screen_request_full(
+            &texts,
+            &known,
+            std::slice::from_ref(&group[0].subject_data),
+            wm.as_ref(),
+        );
         for (c, m) in group.iter().zip(marks.iter()) {
             score.add(c, m);
         }
@@ -1061,6 +1097,7 @@ fn generate_one(r: &mut Rng, p: &Pools, i: usize) -> Case {
             name: subj.full.clone(),
             address: subj.address.clone(),
         },
+        subject_data: PartyData::default(),
         consented: Vec::new(),
         words,
         source: "generated".into(),

@@ -1,6 +1,6 @@
 //! `marc screen` over JSON Lines: one request per line in, its marks out.
 
-use crate::{Screener, Subject, WordMatcher};
+use crate::{PartyData, Screener, Subject, WordMatcher};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
 
@@ -24,15 +24,22 @@ struct InSubject {
     name: Option<String>,
     #[serde(default)]
     address: Option<String>,
+    /// The party's own phone numbers, e-mail addresses, accounts, former
+    /// addresses and former names (`PartyData`), never marked.
+    #[serde(flatten)]
+    data: PartyData,
 }
 
-impl From<InSubject> for Subject {
-    fn from(s: InSubject) -> Subject {
-        Subject {
-            cpr: s.cpr.unwrap_or_default(),
-            name: s.name.unwrap_or_default(),
-            address: s.address.unwrap_or_default(),
-        }
+impl InSubject {
+    fn split(self) -> (Subject, PartyData) {
+        (
+            Subject {
+                cpr: self.cpr.unwrap_or_default(),
+                name: self.name.unwrap_or_default(),
+                address: self.address.unwrap_or_default(),
+            },
+            self.data,
+        )
     }
 }
 
@@ -103,11 +110,15 @@ pub fn screen_jsonl(
                 continue;
             }
         };
-        let mut known: Vec<Subject> = req.subject.into_iter().map(Subject::from).collect();
-        known.extend(req.consented.into_iter().map(Subject::from));
+        let (known, data): (Vec<Subject>, Vec<PartyData>) = req
+            .subject
+            .into_iter()
+            .chain(req.consented)
+            .map(InSubject::split)
+            .unzip();
         let extra = (!req.words.is_empty()).then(|| WordMatcher::new(&req.words));
         let marks = screener
-            .screen_request_with(&[req.text.as_str()], &known, extra.as_ref())
+            .screen_request_full(&[req.text.as_str()], &known, &data, extra.as_ref())
             .pop()
             .unwrap_or_default();
         rep.marks += marks.len();

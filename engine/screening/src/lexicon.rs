@@ -59,7 +59,22 @@ pub fn street_key(s: &str, out: &mut String) {
             out.push(' ');
             pending_space = false;
         }
-        out.extend(c.to_lowercase());
+        push_lower(c, out);
+    }
+}
+
+/// Pushes the lower case of one character: ASCII and Latin-1 (æ, ø, å, é,
+/// ü ...) without the general Unicode tables, which cost more than the
+/// rest of a word's lookup.
+#[inline]
+fn push_lower(c: char, out: &mut String) {
+    match c {
+        'A'..='Z' => out.push(c.to_ascii_lowercase()),
+        '\0'..='\u{7F}' | '\u{DF}'..='\u{FF}' => out.push(c),
+        '\u{C0}'..='\u{DE}' if c != '\u{D7}' => {
+            out.push(char::from_u32(c as u32 + 32).unwrap_or(c));
+        }
+        _ => out.extend(c.to_lowercase()),
     }
 }
 
@@ -232,8 +247,9 @@ pub fn lower_into(s: &str, out: &mut String) {
         out.push_str(s);
         out.make_ascii_lowercase();
     } else {
+        out.reserve(s.len());
         for c in s.chars() {
-            out.extend(c.to_lowercase());
+            push_lower(c, out);
         }
     }
 }

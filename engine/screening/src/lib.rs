@@ -75,6 +75,39 @@ impl Default for ScreenConfig {
     }
 }
 
+/// What is known of a party beyond [`Subject`] (CPR, name, current
+/// address): the party's own phone numbers, e-mail addresses, bank accounts,
+/// former addresses and former names, in any writing. None of them is ever
+/// marked. Every field may be left out (`marc screen` reads them from a
+/// subject's `phones`, `emails`, `accounts`, `addresses`, `names`).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PartyData {
+    #[serde(default)]
+    pub phones: Vec<String>,
+    #[serde(default)]
+    pub emails: Vec<String>,
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    /// Former (or other) addresses.
+    #[serde(default)]
+    pub addresses: Vec<String>,
+    /// Former names ("Camilla Bak Fjeldsø" before a marriage).
+    #[serde(default)]
+    pub names: Vec<String>,
+}
+
+/// The digits of a phone number as compared: the last eight (a Danish
+/// number with or without `+45`/`0045`), or all of a shorter one.
+fn phone_key(s: &str) -> String {
+    let d: String = s.chars().filter(char::is_ascii_digit).collect();
+    let n = d.len();
+    if n > 8 && (d.starts_with("45") || d.starts_with("0045")) {
+        d[n - 8..].to_string()
+    } else {
+        d
+    }
+}
+
 /// A person whose own data must not be marked: the requesting citizen or a
 /// consented party.
 #[derive(Clone, Debug, Default)]
@@ -87,7 +120,19 @@ pub struct Party {
     stems: FxHashSet<String>,
     first: Option<String>,
     last: Option<String>,
-    address: Option<String>,
+    /// The given names (all name words but the last) of a name of three or
+    /// more words: with another surname after them it is the party's
+    /// former or maiden name ("Camilla Bak Fjeldsø" for "Camilla Bak Iversen").
+    given: Vec<String>,
+    /// Street key and unit ([`address::address_unit`]).
+    address: Option<(String, String)>,
+    /// Given from [`PartyData`]: phone keys ([`phone_key`]), lower-case
+    /// e-mail addresses, account digits, address keys, former names.
+    phones: Vec<String>,
+    emails: Vec<String>,
+    accounts: Vec<String>,
+    addresses: Vec<(String, String)>,
+    former: Vec<Party>,
 }
 
 impl Party {
@@ -109,26 +154,19 @@ impl Party {
                 // "hojgaard@"): those forms are the party's too
                 if !p.is_ascii() {
                     for (ae, oe, aa) in [("ae", "oe", "aa"), ("a", "o", "a")] {
-                        let t: String = p
-                            .chars()
-                            .flat_map(|c| {
-                                let r = match c {
-                                    'æ' => ae,
-                                    'ø' => oe,
-                                    'å' => aa,
-                                    'é' => "e",
-                                    'ü' => "u",
-                                    'ö' => "o",
-                                    'ä' => "a",
-                                    _ => "",
-                                };
-                                if r.is_empty() {
-                                    vec![c]
-                                } else {
-                                    r.chars().collect()
-                                }
-                            })
-                            .collect();
+                        let mut t = String::with_capacity(p.len() + 4);
+                        for c in p.chars() {
+                            match c {
+                                'æ' => t.push_str(ae),
+                                'ø' => t.push_str(oe),
+                                'å' => t.push_str(aa),
+                                'é' => t.push('e'),
+                                'ü' => t.push('u'),
+                                'ö' => t.push('o'),
+                                'ä' => t.push('a'),
+                                _ => t.push(c),
+                            }
+                        }
                         tokens.insert(t);
                     }
                 }
@@ -148,7 +186,80 @@ impl Party {
                 .map(str::to_string)
                 .collect(),
             tokens,
-            address: address::address_key(&s.address),
+            given: if words.len() >= 3 {
+                words[..words.len() - 1].to_vec()
+            } else {
+                Vec::new()
+            },
+            address: address::address_key(&s.address)
+                .map(|k| (k, address::address_unit(&s.address))),
+            ..Party::default()
+        }
+    }
+
+    /// Builds a party from a subject and what else is known of it.
+    pub fn from_subject_with(s: &Subject, d: &PartyData) -> Party {
+        let mut p = Party::from_subject(s);
+        p.phones = d
+            .phones
+            .iter()
+            .map(|x| phone_key(x))
+            .filter(|k| k.len() >= 6)
+            .collect();
+        p.emails = d.emails.iter().map(|e| e.trim().to_lowercase()).collect();
+        p.accounts = d
+            .accounts
+            .iter()
+            .map(|a| {
+                a.chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .collect::<String>()
+            })
+            .filter(|k| k.len() >= 6)
+            .map(|k| k.to_ascii_uppercase())
+            .collect();
+        p.addresses = d
+            .addresses
+            .iter()
+            .filter_map(|a| address::address_key(a).map(|k| (k, address::address_unit(a))))
+            .collect();
+        p.former = d
+            .names
+            .iter()
+            .map(|n| {
+                Party::from_subject(&Subject {
+                    name: n.clone(),
+                    ..Subject::default()
+                })
+            })
+            .collect();
+        p
+    }
+
+    /// Whether a phone number, e-mail address or account (as written) is
+    /// one the party is known to have.
+    fn owns_contact(&self, kind: MarkKind, text: &str) -> bool {
+        match kind {
+            MarkKind::Phone => {
+                let k = phone_key(text);
+                !k.is_empty() && self.phones.contains(&k)
+            }
+            MarkKind::Email => self.emails.iter().any(|e| e.eq_ignore_ascii_case(text)),
+            MarkKind::Account => {
+                let k: String = text
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .map(|c| c.to_ascii_uppercase())
+                    .collect();
+                // a registration number or account number alone is part of one
+                k.len() >= 4
+                    && self.accounts.iter().any(|a| {
+                        *a == k
+                            || (k.len() >= 7 && (a.ends_with(&k) || a.starts_with(&k)))
+                            || (k.len() == 4 && a.starts_with(&k) && a.len() > 4)
+                    })
+            }
+            _ => false,
         }
     }
 
@@ -195,6 +306,31 @@ impl Party {
         }
         if keys.iter().all(|k| self.has_token(k)) {
             return true; // also "Max" for a subject called Max
+        }
+        if self.former.iter().any(|f| f.owns_name(keys, rules)) {
+            return true;
+        }
+        // "Birgitte Kaliehauge" for "Birgitte Kallehauge": the first name
+        // and a surname one letter off (OCR, a typing error) are the party's
+        if keys.len() >= 2 {
+            if let (Some(f), Some(l), Some(k)) =
+                (self.first.as_deref(), self.last.as_deref(), keys.last())
+            {
+                if keys[0] == f
+                    && l.chars().count() >= 6
+                    && one_letter_off(k, l)
+                    && keys[1..keys.len() - 1].iter().all(|m| self.has_token(m))
+                {
+                    return true;
+                }
+            }
+        }
+        // the party's given names with another surname: a former name
+        if !self.given.is_empty()
+            && keys.len() == self.given.len() + 1
+            && keys[..self.given.len()] == self.given[..]
+        {
+            return true;
         }
         // "Jensen-familien": judge the parts of a hyphenated word, not
         // counting ordinary words
@@ -422,7 +558,33 @@ impl Screener {
         known: &[Subject],
         extra: Option<&WordMatcher>,
     ) -> Vec<Vec<Mark>> {
-        let parties: Vec<Party> = known.iter().map(Party::from_subject).collect();
+        self.screen_request_full(texts, known, &[], extra)
+    }
+
+    /// As [`Screener::screen`], with what else is known of the parties:
+    /// `data[i]` belongs to `known[i]` (missing entries are empty).
+    pub fn screen_with(&self, text: &str, known: &[Subject], data: &[PartyData]) -> Vec<Mark> {
+        self.screen_request_full(&[text], known, data, None)
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// As [`Screener::screen_request_with`], with what else is known of the
+    /// parties (their own phone numbers, e-mail addresses, accounts, former
+    /// addresses and names): `data[i]` belongs to `known[i]`.
+    pub fn screen_request_full(
+        &self,
+        texts: &[&str],
+        known: &[Subject],
+        data: &[PartyData],
+        extra: Option<&WordMatcher>,
+    ) -> Vec<Vec<Mark>> {
+        let empty = PartyData::default();
+        let parties: Vec<Party> = known
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Party::from_subject_with(s, data.get(i).unwrap_or(&empty)))
+            .collect();
         let mut docs: Vec<Doc> = texts
             .iter()
             .map(|t| self.first_pass(t, &parties, extra))
@@ -450,9 +612,14 @@ impl Screener {
     /// Screens a document one window at a time; marks, names and protected
     /// spans are kept from the window whose range they start in.
     fn first_pass(&self, s: &str, parties: &[Party], extra: Option<&WordMatcher>) -> Doc {
-        let mut doc = Doc::default();
         let mut toks = Vec::new();
-        for (from, to) in windows(s) {
+        let ws = windows(s);
+        // one window (most documents): its findings are the document's
+        if ws.len() == 1 && ws[0] == (0, s.len()) {
+            return self.window(s, parties, extra, &mut toks);
+        }
+        let mut doc = Doc::default();
+        for (from, to) in ws {
             let (ws, we) = with_margin(s, (from, to));
             let keep = |start: usize| (from..to).contains(&(ws + start));
             let w = self.window(&s[ws..we], parties, extra, &mut toks);
@@ -525,6 +692,10 @@ impl Screener {
         };
         let mut found = finder.find(s, toks, &SpanSet::new(blocked));
         found.extend(finder.informal(s, toks));
+        // "[René 🍺] … lad vær rene", "[Signe kollega] … kh signe": a first
+        // name written in lower case that the same text gives capitalised
+        // as a name (accents aside) is that person, for review
+        self.lower_case_names(s, toks, &mut found);
         // who each span belongs to, for the addresses and contact details after them
         let mut owners: Vec<(usize, usize, Owner)> = Vec::new();
         let mut names = Vec::with_capacity(found.len());
@@ -544,10 +715,13 @@ impl Screener {
         owners.sort_unstable_by_key(|o| o.0);
         let mut addr_owners: Vec<(usize, usize, Owner)> = Vec::with_capacity(addrs.len());
         for a in addrs {
-            if parties
-                .iter()
-                .any(|p| p.address.as_deref() == Some(a.key.as_str()))
-                || self.allow.contains(&a.key)
+            let hit = (a.key.as_str(), a.unit.as_str());
+            if parties.iter().any(|p| {
+                p.address
+                    .iter()
+                    .chain(&p.addresses)
+                    .any(|(k, u)| address::same_address((k, u), hit))
+            }) || self.allow.contains(&a.key)
             {
                 protected.push((a.start, a.end));
                 addr_owners.push((a.start, a.end, Owner::Party));
@@ -558,6 +732,18 @@ impl Screener {
             // or an institution named earlier in the same sentence or
             // letterhead with no person in between ("Samtalen holdes i
             // Jobcentret, Fabriksvej 21, 1. sal")
+            // "Tidligere adresse: …", "Fraflytningsadresse: …", "Fra: … / Til: …"
+            // in a move: the address the party moved from, unless a person
+            // is named in the same block
+            if !parties.is_empty()
+                && former_address_label(s, a.start, a.end)
+                && !nearest_owner(s, &[&owners, &addr_owners], a.start)
+                    .is_some_and(|(who, _)| who == Owner::Person)
+            {
+                protected.push((a.start, a.end));
+                addr_owners.push((a.start, a.end, Owner::Party));
+                continue;
+            }
             let org =
                 nearest_owner(s, &[&owners, &addr_owners], a.start).is_some_and(|(who, gap)| {
                     who == Owner::Org && !gap.chars().any(char::is_alphanumeric)
@@ -581,7 +767,58 @@ impl Screener {
         let citizen = citizen_words(s, toks);
         let mut last_own_end: Option<usize> = None;
         for h in contacts {
+            // a phone number, e-mail address or account the party is known to have
+            if parties
+                .iter()
+                .any(|p| p.owns_contact(h.kind, &s[h.start..h.end]))
+            {
+                protected.push((h.start, h.end));
+                last_own_end = Some(h.end);
+                continue;
+            }
             let near = nearest_owner(s, &[&owners, &addr_owners, &citizen], h.start);
+            // "Modtager: Kenneth Brix / Adresse: … / Udbetales til NemKonto:
+            // 0400 …": an account in the party's own block of fields (no
+            // blank line, at most two line breaks, no relation word between)
+            if h.kind == MarkKind::Account {
+                if let Some((Owner::Party, gap)) = near {
+                    if gap.matches('\n').count() <= 2 && !self.has_title_word(gap) {
+                        protected.push((h.start, h.end));
+                        continue;
+                    }
+                }
+                // "Ansøger: Danske Bank, reg. 3469 konto 11562047": a bank
+                // only keeps the account; the party before it on the line owns it
+                if let Some((Owner::Org, gap)) = near {
+                    let bank_end = h.start - gap.len();
+                    if !gap.contains('\n') && bank_before(s, &owners, bank_end) {
+                        let i = owners.partition_point(|o| o.1 < bank_end);
+                        let bank_start = owners.get(i).map_or(bank_end, |o| o.0);
+                        let before =
+                            nearest_owner(s, &[&owners, &addr_owners, &citizen], bank_start);
+                        if let Some((Owner::Party, g)) = before {
+                            if !g.contains('\n') && !self.has_title_word(g) {
+                                protected.push((h.start, h.end));
+                                continue;
+                            }
+                        }
+                    }
+                }
+            }
+            // "det er Dorthe Frimodt … jeg er hjemme hele dagen, nummeret er
+            // 58 52 14 96": in a paragraph that the party opens (its words,
+            // its letter or message), a number in a sentence in the first
+            // person with no other person in it is the party's; "Beskeder fra
+            // Kommunen til +45 51 90 24 36": messages sent to a number
+            if h.kind != MarkKind::Account
+                && !parties.is_empty()
+                && (self.first_person_of_party(s, h.start, &[&owners, &addr_owners, &citizen])
+                    || sent_to(s, h.start, &owners))
+            {
+                protected.push((h.start, h.end));
+                last_own_end = Some(h.end);
+                continue;
+            }
             // an account in the same table row or line as its owner's name
             // with only account words between ("Lise Thorup   Ægtefælle
             // 5977-0001234109", "Advokathuset I/S, klientkonto, reg.nr. 2277"):
@@ -602,7 +839,8 @@ impl Screener {
                     // "Ægtefælle: Nordea, reg. 2222 konto ...")
                     let org_ok = who == Owner::Party
                         || gap.trim().is_empty()
-                        || gap.to_lowercase().contains("klientkonto");
+                        || gap.to_lowercase().contains("klientkonto")
+                        || (who == Owner::Org && !bank_before(s, &owners, h.start - gap.len()));
                     if same_line && account_words && org_ok {
                         if who == Owner::Party {
                             protected.push((h.start, h.end));
@@ -698,6 +936,24 @@ impl Screener {
             };
             marks.push(self.mark(s, h.start, h.end, h.kind, conf, reason));
         }
+        // a phone number, e-mail address or account that is the party's in
+        // one place is the party's everywhere ("Ringet tilbage på 98 92 14 63")
+        let own_keys: FxHashSet<String> = protected
+            .iter()
+            .filter_map(|&(a, b)| contact_key(&s[a..b]))
+            .collect();
+        if !own_keys.is_empty() {
+            marks.retain(|m| {
+                let own = matches!(
+                    m.kind,
+                    MarkKind::Phone | MarkKind::Email | MarkKind::Account
+                ) && contact_key(&m.text).is_some_and(|k| own_keys.contains(&k));
+                if own {
+                    protected.push((m.start, m.end));
+                }
+                !own
+            });
+        }
         // "Alberte Bro Thomsen 116768-2940": a CPR number with a misread
         // digit, beside a name or after a CPR word: review
         for (a, b, positive) in cpr::scan_bad_dates(s) {
@@ -774,13 +1030,13 @@ impl Screener {
         let mut marks = std::mem::take(&mut d.marks);
         for c in &d.names {
             let mut conf = c.confidence;
-            let mut reason = c.reason.to_string();
+            let mut reason = c.reason;
             if conf < 0.7 && !c.keys.is_empty() && c.keys.iter().all(|k| people.contains(k)) {
                 conf = 0.8;
-                reason = "name of a person named in full elsewhere in the request".into();
+                reason = "name of a person named in full elsewhere in the request";
             }
             if conf > 0.0 {
-                marks.push(self.mark(s, c.start, c.end, MarkKind::Name, conf, reason));
+                marks.push(self.mark(s, c.start, c.end, MarkKind::Name, conf, reason.into()));
             }
         }
         if !people.is_empty() {
@@ -833,6 +1089,123 @@ impl Screener {
     }
 }
 
+/// Whether two words of the same length differ in exactly one letter.
+fn one_letter_off(a: &str, b: &str) -> bool {
+    let mut diff = 0;
+    let (mut x, mut y) = (a.chars(), b.chars());
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return diff == 1,
+            (Some(p), Some(q)) => {
+                if p != q {
+                    diff += 1;
+                    if diff > 1 {
+                        return false;
+                    }
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// The key a phone number, e-mail address or account is compared by
+/// ([`phone_key`] digits, or the lower-case e-mail address); `None` for
+/// anything shorter than eight digits.
+fn contact_key(t: &str) -> Option<String> {
+    if t.contains('@') {
+        return Some(t.to_lowercase());
+    }
+    let k = phone_key(t);
+    (k.len() >= 8).then_some(k)
+}
+
+/// The text of the line before `at` (from the last line break, at most
+/// `max` bytes back).
+fn line_before(s: &str, at: usize, max: usize) -> &str {
+    let from = floor_boundary(s, at.saturating_sub(max));
+    let t = &s[from..at];
+    match t.rfind('\n') {
+        Some(i) => &t[i + 1..],
+        None => t,
+    }
+}
+
+/// Whether the address at `start..end` follows a label that names a former
+/// address ("Tidligere adresse:", "Fraflytningsadresse:", "Tidligere
+/// bopæl", or "Fra:" opening a line with "Til:" opening one of the next two).
+fn former_address_label(s: &str, start: usize, end: usize) -> bool {
+    let line = line_before(s, start, 80).to_lowercase();
+    let label = line.trim_end_matches(|c: char| c.is_whitespace() || c == ':');
+    if label.ends_with("fraflytningsadresse")
+        || label.ends_with("tidligere adresse")
+        || label.ends_with("tidligere bopæl")
+        || label.ends_with("tidl. adresse")
+    {
+        return true;
+    }
+    if label.trim() == "fra" {
+        let next = &s[end..floor_boundary(s, end.saturating_add(200))];
+        return next
+            .split('\n')
+            .skip(1)
+            .take(2)
+            .any(|l| l.trim_start().to_lowercase().starts_with("til:"));
+    }
+    false
+}
+
+/// Whether a bank's name ends at `end` ("Nordea, reg. 2222 …": a bank
+/// before an account only keeps it).
+fn bank_before(s: &str, owners: &[(usize, usize, Owner)], end: usize) -> bool {
+    let i = owners.partition_point(|o| o.0 < end);
+    owners[i.saturating_sub(4)..i]
+        .iter()
+        .filter(|o| o.1 == end)
+        .any(|o| {
+            let t = s[o.0..o.1].to_lowercase();
+            [
+                "bank",
+                "sparekasse",
+                "nordea",
+                "nykredit",
+                "realkredit",
+                "jyske",
+                "danske",
+            ]
+            .iter()
+            .any(|b| t.contains(b))
+        })
+}
+
+/// "Beskeder fra \"HolbaekKom\" til +45 51 90 24 36", "SMS sendt fra
+/// Jobcentret til 40 81 27 66": a number that messages from someone were
+/// sent to, on a line that names no person, is the citizen's.
+fn sent_to(s: &str, at: usize, owners: &[(usize, usize, Owner)]) -> bool {
+    let line = line_before(s, at, 160);
+    let Some(before) = line.trim_end().strip_suffix("til") else {
+        return false;
+    };
+    if !before.ends_with(|c: char| c.is_whitespace()) {
+        return false;
+    }
+    let lower = before.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let from = at - line.len();
+    let i = owners.partition_point(|o| o.0 < from);
+    words.contains(&"fra")
+        && words.iter().any(|w| {
+            w.starts_with("besked") || w.starts_with("sms") || *w == "sendt" || *w == "afsendt"
+        })
+        && !owners[i..]
+            .iter()
+            .take_while(|o| o.0 < at)
+            .any(|o| o.2 != Owner::Org)
+}
+
 /// "borgeren", "ansøger": words that name the citizen of the case (the
 /// requester), as owners of the contact details after them.
 fn citizen_words(s: &str, toks: &[Tok]) -> Vec<(usize, usize, Owner)> {
@@ -857,6 +1230,153 @@ fn citizen_words(s: &str, toks: &[Tok]) -> Vec<(usize, usize, Owner)> {
 }
 
 impl Screener {
+    /// Adds lower-case writings of first names the text names with a
+    /// capital (see `window`).
+    fn lower_case_names(&self, s: &str, toks: &[Tok], found: &mut Vec<names::NameCand>) {
+        // the name words of the text, folded (borrowed when folding changes
+        // nothing); cheap filters first: byte length and first byte
+        let mut folded: Vec<String> = Vec::new();
+        let mut firsts: FxHashSet<&str> = FxHashSet::default();
+        let mut lens = 0u64;
+        let mut first_bytes = [false; 256];
+        let plain = |k: &str| !names::has_accent(k);
+        for c in found.iter().filter(|c| c.confidence > 0.0 && !c.org) {
+            for k in &c.keys {
+                if k.len() < 3 || k.len() >= 64 {
+                    continue;
+                }
+                if !plain(k) {
+                    let mut f = String::new();
+                    names::fold_accents(k, &mut f);
+                    folded.push(f);
+                }
+            }
+        }
+        for k in found
+            .iter()
+            .filter(|c| c.confidence > 0.0 && !c.org)
+            .flat_map(|c| c.keys.iter())
+            .map(String::as_str)
+            .filter(|k| k.len() >= 3 && k.len() < 64 && plain(k))
+            .chain(folded.iter().map(String::as_str))
+        {
+            lens |= 1 << k.len();
+            first_bytes[k.as_bytes()[0] as usize] = true;
+            firsts.insert(k);
+        }
+        if firsts.is_empty() {
+            return;
+        }
+        let mut add = Vec::new();
+        let mut low_buf = String::new();
+        for t in toks {
+            if !t.is_word() || t.cap || t.end - t.start < 3 {
+                continue;
+            }
+            let w = t.text(s);
+            // (an accent changes the byte length by one: "andrés"/"andres")
+            let n = w.len();
+            let len_ok = (n < 64 && lens & (1 << n) != 0) || (n < 65 && lens & (1 << (n - 1)) != 0);
+            if !len_ok
+                || !first_bytes[w.as_bytes()[0] as usize] && w.is_ascii()
+                || w.bytes().any(|c| c.is_ascii_uppercase())
+            {
+                continue;
+            }
+            let low: &str = if !names::has_accent(w) {
+                w
+            } else {
+                names::fold_accents(w, &mut low_buf);
+                &low_buf
+            };
+            if firsts.contains(low)
+                && self.rules.flags(low) == 0
+                && !names::LOWER_STOP.contains(&low)
+                && self.lex.name(low).is_some_and(|i| i.first_rank > 0)
+            {
+                add.push(names::NameCand {
+                    start: t.start,
+                    end: t.end,
+                    keys: vec![w.to_string()],
+                    words: 1,
+                    confidence: 0.55,
+                    reason: "first name in lower case, named with a capital in the text: review",
+                    org: false,
+                });
+            }
+        }
+        found.extend(add);
+    }
+
+    /// Whether a title or relation word ("Ægtefælle", "mor") is in `t`.
+    fn has_title_word(&self, t: &str) -> bool {
+        t.split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
+            .any(|w| self.rules.flags(&lexicon::lower(w)) & rules::TITLE != 0)
+    }
+
+    /// Whether the contact detail at `at` is given by the party in its own
+    /// words: the paragraph's first owner is the party ("det er Dorthe
+    /// Frimodt …", "Borger oplyste: …"), and the sentence of the number is
+    /// in the first person (`jeg`, `mig`, `mit`, `min`) with no other person,
+    /// relation word or third-person pronoun in it.
+    fn first_person_of_party(
+        &self,
+        s: &str,
+        at: usize,
+        lists: &[&[(usize, usize, Owner)]],
+    ) -> bool {
+        // the sentence before the number, at most 200 bytes
+        let from = floor_boundary(s, at.saturating_sub(200));
+        let t = &s[from..at];
+        let cut = t
+            .char_indices()
+            .rev()
+            .find(|&(i, c)| {
+                matches!(c, '.' | '!' | '?' | '"' | '“' | '”' | '»' | '«')
+                    && t[i + c.len_utf8()..].starts_with(char::is_whitespace)
+                    || (c == '\n' && t[i + 1..].starts_with('\n'))
+            })
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        let sentence = &t[cut..];
+        let sent_from = from + cut;
+        let mut first_person = false;
+        for w in sentence.split(|c: char| !c.is_alphanumeric()) {
+            match w {
+                "jeg" | "Jeg" | "mig" | "mit" | "min" | "Mit" | "Min" => first_person = true,
+                "han" | "hun" | "ham" | "hende" | "hans" | "hendes" | "Han" | "Hun" | "Hans"
+                | "Hendes" | "de" | "dem" | "deres" | "sin" | "sit" => return false,
+                _ => {}
+            }
+        }
+        if !first_person || self.has_title_word(sentence) {
+            return false;
+        }
+        for owners in lists {
+            let i = owners.partition_point(|o| o.0 < sent_from);
+            if owners[i..]
+                .iter()
+                .take_while(|o| o.0 < at)
+                .any(|o| o.2 == Owner::Person)
+            {
+                return false;
+            }
+        }
+        // the paragraph's first owner, at most 1500 bytes back
+        let pfrom = floor_boundary(s, at.saturating_sub(1500));
+        let para = pfrom + s[pfrom..at].rfind("\n\n").map_or(0, |i| i + 2);
+        let mut first: Option<(usize, Owner)> = None;
+        for owners in lists {
+            let i = owners.partition_point(|o| o.0 < para);
+            if let Some(o) = owners.get(i).filter(|o| o.0 < at) {
+                if first.is_none_or(|f| o.0 < f.0) {
+                    first = Some((o.0, o.2));
+                }
+            }
+        }
+        first.is_some_and(|f| f.1 == Owner::Party)
+    }
+
     /// Whether "(" and an institution's name follow `at` on the same line.
     fn institution_in_brackets(
         &self,

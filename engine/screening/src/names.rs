@@ -202,7 +202,14 @@ impl NameFinder<'_> {
                 let tj = toks[j];
                 let w = tj.text(s);
                 let single = w.chars().count() == 1;
-                if single
+                // "Erik Sv. Bjerregaard", "Hans Chr. Madsen": an abbreviated
+                // given name between names
+                let abbrev = !run.is_empty()
+                    && is_name_abbrev(w)
+                    && toks
+                        .get(j + 2)
+                        .is_some_and(|n| n.is_word() && n.cap && !n.newline_before);
+                if (single || abbrev)
                     && j + 1 < toks.len()
                     && toks[j + 1].is_punct('.')
                     && !toks[j + 1].space_before
@@ -267,6 +274,66 @@ impl NameFinder<'_> {
                 {
                     continue;
                 }
+                let after_name = matches!(
+                    run.last().map(|r| r.class),
+                    Some(Class::Strong | Class::Rare | Class::Unknown | Class::Weak)
+                );
+                // 'Cecilie "Cille" Brøndum': a nickname in quotes between names
+                if after_name
+                    && nx.space_before
+                    && is_quote(nx.kind)
+                    && toks
+                        .get(j + 1)
+                        .is_some_and(|w| w.is_word() && w.cap && w.start == nx.end)
+                    && toks
+                        .get(j + 2)
+                        .is_some_and(|q| is_quote(q.kind) && q.start == toks[j + 1].end)
+                    && toks.get(j + 3).is_some_and(|w| {
+                        w.is_word() && w.cap && w.space_before && !w.newline_before
+                    })
+                {
+                    run.push(RunTok {
+                        start: nx.start,
+                        end: toks[j + 2].end,
+                        class: Class::Particle,
+                        key: (0, 0),
+                        sent: false,
+                        all_caps: false,
+                    });
+                    j += 3;
+                    continue;
+                }
+                // "Ali Akbar al-Rahimi", "Rania al-Masri": an Arabic article
+                // glued to a surname
+                if after_name
+                    && nx.is_word()
+                    && !nx.cap
+                    && nx.space_before
+                    && arabic_article(nx.text(s))
+                {
+                    let ks = arena.len() as u32;
+                    lower_into(nx.text(s), &mut buf);
+                    arena.push_str(&buf);
+                    run.push(RunTok {
+                        start: nx.start,
+                        end: nx.end,
+                        class: Class::Unknown,
+                        key: (ks, arena.len() as u32),
+                        sent: false,
+                        all_caps: false,
+                    });
+                    j += 1;
+                    if j < toks.len()
+                        && !toks[j].newline_before
+                        && toks[j].is_word()
+                        && toks[j].cap
+                        && toks[j].space_before
+                        && !column_gap(&s[toks[j - 1].end..toks[j].start])
+                    {
+                        continue;
+                    }
+                    break;
+                }
                 if nx.is_word()
                     && !nx.cap
                     && nx.space_before
@@ -278,10 +345,6 @@ impl NameFinder<'_> {
                     // when a name word came before.
                     let name_at =
                         |t: &Tok| t.is_word() && t.cap && t.space_before && !t.newline_before;
-                    let after_name = matches!(
-                        run.last().map(|r| r.class),
-                        Some(Class::Strong | Class::Rare | Class::Unknown | Class::Weak)
-                    );
                     let second = toks[j + 1];
                     let particles = if second.is_word()
                         && !second.cap
@@ -415,9 +478,55 @@ impl NameFinder<'_> {
                             } else {
                                 Class::Rare
                             };
+                        } else if run
+                            .get(i + 1)
+                            .is_some_and(|r| matches!(r.class, Class::Strong | Class::Rare))
+                            && !run[i].sent
+                        {
+                            // "Villads Bro Thomsen": a street word between a
+                            // first name and a surname is a middle name
+                            run[i].class = Class::Unknown;
                         }
                     }
                     _ => {}
+                }
+            }
+            // "Valdemars forældre", "Adams lærer": a common first name in the
+            // genitive before a relation or role word is a person, also
+            // opening a sentence
+            if run.len() == 1 && run[0].class != Class::Initial {
+                let w = &s[run[0].start..run[0].end];
+                if let (Some(stem), Some(n)) = (w.strip_suffix('s'), toks.get(next)) {
+                    lower_into(stem, &mut buf);
+                    let common_first = self
+                        .lex
+                        .name(&buf)
+                        .is_some_and(|i| i.first_rank > 0 && i.first_rank <= 3000);
+                    let stem_key = buf.clone();
+                    lower_into(n.text(s), &mut buf);
+                    if common_first
+                        && !self.rules.is_function(&stem_key)
+                        && n.is_word()
+                        && !n.cap
+                        && !n.newline_before
+                        && (self.rules.flags(&buf) & crate::rules::TITLE != 0
+                            || matches!(
+                                buf.as_str(),
+                                "forældre" | "forældrene" | "klasse" | "klasselærer"
+                            ))
+                    {
+                        out.push(NameCand {
+                            start: run[0].start,
+                            end: run[0].end,
+                            keys: vec![stem_key],
+                            words: 1,
+                            confidence: 0.85,
+                            reason: "first name in the genitive before a relation word",
+                            org: false,
+                        });
+                        k = next.max(k + 1);
+                        continue;
+                    }
                 }
             }
             // "i Gjern", "ved Funder": after the prepositions "i" and "ved"
@@ -976,7 +1085,7 @@ const USER_LABEL: &[&str] = &[
 
 /// Common first names that are also ordinary Danish words: never a name
 /// in lower case.
-const LOWER_STOP: &[&str] = &[
+pub(crate) const LOWER_STOP: &[&str] = &[
     "per", "bo", "mark", "liv", "sol", "ask", "karl", "lykke", "alma", "vera", "ane", "gry",
     "bent", "rune", "lise", "signe", "kaj", "ib", "ea", "maj", "juni", "august", "april", "stig",
     "finn", "kurt", "frank", "vibe", "dan", "tage", "mona", "nanna", "ole", "ulf",
@@ -985,12 +1094,38 @@ const LOWER_STOP: &[&str] = &[
 /// Words around a lower-case first name that say it is one ("snakkede med
 /// mette", "mette sagde").
 const LOWER_BEFORE: &[&str] = &[
-    "med", "til", "hos", "fra", "og", "hils", "ved", "om", "at", "kære", "hej",
+    "med", "til", "hos", "fra", "og", "hils", "ved", "om", "at", "kære", "hej", "kh", "knus",
+    "kram",
 ];
 const LOWER_AFTER: &[&str] = &[
     "sagde", "siger", "har", "havde", "er", "var", "kom", "ringede", "skrev", "fortalte", "og",
-    "synes", "mener", "spurgte", "skal", "vil", "kan",
+    "synes", "mener", "spurgte", "skal", "vil", "kan", "spørger", "skriver", "kommer", "ringer",
 ];
+
+/// A lower-case word folded as names are compared across writings: Latin
+/// accents dropped ("andres" for "Andrés").
+pub(crate) fn fold_accents(w: &str, out: &mut String) {
+    out.clear();
+    out.extend(w.chars().map(|c| unaccent(c).unwrap_or(c)));
+}
+
+/// Whether [`fold_accents`] changes `w`.
+pub(crate) fn has_accent(w: &str) -> bool {
+    !w.is_ascii() && w.chars().any(|c| unaccent(c).is_some())
+}
+
+fn unaccent(c: char) -> Option<char> {
+    Some(match c {
+        'á' | 'à' | 'â' | 'ä' | 'ã' => 'a',
+        'é' | 'è' | 'ê' | 'ë' => 'e',
+        'í' | 'ì' | 'î' | 'ï' => 'i',
+        'ó' | 'ò' | 'ô' | 'ö' | 'õ' => 'o',
+        'ú' | 'ù' | 'û' | 'ü' => 'u',
+        'ñ' => 'n',
+        'ç' => 'c',
+        _ => return None,
+    })
+}
 
 impl NameFinder<'_> {
     /// Names as informal text writes them: user names after "Indlæg af",
@@ -1006,15 +1141,18 @@ impl NameFinder<'_> {
             }
             // user names (cheap tests first: this runs at every word)
             let is = |i: usize, list: &[&str]| {
-                toks[i].is_word()
-                    && toks[i].end - toks[i].start <= 12
-                    && list.iter().any(|x| x.eq_ignore_ascii_case(toks[i].text(s)))
+                toks[i].is_word() && toks[i].end - toks[i].start <= 12 && {
+                    let w = toks[i].text(s);
+                    list.iter().any(|x| x.eq_ignore_ascii_case(w))
+                }
             };
-            let after_user_word = k >= 2
-                && toks[k - 1].end - toks[k - 1].start <= 3
-                && is(k - 1, &["af", "fra", "by"])
-                && is(k - 2, USER_BEFORE);
-            let after_label = k >= 2 && toks[k - 1].is_punct(':') && is(k - 2, USER_LABEL);
+            let after_user_word = || {
+                k >= 2
+                    && toks[k - 1].end - toks[k - 1].start <= 3
+                    && is(k - 1, &["af", "fra", "by"])
+                    && is(k - 2, USER_BEFORE)
+            };
+            let after_label = || k >= 2 && toks[k - 1].is_punct(':') && is(k - 2, USER_LABEL);
             let after_at = k >= 1
                 && toks[k - 1].is_punct('@')
                 && toks[k - 1].end == t.start
@@ -1039,6 +1177,16 @@ impl NameFinder<'_> {
                 && (toks[k - 1].is_punct('/')
                     && toks[k - 1].end == t.start
                     && toks[k - 1].space_before
+                    // a table's initials column: "| 03.03.2024 | Besøg | AKS |"
+                    || toks[k - 1].is_punct('|')
+                        && toks
+                            .get(k + 1)
+                            .is_none_or(|n| n.is_punct('|') || n.newline_before)
+                        && !matches!(
+                            t.text(s),
+                            "OK" | "NB" | "PS" | "EU" | "DK" | "SFO" | "PPR" | "CPR" | "AKT"
+                                | "JA" | "NEJ" | "IKKE" | "ID" | "NR" | "TLF" | "KL"
+                        )
                     || toks[k - 1].is_punct(':')
                         && k >= 2
                         && is(
@@ -1085,7 +1233,7 @@ impl NameFinder<'_> {
                 });
                 continue;
             }
-            if after_at || standalone_handle || (after_user_word || after_label) && handle() {
+            if after_at || standalone_handle || (after_user_word() || after_label()) && handle() {
                 // ("@" is not part of the name: "@Kenneth", "@TorbenJ")
                 let start = t.start;
                 let mut e = t.end;
@@ -1111,13 +1259,25 @@ impl NameFinder<'_> {
                 continue;
             }
             // a common first name in lower case, beside a word that says so
-            if !t.is_word() || t.cap || t.sent_start || t.end - t.start < 3 || t.end - t.start > 12
-            {
+            // (a line of a chat may open in lower case: "freja kan ikke")
+            if !t.is_word() || t.cap || t.end - t.start < 3 || t.end - t.start > 12 {
                 continue;
             }
-            lower_into(t.text(s), &mut buf);
-            if !self.lex.is_common_first(&buf) {
-                continue;
+            // (a word without capitals is its own lower case: no copy)
+            let w = t.text(s);
+            let as_is = w.bytes().all(|c| !c.is_ascii_uppercase())
+                && (w.is_ascii() || !w.chars().any(char::is_uppercase));
+            if as_is {
+                if !self.lex.is_common_first(w) {
+                    continue;
+                }
+                buf.clear();
+                buf.push_str(w);
+            } else {
+                lower_into(w, &mut buf);
+                if !self.lex.is_common_first(&buf) {
+                    continue;
+                }
             }
             if LOWER_STOP.contains(&buf.as_str())
                 || self.rules.flags(&buf) != 0
@@ -1360,11 +1520,43 @@ fn is_label(w: &str) -> bool {
     )
 }
 
+/// Abbreviated given names written with a dot inside a name ("Sv.",
+/// "Chr.", "Joh.").
+fn is_name_abbrev(w: &str) -> bool {
+    matches!(
+        w,
+        "Sv" | "Chr" | "Joh" | "Vilh" | "Th" | "Kr" | "Jac" | "Ths" | "Fr" | "Wm" | "Jos" | "Aa"
+    )
+}
+
+/// A quotation mark as a token.
+fn is_quote(k: TokKind) -> bool {
+    matches!(
+        k,
+        TokKind::Punct('"' | '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{BB}' | '\u{AB}' | '\'')
+    )
+}
+
+/// "al-Masri", "el-Amin", "ad-Din": an Arabic article glued to a
+/// capitalised surname.
+fn arabic_article(w: &str) -> bool {
+    [
+        "al-", "el-", "ad-", "ar-", "as-", "ash-", "at-", "az-", "an-", "ul-",
+    ]
+    .iter()
+    .any(|p| {
+        w.strip_prefix(p)
+            .is_some_and(|r| r.chars().next().is_some_and(char::is_uppercase))
+    })
+}
+
 /// Lower-case particles inside a name ("van der Berg", "bin Laden").
 fn is_particle(w: &str) -> bool {
     matches!(
         w,
-        "van"
+        "bint"
+            | "abu"
+            | "van"
             | "von"
             | "der"
             | "den"

@@ -59,7 +59,15 @@ fn is_abbrev(w: &str) -> bool {
     if w.chars().count() == 1 {
         return true; // initials "H." and list letters "a."
     }
-    ABBREV.iter().any(|a| a.eq_ignore_ascii_case(w))
+    // (every abbreviation is short ASCII: lower-case it on the stack)
+    if w.len() > 6 || !w.is_ascii() {
+        return false;
+    }
+    let mut buf = [0u8; 6];
+    buf[..w.len()].copy_from_slice(w.as_bytes());
+    buf.make_ascii_lowercase();
+    let l = &buf[..w.len()];
+    ABBREV.iter().any(|a| a.as_bytes() == l)
 }
 
 /// Splits `s` into tokens.
