@@ -1158,6 +1158,7 @@ fn every_route_answers_only_those_it_is_for() {
             &[("list", "ingen"), ("item", "x")],
             "DDDDDDAD",
         ),
+        ("POST", "/admin/frist", &[("days", "0")], "DDDDDDAD"),
         ("POST", "/admin/medarbejder", &[("user", "x")], "DDDDDDAD"),
         (
             "POST",
@@ -1309,6 +1310,15 @@ fn an_administrator_adds_a_word_and_the_next_request_marks_it() {
     assert!(row.contains("esdh") && row.contains("100 %"), "{row}");
     a.click_button_containing("Slå legacy fra");
     assert!(a.body().contains("Slå legacy til"), "{}", a.body());
+    // The deadline of new requests: not 0 days, then 12.
+    a.fill("#days", "0");
+    a.js("document.getElementById('days').removeAttribute('min');");
+    a.submit("form[action='/admin/frist']");
+    assert!(a.body().contains("mellem 1 og 60"), "{}", a.body());
+    a.go(&s.url("/admin"));
+    a.fill("#days", "12");
+    a.submit("form[action='/admin/frist']");
+    assert!(a.body().contains("12 arbejdsdage"), "{}", a.body());
     c.go(&s.url("/ny"));
     c.submit("form[action='/ny']");
     let id = c.text("dl dd").trim().to_string();
@@ -1320,6 +1330,15 @@ fn an_administrator_adds_a_word_and_the_next_request_marks_it() {
     assert!(
         !systems.is_empty() && !systems.iter().any(|n| n.contains("1998")),
         "a switched-off system was searched: {systems:?}"
+    );
+    let due = marc_web::pages::dato(marc_request::deadline(
+        chrono::Local::now().date_naive(),
+        12,
+    ));
+    assert!(
+        c.body().contains(&due),
+        "the deadline is not 12 working days ({due}): {}",
+        c.body()
     );
     a.go(&s.url("/admin"));
     a.click_button_containing("Slå legacy til");

@@ -242,8 +242,8 @@ mod tests {
                 "runs": {"esdh": {"status": "complete", "documents": 3, "attempts": 1,
                     "error": null, "sessions": ["s1"], "webdriver_commands": 10, "seconds": 1.5}},
                 "pdf": null, "marks": 0, "documents": u, "note": format!("note {i}"),
-                "caseworker": (u % 3 == 0).then_some("kbh"),
-                "requested_by": (u % 5 == 0).then(|| serde_json::json!({"Cpr": "050607-4321"})),
+                "caseworker": u.is_multiple_of(3).then_some("kbh"),
+                "requested_by": u.is_multiple_of(5).then(|| serde_json::json!({"Cpr": "050607-4321"})),
             }))
             .unwrap();
             insert(&store, &rec).unwrap();

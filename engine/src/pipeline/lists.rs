@@ -93,6 +93,25 @@ pub fn merged(configured: &[String], store: &Store, list: List) -> Result<Vec<St
     Ok(all)
 }
 
+/// The working days from receipt to the deadline: the administrator's
+/// setting if there is one, else `configured` (marc.toml).
+pub fn deadline_days(store: &Store, configured: u32) -> Result<u32> {
+    Ok(store
+        .table(LISTS)?
+        .get_json::<u32>(DEADLINE_DAYS)
+        .context("the stored deadline setting is unreadable")?
+        .unwrap_or(configured))
+}
+
+/// Sets the working days to the deadline of requests received from now on.
+pub fn set_deadline_days(store: &Store, days: u32) -> Result<()> {
+    store.table(LISTS)?.put_json(DEADLINE_DAYS, &days)?;
+    store.flush()?;
+    Ok(())
+}
+
+const DEADLINE_DAYS: &str = "deadline_days";
+
 /// Forms of `word` that screening will mark: its inflections as the
 /// word list's own matcher accepts them (so the preview cannot disagree
 /// with what is marked).
@@ -149,6 +168,9 @@ mod tests {
         assert!(change(&store, List::Words, "MISBRUG", false).unwrap());
         assert!(get(&store, List::Words).unwrap().is_empty());
         assert!(get(&store, List::AllowAddresses).unwrap().is_empty());
+        assert_eq!(deadline_days(&store, 7).unwrap(), 7);
+        set_deadline_days(&store, 10).unwrap();
+        assert_eq!(deadline_days(&store, 7).unwrap(), 10);
     }
 
     #[test]

@@ -112,7 +112,10 @@ pub fn create_request(
         topics: spec.topics.clone(),
         systems: systems.to_vec(),
         created: now,
-        deadline: marc_request::deadline(now.date_naive(), settings.deadline_days),
+        deadline: marc_request::deadline(
+            now.date_naive(),
+            lists::deadline_days(&settings.store, settings.deadline_days)?,
+        ),
         state: RequestState::Received,
         runs: systems
             .iter()

@@ -870,7 +870,40 @@ impl RequestService {
             review_departments: get(store, List::ReviewDepartments)?,
             review_all: self.settings.review_all,
             systems: self.system_rows()?,
+            deadline_days: crate::pipeline::lists::deadline_days(
+                store,
+                self.settings.deadline_days,
+            )?,
+            deadline_configured: self.settings.deadline_days,
         })
+    }
+
+    /// The working days from receipt to the deadline for requests received
+    /// from now on (offentlighedsloven § 36: 7 as a rule); audited.
+    pub fn set_deadline_days(
+        &self,
+        who: &Principal,
+        days: u32,
+    ) -> std::result::Result<(), ServiceError> {
+        admin(who)?;
+        if !(1..=60).contains(&days) {
+            return Err(ServiceError::Review(ReviewError::Invalid(
+                "fristen skal være mellem 1 og 60 arbejdsdage".into(),
+            )));
+        }
+        let before = crate::pipeline::lists::deadline_days(
+            &self.settings.store,
+            self.settings.deadline_days,
+        )?;
+        crate::pipeline::lists::set_deadline_days(&self.settings.store, days)?;
+        self.settings
+            .audit
+            .append(
+                NewEntry::user(who.actor(), "admin.deadline_changed")
+                    .detail(serde_json::json!({"from": before, "to": days})),
+            )
+            .map_err(anyhow::Error::from)?;
+        Ok(())
     }
 
     /// The connected systems with their robots' record: how many requests

@@ -324,6 +324,10 @@ impl Backend for WebBackend {
             .map_err(web_error)
     }
 
+    fn set_deadline_days(&self, who: &Principal, days: u32) -> Result<(), WebError> {
+        self.service.set_deadline_days(who, days).map_err(web_error)
+    }
+
     fn word_preview(&self, who: &Principal, word: &str) -> Result<Vec<String>, WebError> {
         self.service.word_preview(who, word).map_err(web_error)
     }

@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/undtagelse", post(add_exempt))
         .route("/admin/undtagelse/fjern", post(remove_exempt))
         .route("/admin/liste", post(change_list))
+        .route("/admin/frist", post(deadline))
         .route("/admin/medarbejder", post(add_staff))
         .route("/admin/medarbejder/fjern", post(remove_staff))
 }
@@ -184,6 +185,22 @@ async fn remove_staff(
     let user = field(&form, "user");
     match state.call(move |b| b.staff_remove(&who, &user)).await {
         Ok(()) => Redirect::to("/admin#medarbejdere").into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
+async fn deadline(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    RawForm(form): RawForm,
+) -> Response {
+    let Ok(days) = field(&form, "days").trim().parse::<u32>() else {
+        return error_page(crate::WebError::Refused(
+            "Skriv fristen som et antal arbejdsdage.".into(),
+        ));
+    };
+    match state.call(move |b| b.set_deadline_days(&who, days)).await {
+        Ok(()) => Redirect::to("/admin#frist").into_response(),
         Err(e) => error_page(e),
     }
 }

@@ -163,6 +163,8 @@ pub trait Backend: Send + Sync + 'static {
     fn set_list(&self, who: &Principal, list: &str, item: &str, add: bool) -> Result<(), WebError>;
     /// The forms of a word the word list will mark (administrators).
     fn word_preview(&self, who: &Principal, word: &str) -> Result<Vec<String>, WebError>;
+    /// Sets the working days to the deadline of new requests (administrators).
+    fn set_deadline_days(&self, who: &Principal, days: u32) -> Result<(), WebError>;
     /// A staff member's current role (`None`: the account is gone), so a
     /// removed account or a changed role takes effect on the next page.
     fn staff_role(&self, user: &str) -> Result<Option<marc_request::access::Role>, WebError>;
@@ -250,6 +252,9 @@ pub struct AdminView {
     pub review_departments: Vec<String>,
     pub review_all: bool,
     pub systems: Vec<SystemRow>,
+    /// Working days from receipt to the deadline, now and in marc.toml.
+    pub deadline_days: u32,
+    pub deadline_configured: u32,
 }
 
 /// A connected system and its robot's record, for the administrator.
