@@ -243,7 +243,7 @@ mod tests {
                     "error": null, "sessions": ["s1"], "webdriver_commands": 10, "seconds": 1.5}},
                 "pdf": null, "marks": 0, "documents": u, "note": format!("note {i}"),
                 "caseworker": u.is_multiple_of(3).then_some("kbh"),
-                "requested_by": u.is_multiple_of(5).then(|| serde_json::json!({"Cpr": "050607-4321"})),
+                "requested_by": u.is_multiple_of(5).then(|| serde_json::json!({"kind": "cpr", "id": "050607-4321"})),
             }))
             .unwrap();
             insert(&store, &rec).unwrap();
