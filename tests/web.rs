@@ -1159,6 +1159,7 @@ fn every_route_answers_only_those_it_is_for() {
             "DDDDDDAD",
         ),
         ("POST", "/admin/frist", &[("days", "0")], "DDDDDDAD"),
+        ("POST", "/admin/testkoersel", &[("cpr", "x")], "DDDDDDAD"),
         ("POST", "/admin/medarbejder", &[("user", "x")], "DDDDDDAD"),
         (
             "POST",
@@ -1371,6 +1372,45 @@ fn an_administrator_adds_a_word_and_the_next_request_marks_it() {
         bo.current_url().contains("/personale"),
         "a removed account still works: {}",
         bo.current_url()
+    );
+
+    // A test run of one robot for one CPR number: not with a bad number;
+    // then it runs, finds the documents, and sends nothing.
+    a.go(&s.url("/admin"));
+    a.fill("#tr-cpr", "123");
+    a.submit("form[action='/admin/testkoersel']");
+    assert!(
+        a.body().contains("CPR-nummeret er ikke gyldigt"),
+        "{}",
+        a.body()
+    );
+    a.go(&s.url("/admin"));
+    a.js("document.getElementById('tr-system').value = 'esdh';");
+    a.fill("#tr-cpr", &citizen.cpr);
+    a.submit("form[action='/admin/testkoersel']");
+    let t0 = std::time::Instant::now();
+    let row = loop {
+        a.go(&s.url("/admin"));
+        let row = a.text("table.testruns tbody tr");
+        if row.contains("Under behandling hos en sagsbehandler") || t0.elapsed().as_secs() > 300 {
+            break row;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(700));
+    };
+    assert!(
+        row.contains("Under behandling hos en sagsbehandler"),
+        "{row}"
+    );
+    let run = a.text("table.testruns tbody tr .run-id").trim().to_string();
+    let found: usize = row
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .find(|n: &usize| *n > 0)
+        .unwrap_or(0);
+    assert!(found > 0, "the test run found nothing: {row}");
+    assert!(
+        s.outbox_messages(&run).is_empty(),
+        "a test run sent a letter"
     );
     s.stop_leaving_nothing();
 }

@@ -335,6 +335,7 @@ fn record(rng: &mut Rng, id: String, created: DateTime<Utc>) -> RequestRecord {
         history,
         pdf_sha256: assembled.then(|| hex(rng, 64)),
         notes,
+        test_run: false,
     }
 }
 

@@ -177,6 +177,10 @@ pub struct RequestRecord {
     /// the requester.
     #[serde(default)]
     pub notes: Vec<InternalNote>,
+    /// An administrator's test run of one system's robot: never sent, and
+    /// left out of the case list and the statistics.
+    #[serde(default)]
+    pub test_run: bool,
 }
 
 /// A note a member of staff wrote on a case.
@@ -242,6 +246,7 @@ pub(crate) mod tests_support {
             history: vec![],
             pdf_sha256: None,
             notes: vec![],
+            test_run: false,
         }
     }
 }

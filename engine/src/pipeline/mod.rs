@@ -133,6 +133,7 @@ pub fn create_request(
         history: Vec::new(),
         pdf_sha256: None,
         notes: vec![],
+        test_run: false,
     };
     rec.set_state(RequestState::Received, now);
     crate::requests::insert(&settings.store, &rec)?;
@@ -558,6 +559,9 @@ fn assemble(
         .collect();
     waiting_departments.sort_unstable();
     waiting_departments.dedup();
+    if rec.test_run {
+        reasons.push("an administrator's test run: never sent".into());
+    }
     let state = if !incomplete.is_empty() {
         RequestState::Incomplete
     } else if !reasons.is_empty() {
@@ -820,6 +824,7 @@ mod tests {
             delivery: None,
             pdf_sha256: None,
             notes: vec![],
+            test_run: false,
             requested_by: None,
             consent: None,
             caseworker: None,

@@ -422,6 +422,13 @@ impl RequestService {
     ) -> std::result::Result<RequestRecord, ServiceError> {
         let user = caseworker(who)?;
         let rec = self.status(who, id)?;
+        if rec.test_run {
+            return Err(ServiceError::WrongState {
+                id: rec.id,
+                state: rec.state.as_str(),
+                what: "an administrator's test run is never sent",
+            });
+        }
         if !matches!(
             rec.state,
             RequestState::HeldForReview | RequestState::Ready | RequestState::DeliveryFailed
@@ -754,7 +761,8 @@ impl RequestService {
                 "perioden slutter ({to}) før den begynder ({from})"
             )));
         }
-        let all = crate::requests::list(&self.settings.store)?;
+        let mut all = crate::requests::list(&self.settings.store)?;
+        all.retain(|r| !r.test_run);
         Ok(marc_request::stats::compute(&all, from, to, per))
     }
 
@@ -872,6 +880,30 @@ impl RequestService {
                 self.settings.deadline_days,
             )?,
             deadline_configured: self.settings.deadline_days,
+            test_runs: crate::requests::list(store)?
+                .into_iter()
+                .filter(|r| r.test_run)
+                .rev()
+                .take(10)
+                .map(|r| marc_web::backend::TestRunRow {
+                    system: r.systems.join(", "),
+                    cpr: marc_request::worklist::masked_cpr(&r.cpr),
+                    started: r
+                        .created
+                        .with_timezone(&chrono::Local)
+                        .format("%d-%m-%Y %H:%M")
+                        .to_string(),
+                    state: r.state.dansk().to_string(),
+                    documents: r.runs.values().map(|x| x.documents).sum(),
+                    error: r
+                        .runs
+                        .values()
+                        .filter_map(|x| x.error.clone())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    id: r.id,
+                })
+                .collect(),
         })
     }
 
@@ -1118,6 +1150,58 @@ impl RequestService {
             staff::StaffError::Internal(e) => ServiceError::Internal(e),
             other => invalid(other.to_string()),
         })
+    }
+
+    /// An administrator's test run of one system's robot for one CPR number
+    /// (the whole period): a request that is run, screened and assembled
+    /// like any other but never sent, and left out of the case list and the
+    /// statistics; no letter goes out. Returns it and its jobs.
+    pub fn test_run(
+        &self,
+        who: &Principal,
+        system: &str,
+        cpr: &str,
+    ) -> std::result::Result<(RequestRecord, Vec<Job>), ServiceError> {
+        admin(who)?;
+        let cpr: Cpr = cpr
+            .trim()
+            .parse()
+            .map_err(|e: marc_model::CprError| ServiceError::BadCpr(e.to_string()))?;
+        let today = chrono::Local::now().date_naive();
+        let period =
+            Period::parse(None, None, today).map_err(|e| ServiceError::BadPeriod(e.to_string()))?;
+        if !self.system_rows()?.iter().any(|r| r.id == system) {
+            return Err(ServiceError::Review(ReviewError::Invalid(
+                "systemet findes ikke".into(),
+            )));
+        }
+        let spec = RequestSpec {
+            cpr,
+            period,
+            systems: vec![system.to_string()],
+            topics: Vec::new(),
+            name: String::new(),
+            address: String::new(),
+            requester: format!("Testkørsel ({})", who.name()),
+            requested_by: None,
+            consent: None,
+        };
+        let rec =
+            pipeline::create_request(&self.settings, &spec, &spec.systems, &who.actor(), None)?;
+        let (rec, _) = crate::requests::update(&self.settings.store, &rec.id, |r| {
+            r.test_run = true;
+            Ok(())
+        })?;
+        self.settings
+            .audit
+            .append(
+                NewEntry::user(who.actor(), "admin.test_run")
+                    .request(&rec.id)
+                    .detail(serde_json::json!({"system": system})),
+            )
+            .map_err(anyhow::Error::from)?;
+        let jobs = self.jobs(&rec);
+        Ok((rec, jobs))
     }
 
     /// The forms of `word` the word list will mark (administrators).

@@ -324,6 +324,12 @@ impl Backend for WebBackend {
             .map_err(web_error)
     }
 
+    fn test_run(&self, who: &Principal, system: &str, cpr: &str) -> Result<String, WebError> {
+        let (rec, jobs) = self.service.test_run(who, system, cpr).map_err(web_error)?;
+        self.handle.block_on(self.pool.push_all(jobs));
+        Ok(rec.id)
+    }
+
     fn set_deadline_days(&self, who: &Principal, days: u32) -> Result<(), WebError> {
         self.service.set_deadline_days(who, days).map_err(web_error)
     }

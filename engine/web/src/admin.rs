@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/undtagelse/fjern", post(remove_exempt))
         .route("/admin/liste", post(change_list))
         .route("/admin/frist", post(deadline))
+        .route("/admin/testkoersel", post(test_run))
         .route("/admin/medarbejder", post(add_staff))
         .route("/admin/medarbejder/fjern", post(remove_staff))
 }
@@ -201,6 +202,18 @@ async fn deadline(
     };
     match state.call(move |b| b.set_deadline_days(&who, days)).await {
         Ok(()) => Redirect::to("/admin#frist").into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
+async fn test_run(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    RawForm(form): RawForm,
+) -> Response {
+    let (system, cpr) = (field(&form, "system"), field(&form, "cpr"));
+    match state.call(move |b| b.test_run(&who, &system, &cpr)).await {
+        Ok(_) => Redirect::to("/admin#testkoersler").into_response(),
         Err(e) => error_page(e),
     }
 }

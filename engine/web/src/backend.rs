@@ -163,6 +163,9 @@ pub trait Backend: Send + Sync + 'static {
     fn set_list(&self, who: &Principal, list: &str, item: &str, add: bool) -> Result<(), WebError>;
     /// The forms of a word the word list will mark (administrators).
     fn word_preview(&self, who: &Principal, word: &str) -> Result<Vec<String>, WebError>;
+    /// Runs one system's robot for one CPR number, never sending anything
+    /// (administrators); returns the test run's id.
+    fn test_run(&self, who: &Principal, system: &str, cpr: &str) -> Result<String, WebError>;
     /// Sets the working days to the deadline of new requests (administrators).
     fn set_deadline_days(&self, who: &Principal, days: u32) -> Result<(), WebError>;
     /// A staff member's current role (`None`: the account is gone), so a
@@ -255,6 +258,21 @@ pub struct AdminView {
     /// Working days from receipt to the deadline, now and in marc.toml.
     pub deadline_days: u32,
     pub deadline_configured: u32,
+    /// The latest test runs, newest first.
+    pub test_runs: Vec<TestRunRow>,
+}
+
+/// An administrator's test run of a robot, as the page shows it.
+#[derive(Clone, Debug)]
+pub struct TestRunRow {
+    pub id: String,
+    pub system: String,
+    /// Masked.
+    pub cpr: String,
+    pub started: String,
+    pub state: String,
+    pub documents: usize,
+    pub error: String,
 }
 
 /// A connected system and its robot's record, for the administrator.
