@@ -240,7 +240,7 @@ fn a_bad_or_unreachable_database_is_a_clear_error_without_the_password() {
     refused(
         cwd,
         &args(&["requests"]),
-        &[("MARC_DATABASE_URL", &url)],
+        &[("MARC_DATABASE_URL", url.as_str())],
         &["127.0.0.1:1"],
     );
     let config = cwd.join("marc.toml");
@@ -284,7 +284,7 @@ fn a_bad_or_unreachable_database_is_a_clear_error_without_the_password() {
         .expect("the cluster's port")
         .to_string();
     let host = format!("127.0.0.1:{port}");
-    let took = refused(cwd, &run(&url), &[], &[&host, "Check"]);
+    let took = refused(cwd, &run(&url), &[], &[host.as_str(), "Check"]);
     assert!(took < Duration::from_secs(30), "took {took:?} to give up");
 
     // `--help` shows the option, never a URL from the environment.

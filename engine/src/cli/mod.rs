@@ -520,3 +520,74 @@ fn install_signal_handlers(rt: &tokio::runtime::Runtime) {
         std::process::exit(130);
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    const URL: &str = "postgres://marc:s3cret@db:5432/marc?sslmode=require";
+
+    #[test]
+    fn the_command_line_names_the_database_and_never_shows_its_password() {
+        let cli = Cli::try_parse_from(["marc", "requests", "--database", URL]).unwrap();
+        let shown = format!("{cli:?}");
+        assert!(shown.contains("postgres://marc:***@db:5432/marc"), "{shown}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert_eq!(cli.global.database.as_ref().map(|d| d.as_str()), Some(URL));
+        assert_eq!(
+            cli.global.database.as_ref().map(|d| d.to_string()),
+            Some("postgres://marc:***@db:5432/marc?sslmode=require".to_string())
+        );
+        assert!(Cli::try_parse_from(["marc", "--database", " ", "requests"]).is_err());
+    }
+
+    #[test]
+    fn the_option_overrides_the_configuration() {
+        let mut config = crate::config::Config::default();
+        let g = |db: Option<&str>| Global {
+            data: "data".into(),
+            config: None,
+            database: db.map(|d| d.parse().unwrap()),
+            log_json: false,
+            verbose: false,
+        };
+        assert_eq!(database(&g(None), &config), None);
+        config.store.url = Some("postgres://a/b".into());
+        assert_eq!(database(&g(None), &config).as_deref(), Some("postgres://a/b"));
+        assert_eq!(
+            database(&g(Some("postgres://c/d")), &config).as_deref(),
+            Some("postgres://c/d")
+        );
+        assert!(!format!("{:?}", crate::config::StoreConfig { url: Some(URL.into()) })
+            .contains("s3cret"));
+    }
+
+    #[test]
+    fn a_drivers_message_loses_the_password() {
+        assert_eq!(
+            scrub_password("bad password s3cret for marc", URL),
+            "bad password *** for marc"
+        );
+        assert_eq!(
+            scrub_password("x pw9 y", "postgres://db/marc?user=marc&password=pw9"),
+            "x *** y"
+        );
+        assert_eq!(scrub_password("no secret", "postgres://db/marc"), "no secret");
+    }
+
+    #[test]
+    fn only_postgres_urls_are_taken_and_a_refused_one_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let e = open_store(&data, Some("mysql://marc:s3cret@db/marc")).unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(e.downcast_ref::<UsageError>().is_some(), "{msg}");
+        assert!(msg.contains("mysql://marc:***@db/marc"), "{msg}");
+        assert!(!msg.contains("s3cret"), "{msg}");
+        let e = open_store(&data, Some("postgres://marc:s3cret@127.0.0.1:1/marc")).unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(msg.contains("127.0.0.1:1") && !msg.contains("s3cret"), "{msg}");
+        assert!(!data.exists());
+    }
+}
