@@ -128,7 +128,10 @@ fn a_run_on_postgresql_delivers_every_document_once_and_its_audit_chain_verifies
         .expect("count the audit entries");
     assert!(entries > 0, "no audit entry in PostgreSQL");
     drop(store);
-    let out = marc_out(cwd, &on(url, &args(&["--data", d, "requests", &id, "--json"])));
+    let out = marc_out(
+        cwd,
+        &on(url, &args(&["--data", d, "requests", &id, "--json"])),
+    );
     assert!(out.status.success(), "marc requests: {}", said(&out));
     let rec: serde_json::Value = serde_json::from_str(stdout(&out).trim()).expect("request JSON");
     assert_eq!(rec["state"], "delivered", "{rec}");
@@ -234,7 +237,12 @@ fn a_bad_or_unreachable_database_is_a_clear_error_without_the_password() {
 
     // Nobody listens at the host and port.
     let url = format!("postgres://marc:{PASSWORD}@127.0.0.1:1/marc");
-    let took = refused(cwd, &run(&url), &[], &["127.0.0.1:1", "Check", "--database"]);
+    let took = refused(
+        cwd,
+        &run(&url),
+        &[],
+        &["127.0.0.1:1", "Check", "--database"],
+    );
     assert!(took < Duration::from_secs(30), "took {took:?} to give up");
     // The same from the environment and from the configuration.
     refused(
@@ -260,7 +268,9 @@ fn a_bad_or_unreachable_database_is_a_clear_error_without_the_password() {
     );
     refused(
         cwd,
-        &run(&format!("postgres://marc:{PASSWORD}@127.0.0.1:notaport/marc")),
+        &run(&format!(
+            "postgres://marc:{PASSWORD}@127.0.0.1:notaport/marc"
+        )),
         &[],
         &["postgres://marc:***@127.0.0.1"],
     );
@@ -289,17 +299,29 @@ fn a_bad_or_unreachable_database_is_a_clear_error_without_the_password() {
 
     // `--help` shows the option, never a URL from the environment.
     let mut help = marc_cmd(cwd, &args(&["--help"]));
-    help.env("MARC_DATABASE_URL", format!("postgres://marc:{PASSWORD}@db/marc"));
+    help.env(
+        "MARC_DATABASE_URL",
+        format!("postgres://marc:{PASSWORD}@db/marc"),
+    );
     let out = help.output().expect("marc --help");
     let text = said(&out);
     assert!(text.contains("--database"), "{text}");
-    assert!(!text.contains(PASSWORD), "--help shows the password: {text}");
+    assert!(
+        !text.contains(PASSWORD),
+        "--help shows the password: {text}"
+    );
     // `marc config` shows it without the password.
     let mut config = marc_cmd(cwd, &args(&["config"]));
-    config.env("MARC_DATABASE_URL", format!("postgres://marc:{PASSWORD}@db/marc"));
+    config.env(
+        "MARC_DATABASE_URL",
+        format!("postgres://marc:{PASSWORD}@db/marc"),
+    );
     let out = config.output().expect("marc config");
     let text = said(&out);
     assert!(out.status.success(), "marc config: {text}");
     assert!(text.contains("postgres://marc:***@db/marc"), "{text}");
-    assert!(!text.contains(PASSWORD), "marc config shows the password: {text}");
+    assert!(
+        !text.contains(PASSWORD),
+        "marc config shows the password: {text}"
+    );
 }

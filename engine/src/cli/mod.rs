@@ -532,7 +532,10 @@ mod tests {
     fn the_command_line_names_the_database_and_never_shows_its_password() {
         let cli = Cli::try_parse_from(["marc", "requests", "--database", URL]).unwrap();
         let shown = format!("{cli:?}");
-        assert!(shown.contains("postgres://marc:***@db:5432/marc"), "{shown}");
+        assert!(
+            shown.contains("postgres://marc:***@db:5432/marc"),
+            "{shown}"
+        );
         assert!(!shown.contains("s3cret"), "{shown}");
         assert_eq!(cli.global.database.as_ref().map(|d| d.as_str()), Some(URL));
         assert_eq!(
@@ -554,13 +557,21 @@ mod tests {
         };
         assert_eq!(database(&g(None), &config), None);
         config.store.url = Some("postgres://a/b".into());
-        assert_eq!(database(&g(None), &config).as_deref(), Some("postgres://a/b"));
+        assert_eq!(
+            database(&g(None), &config).as_deref(),
+            Some("postgres://a/b")
+        );
         assert_eq!(
             database(&g(Some("postgres://c/d")), &config).as_deref(),
             Some("postgres://c/d")
         );
-        assert!(!format!("{:?}", crate::config::StoreConfig { url: Some(URL.into()) })
-            .contains("s3cret"));
+        assert!(!format!(
+            "{:?}",
+            crate::config::StoreConfig {
+                url: Some(URL.into())
+            }
+        )
+        .contains("s3cret"));
     }
 
     #[test]
@@ -573,7 +584,10 @@ mod tests {
             scrub_password("x pw9 y", "postgres://db/marc?user=marc&password=pw9"),
             "x *** y"
         );
-        assert_eq!(scrub_password("no secret", "postgres://db/marc"), "no secret");
+        assert_eq!(
+            scrub_password("no secret", "postgres://db/marc"),
+            "no secret"
+        );
     }
 
     #[test]
@@ -587,7 +601,10 @@ mod tests {
         assert!(!msg.contains("s3cret"), "{msg}");
         let e = open_store(&data, Some("postgres://marc:s3cret@127.0.0.1:1/marc")).unwrap_err();
         let msg = format!("{e:#}");
-        assert!(msg.contains("127.0.0.1:1") && !msg.contains("s3cret"), "{msg}");
+        assert!(
+            msg.contains("127.0.0.1:1") && !msg.contains("s3cret"),
+            "{msg}"
+        );
         assert!(!data.exists());
     }
 }
