@@ -45,20 +45,16 @@ fn a_run_on_postgresql_delivers_every_document_once_and_its_audit_chain_verifies
     let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
     let citizen = world.demo_citizen();
 
-    let run = marc_out(
-        cwd,
-        &on(
-            url,
-            &run_args(
-                &data,
-                &robots,
-                &root().join("scripts"),
-                "esdh,legacy",
-                &out_dir,
-                &tb,
-            ),
-        ),
+    let mut a = run_args(
+        &data,
+        &robots,
+        &root().join("scripts"),
+        "esdh,legacy",
+        &out_dir,
+        &tb,
     );
+    a.push("--export-documents".into());
+    let run = marc_out(cwd, &on(url, &a));
     let so = stdout(&run);
     assert_eq!(
         run.status.code(),
