@@ -210,7 +210,7 @@ fn run_call(call: Call, data: &Path) -> Answer {
         return Answer {
             out: String::new(),
             err:
-                "error: this command does not run in marc serve, or names another data directory or database\n"
+                "error: this command does not run in marc serve, or names another data directory or database (give it the server's --data, --config and --database)\n"
                     .into(),
             code: super::exit::USAGE,
         };
