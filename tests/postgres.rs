@@ -237,7 +237,7 @@ fn a_bad_or_unreachable_database_is_a_clear_error_without_the_password() {
         cwd,
         &run(&url),
         &[],
-        &["127.0.0.1:1", "Check", "--database"],
+        &["127.0.0.1:1", "Check", "--database", "refused"],
     );
     assert!(took < Duration::from_secs(30), "took {took:?} to give up");
     // The same from the environment and from the configuration.
@@ -290,7 +290,7 @@ fn a_bad_or_unreachable_database_is_a_clear_error_without_the_password() {
         .expect("the cluster's port")
         .to_string();
     let host = format!("127.0.0.1:{port}");
-    let took = refused(cwd, &run(&url), &[], &[host.as_str(), "Check"]);
+    let took = refused(cwd, &run(&url), &[], &[host.as_str(), "Check", "refused"]);
     assert!(took < Duration::from_secs(30), "took {took:?} to give up");
 
     // `--help` shows the option, never a URL from the environment.
