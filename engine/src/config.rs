@@ -24,6 +24,38 @@ pub struct Config {
     pub topics: Vec<String>,
     /// The web app (`marc serve`).
     pub web: WebConfig,
+    /// Where the state is kept (`--database` / `MARC_DATABASE_URL` override it).
+    pub store: StoreConfig,
+}
+
+/// `[store]`: the embedded store in the data directory (the default), or a
+/// PostgreSQL database shared by several marc processes. Either way the data
+/// directory (`--data`) keeps marc's files: the audit checkpoint, the
+/// answers, the outbox and the control socket.
+#[derive(Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `postgres://user[:password]@host[:port]/database[?…]`; unset: the
+    /// data directory. Prefer a password from `~/.pgpass` or `PGPASSWORD`
+    /// over one in this file.
+    pub url: Option<String>,
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("url", &self.url.as_deref().map(marc_store::redact_url))
+            .finish()
+    }
+}
+
+impl StoreConfig {
+    /// As shown to people (`marc config`): without the URL's password.
+    pub fn redacted(&self) -> StoreConfig {
+        StoreConfig {
+            url: self.url.as_deref().map(marc_store::redact_url),
+        }
+    }
 }
 
 /// `[web]`: where `marc serve` listens and how people log in.
@@ -148,6 +180,7 @@ impl Default for Config {
             .map(String::from)
             .to_vec(),
             web: WebConfig::default(),
+            store: StoreConfig::default(),
         }
     }
 }

@@ -120,9 +120,7 @@ pub struct ReplayArgs {
     pub webdriver: Option<String>,
 }
 
-fn store(g: &Global) -> Result<marc_store::Store> {
-    Ok(marc_store::Store::open(&g.data)?)
-}
+use super::store;
 
 thread_local! {
     /// The uid of the person whose command `marc serve` runs on this
@@ -151,13 +149,16 @@ pub(super) fn actor() -> String {
 }
 
 /// The audit log of `store`, authenticated with the key derived from the vault
-/// key; refuses (clearly) when no key is configured or the log lost entries.
-pub(super) fn open_audit(store: &marc_store::Store) -> Result<AuditLog> {
-    if let Some(served) = super::control::served_audit(store) {
+/// key, its checkpoint in the data directory `data` (also when the store is
+/// PostgreSQL); refuses (clearly) when no key is configured or the log lost
+/// entries.
+pub(super) fn open_audit(store: &marc_store::Store, data: &std::path::Path) -> Result<AuditLog> {
+    if let Some(served) = super::control::served_audit(data) {
         return Ok(served);
     }
-    let key = AuditKey::from_env(store.path())?;
-    AuditLog::open(store, key).context("cannot open the audit log")
+    let key = AuditKey::from_env(data)?;
+    AuditLog::open_with_checkpoint(store, key, marc_audit::default_checkpoint_path(data))
+        .context("cannot open the audit log")
 }
 
 fn cpr(s: &str) -> Result<marc_model::Cpr> {
@@ -205,7 +206,7 @@ pub fn staff(g: &Global, c: StaffCommand) -> Result<i32> {
 pub fn exempt(g: &Global, c: ExemptCommand) -> Result<i32> {
     use crate::pipeline::exemptions;
     let store = store(g)?;
-    let audit = open_audit(&store)?;
+    let audit = open_audit(&store, &g.data)?;
     match c {
         ExemptCommand::Add { cpr: c, reason } => {
             if reason.trim().is_empty() {
@@ -248,7 +249,7 @@ pub fn secret(g: &Global, c: SecretCommand) -> Result<i32> {
     let store = store(g)?;
     let key = marc_vault::VaultKey::from_env().context("no vault key")?;
     let vault = marc_vault::Vault::open(&store, key)?;
-    let audit = open_audit(&store)?;
+    let audit = open_audit(&store, &g.data)?;
     match c {
         SecretCommand::Set { name } => {
             let v = super::io::stdin_bytes().context("cannot read the secret from stdin")?;
@@ -297,9 +298,9 @@ pub fn audit(g: &Global, c: AuditCommand) -> Result<i32> {
     let store = store(g)?;
     match c {
         AuditCommand::Verify => {
-            let key = AuditKey::from_env(store.path())
+            let key = AuditKey::from_env(&g.data)
                 .context("`marc audit verify` checks every entry's MAC, which needs the key")?;
-            let checkpoint = marc_audit::default_checkpoint_path(store.path());
+            let checkpoint = marc_audit::default_checkpoint_path(&g.data);
             let r = marc_audit::verify(&store, &key, checkpoint.as_deref())?;
             if r.is_ok() {
                 outln!("{r}");

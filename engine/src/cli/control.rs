@@ -79,6 +79,7 @@ fn absolute_args(raw: Vec<OsString>, data: &Path) -> Vec<String> {
     let mut path_next = false;
     let mut has_data = false;
     let mut has_config = false;
+    let mut has_database = false;
     for a in raw.into_iter().map(|a| a.to_string_lossy().into_owned()) {
         if path_next {
             out.push(abs(&a));
@@ -87,6 +88,7 @@ fn absolute_args(raw: Vec<OsString>, data: &Path) -> Vec<String> {
         }
         has_data |= a == "--data" || a.starts_with("--data=");
         has_config |= a == "--config" || a.starts_with("--config=");
+        has_database |= a == "--database" || a.starts_with("--database=");
         match a.split_once('=') {
             Some((k, v)) if PATH_OPTIONS.contains(&k) => out.push(format!("{k}={}", abs(v))),
             _ => {
@@ -102,6 +104,11 @@ fn absolute_args(raw: Vec<OsString>, data: &Path) -> Vec<String> {
     if !has_config {
         if let Some(c) = std::env::var_os("MARC_CONFIG") {
             pre.extend(["--config".to_string(), abs(&c.to_string_lossy())]);
+        }
+    }
+    if !has_database {
+        if let Some(u) = std::env::var_os("MARC_DATABASE_URL").filter(|u| !u.is_empty()) {
+            pre.extend(["--database".to_string(), u.to_string_lossy().into_owned()]);
         }
     }
     pre.extend(out);
@@ -199,11 +206,11 @@ fn run_call(call: Call, data: &Path) -> Answer {
         }
     };
     let same = |p: &Path| p.canonicalize().ok() == data.canonicalize().ok();
-    if !forwardable(&cli.command) || !same(&cli.global.data) {
+    if !forwardable(&cli.command) || !same(&cli.global.data) || !same_database(&cli) {
         return Answer {
             out: String::new(),
             err:
-                "error: this command does not run in marc serve, or names another data directory\n"
+                "error: this command does not run in marc serve, or names another data directory or database (give it the server's --data, --config and --database)\n"
                     .into(),
             code: super::exit::USAGE,
         };
@@ -227,23 +234,48 @@ fn run_call(call: Call, data: &Path) -> Answer {
 /// socket is removed when the returned guard is dropped.
 /// The server's own audit log, which the commands run in it write to: one
 /// writer per chain, and the key the server was started with (`marc serve
-/// --demo` keys its log with the demo's key, not the environment's).
-static SERVED_AUDIT: std::sync::OnceLock<marc_audit::AuditLog> = std::sync::OnceLock::new();
+/// --demo` keys its log with the demo's key, not the environment's). With
+/// the data directory it serves and the database its state is in.
+static SERVED: std::sync::OnceLock<Served> = std::sync::OnceLock::new();
 
-/// The audit log of the running server, when `store` is its store.
-pub(super) fn served_audit(store: &marc_store::Store) -> Option<marc_audit::AuditLog> {
-    SERVED_AUDIT
+struct Served {
+    data: Option<PathBuf>,
+    database: Option<String>,
+    audit: marc_audit::AuditLog,
+}
+
+/// The audit log of the running server, when `data` is its data directory
+/// (whose store, sled or PostgreSQL, the server holds).
+pub(super) fn served_audit(data: &Path) -> Option<marc_audit::AuditLog> {
+    SERVED
         .get()
-        .filter(|a| a.store_path() == store.path())
-        .cloned()
+        .filter(|s| s.data.is_some() && s.data == data.canonicalize().ok())
+        .map(|s| s.audit.clone())
+}
+
+/// Whether a forwarded command's database is the server's.
+fn same_database(cli: &Cli) -> bool {
+    let Some(served) = SERVED.get() else {
+        return true;
+    };
+    let Ok(config) = crate::config::Config::load(cli.global.config.as_deref()) else {
+        // The command reports its configuration error itself.
+        return true;
+    };
+    super::database(&cli.global, &config) == served.database
 }
 
 pub fn serve(
     rt: &tokio::runtime::Runtime,
     data: &Path,
+    database: Option<String>,
     audit: marc_audit::AuditLog,
 ) -> anyhow::Result<SocketGuard> {
-    let _ = SERVED_AUDIT.set(audit);
+    let _ = SERVED.set(Served {
+        data: data.canonicalize().ok(),
+        database,
+        audit,
+    });
     use anyhow::Context;
     use std::os::unix::fs::PermissionsExt;
     let path = data.join(SOCKET);

@@ -153,7 +153,7 @@ pub fn demo(g: &Global, rt: &tokio::runtime::Runtime, a: DemoArgs) -> Result<i32
     let config = Config::default();
     let key = demo_key(&a.out)?;
     let key_file = a.out.join("demo.key");
-    let settings = settings_keyed(&data, &config, None, None, Some(&key))?;
+    let settings = settings_keyed(&data, None, &config, None, None, Some(&key))?;
     let systems_up = Systems::start(rt, a.seed, a.testbed_log.clone())?;
     let citizen = systems_up.world.demo_citizen().clone();
     let base_urls = systems_up.base_urls.clone();

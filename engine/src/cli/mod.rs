@@ -56,12 +56,57 @@ pub struct Global {
     /// Configuration file (authority, screening words and lists, delivery).
     #[arg(long, global = true, env = "MARC_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Keep the state (requests, documents, audit log, vault, ...) in this
+    /// PostgreSQL database (postgres://user@host:port/database) instead of
+    /// the data directory, which still holds marc's files. Overrides
+    /// `[store] url` in the configuration.
+    #[arg(
+        long,
+        global = true,
+        env = "MARC_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database: Option<DatabaseUrl>,
     /// Log as JSON lines on stderr instead of text.
     #[arg(long, global = true)]
     pub log_json: bool,
     /// More output (robot log lines, debug logs).
     #[arg(short, long, global = true)]
     pub verbose: bool,
+}
+
+/// A store URL as given: its password never shows in `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for DatabaseUrl {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err("empty; give a postgres://user@host:port/database URL".into());
+        }
+        Ok(DatabaseUrl(s.to_string()))
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", marc_store::redact_url(&self.0))
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&marc_store::redact_url(&self.0))
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -258,21 +303,106 @@ pub(crate) fn usage(msg: impl Into<String>) -> anyhow::Error {
     UsageError(msg.into()).into()
 }
 
-/// Opens the data directory for a command that only reads: a missing one
-/// is an error, not a new empty store that then "verifies".
-pub(crate) fn open_existing(data: &std::path::Path) -> anyhow::Result<marc_store::Store> {
-    if !data.exists() {
+/// The database the state is in: `--database` (or `MARC_DATABASE_URL`),
+/// else `[store] url`; `None`: the data directory.
+pub(crate) fn database(g: &Global, config: &crate::config::Config) -> Option<String> {
+    g.database
+        .as_ref()
+        .map(|d| d.as_str().to_string())
+        .or_else(|| config.store.url.clone())
+        .filter(|u| !u.trim().is_empty())
+}
+
+/// The one way a command opens its store: the sled store in the data
+/// directory `data`, or the PostgreSQL database `database` names. With
+/// PostgreSQL the data directory still holds marc's files (audit checkpoint,
+/// outbox, control socket); it is created (0700) only once the database
+/// answered, so a wrong URL leaves no trace on disk.
+pub(crate) fn open_store(
+    data: &std::path::Path,
+    database: Option<&str>,
+) -> anyhow::Result<marc_store::Store> {
+    let Some(url) = database else {
+        return Ok(marc_store::Store::open(data)?);
+    };
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
         return Err(usage(format!(
-            "the data directory {} does not exist; pass --data DIR (or MARC_DATA) pointing at marc's data",
-            data.display()
+            "--database / MARC_DATABASE_URL / [store] url must be a postgres://user@host:port/database URL, not {:?}; leave it unset to keep the state in the data directory (--data)",
+            marc_store::redact_url(url)
         )));
     }
-    Ok(marc_store::Store::open(data)?)
+    let store = marc_store::Store::connect(url).map_err(|e| {
+        anyhow::anyhow!(
+            "{} (the database is named by --database, MARC_DATABASE_URL or [store] url in the configuration; the data directory {} was not touched)",
+            scrub_password(&e.to_string(), url),
+            data.display()
+        )
+    })?;
+    marc_store::private_dir(data).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create the data directory {} (marc keeps its files there when the state is in PostgreSQL): {e}",
+            data.display()
+        )
+    })?;
+    Ok(store)
+}
+
+/// `text` without the password of `url`, should a driver's message quote it.
+fn scrub_password(text: &str, url: &str) -> String {
+    let mut out = text.to_string();
+    let mut secrets = Vec::new();
+    if let Some((_, rest)) = url.split_once("://") {
+        let authority = rest.split(['/', '?']).next().unwrap_or("");
+        if let Some((userinfo, _)) = authority.rsplit_once('@') {
+            if let Some((_, pw)) = userinfo.split_once(':') {
+                secrets.push(pw.to_string());
+            }
+        }
+        if let Some((_, query)) = rest.split_once('?') {
+            for p in query.split('&') {
+                if let Some((k, v)) = p.split_once('=') {
+                    if k.eq_ignore_ascii_case("password") {
+                        secrets.push(v.to_string());
+                    }
+                }
+            }
+        }
+    }
+    for s in secrets.into_iter().filter(|s| !s.is_empty()) {
+        out = out.replace(&s, "***");
+    }
+    out
+}
+
+/// The store of the installation `g` names (its configuration's `[store]`).
+pub(crate) fn store(g: &Global) -> anyhow::Result<marc_store::Store> {
+    let config = crate::config::Config::load(g.config.as_deref())?;
+    open_store(&g.data, database(g, &config).as_deref())
+}
+
+/// Opens the store for a command that only reads: a missing data directory
+/// is an error, not a new empty store that then "verifies" (with
+/// PostgreSQL, the database is the store and the directory may be new).
+pub(crate) fn open_existing(g: &Global) -> anyhow::Result<marc_store::Store> {
+    let config = crate::config::Config::load(g.config.as_deref())?;
+    let database = database(g, &config);
+    if database.is_none() && !g.data.exists() {
+        return Err(usage(format!(
+            "the data directory {} does not exist; pass --data DIR (or MARC_DATA) pointing at marc's data",
+            g.data.display()
+        )));
+    }
+    open_store(&g.data, database.as_deref())
 }
 
 /// `marc config`: the effective configuration, as TOML.
 fn config(g: &Global) -> anyhow::Result<i32> {
-    let c = crate::config::Config::load(g.config.as_deref())?;
+    let mut c = crate::config::Config::load(g.config.as_deref())?;
+    // The effective store, without its password.
+    c.store = crate::config::StoreConfig {
+        url: database(g, &c),
+    }
+    .redacted();
     io::outp!("{}", toml::to_string_pretty(&c)?);
     Ok(exit::OK)
 }
@@ -389,4 +519,96 @@ fn install_signal_handlers(rt: &tokio::runtime::Runtime) {
         marc_webdriver::kill_all();
         std::process::exit(130);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    const URL: &str = "postgres://marc:s3cret@db:5432/marc?sslmode=require";
+
+    #[test]
+    fn the_command_line_names_the_database_and_never_shows_its_password() {
+        let cli = Cli::try_parse_from(["marc", "requests", "--database", URL]).unwrap();
+        let shown = format!("{cli:?}");
+        assert!(
+            shown.contains("postgres://marc:***@db:5432/marc"),
+            "{shown}"
+        );
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert_eq!(cli.global.database.as_ref().map(|d| d.as_str()), Some(URL));
+        assert_eq!(
+            cli.global.database.as_ref().map(|d| d.to_string()),
+            Some("postgres://marc:***@db:5432/marc?sslmode=require".to_string())
+        );
+        assert!(Cli::try_parse_from(["marc", "--database", " ", "requests"]).is_err());
+    }
+
+    #[test]
+    fn the_option_overrides_the_configuration() {
+        let mut config = crate::config::Config::default();
+        let g = |db: Option<&str>| Global {
+            data: "data".into(),
+            config: None,
+            database: db.map(|d| d.parse().unwrap()),
+            log_json: false,
+            verbose: false,
+        };
+        assert_eq!(database(&g(None), &config), None);
+        config.store.url = Some("postgres://a/b".into());
+        assert_eq!(
+            database(&g(None), &config).as_deref(),
+            Some("postgres://a/b")
+        );
+        assert_eq!(
+            database(&g(Some("postgres://c/d")), &config).as_deref(),
+            Some("postgres://c/d")
+        );
+        assert!(!format!(
+            "{:?}",
+            crate::config::StoreConfig {
+                url: Some(URL.into())
+            }
+        )
+        .contains("s3cret"));
+    }
+
+    #[test]
+    fn a_drivers_message_loses_the_password() {
+        assert_eq!(
+            scrub_password("bad password s3cret for marc", URL),
+            "bad password *** for marc"
+        );
+        assert_eq!(
+            scrub_password("x pw9 y", "postgres://db/marc?user=marc&password=pw9"),
+            "x *** y"
+        );
+        assert_eq!(
+            scrub_password("no secret", "postgres://db/marc"),
+            "no secret"
+        );
+    }
+
+    #[test]
+    fn only_postgres_urls_are_taken_and_a_refused_one_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let e = open_store(&data, Some("mysql://marc:s3cret@db/marc"))
+            .err()
+            .expect("a mysql:// URL is refused");
+        let msg = format!("{e:#}");
+        assert!(e.downcast_ref::<UsageError>().is_some(), "{msg}");
+        assert!(msg.contains("mysql://marc:***@db/marc"), "{msg}");
+        assert!(!msg.contains("s3cret"), "{msg}");
+        let e = open_store(&data, Some("postgres://marc:s3cret@127.0.0.1:1/marc"))
+            .err()
+            .expect("nobody listens on port 1");
+        let msg = format!("{e:#}");
+        assert!(
+            msg.contains("127.0.0.1:1") && !msg.contains("s3cret"),
+            "{msg}"
+        );
+        assert!(!data.exists());
+    }
 }

@@ -95,15 +95,17 @@ pub(super) fn parse_kv(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("expected SYSTEM=URL, got {s:?}"))
 }
 
-/// The installation's settings from the configuration and the data
-/// directory (created if missing: for commands that write).
+/// The installation's settings from the configuration, the data directory
+/// (created if missing: for commands that write) and the store (the data
+/// directory's, or the PostgreSQL database `database` names).
 pub(crate) fn settings_at(
     data: &Path,
+    database: Option<&str>,
     config: &Config,
     robots: Option<PathBuf>,
     scripts: Option<PathBuf>,
 ) -> Result<Settings> {
-    settings_keyed(data, config, robots, scripts, None)
+    settings_keyed(data, database, config, robots, scripts, None)
 }
 
 /// As [`settings_at`]; with `key`, the audit log is keyed by it and its
@@ -111,16 +113,17 @@ pub(crate) fn settings_at(
 /// (the demo's own installation).
 pub(crate) fn settings_keyed(
     data: &Path,
+    database: Option<&str>,
     config: &Config,
     robots: Option<PathBuf>,
     scripts: Option<PathBuf>,
     key: Option<&marc_vault::VaultKey>,
 ) -> Result<Settings> {
-    let store = marc_store::Store::open(data)?;
+    let store = super::open_store(data, database)?;
     let data_dir = std::path::absolute(data)
         .with_context(|| format!("cannot resolve the data directory {}", data.display()))?;
     let audit = match key {
-        None => super::admin::open_audit(&store)?,
+        None => super::admin::open_audit(&store, data)?,
         Some(k) => marc_audit::AuditLog::open_with_checkpoint(
             &store,
             marc_audit::AuditKey::from_vault_key(k),
@@ -154,7 +157,13 @@ pub(super) fn settings(
     scripts: Option<PathBuf>,
 ) -> Result<(Settings, Config)> {
     let config = Config::load(g.config.as_deref())?;
-    let s = settings_at(&g.data, &config, robots, scripts)?;
+    let s = settings_at(
+        &g.data,
+        super::database(g, &config).as_deref(),
+        &config,
+        robots,
+        scripts,
+    )?;
     Ok((s, config))
 }
 
@@ -585,7 +594,7 @@ pub fn screen(g: &Global, a: ScreenArgs) -> Result<i32> {
 }
 
 pub fn requests(g: &Global, id: Option<String>, json: bool) -> Result<i32> {
-    let store = super::open_existing(&g.data)?;
+    let store = super::open_existing(g)?;
     let list = match id {
         Some(id) => vec![crate::requests::get(&store, &id)?],
         None => pipeline::list(&store)?,

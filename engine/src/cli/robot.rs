@@ -227,9 +227,11 @@ fn try_robot(g: &Global, rt: &tokio::runtime::Runtime, a: TryArgs) -> Result<i32
         .map_err(|e| anyhow!("--from/--to: {e}"))?;
     // The robot's secrets come from the real vault (read only); everything
     // the trial writes goes to its own data directory.
+    let config = crate::config::Config::load(g.config.as_deref())?;
+    let database = super::database(g, &config);
     let vault = match marc_vault::VaultKey::from_env() {
-        Ok(key) if g.data.is_dir() => {
-            let store = marc_store::Store::open(&g.data)?;
+        Ok(key) if g.data.is_dir() || database.is_some() => {
+            let store = super::open_store(&g.data, database.as_deref())?;
             Some(marc_vault::Vault::open(&store, key)?)
         }
         _ => None,
@@ -247,9 +249,11 @@ fn try_robot(g: &Global, rt: &tokio::runtime::Runtime, a: TryArgs) -> Result<i32
         .clone()
         .or_else(|| scratch.as_ref().map(|d| d.path().to_path_buf()))
         .ok_or_else(|| anyhow!("no data directory for the trial"))?;
+    // Never the installation's database: the trial's state is its own.
     let trial = Global {
         data: data.clone(),
         config: None,
+        database: None,
         ..g.clone()
     };
     let (settings, _) = super::request::settings(&trial, a.robots.clone(), a.scripts.clone())?;

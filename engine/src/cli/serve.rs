@@ -58,7 +58,14 @@ pub fn serve(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<i
         return serve_demo(g, rt, a);
     }
     let config = Config::load(g.config.as_deref())?;
-    let settings = settings_at(&g.data, &config, a.robots.clone(), a.scripts.clone())?;
+    let database = super::database(g, &config);
+    let settings = settings_at(
+        &g.data,
+        database.as_deref(),
+        &config,
+        a.robots.clone(),
+        a.scripts.clone(),
+    )?;
     check_base_urls(&settings.robots_dir, &a.base_urls)?;
     let secrets: Arc<dyn SecretSource> = Arc::new(CliSecrets::open(&settings)?);
     let listen = a
@@ -84,6 +91,7 @@ pub fn serve(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<i
         secrets,
         topics: config.topics.clone(),
         systems: a.systems.clone(),
+        database,
     };
     server.run(g, rt, settings, |url| {
         println!("marc serve: {url}");
@@ -109,6 +117,8 @@ pub(super) struct Server {
     pub topics: Vec<String>,
     /// The systems it serves (empty: every robot).
     pub systems: Vec<String>,
+    /// The PostgreSQL database its state is in (`None`: the data directory).
+    pub database: Option<String>,
 }
 
 impl Server {
@@ -138,7 +148,12 @@ impl Server {
             .collect();
         let authority = settings.authority.name.clone();
         // The command line's commands run here while the server holds the store.
-        let _socket = super::control::serve(rt, &settings.data_dir, settings.audit.clone())?;
+        let _socket = super::control::serve(
+            rt,
+            &settings.data_dir,
+            self.database.clone(),
+            settings.audit.clone(),
+        )?;
         let mut service = RequestService::new(settings, self.topics);
         service.connected = self.systems;
         let wd = super::WebDriver::start(rt, self.webdriver)?;
@@ -230,7 +245,7 @@ fn serve_demo(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<
     // The demo's own installation, with what a --config file says (the
     // control level, the authority, the topics).
     let config = Config::load(g.config.as_deref())?;
-    let settings = super::request::settings_keyed(&data, &config, None, None, Some(&key))?;
+    let settings = super::request::settings_keyed(&data, None, &config, None, None, Some(&key))?;
     let mut secrets = super::demo::testbed_secrets();
     secrets.0.insert("oidc.client_secret".into(), client_secret);
     println!("marc serve --demo (everything on 127.0.0.1; Ctrl-C stops all of it)");
@@ -276,6 +291,7 @@ fn serve_demo(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<
         secrets: Arc::new(secrets),
         topics: config.topics.clone(),
         systems: a.systems.clone(),
+        database: None,
     };
     let r = server.run(g, rt, settings, |_| {});
     idp.stop();

@@ -28,6 +28,12 @@ pub mod testing;
 mod tests;
 
 pub use files::{private_dir, write_private};
+
+/// `url` without its password (in the user part or a `password=`
+/// parameter), for messages, logs and configuration dumps.
+pub fn redact_url(url: &str) -> String {
+    postgres::redact(url)
+}
 use postgres::{PgStore, PgTable};
 use serde::{de::DeserializeOwned, Serialize};
 use sled_backend::{SledStore, SledTable};

@@ -112,6 +112,7 @@ impl PgStore {
             reason,
         };
         let options = PgConnectOptions::from_str(url).map_err(|e| connect_err(e.to_string()))?;
+        let probe_options = options.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -130,10 +131,13 @@ impl PgStore {
                         .test_before_acquire(true)
                         .idle_timeout(Duration::from_secs(300))
                         .connect_lazy_with(options);
-                    let ready = migrate(&pool).await.map_err(|reason| StoreError::Connect {
-                        url: shown_in,
-                        reason,
-                    });
+                    let ready = match migrate(&pool).await {
+                        Ok(()) => Ok(()),
+                        Err(reason) => Err(StoreError::Connect {
+                            reason: explain(reason, &probe_options, pool_limits.acquire).await,
+                            url: shown_in,
+                        }),
+                    };
                     let ok = ready.is_ok();
                     let _ = ready_tx.send(ready);
                     if ok {
@@ -205,6 +209,23 @@ impl PgStore {
             .await
         })?;
         u64::try_from(id).map_err(|_| StoreError::Io(format!("the id sequence gave {id}")))
+    }
+}
+
+/// A pool that gave up says only that it timed out: one direct connection
+/// says why (refused, no such host, authentication, no such database).
+async fn explain(reason: String, options: &PgConnectOptions, wait: Duration) -> String {
+    use sqlx::Connection;
+    if !reason.contains("timed out") {
+        return reason;
+    }
+    match tokio::time::timeout(wait, sqlx::PgConnection::connect_with(options)).await {
+        Ok(Err(e)) => format!("{reason}; connecting: {e}"),
+        Err(_) => format!("{reason}; connecting: no answer within {wait:?}"),
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            reason
+        }
     }
 }
 
