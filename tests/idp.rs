@@ -459,8 +459,10 @@ fn pages_in_chromium_are_marked_accessible_and_fit_a_phone() {
     let check = |what: &str| rt.block_on(check_page(&b, &axe, what));
     rt.block_on(b.goto(&auth)).unwrap();
     check("login page");
-    rt.block_on(b.click(&format!("button[data-cpr='{compact}']")))
-        .unwrap();
+    rt.block_on(click_to_next_page(
+        &b,
+        &format!("button[data-cpr='{compact}']"),
+    ));
     check("consent page");
     rt.block_on(b.click("#consent")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -491,10 +493,37 @@ fn pages_in_chromium_are_marked_accessible_and_fit_a_phone() {
         rt.block_on(b.goto(&url)).unwrap();
         check(what);
     }
-    rt.block_on(b.click("#logout")).unwrap();
+    rt.block_on(click_to_next_page(&b, "#logout"));
     check("logged-out page");
     let _ = rt.block_on(b.close());
     rt.block_on(driver.stop());
+}
+
+/// Clicks `selector` and waits until a new page has loaded: checking
+/// right after a click could read the old page, or an element of it that
+/// goes stale while it is read.
+async fn click_to_next_page(b: &marc_webdriver::Browser, selector: &str) {
+    b.execute("window.__marc_before_click = true", vec![])
+        .await
+        .unwrap();
+    b.click(selector).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let loaded = b
+            .execute(
+                "return window.__marc_before_click === undefined && document.readyState === 'complete'",
+                vec![],
+            )
+            .await;
+        if matches!(loaded, Ok(Value::Bool(true))) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "clicking {selector} loaded no new page in 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// The page in `b`: the test banner first, no sideways scrolling, no
