@@ -39,12 +39,39 @@ pub struct StoreConfig {
     /// data directory. Prefer a password from `~/.pgpass` or `PGPASSWORD`
     /// over one in this file.
     pub url: Option<String>,
+    /// With PostgreSQL, how often each worker tells the job queue it is
+    /// alive (seconds; default 10) ...
+    pub heartbeat_seconds: Option<u64>,
+    /// ... and how many beats it may miss before its jobs are given to
+    /// another worker (default 6: a dead worker's job runs again after
+    /// about a minute). Shorter finds dead workers sooner; too short takes
+    /// jobs from workers that are only slow to answer.
+    pub missed_heartbeats: Option<usize>,
+}
+
+impl StoreConfig {
+    /// The shared job queue's lease.
+    pub fn lease(&self) -> crate::service::queue::Lease {
+        let d = crate::service::queue::Lease::default();
+        crate::service::queue::Lease {
+            heartbeat: self
+                .heartbeat_seconds
+                .map(|s| std::time::Duration::from_secs(s.max(1)))
+                .unwrap_or(d.heartbeat),
+            missed_heartbeats: self
+                .missed_heartbeats
+                .map(|m| m.max(1))
+                .unwrap_or(d.missed_heartbeats),
+        }
+    }
 }
 
 impl std::fmt::Debug for StoreConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StoreConfig")
             .field("url", &self.url.as_deref().map(marc_store::redact_url))
+            .field("heartbeat_seconds", &self.heartbeat_seconds)
+            .field("missed_heartbeats", &self.missed_heartbeats)
             .finish()
     }
 }

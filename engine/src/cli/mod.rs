@@ -13,6 +13,7 @@ mod robot;
 mod serve;
 #[cfg(feature = "testbed")]
 mod testbed;
+mod worker;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -119,6 +120,9 @@ pub enum Command {
     /// The web app and a worker pool: citizens and third parties request,
     /// follow and download; queued requests run concurrently.
     Serve(serve::ServeArgs),
+    /// Take robot jobs from the shared queue in PostgreSQL and run them on
+    /// this machine, beside other workers and `marc serve` nodes.
+    Worker(worker::WorkerArgs),
     /// Run an access-to-records request for one CPR number across the connected systems.
     Run(request::RunArgs),
     /// Compile robot scripts and check every call against the API, without running them.
@@ -255,6 +259,7 @@ pub(crate) fn dispatch(cli: Cli, runtime: &tokio::runtime::Runtime) -> i32 {
         #[cfg(feature = "testbed")]
         Command::Demo(a) => demo::demo(&cli.global, runtime, a),
         Command::Serve(a) => serve::serve(&cli.global, runtime, a),
+        Command::Worker(a) => worker::worker(&cli.global, runtime, a),
         Command::Config => config(&cli.global),
         Command::Run(a) => request::run(&cli.global, runtime, a),
         Command::Check { scripts } => robot::check(runtime, &scripts),
@@ -348,7 +353,7 @@ pub(crate) fn open_store(
 }
 
 /// `text` without the password of `url`, should a driver's message quote it.
-fn scrub_password(text: &str, url: &str) -> String {
+pub(crate) fn scrub_password(text: &str, url: &str) -> String {
     let mut out = text.to_string();
     let mut secrets = Vec::new();
     if let Some((_, rest)) = url.split_once("://") {

@@ -76,6 +76,11 @@ pub struct RunArgs {
     /// instead of a browser canvas.
     #[arg(long)]
     pub display: Option<String>,
+    /// Put the request on the shared job queue in PostgreSQL and return at
+    /// once: `marc worker`s and `marc serve` run it (`marc requests ID`
+    /// follows it). Needs --database.
+    #[arg(long)]
+    pub queue: bool,
 }
 
 #[derive(Args, Debug)]
@@ -280,6 +285,11 @@ pub(super) fn check_base_urls(robots_dir: &Path, urls: &[(String, String)]) -> R
 pub fn run(g: &Global, rt: &tokio::runtime::Runtime, a: RunArgs) -> Result<i32> {
     // Validate everything before anything is stored or started.
     let (settings, config) = settings(g, a.robots.clone(), a.scripts.clone())?;
+    if a.queue && super::database(g, &config).is_none() {
+        return Err(usage(
+            "--queue puts the request on the shared job queue in PostgreSQL: give --database postgres://… (or MARC_DATABASE_URL, or [store] url)",
+        ));
+    }
     check_base_urls(&settings.robots_dir, &a.base_urls)?;
     check_out_dir(&a.out)?;
     let secrets: Arc<dyn SecretSource> = Arc::new(CliSecrets::open(&settings)?);
@@ -311,6 +321,9 @@ pub fn run(g: &Global, rt: &tokio::runtime::Runtime, a: RunArgs) -> Result<i32> 
             service.submit(&operator(), sub).map_err(submit_error)?
         }
     };
+    if a.queue {
+        return queue(rt, &service, &config, g, rec, a.json);
+    }
     let base_urls: HashMap<String, String> = a.base_urls.iter().cloned().collect();
     let inline = Inline {
         secrets,
@@ -329,6 +342,42 @@ pub fn run(g: &Global, rt: &tokio::runtime::Runtime, a: RunArgs) -> Result<i32> 
         a.json,
         None,
     )
+}
+
+/// `marc run --queue`: the request's jobs onto the shared queue.
+fn queue(
+    rt: &tokio::runtime::Runtime,
+    service: &RequestService,
+    config: &Config,
+    g: &Global,
+    rec: RequestRecord,
+    json: bool,
+) -> Result<i32> {
+    let url = super::database(g, config).unwrap_or_default();
+    let queue = rt
+        .block_on(crate::service::queue::SharedQueue::connect(
+            &url,
+            config.store.lease(),
+        ))
+        .map_err(|e| anyhow!(super::scrub_password(&e.to_string(), &url)))?;
+    let jobs = service.jobs(&rec);
+    for job in &jobs {
+        rt.block_on(queue.push_job(job.clone(), &rec))?;
+    }
+    if json {
+        outln!(
+            "{}",
+            serde_json::json!({"request_id": rec.id, "state": rec.state.as_str(), "queued": jobs.len()})
+        );
+    } else {
+        outln!(
+            "request {} queued ({} job(s)); follow it with `marc requests {}`",
+            rec.id,
+            jobs.len(),
+            rec.id
+        );
+    }
+    Ok(exit::OK)
 }
 
 /// A refused submission: bad input is a usage error (exit 2), the rest errors.

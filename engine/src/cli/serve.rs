@@ -1,13 +1,16 @@
 //! `marc serve`: the web app and a worker pool in one process. Requests
 //! submitted on the web (or left unfinished by an earlier run) are queued
-//! and run concurrently, within the pool's and each system's limits.
+//! and run concurrently, within the pool's and each system's limits. On
+//! PostgreSQL the queue is shared: `marc worker`s on other machines take
+//! robot jobs from it too, and `--workers 0` leaves them all to them.
 
 use super::request::{check_base_urls, settings_at, CliSecrets};
 use super::{exit, Global};
 use crate::config::Config;
 use crate::pipeline::{RobotRunner, RunnerOptions, Settings};
 use crate::runtime::SecretSource;
-use crate::service::pool::{Pool, DEFAULT_MAX_SESSIONS};
+use crate::service::pool::{Pool, Takes, DEFAULT_MAX_SESSIONS};
+use crate::service::queue::SharedQueue;
 use crate::service::web::WebBackend;
 use crate::service::RequestService;
 use anyhow::{Context, Result};
@@ -18,9 +21,11 @@ use std::sync::Arc;
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Robot sessions that may run at once, over all systems (each system
-    /// also keeps to its manifest's `max_sessions`).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Robot sessions that may run at once in this process, over all
+    /// systems (each system also keeps to its manifest's `max_sessions`).
+    /// 0 (with a PostgreSQL store only): run no robot here, leave them to
+    /// `marc worker`s.
+    #[arg(long, default_value_t = 2)]
     pub workers: u32,
     /// Address to listen on (default: `[web] listen` in marc.toml, 127.0.0.1:8080).
     #[arg(long)]
@@ -59,6 +64,11 @@ pub fn serve(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<i
     }
     let config = Config::load(g.config.as_deref())?;
     let database = super::database(g, &config);
+    if a.workers == 0 && database.is_none() {
+        return Err(super::usage(
+            "--workers 0 leaves the robots to `marc worker`s, which need a shared PostgreSQL store: give --database postgres://… (or run at least one worker here)",
+        ));
+    }
     let settings = settings_at(
         &g.data,
         database.as_deref(),
@@ -91,12 +101,51 @@ pub fn serve(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<i
         secrets,
         topics: config.topics.clone(),
         systems: a.systems.clone(),
+        lease: config.store.lease(),
         database,
     };
     server.run(g, rt, settings, |url| {
         println!("marc serve: {url}");
     })?;
     Ok(exit::OK)
+}
+
+/// Each system's `max_sessions`.
+pub(super) fn session_limits(manifests: &[crate::robot::Manifest]) -> HashMap<String, u32> {
+    manifests
+        .iter()
+        .map(|m| {
+            (
+                m.system.clone(),
+                m.max_sessions.unwrap_or(DEFAULT_MAX_SESSIONS),
+            )
+        })
+        .collect()
+}
+
+/// The robot runner of a long-running process (`marc serve`, `marc worker`).
+pub(super) fn robot_runner(
+    g: &Global,
+    rt: &tokio::runtime::Runtime,
+    wd: &super::WebDriver,
+    secrets: Arc<dyn SecretSource>,
+    base_urls: HashMap<String, String>,
+    x11_display: Option<String>,
+) -> Arc<RobotRunner> {
+    Arc::new(RobotRunner {
+        handle: rt.handle().clone(),
+        options: RunnerOptions {
+            progress: None,
+            webdriver: wd.url.clone(),
+            local_browser: wd.local,
+            secrets,
+            base_urls,
+            attempts: 3,
+            recording: crate::pipeline::Recording::Steps,
+            verbose: g.verbose,
+            x11_display,
+        },
+    })
 }
 
 /// Binds the web app's address.
@@ -119,6 +168,8 @@ pub(super) struct Server {
     pub systems: Vec<String>,
     /// The PostgreSQL database its state is in (`None`: the data directory).
     pub database: Option<String>,
+    /// The shared queue's lease (with a database).
+    pub lease: crate::service::queue::Lease,
 }
 
 impl Server {
@@ -133,15 +184,7 @@ impl Server {
     ) -> Result<()> {
         let manifests =
             crate::robot::select(crate::robot::load_all(&settings.robots_dir)?, &self.systems)?;
-        let limits: HashMap<String, u32> = manifests
-            .iter()
-            .map(|m| {
-                (
-                    m.system.clone(),
-                    m.max_sessions.unwrap_or(DEFAULT_MAX_SESSIONS),
-                )
-            })
-            .collect();
+        let limits = session_limits(&manifests);
         let systems = manifests
             .iter()
             .map(|m| (m.system.clone(), m.name.clone()))
@@ -156,26 +199,38 @@ impl Server {
         )?;
         let mut service = RequestService::new(settings, self.topics);
         service.connected = self.systems;
-        let wd = super::WebDriver::start(rt, self.webdriver)?;
-        let runner = Arc::new(RobotRunner {
-            handle: rt.handle().clone(),
-            options: RunnerOptions {
-                progress: None,
-                webdriver: wd.url.clone(),
-                local_browser: wd.local,
-                secrets: self.secrets.clone(),
-                base_urls: self.base_urls,
-                attempts: 3,
-                recording: crate::pipeline::Recording::Steps,
-                verbose: g.verbose,
-                x11_display: None,
-            },
-        });
-        let pool = {
-            let _enter = rt.enter();
-            Pool::start(service.clone(), runner, self.workers, &limits)
+        let wd = if self.workers > 0 {
+            super::WebDriver::start(rt, self.webdriver)?
+        } else {
+            super::WebDriver::none()
         };
-        // What an earlier run left unfinished runs again.
+        let runner = robot_runner(g, rt, &wd, self.secrets.clone(), self.base_urls, None);
+        let pool = match &self.database {
+            None => {
+                let _enter = rt.enter();
+                Pool::start(service.clone(), runner, self.workers, &limits)
+            }
+            Some(url) => {
+                let queue = rt
+                    .block_on(SharedQueue::connect(url, self.lease))
+                    .map_err(|e| anyhow::anyhow!(super::scrub_password(&e.to_string(), url)))?;
+                let takes = Takes {
+                    // The robots run here only if this node runs any.
+                    systems: if self.workers > 0 {
+                        limits
+                    } else {
+                        HashMap::new()
+                    },
+                    // Finishing writes the answers and the outbox: into this
+                    // node's data directory, where the web app reads them.
+                    finish: true,
+                };
+                let _enter = rt.enter();
+                Pool::start_shared(service.clone(), runner, self.workers, queue, takes)
+            }
+        };
+        // What an earlier run left unfinished runs again (on the shared
+        // queue, a job that is there already is not added twice).
         let outstanding = service.outstanding()?;
         if !outstanding.is_empty() {
             tracing::info!("queuing {} outstanding job(s)", outstanding.len());
@@ -222,6 +277,11 @@ impl Server {
 #[cfg(feature = "testbed")]
 fn serve_demo(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<i32> {
     use marc_testbed::idp::{demo_identities, Idp, IdpConfig};
+    if a.workers == 0 {
+        return Err(super::usage(
+            "marc serve --demo runs its robots itself: --workers must be at least 1",
+        ));
+    }
     let out = PathBuf::from("out/serve-demo");
     let data = out.join("data");
     super::demo::fresh_data_dir(&data)?;
@@ -292,6 +352,7 @@ fn serve_demo(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<
         topics: config.topics.clone(),
         systems: a.systems.clone(),
         database: None,
+        lease: config.store.lease(),
     };
     let r = server.run(g, rt, settings, |_| {});
     idp.stop();

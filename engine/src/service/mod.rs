@@ -11,6 +11,7 @@
 //! at once, cannot lose or duplicate work.
 
 pub mod pool;
+pub mod queue;
 pub mod staff;
 pub mod web;
 

@@ -1,36 +1,56 @@
-//! The worker pool of `marc serve` on the embedded store: apalis workers on
-//! in-memory queues, one queue per system (so a system that allows few
-//! sessions holds up only its own jobs) and one for finishing jobs.
+//! The worker pool: apalis workers taking jobs from one queue per system
+//! (so a system that allows few sessions holds up only its own jobs) and
+//! one for finishing jobs.
 //!
-//! Limits: at most `workers` robot sessions at once in all, and at most the
-//! manifest's `max_sessions` per system. The queues are only the schedule:
-//! the store holds every request's state, so a restarted `marc serve` puts
-//! the outstanding jobs back ([`super::RequestService::outstanding`]).
+//! Two kinds of queue under the same pool:
+//! - **in memory** (`marc serve` on the embedded store): the queues are only
+//!   the schedule; the store holds every request's state, so a restarted
+//!   `marc serve` puts the outstanding jobs back
+//!   ([`super::RequestService::outstanding`]);
+//! - **shared** ([`super::queue`], PostgreSQL): jobs outlive processes and
+//!   are taken by every `marc serve` and `marc worker` on that database.
+//!
+//! Limits: at most `workers` robot sessions at once in this process, and at
+//! most the manifest's `max_sessions` per system: in memory by the worker's
+//! concurrency, shared across machines by the queue's slots.
 
+use super::queue::SharedQueue;
 use super::{Job, RequestService};
 use crate::pipeline::RobotRunner;
 use apalis::prelude::*;
 use futures_util::{Sink, SinkExt, StreamExt};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Semaphore;
 
 /// Sessions a system allows at once when its manifest does not say.
 pub const DEFAULT_MAX_SESSIONS: u32 = 2;
 
 /// The name of the finishing jobs' queue.
-const FINISH: &str = "finish";
+pub const FINISH: &str = "finish";
+
+/// How long a shared job that failed outside its robot waits before it
+/// gives its attempt back (a database restarting, say).
+const RETRY_AFTER: Duration = Duration::from_secs(3);
 
 /// What every worker shares.
 struct Shared {
     service: RequestService,
     runner: Arc<RobotRunner>,
-    /// Robot sessions running in all.
+    /// Robot sessions running in this process.
     sessions: Arc<Semaphore>,
-    queues: HashMap<String, Pusher>,
-    /// Jobs queued or running: the same job is never queued twice (a form
-    /// sent twice, a restart while it runs).
+    queues: Queues,
+    /// Each system's `max_sessions`.
+    limits: HashMap<String, u32>,
+    /// Jobs queued or running (in memory): the same job is never queued
+    /// twice (a form sent twice, a restart while it runs).
     inflight: std::sync::Mutex<HashSet<Job>>,
+}
+
+enum Queues {
+    Memory(HashMap<String, Pusher>),
+    Shared(SharedQueue),
 }
 
 /// A running pool; jobs are pushed with [`Pool::push`].
@@ -46,11 +66,25 @@ pub enum PoolError {
     UnknownSystem(String),
     #[error("the queue is closed: {0}")]
     Closed(String),
+    #[error(transparent)]
+    Shared(#[from] super::queue::QueueError),
+    #[error("cannot read request {0}: {1}")]
+    Request(String, String),
+}
+
+/// Which queues a process takes jobs from.
+pub struct Takes {
+    /// Each system whose robot jobs it runs, with its `max_sessions`.
+    pub systems: HashMap<String, u32>,
+    /// Whether it runs finishing jobs (screening, assembly, delivery: they
+    /// write the answer and the outbox into its data directory).
+    pub finish: bool,
 }
 
 impl Pool {
-    /// Starts one worker per system and one for finishing jobs on the
-    /// current tokio runtime. `limits` is each system's `max_sessions`.
+    /// Starts one worker per system and one for finishing jobs on in-memory
+    /// queues, on the current tokio runtime. `limits` is each system's
+    /// `max_sessions`.
     pub fn start(
         service: RequestService,
         runner: Arc<RobotRunner>,
@@ -59,23 +93,18 @@ impl Pool {
     ) -> Pool {
         let mut queues = HashMap::new();
         let mut storages = Vec::new();
-        for (name, limit) in limits
-            .iter()
-            .map(|(s, l)| (s.clone(), (*l).max(1) as usize))
-            .chain([(FINISH.to_string(), 1)])
-        {
+        for (name, limit) in concurrency(limits, true) {
             let (storage, sink) = queue();
             queues.insert(name.clone(), sink);
             storages.push((name, limit, storage));
         }
-        let shared = Arc::new(Shared {
+        let pool = Pool::new(
             service,
             runner,
-            sessions: Arc::new(Semaphore::new(workers.max(1))),
-            queues,
-            inflight: Default::default(),
-        });
-        let pool = Pool { shared };
+            workers,
+            limits.clone(),
+            Queues::Memory(queues),
+        );
         for (name, limit, storage) in storages {
             let worker = WorkerBuilder::new(format!("marc-{name}"))
                 .backend(storage)
@@ -91,15 +120,89 @@ impl Pool {
         pool
     }
 
+    /// Starts workers on the shared queue for what `takes` names (none:
+    /// a node that only pushes), on the current tokio runtime.
+    pub fn start_shared(
+        service: RequestService,
+        runner: Arc<RobotRunner>,
+        workers: usize,
+        queue: SharedQueue,
+        takes: Takes,
+    ) -> Pool {
+        let names = concurrency(&takes.systems, takes.finish);
+        let pool = Pool::new(
+            service,
+            runner,
+            workers,
+            takes.systems,
+            Queues::Shared(queue.clone()),
+        );
+        for (name, limit) in names {
+            let (pool, queue) = (pool.clone(), queue.clone());
+            tokio::spawn(async move {
+                // A worker whose database went away stops; a new one (new
+                // name, so the old one's jobs count as orphaned and come
+                // back after their lease) starts when the database answers.
+                for n in 0u64.. {
+                    let worker = WorkerBuilder::new(worker_name(&name, n))
+                        .backend(queue.storage(&name))
+                        .concurrency(limit)
+                        .data(pool.clone())
+                        .build(handle);
+                    match worker.run().await {
+                        Ok(()) => break,
+                        Err(e) => tracing::error!("the {name} worker stopped ({e}); starting again"),
+                    }
+                    tokio::time::sleep(RETRY_AFTER).await;
+                }
+            });
+        }
+        pool
+    }
+
+    fn new(
+        service: RequestService,
+        runner: Arc<RobotRunner>,
+        workers: usize,
+        limits: HashMap<String, u32>,
+        queues: Queues,
+    ) -> Pool {
+        Pool {
+            shared: Arc::new(Shared {
+                service,
+                runner,
+                sessions: Arc::new(Semaphore::new(workers.max(1))),
+                queues,
+                limits,
+                inflight: Default::default(),
+            }),
+        }
+    }
+
     /// Queues a job, unless the same job is queued or running already.
     pub async fn push(&self, job: Job) -> Result<(), PoolError> {
+        let queues = match &self.shared.queues {
+            Queues::Memory(queues) => queues,
+            Queues::Shared(shared) => {
+                // The key comes from the request as stored: read it off the runtime's threads.
+                let service = self.shared.service.clone();
+                let id = job.request().to_string();
+                let unreadable = |e: String| PoolError::Request(id.clone(), e);
+                let read = id.clone();
+                let rec = tokio::task::spawn_blocking(move || {
+                    crate::requests::get(&service.settings.store, &read)
+                })
+                .await
+                .map_err(|e| unreadable(e.to_string()))?
+                .map_err(|e| unreadable(format!("{e:#}")))?;
+                return Ok(shared.push_job(job, &rec).await?);
+            }
+        };
         let queue = match &job {
             Job::Robot { system, .. } => system.as_str(),
             Job::Finish { .. } => FINISH,
         };
-        let sink = self
-            .shared
-            .queues
+        let sink = queues
             .get(queue)
             .ok_or_else(|| PoolError::UnknownSystem(queue.to_string()))?;
         if let Ok(mut set) = self.shared.inflight.lock() {
@@ -126,6 +229,25 @@ impl Pool {
     }
 }
 
+/// The queues of `limits`' systems and (if `finish`) the finishing one,
+/// with how many jobs each runs at once.
+fn concurrency(limits: &HashMap<String, u32>, finish: bool) -> Vec<(String, usize)> {
+    limits
+        .iter()
+        .map(|(s, l)| (s.clone(), (*l).max(1) as usize))
+        .chain(finish.then(|| (FINISH.to_string(), 1)))
+        .collect()
+}
+
+/// A worker's name in the shared queue's register: unique per machine,
+/// process and start.
+fn worker_name(queue: &str, start: u64) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    format!("marc-{queue}-{host}-{}-{start}", std::process::id())
+}
+
 /// What jobs are pushed through: the sending end of a queue's channel.
 type Pusher = futures_channel::mpsc::UnboundedSender<Task<Job>>;
 
@@ -147,8 +269,9 @@ fn queue() -> (MemoryStorage<Job>, Pusher) {
 }
 
 /// Runs one job in a blocking thread (robots and assembly block), then
-/// queues what follows it. A failed job leaves the request as the store
-/// has it: its jobs are queued again at the next start.
+/// queues what follows it. In memory, a failed job leaves the request as
+/// the store has it: its jobs are queued again at the next start. On the
+/// shared queue it fails, and apalis gives it another attempt.
 async fn handle(job: Job, pool: Data<Pool>) -> Result<(), BoxDynError> {
     tracing::debug!(request = job.request(), "job {job:?} starts");
     let shared = pool.shared.clone();
@@ -156,18 +279,33 @@ async fn handle(job: Job, pool: Data<Pool>) -> Result<(), BoxDynError> {
         Job::Robot { .. } => Some(shared.sessions.clone().acquire_owned().await?),
         Job::Finish { .. } => None,
     };
+    // Across machines, a system's sessions are counted in the database.
+    let _slot = match (&job, &shared.queues) {
+        (Job::Robot { system, .. }, Queues::Shared(q)) => {
+            let limit = shared
+                .limits
+                .get(system)
+                .copied()
+                .unwrap_or(DEFAULT_MAX_SESSIONS);
+            Some(q.slot(system, limit).await?)
+        }
+        _ => None,
+    };
     let j = job.clone();
     let s = shared.clone();
     let next = tokio::task::spawn_blocking(move || s.service.run_job(&s.runner, &j)).await;
     if let Ok(mut set) = shared.inflight.lock() {
         set.remove(&job);
     }
-    let next = next?;
-    match next {
+    match next? {
         Ok(Some(next)) => pool.push(next).await?,
         Ok(None) => {}
         Err(e) => {
             tracing::error!(request = job.request(), "job {job:?} failed: {e:#}");
+            if let Queues::Shared(_) = shared.queues {
+                tokio::time::sleep(RETRY_AFTER).await;
+                return Err(format!("{e:#}").into());
+            }
         }
     }
     Ok(())

@@ -1,0 +1,321 @@
+//! The shared job queue in PostgreSQL (issue 13): `marc run --queue` puts a
+//! request's robot jobs on it, `marc worker` processes take them.
+//!
+//! - A worker killed with SIGKILL in the middle of a robot (its whole
+//!   process group: chromedriver, browser, robot process, as when its
+//!   machine dies) leaves its job to another worker once the lease ends; the
+//!   request is delivered once, with every document once.
+//! - PostgreSQL restarted in the middle of a run: the worker reconnects and
+//!   the request completes.
+//!
+//! Leases are short here (`[store] heartbeat_seconds = 1`, 3 missed beats).
+
+#[path = "hostile/support.rs"]
+mod support;
+
+use marc_e2e::*;
+use marc_store::testing::{PgCluster, TestDatabase};
+use std::collections::BTreeSet;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+use support::*;
+
+/// A `marc worker` in a process group of its own, killed with the group.
+struct Worker {
+    child: Child,
+}
+
+impl Worker {
+    fn start(cwd: &Path, url: &str, data: &Path, common: &Common, extra: &[&str]) -> Worker {
+        let mut a = args(&[
+            "--database",
+            url,
+            "--data",
+            data.to_str().unwrap(),
+            "--config",
+            common.config.to_str().unwrap(),
+            "worker",
+            "--robots",
+            common.robots.to_str().unwrap(),
+            "--scripts",
+            root().join("scripts").to_str().unwrap(),
+        ]);
+        a.extend(common.base_urls.iter().cloned());
+        a.extend(args(extra));
+        let child = marc_cmd(cwd, &a)
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("cannot start marc worker");
+        Worker { child }
+    }
+
+    /// SIGKILL to the worker and everything it started.
+    fn kill(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// What every command of a test shares.
+struct Common {
+    config: PathBuf,
+    robots: PathBuf,
+    base_urls: Vec<String>,
+}
+
+fn setup(cwd: &Path, tb: &TestbedProc) -> Common {
+    let config = cwd.join("marc.toml");
+    std::fs::write(
+        &config,
+        "[store]\nheartbeat_seconds = 1\nmissed_heartbeats = 3\n",
+    )
+    .unwrap();
+    let robots = web_robots(cwd);
+    let base_urls = tb.base_url_args(&robots);
+    Common {
+        config,
+        robots,
+        base_urls,
+    }
+}
+
+/// `marc run --queue` for the demo citizen; returns the request id.
+fn queue_request(cwd: &Path, url: &str, data: &Path, c: &Common, tb: &TestbedProc) -> String {
+    let mut a = args(&["--database", url, "--config", c.config.to_str().unwrap()]);
+    a.extend(run_args(
+        data,
+        &c.robots,
+        &root().join("scripts"),
+        "esdh,legacy",
+        &cwd.join("out"),
+        tb,
+    ));
+    a.push("--queue".into());
+    let out = marc_out(cwd, &a);
+    assert!(
+        out.status.success(),
+        "marc run --queue: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).expect("one JSON object");
+    assert_eq!(v["queued"], 2, "one robot job per system: {v}");
+    v["request_id"].as_str().expect("request_id").to_string()
+}
+
+/// `marc requests ID --json` on the database.
+fn request(cwd: &Path, url: &str, data: &Path, id: &str) -> serde_json::Value {
+    let out = marc_out(
+        cwd,
+        &args(&[
+            "--database",
+            url,
+            "--data",
+            data.to_str().unwrap(),
+            "requests",
+            id,
+            "--json",
+        ]),
+    );
+    assert!(out.status.success(), "marc requests: {}", stderr(&out));
+    serde_json::from_str(stdout(&out).trim()).expect("request JSON")
+}
+
+/// Waits until the request is no longer being worked on.
+fn settled(cwd: &Path, url: &str, data: &Path, id: &str, within: Duration) -> serde_json::Value {
+    let t0 = Instant::now();
+    loop {
+        let rec = request(cwd, url, data, id);
+        let state = rec["state"].as_str().unwrap_or_default().to_string();
+        if !matches!(state.as_str(), "received" | "collecting" | "collected") {
+            return rec;
+        }
+        assert!(
+            t0.elapsed() < within,
+            "request {id} still {state} after {within:?}: {rec}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// Waits until the testbed served `n` documents of `system`.
+fn documents_served(tb: &TestbedProc, system: &str, n: usize, within: Duration) {
+    let t0 = Instant::now();
+    loop {
+        let served = tb
+            .entries()
+            .iter()
+            .filter(|e| {
+                e["system"] == system
+                    && e["path"]
+                        .as_str()
+                        .unwrap_or("")
+                        .starts_with("/documents/")
+            })
+            .count();
+        if served >= n {
+            return;
+        }
+        assert!(
+            t0.elapsed() < within,
+            "{system} served {served} of {n} documents in {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The request's stored documents, as (system, id), each once, equal to
+/// the ground truth.
+fn every_document_once(url: &str, id: &str) {
+    let store = marc_store::Store::connect(url).expect("connect to the test database");
+    let rows = store
+        .table("documents")
+        .and_then(|t| t.scan_prefix(format!("{id}/")))
+        .expect("read the documents");
+    let got: Vec<(String, String)> = rows
+        .iter()
+        .map(|(_, v)| {
+            let d: serde_json::Value = serde_json::from_slice(v).expect("a document");
+            (
+                d["system"].as_str().unwrap_or_default().to_string(),
+                d["doc_id"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let unique: BTreeSet<_> = got.iter().cloned().collect();
+    assert_eq!(unique.len(), got.len(), "a document twice: {got:?}");
+    let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
+    let citizen = world.demo_citizen();
+    let want: BTreeSet<(String, String)> = web_truth(&world, &citizen.cpr)
+        .iter()
+        .map(|d| (d.system.to_string(), d.doc_id.to_string()))
+        .collect();
+    assert_eq!(unique, want, "documents differ from the ground truth");
+}
+
+/// Answers sent to the citizen from `data`'s outbox.
+fn answers(data: &Path) -> usize {
+    files(&data.join("outbox"))
+        .into_iter()
+        .filter(|f| {
+            std::fs::read_to_string(f)
+                .unwrap_or_default()
+                .contains("Svar på anmodning")
+        })
+        .count()
+}
+
+/// How many robot sessions of `system` the audit log shows started.
+fn robot_starts(cwd: &Path, url: &str, data: &Path, system: &str) -> usize {
+    let out = marc_out(
+        cwd,
+        &args(&[
+            "--database",
+            url,
+            "--data",
+            data.to_str().unwrap(),
+            "audit",
+            "log",
+            "--json",
+        ]),
+    );
+    assert!(out.status.success(), "marc audit log: {}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["action"] == "robot.started" && e["system"] == system)
+        .count()
+}
+
+#[test]
+fn a_worker_killed_in_the_middle_of_a_robot_leaves_its_job_to_another_worker() {
+    let t0 = Instant::now();
+    let db = TestDatabase::new().expect("a test database");
+    let url = db.url();
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let tb = TestbedProc::start(&cwd.join("testbed.jsonl"), 0.0);
+    let c = setup(cwd, &tb);
+    let (data_a, data_b, data_q) = (cwd.join("a"), cwd.join("b"), cwd.join("q"));
+
+    let id = queue_request(cwd, url, &data_q, &c, &tb);
+    // Worker A runs the esdh robot only; it dies while the robot reads.
+    let mut a = Worker::start(cwd, url, &data_a, &c, &["--systems", "esdh"]);
+    documents_served(&tb, "esdh", 2, Duration::from_secs(120));
+    a.kill();
+    let killed_at = Instant::now();
+    let rec = request(cwd, url, &data_q, &id);
+    assert_eq!(
+        rec["runs"]["esdh"]["status"], "pending",
+        "the esdh robot finished before its worker was killed, so nothing was tested: {rec}"
+    );
+
+    // Worker B takes both systems and finishes; the esdh job comes back
+    // to it once A's lease has run out.
+    let _b = Worker::start(cwd, url, &data_b, &c, &["--finish"]);
+    let rec = settled(cwd, url, &data_b, &id, Duration::from_secs(240));
+    assert_eq!(rec["state"], "delivered", "{rec}");
+    eprintln!("delivered {:?} after the kill", killed_at.elapsed());
+
+    every_document_once(url, &id);
+    assert_eq!(answers(&data_b), 1, "one answer, sent by the finishing worker");
+    assert_eq!(answers(&data_a), 0, "the killed worker sent nothing");
+    assert!(
+        robot_starts(cwd, url, &data_b, "esdh") >= 2,
+        "the esdh robot ran again after its worker died"
+    );
+    let verify = marc_out(
+        cwd,
+        &args(&[
+            "--database",
+            url,
+            "--data",
+            data_b.to_str().unwrap(),
+            "audit",
+            "verify",
+        ]),
+    );
+    assert!(
+        verify.status.success(),
+        "the audit chain written by two workers verifies: {}{}",
+        stdout(&verify),
+        stderr(&verify)
+    );
+    eprintln!("kill -9 test: {:?}", t0.elapsed());
+}
+
+#[test]
+fn a_worker_carries_on_after_postgresql_restarts_in_the_middle_of_a_run() {
+    let t0 = Instant::now();
+    // A cluster of its own: restarting the shared one would disturb other tests.
+    let cluster = PgCluster::start().expect("a PostgreSQL cluster");
+    let db = TestDatabase::on_url(&cluster.url()).expect("a test database");
+    let url = db.url();
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let tb = TestbedProc::start(&cwd.join("testbed.jsonl"), 0.0);
+    let c = setup(cwd, &tb);
+    let data = cwd.join("w");
+
+    let id = queue_request(cwd, url, &data, &c, &tb);
+    let _w = Worker::start(cwd, url, &data, &c, &["--finish"]);
+    documents_served(&tb, "esdh", 2, Duration::from_secs(120));
+    cluster.restart().expect("restart PostgreSQL");
+    let rec = settled(cwd, url, &data, &id, Duration::from_secs(240));
+    assert_eq!(rec["state"], "delivered", "{rec}");
+    every_document_once(url, &id);
+    assert_eq!(answers(&data), 1, "one answer");
+    eprintln!("restart test: {:?}", t0.elapsed());
+}
