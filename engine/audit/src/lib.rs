@@ -68,6 +68,10 @@ pub enum AuditError {
     Encode(String),
     #[error("the audit log is busy: could not append after {0} attempts because other writers kept taking the next sequence number; retry")]
     Contention(u32),
+    #[error("{0} has a checkpoint already: this data directory writes the log; there is nothing to join")]
+    Joined(PathBuf),
+    #[error("only a log in a shared database is joined: this store is {0}, whose log lives in its data directory with its checkpoint")]
+    NotShared(&'static str),
 }
 
 pub type Result<T> = std::result::Result<T, AuditError>;
@@ -398,6 +402,67 @@ impl AuditLog {
         Ok(log)
     }
 
+    /// A new data directory starts writing a log that other marc processes
+    /// already write (a shared PostgreSQL store: `marc audit join` on a new
+    /// worker machine). A missing checkpoint is otherwise damage, since
+    /// deleting it could hide entries cut off the end; so joining is
+    /// explicit: the whole chain is verified first, the checkpoint starts at
+    /// its head, and the joining is an entry of the log itself (`node` says
+    /// which directory on which machine), so an auditor sees every node that
+    /// ever began writing.
+    pub fn join(
+        store: &Store,
+        key: AuditKey,
+        checkpoint: PathBuf,
+        who: &str,
+        node: &str,
+    ) -> Result<(AuditLog, Entry)> {
+        if store.backend_name() != "postgres" {
+            return Err(AuditError::NotShared(store.backend_name()));
+        }
+        if checkpoint.exists() {
+            return Err(AuditError::Joined(checkpoint));
+        }
+        let report = verify(store, &key, None)?;
+        if let Some(b) = report.first_broken {
+            return Err(AuditError::Damaged {
+                place: b.place(),
+                reason: b.reason,
+            });
+        }
+        let log = AuditLog {
+            store: store.clone(),
+            table: store.table(TABLE)?,
+            key,
+            shared: shared_for(Some(&checkpoint)),
+            checkpoint: Some(checkpoint),
+        };
+        {
+            let mut shared = log.shared.lock().unwrap_or_else(|p| p.into_inner());
+            let head = match log.table.last()? {
+                None => Head {
+                    seq: 0,
+                    hash: GENESIS.into(),
+                },
+                Some((k, v)) => {
+                    let e = decode(&k, &v)?;
+                    Head {
+                        seq: e.seq,
+                        hash: e.hash,
+                    }
+                }
+            };
+            // From here on the usual check: entries other nodes append
+            // between this and the joining entry must verify.
+            log.write_checkpoint(&mut shared, &head)?;
+        }
+        let entry = log.append(
+            NewEntry::user(who, "audit.node_joined")
+                .detail(serde_json::json!({"node": node, "verified_entries": report.entries})),
+        )?;
+        Ok((log, entry))
+    }
+
     /// The key's id.
     pub fn key_id(&self) -> &str {
         self.key.id()
@@ -514,8 +579,13 @@ impl AuditLog {
                 return Err(damaged(
                     "the checkpoint".into(),
                     format!(
-                        "the log holds {last_seq} entries but its checkpoint {} is missing",
-                        path.display()
+                        "the log holds {last_seq} entries but its checkpoint {} is missing{}",
+                        path.display(),
+                        if self.store.backend_name() == "postgres" {
+                            " (a new data directory beside a shared database joins the log once with `marc audit join`)"
+                        } else {
+                            ""
+                        }
                     ),
                 ))
             }

@@ -70,6 +70,11 @@ pub enum StaffCommand {
 pub enum AuditCommand {
     /// Check the whole hash chain; names the first broken entry.
     Verify,
+    /// Start writing the log from this data directory beside other marc
+    /// processes on the same PostgreSQL database (a new worker machine):
+    /// verifies the whole chain, starts this directory's checkpoint at its
+    /// head and records the joining in the log.
+    Join,
     /// Show entries, filtered.
     Log {
         #[arg(long)]
@@ -309,6 +314,26 @@ pub fn audit(g: &Global, c: AuditCommand) -> Result<i32> {
                 errln!("{r}");
                 Ok(exit::ERROR)
             }
+        }
+        AuditCommand::Join => {
+            let key = AuditKey::from_env(&g.data)
+                .context("`marc audit join` verifies every entry's MAC, which needs the key")?;
+            let checkpoint = marc_audit::default_checkpoint_path(&g.data).context(
+                "`marc audit join` keeps the checkpoint in the data directory: give --data",
+            )?;
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_default();
+            let data = std::path::absolute(&g.data).unwrap_or_else(|_| g.data.clone());
+            let node = format!("{host}:{}", data.display());
+            let (_, entry) = AuditLog::join(&store, key, checkpoint, &actor(), &node)
+                .context("cannot join the audit log")?;
+            outln!(
+                "{node} joined the audit log at entry {} (the {} entries before it verify)",
+                entry.seq,
+                entry.detail["verified_entries"]
+            );
+            Ok(exit::OK)
         }
         AuditCommand::Log {
             robot,
