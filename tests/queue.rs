@@ -56,7 +56,8 @@ impl Worker {
     /// SIGKILL to the worker and everything it started.
     fn kill(&mut self) {
         let _ = std::process::Command::new("kill")
-            .args(["-KILL", &format!("-{}", self.child.id())])
+            .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
             .status();
         let _ = self.child.wait();
     }
@@ -89,6 +90,32 @@ fn setup(cwd: &Path, tb: &TestbedProc) -> Common {
         robots,
         base_urls,
     }
+}
+
+/// `marc audit join` for a new worker's data directory.
+fn join(cwd: &Path, url: &str, data: &Path) {
+    let out = marc_out(
+        cwd,
+        &args(&[
+            "--database",
+            url,
+            "--data",
+            data.to_str().unwrap(),
+            "audit",
+            "join",
+        ]),
+    );
+    assert!(
+        out.status.success(),
+        "marc audit join: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("joined the audit log"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 /// `marc run --queue` for the demo citizen; returns the request id.
@@ -158,11 +185,7 @@ fn documents_served(tb: &TestbedProc, system: &str, n: usize, within: Duration) 
             .entries()
             .iter()
             .filter(|e| {
-                e["system"] == system
-                    && e["path"]
-                        .as_str()
-                        .unwrap_or("")
-                        .starts_with("/documents/")
+                e["system"] == system && e["path"].as_str().unwrap_or("").starts_with("/documents/")
             })
             .count();
         if served >= n {
@@ -251,6 +274,30 @@ fn a_worker_killed_in_the_middle_of_a_robot_leaves_its_job_to_another_worker() {
     let (data_a, data_b, data_q) = (cwd.join("a"), cwd.join("b"), cwd.join("q"));
 
     let id = queue_request(cwd, url, &data_q, &c, &tb);
+    // A new data directory beside a shared database must join the audit
+    // log before it writes: a worker that did not is refused.
+    let refused = marc_out(
+        cwd,
+        &args(&[
+            "--database",
+            url,
+            "--data",
+            data_a.to_str().unwrap(),
+            "--config",
+            c.config.to_str().unwrap(),
+            "worker",
+            "--robots",
+            c.robots.to_str().unwrap(),
+        ]),
+    );
+    assert!(!refused.status.success(), "a worker that did not join ran");
+    assert!(
+        stderr(&refused).contains("marc audit join"),
+        "{}",
+        stderr(&refused)
+    );
+    join(cwd, url, &data_a);
+    join(cwd, url, &data_b);
     // Worker A runs the esdh robot only; it dies while the robot reads.
     let mut a = Worker::start(cwd, url, &data_a, &c, &["--systems", "esdh"]);
     documents_served(&tb, "esdh", 2, Duration::from_secs(120));
@@ -270,7 +317,11 @@ fn a_worker_killed_in_the_middle_of_a_robot_leaves_its_job_to_another_worker() {
     eprintln!("delivered {:?} after the kill", killed_at.elapsed());
 
     every_document_once(url, &id);
-    assert_eq!(answers(&data_b), 1, "one answer, sent by the finishing worker");
+    assert_eq!(
+        answers(&data_b),
+        1,
+        "one answer, sent by the finishing worker"
+    );
     assert_eq!(answers(&data_a), 0, "the killed worker sent nothing");
     assert!(
         robot_starts(cwd, url, &data_b, "esdh") >= 2,

@@ -49,23 +49,6 @@ pub struct StoreConfig {
     pub missed_heartbeats: Option<usize>,
 }
 
-impl StoreConfig {
-    /// The shared job queue's lease.
-    pub fn lease(&self) -> crate::service::queue::Lease {
-        let d = crate::service::queue::Lease::default();
-        crate::service::queue::Lease {
-            heartbeat: self
-                .heartbeat_seconds
-                .map(|s| std::time::Duration::from_secs(s.max(1)))
-                .unwrap_or(d.heartbeat),
-            missed_heartbeats: self
-                .missed_heartbeats
-                .map(|m| m.max(1))
-                .unwrap_or(d.missed_heartbeats),
-        }
-    }
-}
-
 impl std::fmt::Debug for StoreConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StoreConfig")
@@ -81,6 +64,22 @@ impl StoreConfig {
     pub fn redacted(&self) -> StoreConfig {
         StoreConfig {
             url: self.url.as_deref().map(marc_store::redact_url),
+            ..self.clone()
+        }
+    }
+
+    /// The shared job queue's lease.
+    pub fn lease(&self) -> crate::service::queue::Lease {
+        let d = crate::service::queue::Lease::default();
+        crate::service::queue::Lease {
+            heartbeat: self
+                .heartbeat_seconds
+                .map(|s| std::time::Duration::from_secs(s.max(1)))
+                .unwrap_or(d.heartbeat),
+            missed_heartbeats: self
+                .missed_heartbeats
+                .map(|m| m.max(1))
+                .unwrap_or(d.missed_heartbeats),
         }
     }
 }

@@ -406,6 +406,7 @@ fn config(g: &Global) -> anyhow::Result<i32> {
     // The effective store, without its password.
     c.store = crate::config::StoreConfig {
         url: database(g, &c),
+        ..c.store.clone()
     }
     .redacted();
     io::outp!("{}", toml::to_string_pretty(&c)?);

@@ -69,7 +69,8 @@ pub fn worker(g: &Global, rt: &tokio::runtime::Runtime, a: WorkerArgs) -> Result
         a.scripts.clone(),
     )?;
     check_base_urls(&settings.robots_dir, &a.base_urls)?;
-    let manifests = crate::robot::select(crate::robot::load_all(&settings.robots_dir)?, &a.systems)?;
+    let manifests =
+        crate::robot::select(crate::robot::load_all(&settings.robots_dir)?, &a.systems)?;
     let manifests = runnable(manifests, a.display.is_some(), !a.systems.is_empty())?;
     if manifests.is_empty() && !a.finish {
         return Err(usage(
@@ -135,7 +136,10 @@ fn runnable(manifests: Vec<Manifest>, x11: bool, named: bool) -> Result<Vec<Mani
                         m.system
                     )));
                 }
-                tracing::info!("not taking {}: its program {p:?} is not installed here", m.system);
+                tracing::info!(
+                    "not taking {}: its program {p:?} is not installed here",
+                    m.system
+                );
             }
             _ => keep.push(m),
         }

@@ -151,7 +151,9 @@ impl Pool {
                         .build(handle);
                     match worker.run().await {
                         Ok(()) => break,
-                        Err(e) => tracing::error!("the {name} worker stopped ({e}); starting again"),
+                        Err(e) => {
+                            tracing::error!("the {name} worker stopped ({e}); starting again")
+                        }
                     }
                     tokio::time::sleep(RETRY_AFTER).await;
                 }
@@ -248,6 +250,32 @@ fn worker_name(queue: &str, start: u64) -> String {
     format!("marc-{queue}-{host}-{}-{start}", std::process::id())
 }
 
+/// How long a job keeps trying to reach the shared queue's database.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+/// Runs `f` until it succeeds or [`PATIENCE`] has passed. A job that gave
+/// up while the database was away could not even record that it failed:
+/// it would stay taken by a worker that goes on beating, so it is better
+/// to wait for the database (a restart takes seconds).
+async fn patiently<T, E, F, Fut>(what: &str, mut f: F) -> Result<T, E>
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let t0 = std::time::Instant::now();
+    loop {
+        match f().await {
+            Ok(v) => return Ok(v),
+            Err(e) if t0.elapsed() < PATIENCE => {
+                tracing::warn!("cannot {what} yet ({e}); trying again");
+                tokio::time::sleep(RETRY_AFTER).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// What jobs are pushed through: the sending end of a queue's channel.
 type Pusher = futures_channel::mpsc::UnboundedSender<Task<Job>>;
 
@@ -287,7 +315,7 @@ async fn handle(job: Job, pool: Data<Pool>) -> Result<(), BoxDynError> {
                 .get(system)
                 .copied()
                 .unwrap_or(DEFAULT_MAX_SESSIONS);
-            Some(q.slot(system, limit).await?)
+            Some(patiently("take a session slot", || q.slot(system, limit)).await?)
         }
         _ => None,
     };
@@ -298,7 +326,7 @@ async fn handle(job: Job, pool: Data<Pool>) -> Result<(), BoxDynError> {
         set.remove(&job);
     }
     match next? {
-        Ok(Some(next)) => pool.push(next).await?,
+        Ok(Some(next)) => patiently("queue the next job", || pool.push(next.clone())).await?,
         Ok(None) => {}
         Err(e) => {
             tracing::error!(request = job.request(), "job {job:?} failed: {e:#}");

@@ -21,9 +21,9 @@
 use super::Job;
 use apalis_postgres::{Config, PgPool, PostgresStorage};
 use marc_request::{RequestRecord, RunState};
-use std::collections::BTreeMap;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
