@@ -7,6 +7,9 @@
 //!   request is delivered once, with every document once.
 //! - PostgreSQL restarted in the middle of a run: the worker reconnects and
 //!   the request completes.
+//! - A system's `max_sessions` holds over two workers with three requests.
+//! - `marc serve --workers 0` is a web node: it finishes (screening,
+//!   assembly, delivery into its data directory) what a worker collected.
 //!
 //! Leases are short here (`[store] heartbeat_seconds = 1`, 3 missed beats).
 
@@ -369,4 +372,168 @@ fn a_worker_carries_on_after_postgresql_restarts_in_the_middle_of_a_run() {
     every_document_once(url, &id);
     assert_eq!(answers(&data), 1, "one answer");
     eprintln!("restart test: {:?}", t0.elapsed());
+}
+
+/// The audit entries of `action` on `system`, as (request, time).
+fn robot_times(
+    cwd: &Path,
+    url: &str,
+    data: &Path,
+    system: &str,
+    action: &str,
+) -> Vec<(String, String)> {
+    let out = marc_out(
+        cwd,
+        &args(&[
+            "--database",
+            url,
+            "--data",
+            data.to_str().unwrap(),
+            "audit",
+            "log",
+            "--json",
+        ]),
+    );
+    assert!(out.status.success(), "marc audit log: {}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["action"] == action && e["system"] == system)
+        .map(|e| {
+            (
+                e["request"].as_str().unwrap_or_default().to_string(),
+                e["time"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_systems_session_limit_holds_across_workers() {
+    let db = TestDatabase::new().expect("a test database");
+    let url = db.url();
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let tb = TestbedProc::start(&cwd.join("testbed.jsonl"), 0.0);
+    let c = setup(cwd, &tb);
+    // esdh allows one session at a time, over every machine.
+    let manifest = c.robots.join("esdh/robot.toml");
+    let toml = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        toml.replacen("driver = ", "max_sessions = 1\ndriver = ", 1),
+    )
+    .unwrap();
+    let data_q = cwd.join("q");
+    let ids: Vec<String> = (0..3)
+        .map(|_| queue_request(cwd, url, &data_q, &c, &tb))
+        .collect();
+    let workers: Vec<Worker> = ["a", "b"]
+        .iter()
+        .map(|n| {
+            let data = cwd.join(n);
+            join(cwd, url, &data);
+            Worker::start(cwd, url, &data, &c, &["--finish", "--workers", "3"])
+        })
+        .collect();
+    for id in &ids {
+        let rec = settled(cwd, url, &data_q, id, Duration::from_secs(300));
+        assert_eq!(rec["state"], "delivered", "{rec}");
+        every_document_once(url, id);
+    }
+    drop(workers);
+    // Each request's esdh session from its start to its end; none overlap.
+    let started = robot_times(cwd, url, &data_q, "esdh", "robot.started");
+    let finished = robot_times(cwd, url, &data_q, "esdh", "robot.finished");
+    assert_eq!(
+        started.len(),
+        3,
+        "one esdh session per request: {started:?}"
+    );
+    let mut spans: Vec<(String, String)> = started
+        .iter()
+        .map(|(r, s)| {
+            let f = finished
+                .iter()
+                .find(|(fr, _)| fr == r)
+                .map(|(_, t)| t.clone())
+                .unwrap_or_else(|| panic!("no robot.finished for {r}"));
+            (s.clone(), f)
+        })
+        .collect();
+    spans.sort();
+    for w in spans.windows(2) {
+        assert!(
+            w[0].1 <= w[1].0,
+            "two esdh sessions at once although it allows one: {spans:?}"
+        );
+    }
+    // Each answer sent once, by whichever worker finished its request.
+    let sent = answers(&cwd.join("a")) + answers(&cwd.join("b"));
+    assert_eq!(sent, 3, "three answers in all");
+}
+
+#[test]
+fn a_web_node_without_robots_finishes_what_a_worker_collects() {
+    let db = TestDatabase::new().expect("a test database");
+    let url = db.url();
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let tb = TestbedProc::start(&cwd.join("testbed.jsonl"), 0.0);
+    let c = setup(cwd, &tb);
+    let (data_web, data_w) = (cwd.join("web"), cwd.join("w"));
+
+    // --workers 0 needs a shared store.
+    let refused = marc_out(
+        cwd,
+        &args(&[
+            "--data",
+            cwd.join("sled").to_str().unwrap(),
+            "serve",
+            "--workers",
+            "0",
+        ]),
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("--database"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let id = queue_request(cwd, url, &data_web, &c, &tb);
+    let mut a = args(&[
+        "--database",
+        url,
+        "--data",
+        data_web.to_str().unwrap(),
+        "--config",
+        c.config.to_str().unwrap(),
+        "serve",
+        "--workers",
+        "0",
+        "--listen",
+        "127.0.0.1:0",
+        "--robots",
+        c.robots.to_str().unwrap(),
+    ]);
+    a.extend(c.base_urls.iter().cloned());
+    let web = marc_cmd(cwd, &a)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("cannot start marc serve");
+    let _web = Worker { child: web };
+    join(cwd, url, &data_w);
+    let _w = Worker::start(cwd, url, &data_w, &c, &[]);
+    let rec = settled(cwd, url, &data_web, &id, Duration::from_secs(240));
+    assert_eq!(rec["state"], "delivered", "{rec}");
+    every_document_once(url, &id);
+    assert_eq!(
+        answers(&data_web),
+        1,
+        "the web node finished and sent the answer"
+    );
+    assert_eq!(answers(&data_w), 0, "the worker only collected");
 }

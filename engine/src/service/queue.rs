@@ -96,21 +96,36 @@ impl SharedQueue {
             reason,
         };
         let options = PgConnectOptions::from_str(url).map_err(|e| connect(e.to_string()))?;
+        // The namespace is the store's schema, as the URL's search_path gives it.
+        let mut first = sqlx::ConnectOptions::connect(&options)
+            .await
+            .map_err(|e| connect(e.to_string()))?;
+        let namespace: String = sqlx::query_scalar("SELECT current_schema()::text")
+            .fetch_one(&mut first)
+            .await?;
+        let types = prepare(&mut first).await?;
+        // apalis' tables are in the schema `apalis`, its queries name the
+        // type hstore without a schema, and its migrations are recorded in
+        // an unqualified `_sqlx_migrations`: one search_path for all of it,
+        // whatever the store's schema is, so every marc schema in the
+        // database shares one queue schema with one migration history.
+        let search_path = if types == "apalis" {
+            "apalis".to_string()
+        } else {
+            format!("apalis, \"{}\"", types.replace('"', "\"\""))
+        };
         let pool = PgPoolOptions::new()
             // apalis holds connections of its own per worker (polling,
             // heart-beats) and each running robot job one for its slot.
             .max_connections(32)
             .acquire_timeout(Duration::from_secs(10))
             .test_before_acquire(true)
-            .connect_with(options)
+            .connect_with(options.options([("search_path", search_path.as_str())]))
             .await
             .map_err(|e| connect(e.to_string()))?;
         PostgresStorage::setup(&pool)
             .await
             .map_err(|e| connect(format!("cannot create the queue's tables: {e}")))?;
-        let namespace: String = sqlx::query_scalar("SELECT current_schema()::text")
-            .fetch_one(&pool)
-            .await?;
         Ok(SharedQueue {
             pool,
             namespace,
@@ -215,6 +230,29 @@ impl SharedQueue {
             })
             .collect())
     }
+}
+
+/// Makes the schema `apalis` and the extension hstore its tables use (in
+/// that schema, unless the database has it elsewhere already), one process
+/// at a time; returns the schema hstore is in.
+async fn prepare(conn: &mut sqlx::PgConnection) -> Result<String, QueueError> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('marc:apalis-setup'))")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("CREATE SCHEMA IF NOT EXISTS apalis")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("CREATE EXTENSION IF NOT EXISTS hstore WITH SCHEMA apalis")
+        .execute(&mut *tx)
+        .await?;
+    let schema: String = sqlx::query_scalar(
+        "SELECT n.nspname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'hstore'",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(schema)
 }
 
 /// One of a system's session slots; given back when dropped (the
