@@ -86,10 +86,9 @@ fn a_log_that_does_not_verify_cannot_be_joined_and_sled_is_never_joined() {
     // Someone with database access rewrites entry 2.
     let table = store.table(marc_audit::TABLE).unwrap();
     let k = marc_store::be_key(2);
-    let mut e: serde_json::Value =
-        serde_json::from_slice(&table.get(&k).unwrap().unwrap()).unwrap();
+    let mut e: serde_json::Value = serde_json::from_slice(&table.get(k).unwrap().unwrap()).unwrap();
     e["actor"] = json!("someone else");
-    table.put(&k, serde_json::to_vec(&e).unwrap()).unwrap();
+    table.put(k, serde_json::to_vec(&e).unwrap()).unwrap();
     let err = AuditLog::join(
         &store,
         key(),

@@ -574,7 +574,8 @@ mod tests {
         assert!(!format!(
             "{:?}",
             crate::config::StoreConfig {
-                url: Some(URL.into())
+                url: Some(URL.into()),
+                ..Default::default()
             }
         )
         .contains("s3cret"));
