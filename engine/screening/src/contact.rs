@@ -401,6 +401,15 @@ fn scan_numbers(s: &str, out: &mut Vec<ContactHit>) {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
+        // Only a digit, '+' or '(' can start a number, and an IBAN has
+        // digits two bytes after its start: jump (eight bytes at a time)
+        // to two bytes before the next such byte; nothing before it can
+        // start anything
+        let next = crate::bytes::next_number_byte(b, i);
+        if next >= b.len() {
+            break;
+        }
+        i = i.max(next.saturating_sub(2));
         let c = b[i];
         // IBAN: two capital letters, two digits, then 11-30 alphanumerics in groups
         if c.is_ascii_uppercase()
@@ -768,7 +777,7 @@ fn email_local_char(c: u8) -> bool {
 fn scan_emails(s: &str, out: &mut Vec<ContactHit>) {
     let b = s.as_bytes();
     let mut last_end = 0;
-    for at in memchr_all(b, b'@') {
+    for at in crate::bytes::positions(b, b'@') {
         if at < last_end || at == 0 {
             continue;
         }
@@ -834,16 +843,6 @@ fn scan_emails(s: &str, out: &mut Vec<ContactHit>) {
             personal: false,
         });
     }
-}
-
-/// Positions of `needle` in `b`.
-fn memchr_all(b: &[u8], needle: u8) -> impl Iterator<Item = usize> + '_ {
-    let mut from = 0;
-    std::iter::from_fn(move || {
-        let i = from + b.get(from..)?.iter().position(|&c| c == needle)?;
-        from = i + 1;
-        Some(i)
-    })
 }
 
 #[cfg(test)]

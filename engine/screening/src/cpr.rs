@@ -221,10 +221,11 @@ fn scan_view(orig: &str, view: &str, base: usize, ocr: bool, hits: &mut Vec<CprH
     let s = view;
     let b = s.as_bytes();
     let mut i = 0;
-    while i < b.len() {
-        if !b[i].is_ascii_digit() {
-            i += 1;
-            continue;
+    loop {
+        // (eight bytes at a time to the next digit: most text has few)
+        i = crate::bytes::next_digit(b, i);
+        if i >= b.len() {
+            break;
         }
         // a digit run starts here; collect up to 4 groups
         let e = digit_run(b, i);
@@ -386,10 +387,10 @@ fn scan_ocr(s: &str, hits: &mut Vec<CprHit>) {
     let is_part = |c: u8| c.is_ascii_alphanumeric() || c == b'|' || c == b'!';
     let mut chunks: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
-    while i < b.len() {
-        if !b[i].is_ascii_digit() {
-            i += 1;
-            continue;
+    loop {
+        i = crate::bytes::next_digit(b, i);
+        if i >= b.len() {
+            break;
         }
         let mut st = i;
         while st > 0 && is_part(b[st - 1]) {
@@ -605,9 +606,12 @@ pub fn scan_bad_dates(s: &str) -> Vec<(usize, usize, bool)> {
     let b = s.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    while i + 11 <= b.len() {
-        if !b[i].is_ascii_digit() || i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'-')
-        {
+    loop {
+        i = crate::bytes::next_digit(b, i);
+        if i + 11 > b.len() {
+            break;
+        }
+        if i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'-') {
             i += 1;
             continue;
         }

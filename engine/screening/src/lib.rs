@@ -10,6 +10,7 @@
 
 mod address;
 pub mod builtin;
+mod bytes;
 mod contact;
 pub mod corpus;
 mod cpr;
