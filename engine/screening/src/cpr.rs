@@ -487,9 +487,11 @@ pub fn scan_words(s: &str, toks: &[Tok]) -> Vec<CprHit> {
             TokKind::Punct(',' | '-' | '\u{2013}' | '/') if !run.is_empty() => continue,
             _ => {}
         }
-        flush_words(s, &run, words_in_run, &mut hits);
-        run.clear();
-        words_in_run = 0;
+        if !run.is_empty() {
+            flush_words(s, &run, words_in_run, &mut hits);
+            run.clear();
+            words_in_run = 0;
+        }
     }
     flush_words(s, &run, words_in_run, &mut hits);
     hits
@@ -517,6 +519,31 @@ impl Digits {
     }
 }
 
+/// For each first letter (ASCII lower case), the second letters (bit
+/// `letter - 0x60`) with which a Danish number word starts: nu ni, en et ee
+/// el, to tr ti ty, fi fe fj fy, se sy, ot, at, ha.
+static NUMBER_WORD_STARTS: [u32; 256] = {
+    const fn bits(letters: &[u8]) -> u32 {
+        let mut m = 0;
+        let mut i = 0;
+        while i < letters.len() {
+            m |= 1 << (letters[i] - 0x60);
+            i += 1;
+        }
+        m
+    }
+    let mut t = [0u32; 256];
+    t[b'n' as usize] = bits(b"ui");
+    t[b'e' as usize] = bits(b"ntel");
+    t[b't' as usize] = bits(b"oriy");
+    t[b'f' as usize] = bits(b"iejy");
+    t[b's' as usize] = bits(b"ey");
+    t[b'o' as usize] = bits(b"t");
+    t[b'a' as usize] = bits(b"t");
+    t[b'h' as usize] = bits(b"a");
+    t
+};
+
 /// The digits a word spells ("nul", "fireogtredive", "nul-et-nul"), if it
 /// is made of Danish number words.
 fn word_digits(w: &str) -> Option<Digits> {
@@ -525,17 +552,11 @@ fn word_digits(w: &str) -> Option<Digits> {
     if b.len() < 2 || b.len() > 40 {
         return None;
     }
-    let starts = matches!(
-        (b[0] | 0x20, b[1] | 0x20),
-        (b'n', b'u' | b'i')
-            | (b'e', b'n' | b't' | b'e' | b'l')
-            | (b't', b'o' | b'r' | b'i' | b'y')
-            | (b'f', b'i' | b'e' | b'j' | b'y')
-            | (b's', b'e' | b'y')
-            | (b'o', b't')
-            | (b'a', b't')
-            | (b'h', b'a')
-    ) || b[0] == 0xc3 && (b[1] == 0xa9 || b[1] == 0x89);
+    // (a table of the second letters allowed after each first letter, both
+    // ASCII-lower-cased: one lookup instead of a chain of comparisons)
+    let (x, y) = (b[0] | 0x20, b[1] | 0x20);
+    let starts = (0x60..0x80).contains(&y) && NUMBER_WORD_STARTS[x as usize] >> (y - 0x60) & 1 != 0
+        || b[0] == 0xc3 && (b[1] == 0xa9 || b[1] == 0x89);
     if !starts {
         return None;
     }

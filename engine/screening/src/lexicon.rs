@@ -40,6 +40,22 @@ pub struct Lexicon {
     /// The most common first names (lower case): small enough to stay in
     /// the cache, for the test run at every lower-case word.
     common_first: FxHashSet<Box<str>>,
+    /// A one-hash Bloom filter over `common_first` (65,536 bits): most
+    /// lower-case words are ruled out by one bit before any hashing of the
+    /// whole word. Empty = not built (every word is looked up).
+    common_first_bits: Vec<u64>,
+}
+
+/// The bit of a word in [`Lexicon::common_first_bits`]: its length, first
+/// two and last byte, mixed.
+#[inline]
+fn common_first_bit(w: &[u8]) -> usize {
+    let (Some(&a), Some(&z)) = (w.first(), w.last()) else {
+        return 0;
+    };
+    let b = w.get(1).copied().unwrap_or(0);
+    let x = a as u32 | (b as u32) << 8 | (z as u32) << 16 | (w.len() as u32 & 0xFF) << 24;
+    (x.wrapping_mul(0x9E37_79B1) >> 16) as usize
 }
 
 /// First names up to this rank count as common in lower case ("mette").
@@ -187,6 +203,12 @@ impl Lexicon {
             .filter(|(_, i)| i.first_rank > 0 && i.first_rank <= COMMON_FIRST_RANK)
             .map(|(k, _)| k.clone())
             .collect();
+        let mut bits = vec![0u64; 1 << 10];
+        for k in &self.common_first {
+            let i = common_first_bit(k.as_bytes());
+            bits[i / 64] |= 1 << (i % 64);
+        }
+        self.common_first_bits = bits;
     }
 
     fn add_street(&mut self, key: &str) {
@@ -199,6 +221,14 @@ impl Lexicon {
 
     /// Whether a lower-case word is one of the most common first names.
     pub(crate) fn is_common_first(&self, lower: &str) -> bool {
+        if let Some(&word) = self
+            .common_first_bits
+            .get(common_first_bit(lower.as_bytes()) / 64)
+        {
+            if word >> (common_first_bit(lower.as_bytes()) % 64) & 1 == 0 {
+                return false;
+            }
+        }
         self.common_first.contains(lower)
     }
 

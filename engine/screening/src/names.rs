@@ -1307,6 +1307,12 @@ impl NameFinder<'_> {
 fn handle_at(s: &str, toks: &[Tok], k: usize) -> bool {
     let b = s.as_bytes();
     let t = toks[k];
+    // (most words end at a space or a punctuation mark: no handle)
+    match b.get(t.end) {
+        None => return false,
+        Some(&c) if c < 0x80 && !c.is_ascii_alphanumeric() && c != b'_' => return false,
+        _ => {}
+    }
     let mut e = t.end;
     let mut underscore = false;
     while e < b.len()
