@@ -1,7 +1,7 @@
 //! Addresses: a street (from the list, or a word with a street suffix) and a
 //! house number, then optional letter, floor and side, postcode and town.
 
-use crate::lexicon::{lower_into, street_key, Lexicon};
+use crate::lexicon::{lower_into, street_first_word, street_key, Lexicon};
 use crate::rules::Rules;
 use crate::token::{Tok, TokKind};
 
@@ -186,6 +186,7 @@ pub fn same_address(a: (&str, &str), b: (&str, &str)) -> bool {
 pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit> {
     let mut out = Vec::new();
     let mut key = String::new();
+    let mut first = String::new();
     let mut buf = String::new();
     let maxw = lex.max_street_words().min(8);
     let mut k = 1;
@@ -238,9 +239,13 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
             }
             let first_ok = (t.is_word() && (t.cap || t.all_caps)) || t.kind == TokKind::Number;
             if first_ok {
-                street_key(&s[t.start..street_end], &mut key);
-                if lex.is_street(&key) {
-                    best = Some(m);
+                // (the whole key only when its first word starts a street)
+                street_first_word(&s[t.start..street_end], &mut first);
+                if lex.is_street_first_word(&first) {
+                    street_key(&s[t.start..street_end], &mut key);
+                    if lex.is_street(&key) {
+                        best = Some(m);
+                    }
                 }
             }
             if toks[m].newline_before {

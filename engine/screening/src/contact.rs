@@ -345,6 +345,12 @@ fn one_of(w: &str, words: &Words) -> bool {
 /// Whether one of `words` stands in the 40 bytes before `start` (as a whole
 /// word, possibly followed by ':' or '.').
 fn context_has(s: &str, start: usize, words: &Words) -> bool {
+    context_words(s, start, |w| one_of(w, words))
+}
+
+/// Calls `f` with each word (letters, digits, '.' and '-', those two
+/// trimmed) of the 40 bytes before `start`, until it returns true.
+fn context_words(s: &str, start: usize, mut f: impl FnMut(&str) -> bool) -> bool {
     let mut from = start.saturating_sub(40);
     while from > 0 && !s.is_char_boundary(from) {
         from -= 1;
@@ -376,8 +382,15 @@ fn context_has(s: &str, start: usize, words: &Words) -> bool {
             }
             i += l;
         }
-        let word = t[ws..i].trim_matches(|c| c == '.' || c == '-');
-        if !word.is_empty() && one_of(word, words) {
+        // ('.' and '-' are single bytes: trimmed as bytes)
+        let (mut a, mut z) = (ws, i);
+        while a < z && matches!(b[a], b'.' | b'-') {
+            a += 1;
+        }
+        while z > a && matches!(b[z - 1], b'.' | b'-') {
+            z -= 1;
+        }
+        if a < z && f(&t[a..z]) {
             return true;
         }
     }
@@ -597,8 +610,15 @@ fn classify_number(
 ) -> Option<ContactHit> {
     let before = word_before(s, start);
     let near_ctx = one_of(before, &PHONE_BEFORE) || one_of(before, &PHONE_CONTEXT);
-    let phone_ctx = near_ctx || context_has(s, start, &PHONE_CONTEXT);
-    let account_ctx = context_has(s, start, &ACCOUNT_CONTEXT);
+    // (both lists in one pass over the words before the number)
+    let (mut phone_words, mut account_words) = (false, false);
+    context_words(s, start, |w| {
+        phone_words = phone_words || one_of(w, &PHONE_CONTEXT);
+        account_words = account_words || one_of(w, &ACCOUNT_CONTEXT);
+        phone_words && account_words
+    });
+    let phone_ctx = near_ctx || phone_words;
+    let account_ctx = account_words;
     let not_phone = one_of(before, &NOT_PHONE);
     // (a few characters only: lower-casing the rest of the text would make
     // the scan quadratic)

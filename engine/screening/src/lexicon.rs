@@ -36,6 +36,10 @@ pub struct Lexicon {
     /// The last word of every street key: most words before a number are
     /// not, and then no longer key needs building.
     street_last: FxHashSet<Box<str>>,
+    /// The first word of every street key: a span whose first word is
+    /// none of these is no listed street, and its whole key need not be
+    /// built.
+    street_first: FxHashSet<Box<str>>,
     max_street_words: usize,
     /// The most common first names (lower case): small enough to stay in
     /// the cache, for the test run at every lower-case word.
@@ -74,6 +78,20 @@ pub fn street_key(s: &str, out: &mut String) {
         if pending_space {
             out.push(' ');
             pending_space = false;
+        }
+        push_lower(c, out);
+    }
+}
+
+/// The first word of [`street_key`]`(s)`, without building the rest.
+pub fn street_first_word(s: &str, out: &mut String) {
+    out.clear();
+    for c in s.chars() {
+        if c == '.' || c.is_whitespace() {
+            if out.is_empty() {
+                continue;
+            }
+            break;
         }
         push_lower(c, out);
     }
@@ -216,6 +234,9 @@ impl Lexicon {
         if let Some(last) = key.rsplit(' ').next() {
             self.street_last.insert(last.into());
         }
+        if let Some(first) = key.split(' ').next() {
+            self.street_first.insert(first.into());
+        }
         self.streets.insert(key.into());
     }
 
@@ -230,6 +251,12 @@ impl Lexicon {
             }
         }
         self.common_first.contains(lower)
+    }
+
+    /// Whether some street key starts with this word (see
+    /// [`street_first_word`]).
+    pub fn is_street_first_word(&self, w: &str) -> bool {
+        self.street_first.contains(w)
     }
 
     /// Whether some street name ends with this lower-case word.
