@@ -1146,117 +1146,137 @@ impl NameFinder<'_> {
                     list.iter().any(|x| x.eq_ignore_ascii_case(w))
                 }
             };
-            let after_user_word = || {
-                k >= 2
-                    && toks[k - 1].end - toks[k - 1].start <= 3
-                    && is(k - 1, &["af", "fra", "by"])
-                    && is(k - 2, USER_BEFORE)
-            };
-            let after_label = || k >= 2 && toks[k - 1].is_punct(':') && is(k - 2, USER_LABEL);
-            let after_at = k >= 1
-                && toks[k - 1].is_punct('@')
-                && toks[k - 1].end == t.start
-                && (k < 2 || toks[k - 1].space_before || toks[k - 1].newline_before);
-            // a handle, not a word: a digit, '_', or a capital inside ("SørenK")
-            let handle = || {
-                let w = t.text(s);
-                let tail = b
-                    .get(t.end)
-                    .is_some_and(|&c| c == b'_' || c.is_ascii_digit());
-                tail || w.bytes().any(|c| c.is_ascii_digit() || c == b'_')
-                    || w.chars().skip(1).any(char::is_uppercase)
-            };
-            // a handle anywhere: letters joined by '_' ("mor_til_tre") or
-            // letters and a number ("Sanne1979"), not a file name or a code
-            let standalone_handle = t.is_word() && t.space_before && handle_at(s, toks, k);
-            // staff initials as a signature: "/MKN", "Notat ved: LJ"
-            let initials = t.is_word()
-                && t.all_caps
-                && (2..=4).contains(&(t.end - t.start))
-                && k >= 1
-                && (toks[k - 1].is_punct('/')
+            // Initials and user names need a word in capitals, a byte glued
+            // after the token (a digit, '_', a letter or symbol beyond
+            // ASCII), or before it one of '@', ':', '/', '|' or a word that
+            // may be "af", "fra" or "by"; any other token can only be a
+            // lower-case first name (this runs at every token: most skip
+            // the tests below)
+            let special = t.all_caps
+                || b.get(t.end)
+                    .is_some_and(|&c| c >= 0x80 || c.is_ascii_alphanumeric() || c == b'_')
+                || k >= 1 && {
+                    let p = &toks[k - 1];
+                    matches!(p.kind, TokKind::Punct('@' | ':' | '/' | '|'))
+                        || p.is_word()
+                            && (2..=3).contains(&(p.end - p.start))
+                            && matches!(b[p.start] | 0x20, b'a' | b'f' | b'b')
+                };
+            if special {
+                let after_user_word = || {
+                    k >= 2
+                        && toks[k - 1].end - toks[k - 1].start <= 3
+                        && is(k - 1, &["af", "fra", "by"])
+                        && is(k - 2, USER_BEFORE)
+                };
+                let after_label = || k >= 2 && toks[k - 1].is_punct(':') && is(k - 2, USER_LABEL);
+                let after_at = k >= 1
+                    && toks[k - 1].is_punct('@')
                     && toks[k - 1].end == t.start
-                    && toks[k - 1].space_before
-                    // a table's initials column: "| 03.03.2024 | Besøg | AKS |"
-                    || toks[k - 1].is_punct('|')
-                        && toks
-                            .get(k + 1)
-                            .is_none_or(|n| n.is_punct('|') || n.newline_before)
-                        && !matches!(
-                            t.text(s),
-                            "OK" | "NB" | "PS" | "EU" | "DK" | "SFO" | "PPR" | "CPR" | "AKT"
-                                | "JA" | "NEJ" | "IKKE" | "ID" | "NR" | "TLF" | "KL"
-                        )
-                    || toks[k - 1].is_punct(':')
-                        && k >= 2
-                        && is(
-                            k - 2,
-                            &[
-                                "ved",
-                                "init",
-                                "initialer",
-                                "sagsbehandler",
-                                "udarbejdet",
-                                "notat",
-                                "referent",
-                                "skrevet",
-                                "journalført",
-                            ],
-                        )
-                    // "Vores ref.: JGR"
-                    || toks[k - 1].is_punct(':')
-                        && k >= 3
-                        && toks[k - 2].is_punct('.')
-                        && is(k - 3, &["ref", "init"])
-                    // a signature line of its own closing a note ("\n\nLS")
-                    || t.newline_before && {
-                        let rest = &s[t.end..];
-                        let line_end = rest.find('\n').unwrap_or(rest.len());
-                        rest[..line_end].trim().is_empty()
-                            && (rest[line_end..].trim().is_empty()
-                                || rest[line_end..].starts_with("\n\n"))
-                            && s[..t.start].ends_with("\n\n")
+                    && (k < 2 || toks[k - 1].space_before || toks[k - 1].newline_before);
+                // a handle, not a word: a digit, '_', or a capital inside ("SørenK")
+                let handle = || {
+                    let w = t.text(s);
+                    let tail = b
+                        .get(t.end)
+                        .is_some_and(|&c| c == b'_' || c.is_ascii_digit());
+                    tail || w.bytes().any(|c| c.is_ascii_digit() || c == b'_')
+                        || w.chars().skip(1).any(char::is_uppercase)
+                };
+                // a handle anywhere: letters joined by '_' ("mor_til_tre") or
+                // letters and a number ("Sanne1979"), not a file name or a code
+                let standalone_handle = t.is_word() && t.space_before && handle_at(s, toks, k);
+                // staff initials as a signature: "/MKN", "Notat ved: LJ"
+                let initials = t.is_word()
+                    && t.all_caps
+                    && (2..=4).contains(&(t.end - t.start))
+                    && k >= 1
+                    && (toks[k - 1].is_punct('/')
+                        && toks[k - 1].end == t.start
+                        && toks[k - 1].space_before
+                        // a table's initials column: "| 03.03.2024 | Besøg | AKS |"
+                        || toks[k - 1].is_punct('|')
+                            && toks
+                                .get(k + 1)
+                                .is_none_or(|n| n.is_punct('|') || n.newline_before)
                             && !matches!(
                                 t.text(s),
                                 "OK" | "NB" | "PS" | "EU" | "DK" | "SFO" | "PPR" | "CPR" | "AKT"
+                                    | "JA" | "NEJ" | "IKKE" | "ID" | "NR" | "TLF" | "KL"
                             )
+                        || toks[k - 1].is_punct(':')
+                            && k >= 2
+                            && is(
+                                k - 2,
+                                &[
+                                    "ved",
+                                    "init",
+                                    "initialer",
+                                    "sagsbehandler",
+                                    "udarbejdet",
+                                    "notat",
+                                    "referent",
+                                    "skrevet",
+                                    "journalført",
+                                ],
+                            )
+                        // "Vores ref.: JGR"
+                        || toks[k - 1].is_punct(':')
+                            && k >= 3
+                            && toks[k - 2].is_punct('.')
+                            && is(k - 3, &["ref", "init"])
+                        // a signature line of its own closing a note ("\n\nLS")
+                        || t.newline_before && {
+                            let rest = &s[t.end..];
+                            let line_end = rest.find('\n').unwrap_or(rest.len());
+                            rest[..line_end].trim().is_empty()
+                                && (rest[line_end..].trim().is_empty()
+                                    || rest[line_end..].starts_with("\n\n"))
+                                && s[..t.start].ends_with("\n\n")
+                                && !matches!(
+                                    t.text(s),
+                                    "OK" | "NB" | "PS" | "EU" | "DK" | "SFO" | "PPR" | "CPR" | "AKT"
+                                )
+                        });
+                if initials {
+                    out.push(NameCand {
+                        start: t.start,
+                        end: t.end,
+                        keys: Vec::new(),
+                        words: 1,
+                        confidence: 0.75,
+                        reason: "staff initials as a signature",
+                        org: false,
                     });
-            if initials {
-                out.push(NameCand {
-                    start: t.start,
-                    end: t.end,
-                    keys: Vec::new(),
-                    words: 1,
-                    confidence: 0.75,
-                    reason: "staff initials as a signature",
-                    org: false,
-                });
-                continue;
-            }
-            if after_at || standalone_handle || (after_user_word() || after_label()) && handle() {
-                // ("@" is not part of the name: "@Kenneth", "@TorbenJ")
-                let start = t.start;
-                let mut e = t.end;
-                while e < b.len()
-                    && (b[e].is_ascii_alphanumeric()
-                        || matches!(b[e], b'_' | b'-' | b'.')
-                        || b[e] >= 0x80 && s[e..].chars().next().is_some_and(char::is_alphanumeric))
+                    continue;
+                }
+                if after_at || standalone_handle || (after_user_word() || after_label()) && handle()
                 {
-                    e += s[e..].chars().next().map_or(1, char::len_utf8);
+                    // ("@" is not part of the name: "@Kenneth", "@TorbenJ")
+                    let start = t.start;
+                    let mut e = t.end;
+                    while e < b.len()
+                        && (b[e].is_ascii_alphanumeric()
+                            || matches!(b[e], b'_' | b'-' | b'.')
+                            || b[e] >= 0x80
+                                && s[e..].chars().next().is_some_and(char::is_alphanumeric))
+                    {
+                        e += s[e..].chars().next().map_or(1, char::len_utf8);
+                    }
+                    while e > t.end && matches!(b[e - 1], b'.' | b'-') {
+                        e -= 1;
+                    }
+                    out.push(NameCand {
+                        start,
+                        end: e,
+                        keys: Vec::new(),
+                        words: 1,
+                        confidence: 0.85,
+                        reason: "user name",
+                        org: false,
+                    });
+                    continue;
                 }
-                while e > t.end && matches!(b[e - 1], b'.' | b'-') {
-                    e -= 1;
-                }
-                out.push(NameCand {
-                    start,
-                    end: e,
-                    keys: Vec::new(),
-                    words: 1,
-                    confidence: 0.85,
-                    reason: "user name",
-                    org: false,
-                });
-                continue;
             }
             // a common first name in lower case, beside a word that says so
             // (a line of a chat may open in lower case: "freja kan ikke")

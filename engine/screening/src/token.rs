@@ -38,11 +38,13 @@ impl Tok {
     pub fn text<'a>(&self, s: &'a str) -> &'a str {
         &s[self.start..self.end]
     }
+    #[inline]
     pub fn is_word(&self) -> bool {
-        self.kind == TokKind::Word
+        matches!(self.kind, TokKind::Word)
     }
+    #[inline]
     pub fn is_punct(&self, c: char) -> bool {
-        self.kind == TokKind::Punct(c)
+        matches!(self.kind, TokKind::Punct(x) if x == c)
     }
 }
 
