@@ -150,7 +150,10 @@ impl Party {
         for w in &words {
             for p in std::iter::once(w.as_str()).chain(w.split('-')) {
                 tokens.insert(p.to_string());
-                tokens.insert(format!("{p}s"));
+                let mut genitive = String::with_capacity(p.len() + 1);
+                genitive.push_str(p);
+                genitive.push('s');
+                tokens.insert(genitive);
                 // e-mail addresses spell æ, ø, å in ASCII ("hoejgaard@",
                 // "hojgaard@"): those forms are the party's too
                 if !p.is_ascii() {
@@ -352,10 +355,10 @@ impl Party {
                 .first
                 .as_deref()
                 .is_some_and(|f| self.last.is_some() && (keys[0] == f))
-            && self
-                .last
-                .as_deref()
-                .is_some_and(|l| keys.last().is_some_and(|k| k == l || format!("{k}s") == l))
+            && self.last.as_deref().is_some_and(|l| {
+                keys.last()
+                    .is_some_and(|k| k == l || l.strip_suffix('s') == Some(k.as_str()))
+            })
     }
 }
 

@@ -105,8 +105,9 @@ impl NameFinder<'_> {
         if flags & FUNCTION != 0 {
             return (Class::Function, full.len());
         }
-        let known = |k: &str| -> Option<Class> {
-            if self.rules.flags(k) & (NAME_WORD | TOWN) != 0 {
+        // (the flags of `full` are known already: `k_flags`)
+        let known = |k: &str, k_flags: u8| -> Option<Class> {
+            if k_flags & (NAME_WORD | TOWN) != 0 {
                 return Some(Class::Weak);
             }
             self.lex.name(k).map(|info| {
@@ -117,7 +118,7 @@ impl NameFinder<'_> {
                 }
             })
         };
-        if let Some(c) = known(full) {
+        if let Some(c) = known(full, flags) {
             return (c, full.len());
         }
         // without a genitive ending: "Peters", "Lars'", "Anna's"
@@ -133,7 +134,7 @@ impl NameFinder<'_> {
                 }
             });
         if let Some(st) = stripped {
-            if let Some(c) = known(st) {
+            if let Some(c) = known(st, self.rules.flags(st)) {
                 return (c, st.len());
             }
         }
@@ -201,7 +202,7 @@ impl NameFinder<'_> {
             loop {
                 let tj = toks[j];
                 let w = tj.text(s);
-                let single = w.chars().count() == 1;
+                let single = one_char(w);
                 // "Erik Sv. Bjerregaard", "Hans Chr. Madsen": an abbreviated
                 // given name between names
                 let abbrev = !run.is_empty()
@@ -229,12 +230,12 @@ impl NameFinder<'_> {
                     // "Hansen-familien": the name ends before a lower-case part
                     let name_len = lower_part_at(w).unwrap_or(w.len());
                     let w = &w[..name_len];
-                    if w.chars().count() < 2 {
+                    if w.is_empty() || one_char(w) {
                         break; // "P-nummer"
                     }
                     // "AM-bidrag": the capitals of the cut word count
                     let caps = if name_len < tj.end - tj.start {
-                        w.chars().count() >= 2
+                        !(w.is_empty() || one_char(w))
                             && w.chars().all(|c| !c.is_alphabetic() || c.is_uppercase())
                     } else {
                         tj.all_caps
@@ -1008,6 +1009,13 @@ fn org_cand(start: usize, end: usize) -> NameCand {
     not_person(start, end, "institution or company name", true)
 }
 
+/// Whether a word is one character (without counting the characters of
+/// a longer one).
+#[inline]
+fn one_char(w: &str) -> bool {
+    w.len() == 1 || (w.len() <= 4 && w.chars().nth(1).is_none() && !w.is_empty())
+}
+
 /// The lower-case key of a run word.
 fn key_of<'a>(arena: &'a str, r: &RunTok) -> &'a str {
     &arena[r.key.0 as usize..r.key.1 as usize]
@@ -1016,6 +1024,9 @@ fn key_of<'a>(arena: &'a str, r: &RunTok) -> &'a str {
 /// Byte offset of the hyphen before the first lower-case part of a
 /// hyphenated word ("Hansen-familien" -> 6), if any.
 fn lower_part_at(w: &str) -> Option<usize> {
+    if !w.as_bytes().contains(&b'-') {
+        return None;
+    }
     let mut off = 0;
     for (i, part) in w.split('-').enumerate() {
         if i > 0 && part.chars().next().is_some_and(char::is_lowercase) {
