@@ -100,7 +100,7 @@ pub fn street_first_word(s: &str, out: &mut String) {
 /// Pushes the lower case of one character: ASCII and Latin-1 (æ, ø, å, é,
 /// ü ...) without the general Unicode tables, which cost more than the
 /// rest of a word's lookup.
-#[inline]
+#[inline(always)]
 fn push_lower(c: char, out: &mut String) {
     match c {
         'A'..='Z' => out.push(c.to_ascii_lowercase()),
@@ -394,6 +394,37 @@ mod tests {
         let e = Lexicon::load(&dir).unwrap_err().to_string();
         assert!(e.contains("surnames.jsonl") && e.contains("line 2"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn lower_into_is_unicode_lower_case() {
+        let mut o = String::new();
+        for w in [
+            "",
+            "ABC",
+            "Ærø",
+            "ÆØÅ×÷ÞßÿÀ",
+            "İstanbul",
+            "ΣΑΣ",
+            "Anne-Marie's",
+            "æble\u{1F37A}X",
+        ] {
+            lower_into(w, &mut o);
+            let want: String = w
+                .chars()
+                .map(|c| {
+                    let mut t = String::new();
+                    push_lower(c, &mut t);
+                    t
+                })
+                .collect();
+            assert_eq!(o, want, "{w}");
+        }
+        for cp in 0xC0u32..=0xFF {
+            let c = char::from_u32(cp).unwrap();
+            lower_into(&c.to_string(), &mut o);
+            assert_eq!(o, c.to_lowercase().to_string(), "{c}");
+        }
     }
 
     #[test]
