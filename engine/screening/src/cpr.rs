@@ -544,6 +544,76 @@ static NUMBER_WORD_STARTS: [u32; 256] = {
     t
 };
 
+/// The words `marc_model::number_word` reads, in lower case (of the
+/// compounds "fireogtredive" only the part before "og" with it: their first
+/// three letters are what [`NUMBER_WORD_THIRD`] needs; "én" and "ét" are let
+/// through by their first byte).
+const NUMBER_WORDS: &[&str] = &[
+    "nul",
+    "en",
+    "to",
+    "tre",
+    "fire",
+    "fem",
+    "seks",
+    "syv",
+    "otte",
+    "ni",
+    "ti",
+    "elleve",
+    "tolv",
+    "tretten",
+    "fjorten",
+    "femten",
+    "seksten",
+    "sytten",
+    "atten",
+    "nitten",
+    "tyve",
+    "tredive",
+    "fyrre",
+    "halvtreds",
+    "tres",
+    "halvfjerds",
+    "firs",
+    "halvfems",
+    "et",
+    "een",
+    "fyrretyve",
+    "halvtredsindstyve",
+    "tresindstyve",
+    "halvfjerdsindstyve",
+    "firsindstyve",
+    "halvfemsindstyve",
+    "tredve",
+    "enog",
+    "etog",
+    "toog",
+    "treog",
+    "fireog",
+    "femog",
+    "seksog",
+    "syvog",
+    "otteog",
+    "niog",
+];
+
+/// For each first two letters of a number word (`a`..`z` twice), its
+/// possible third letters (bit `letter - 'a'`; bit 26: the word ends
+/// there): "han", "har", "til", "at" and "selv" stop here, before the
+/// lower-casing and list lookups of `number_word`.
+static NUMBER_WORD_THIRD: [u32; 26 * 26] = {
+    let mut t = [0u32; 26 * 26];
+    let mut i = 0;
+    while i < NUMBER_WORDS.len() {
+        let w = NUMBER_WORDS[i].as_bytes();
+        let bit = if w.len() == 2 { 26 } else { w[2] - b'a' };
+        t[(w[0] - b'a') as usize * 26 + (w[1] - b'a') as usize] |= 1 << bit;
+        i += 1;
+    }
+    t
+};
+
 /// The digits a word spells ("nul", "fireogtredive", "nul-et-nul"), if it
 /// is made of Danish number words.
 fn word_digits(w: &str) -> Option<Digits> {
@@ -559,6 +629,21 @@ fn word_digits(w: &str) -> Option<Digits> {
         || b[0] == 0xc3 && (b[1] == 0xa9 || b[1] == 0x89);
     if !starts {
         return None;
+    }
+    // then the third letter, for words opening with two ASCII letters
+    // (`x` and `y` are lower-case letters when the table let them through)
+    if b[0] != 0xc3 {
+        let third = match b.get(2) {
+            None | Some(b'-') => 26,
+            Some(&z) if z >= 0x80 => 27, // (not decided here)
+            Some(&z) if (z | 0x20).is_ascii_lowercase() => (z | 0x20) - b'a',
+            Some(_) => return None,
+        };
+        if third < 27
+            && NUMBER_WORD_THIRD[(x - b'a') as usize * 26 + (y - b'a') as usize] >> third & 1 == 0
+        {
+            return None;
+        }
     }
     let mut d = Digits::default();
     for part in w.split('-') {
@@ -689,6 +774,82 @@ pub fn digits_of(s: &str) -> Option<[u8; 10]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `word_digits` before the third-letter table (the reference).
+    fn word_digits_reference(w: &str) -> Option<Digits> {
+        let b = w.as_bytes();
+        if b.len() < 2 || b.len() > 40 {
+            return None;
+        }
+        let (x, y) = (b[0] | 0x20, b[1] | 0x20);
+        let starts = (0x60..0x80).contains(&y)
+            && NUMBER_WORD_STARTS[x as usize] >> (y - 0x60) & 1 != 0
+            || b[0] == 0xc3 && (b[1] == 0xa9 || b[1] == 0x89);
+        if !starts {
+            return None;
+        }
+        let mut d = Digits::default();
+        for part in w.split('-') {
+            let x = marc_model::number_word(part)?;
+            if x >= 10 && !d.push(x / 10) || !d.push(x % 10) {
+                return None;
+            }
+        }
+        Some(d)
+    }
+
+    #[test]
+    fn number_word_third_letters_lose_no_number_word() {
+        let ones = [
+            "en", "et", "to", "tre", "fire", "fem", "seks", "syv", "otte", "ni",
+        ];
+        let tens = [
+            "tyve",
+            "tredive",
+            "fyrre",
+            "halvtreds",
+            "tres",
+            "halvfjerds",
+            "firs",
+            "halvfems",
+        ];
+        let mut words: Vec<String> = NUMBER_WORDS.iter().map(|w| w.to_string()).collect();
+        for o in ones {
+            for t in tens {
+                words.push(format!("{o}og{t}"));
+            }
+        }
+        words.extend(
+            ["én", "ét", "Én", "ÉT", "nul-et-nul", "to-tre", "en-", "ti-"].map(String::from),
+        );
+        let mut all = Vec::new();
+        for w in &words {
+            all.push(w.clone());
+            all.push(w.to_uppercase());
+            let mut c = w.chars();
+            if let Some(f) = c.next() {
+                all.push(f.to_uppercase().chain(c).collect());
+            }
+        }
+        // and words made of their letters
+        let letters: Vec<char> = "aeilnorstvyfhkdgjæøé-'\u{212A}".chars().collect();
+        let mut r = crate::corpus::Rng::new(7);
+        for _ in 0..200_000 {
+            let n = 2 + r.below(10);
+            all.push((0..n).map(|_| letters[r.below(letters.len())]).collect());
+        }
+        let mut numbers = 0;
+        for w in &all {
+            let (a, b) = (word_digits(w), word_digits_reference(w));
+            assert_eq!(
+                a.map(|d| d.as_slice().to_vec()),
+                b.map(|d| d.as_slice().to_vec()),
+                "{w}"
+            );
+            numbers += a.is_some() as usize;
+        }
+        assert!(numbers > 400, "{numbers}");
+    }
 
     fn found(s: &str) -> Vec<&str> {
         scan(s)
