@@ -1273,8 +1273,15 @@ impl Screener {
         }
         let mut add = Vec::new();
         let mut low_buf = String::new();
+        let bytes = s.as_bytes();
         for t in toks {
             if !t.is_word() || t.cap || t.end - t.start < 3 {
+                continue;
+            }
+            // (a word whose first byte is ASCII keeps it when folded: most
+            // words stop at this byte)
+            let b0 = bytes[t.start];
+            if b0 < 0x80 && !first_bytes[b0 as usize] {
                 continue;
             }
             let w = t.text(s);
