@@ -58,7 +58,14 @@ fn common_first_bit(w: &[u8]) -> usize {
         return 0;
     };
     let b = w.get(1).copied().unwrap_or(0);
-    let x = a as u32 | (b as u32) << 8 | (z as u32) << 16 | (w.len() as u32 & 0xFF) << 24;
+    common_first_bit_of([a, b, z], w.len())
+}
+
+/// [`common_first_bit`] from a word's first two and last byte (0 for a
+/// missing second) and its length.
+#[inline]
+fn common_first_bit_of([a, b, z]: [u8; 3], len: usize) -> usize {
+    let x = a as u32 | (b as u32) << 8 | (z as u32) << 16 | (len as u32 & 0xFF) << 24;
     (x.wrapping_mul(0x9E37_79B1) >> 16) as usize
 }
 
@@ -251,6 +258,26 @@ impl Lexicon {
             }
         }
         self.common_first.contains(lower)
+    }
+
+    /// For an ASCII word: whether its lower case may be one of the most
+    /// common first names (`false`: it is not; the Bloom filter of
+    /// [`Lexicon::is_common_first`] on the lower case of the bytes it reads).
+    pub(crate) fn may_be_common_first_ascii(&self, w: &[u8]) -> bool {
+        let (Some(&a), Some(&z)) = (w.first(), w.last()) else {
+            return true;
+        };
+        let b = w.get(1).copied().unwrap_or(0);
+        let low = [
+            a.to_ascii_lowercase(),
+            b.to_ascii_lowercase(),
+            z.to_ascii_lowercase(),
+        ];
+        let i = common_first_bit_of(low, w.len());
+        match self.common_first_bits.get(i / 64) {
+            Some(&word) => word >> (i % 64) & 1 != 0,
+            None => true,
+        }
     }
 
     /// Whether some street key starts with this word (see

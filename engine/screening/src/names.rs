@@ -1294,6 +1294,13 @@ impl NameFinder<'_> {
             if !t.is_word() || t.cap || t.end - t.start < 3 || t.end - t.start > 12 {
                 continue;
             }
+            // (an ASCII word whose lower case the common first names' Bloom
+            // filter rules out stops here, before any copy or hashing)
+            if b[t.start..t.end].is_ascii()
+                && !self.lex.may_be_common_first_ascii(&b[t.start..t.end])
+            {
+                continue;
+            }
             // (a word without capitals is its own lower case: no copy)
             let w = t.text(s);
             let as_is = w.bytes().all(|c| !c.is_ascii_uppercase())
