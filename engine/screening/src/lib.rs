@@ -1044,8 +1044,22 @@ impl Screener {
             }
         }
         if !people.is_empty() {
+            // (the byte lengths of the people's words: an ASCII word keeps
+            // its length in lower case, and is a person's word only with
+            // that length, or one less without a genitive ending)
+            let mut lens = 0u64;
+            for k in people {
+                lens |= 1 << k.len().min(63);
+            }
             let mut buf = String::new();
             for &(a, b) in &d.loose {
+                let n = b - a;
+                if (1..63).contains(&n)
+                    && lens >> (n - 1) & 0b11 == 0
+                    && s.as_bytes()[a..b].is_ascii()
+                {
+                    continue;
+                }
                 lexicon::lower_into(&s[a..b], &mut buf);
                 let full = buf.as_str();
                 // (towns are never taken for a person's name named
