@@ -337,28 +337,34 @@ impl Party {
             return true;
         }
         // "Jensen-familien": judge the parts of a hyphenated word, not
-        // counting ordinary words
-        let keys: Vec<String> = keys
+        // counting ordinary words (walked without copying the keys)
+        let mut kept = keys
             .iter()
-            .filter(|k| !rules.is_function(k) && (!k.contains('-') || self.has_token(k)))
-            .cloned()
-            .collect();
-        if keys.is_empty() {
+            .filter(|k| !rules.is_function(k) && (!k.contains('-') || self.has_token(k)));
+        let Some(first) = kept.next() else {
             return false;
+        };
+        let mut n = 1;
+        let mut last = first;
+        let mut all = self.has_token(first);
+        for k in kept {
+            n += 1;
+            last = k;
+            all = all && self.has_token(k);
         }
-        if keys.iter().all(|k| self.has_token(k)) {
+        if all {
             return true;
         }
         // "Anna Marie Jensen" for a subject registered as "Anna Jensen"
-        keys.len() >= 2
+        n >= 2
             && self
                 .first
                 .as_deref()
-                .is_some_and(|f| self.last.is_some() && (keys[0] == f))
-            && self.last.as_deref().is_some_and(|l| {
-                keys.last()
-                    .is_some_and(|k| k == l || l.strip_suffix('s') == Some(k.as_str()))
-            })
+                .is_some_and(|f| self.last.is_some() && (first == f))
+            && self
+                .last
+                .as_deref()
+                .is_some_and(|l| last == l || l.strip_suffix('s') == Some(last.as_str()))
     }
 }
 
