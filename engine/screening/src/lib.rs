@@ -508,6 +508,17 @@ impl SpanSet {
         let i = self.starts.partition_point(|&s| s < x.1);
         i > 0 && self.max_end[i - 1] > x.0
     }
+
+    /// As [`SpanSet::overlaps`], for spans asked in order of their ends:
+    /// `at` (0 at first) carries the count of starts before the last end
+    /// asked, so the spans are walked once instead of searched each time.
+    #[inline]
+    pub(crate) fn overlaps_in_order(&self, x: (usize, usize), at: &mut usize) -> bool {
+        while *at < self.starts.len() && self.starts[*at] < x.1 {
+            *at += 1;
+        }
+        *at > 0 && self.max_end[*at - 1] > x.0
+    }
 }
 
 fn priority(k: MarkKind) -> u8 {
@@ -1017,11 +1028,14 @@ impl Screener {
                 .map(|c| (c.start, c.end))
                 .collect(),
         );
-        let loose = toks
-            .iter()
-            .filter(|t| names::is_cap_word(t) && !named.overlaps((t.start, t.end)))
-            .map(|t| (t.start, t.end))
-            .collect();
+        // (token ends only grow: the spans are walked once)
+        let mut at = 0;
+        let mut loose = Vec::new();
+        for t in toks.iter() {
+            if names::is_cap_word(t) && !named.overlaps_in_order((t.start, t.end), &mut at) {
+                loose.push((t.start, t.end));
+            }
+        }
         Doc {
             marks,
             protected,
@@ -1236,6 +1250,8 @@ fn citizen_words(s: &str, toks: &[Tok]) -> Vec<(usize, usize, Owner)> {
     toks.iter()
         .filter(|t| {
             t.is_word()
+                // (6 to 10 bytes: "borger" .. "ansøgeren")
+                && (6..=10).contains(&(t.end - t.start))
                 && matches!(s.as_bytes()[t.start], b'b' | b'B' | b'a' | b'A')
                 && matches!(
                     t.text(s),
@@ -1847,6 +1863,28 @@ mod tests {
         // one line without breaks is cut at spaces, and still screened whole
         let line = DENSE.replace('\n', " ").repeat(reps);
         assert!(sc.screen(&line, &[subject()]).len() >= unit.len() * reps * 9 / 10);
+    }
+
+    #[test]
+    fn spans_asked_in_order_as_searched() {
+        let mut r = crate::corpus::Rng::new(3);
+        for _ in 0..200 {
+            let spans: Vec<(usize, usize)> = (0..r.below(12))
+                .map(|_| {
+                    let a = r.below(100);
+                    (a, a + 1 + r.below(15))
+                })
+                .collect();
+            let set = SpanSet::new(spans);
+            let mut at = 0;
+            let mut x = 0;
+            while x < 120 {
+                let y = (x + 1 + r.below(6), x + r.below(3));
+                let q = (y.1, y.0);
+                assert_eq!(set.overlaps_in_order(q, &mut at), set.overlaps(q), "{q:?}");
+                x = q.1;
+            }
+        }
     }
 
     #[test]
