@@ -633,17 +633,36 @@ impl Screener {
     /// Screens a document one window at a time; marks, names and protected
     /// spans are kept from the window whose range they start in.
     fn first_pass(&self, s: &str, parties: &[Party], extra: Option<&WordMatcher>) -> Doc {
-        let mut toks = Vec::new();
+        // (the token buffer is kept by the thread from document to
+        // document: a document's tokens take about six times its bytes,
+        // at most a window's, and allocating them anew was a tenth of the
+        // cost of a short document)
+        thread_local! {
+            static TOKS: std::cell::RefCell<Vec<Tok>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        TOKS.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut toks) => self.first_pass_with(s, parties, extra, &mut toks),
+            Err(_) => self.first_pass_with(s, parties, extra, &mut Vec::new()),
+        })
+    }
+
+    fn first_pass_with(
+        &self,
+        s: &str,
+        parties: &[Party],
+        extra: Option<&WordMatcher>,
+        toks: &mut Vec<Tok>,
+    ) -> Doc {
         let ws = windows(s);
         // one window (most documents): its findings are the document's
         if ws.len() == 1 && ws[0] == (0, s.len()) {
-            return self.window(s, parties, extra, &mut toks);
+            return self.window(s, parties, extra, toks);
         }
         let mut doc = Doc::default();
         for (from, to) in ws {
             let (ws, we) = with_margin(s, (from, to));
             let keep = |start: usize| (from..to).contains(&(ws + start));
-            let w = self.window(&s[ws..we], parties, extra, &mut toks);
+            let w = self.window(&s[ws..we], parties, extra, toks);
             let shift = |(a, b): (usize, usize)| (a + ws, b + ws);
             doc.marks
                 .extend(w.marks.into_iter().filter(|m| keep(m.start)).map(|mut m| {
