@@ -694,8 +694,8 @@ impl Screener {
     ) -> Doc {
         token::tokenize(s, toks);
         let toks: &mut [Tok] = toks;
-        let mut marks = Vec::new();
-        let mut protected = Vec::new();
+        let mut marks = Vec::with_capacity(16);
+        let mut protected = Vec::with_capacity(16);
         let contacts = contact::scan(s);
         let accounts = SpanSet::new(
             contacts
@@ -737,7 +737,7 @@ impl Screener {
         // as a name (accents aside) is that person, for review
         self.lower_case_names(s, toks, &mut found);
         // who each span belongs to, for the addresses and contact details after them
-        let mut owners: Vec<(usize, usize, Owner)> = Vec::new();
+        let mut owners: Vec<(usize, usize, Owner)> = Vec::with_capacity(found.len());
         let mut names = Vec::with_capacity(found.len());
         for c in found {
             if parties.iter().any(|p| p.owns_name(&c.keys, &self.rules)) {
@@ -1049,7 +1049,7 @@ impl Screener {
         );
         // (token ends only grow: the spans are walked once)
         let mut at = 0;
-        let mut loose = Vec::new();
+        let mut loose = Vec::with_capacity(toks.len() / 8);
         for t in toks.iter() {
             if names::is_cap_word(t) && !named.overlaps_in_order((t.start, t.end), &mut at) {
                 loose.push((t.start, t.end));

@@ -180,10 +180,10 @@ impl NameFinder<'_> {
     /// `blocked` are spans already taken (addresses): no name runs into one.
     pub fn find(&self, s: &str, toks: &[Tok], blocked: &crate::SpanSet) -> Vec<NameCand> {
         let inside = |t: &Tok| blocked.overlaps((t.start, t.end));
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(toks.len() / 16);
         let mut buf = String::new();
-        let mut arena = String::new();
-        let mut run: Vec<RunTok> = Vec::new();
+        let mut arena = String::with_capacity(64);
+        let mut run: Vec<RunTok> = Vec::with_capacity(8);
         let mut k = 0;
         while k < toks.len() {
             let t = toks[k];
