@@ -610,14 +610,25 @@ impl Screener {
             .iter()
             .map(|t| self.first_pass(t, &parties, extra))
             .collect();
+        // (the marks and protected spans go to the second pass; the names
+        // stay in `docs`, and the people's words are borrowed from them)
+        let found: Vec<(Vec<Mark>, Vec<(usize, usize)>)> = docs
+            .iter_mut()
+            .map(|d| {
+                (
+                    std::mem::take(&mut d.marks),
+                    std::mem::take(&mut d.protected),
+                )
+            })
+            .collect();
         // people named in full anywhere in the request
-        let mut people: FxHashSet<String> = FxHashSet::default();
+        let mut people: FxHashSet<&str> = FxHashSet::default();
         for d in &docs {
             for c in &d.names {
                 if c.words >= 2 && c.confidence >= 0.7 {
                     for k in &c.keys {
                         if !parties.iter().any(|p| p.has_token(k)) && !self.rules.is_function(k) {
-                            people.insert(k.clone());
+                            people.insert(k);
                         }
                     }
                 }
@@ -625,8 +636,11 @@ impl Screener {
         }
         texts
             .iter()
-            .zip(docs.iter_mut())
-            .map(|(t, d)| self.second_pass(t, d, &people, &parties))
+            .zip(&docs)
+            .zip(found)
+            .map(|((t, d), (marks, protected))| {
+                self.second_pass(t, d, marks, protected, &people, &parties)
+            })
             .collect()
     }
 
@@ -1066,15 +1080,19 @@ impl Screener {
     fn second_pass(
         &self,
         s: &str,
-        d: &mut Doc,
-        people: &FxHashSet<String>,
+        d: &Doc,
+        mut marks: Vec<Mark>,
+        protected: Vec<(usize, usize)>,
+        people: &FxHashSet<&str>,
         parties: &[Party],
     ) -> Vec<Mark> {
-        let mut marks = std::mem::take(&mut d.marks);
         for c in &d.names {
             let mut conf = c.confidence;
             let mut reason = c.reason;
-            if conf < 0.7 && !c.keys.is_empty() && c.keys.iter().all(|k| people.contains(k)) {
+            if conf < 0.7
+                && !c.keys.is_empty()
+                && c.keys.iter().all(|k| people.contains(k.as_str()))
+            {
                 conf = 0.8;
                 reason = "name of a person named in full elsewhere in the request";
             }
@@ -1120,7 +1138,7 @@ impl Screener {
                 }
             }
         }
-        let protected = SpanSet::new(std::mem::take(&mut d.protected));
+        let protected = SpanSet::new(protected);
         marks.retain(|m| !protected.overlaps((m.start, m.end)));
         resolve(marks)
     }
