@@ -125,7 +125,7 @@ pub struct Party {
     /// more words: with another surname after them it is the party's
     /// former or maiden name ("Camilla Bak Fjeldsø" for "Camilla Bak Iversen").
     given: Vec<String>,
-    /// Street key and unit ([`address::address_unit`]).
+    /// Street key and unit ([`address::address_key_unit`]).
     address: Option<(String, String)>,
     /// Given from [`PartyData`]: phone keys ([`phone_key`]), lower-case
     /// e-mail addresses, account digits, address keys, former names.
@@ -195,8 +195,7 @@ impl Party {
             } else {
                 Vec::new()
             },
-            address: address::address_key(&s.address)
-                .map(|k| (k, address::address_unit(&s.address))),
+            address: address::address_key_unit(&s.address),
             ..Party::default()
         }
     }
@@ -225,7 +224,7 @@ impl Party {
         p.addresses = d
             .addresses
             .iter()
-            .filter_map(|a| address::address_key(a).map(|k| (k, address::address_unit(a))))
+            .filter_map(|a| address::address_key_unit(a))
             .collect();
         p.former = d
             .names
