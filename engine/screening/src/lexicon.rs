@@ -260,9 +260,10 @@ impl Lexicon {
         self.common_first.contains(lower)
     }
 
-    /// For an ASCII word: whether its lower case may be one of the most
-    /// common first names (`false`: it is not; the Bloom filter of
-    /// [`Lexicon::is_common_first`] on the lower case of the bytes it reads).
+    /// For a word whose lower case changes at most its ASCII letters:
+    /// whether its lower case may be one of the most common first names
+    /// (`false`: it is not; the Bloom filter of [`Lexicon::is_common_first`]
+    /// on the ASCII lower case of the bytes it reads).
     pub(crate) fn may_be_common_first_ascii(&self, w: &[u8]) -> bool {
         let (Some(&a), Some(&z)) = (w.first(), w.last()) else {
             return true;

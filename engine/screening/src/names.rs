@@ -1294,11 +1294,12 @@ impl NameFinder<'_> {
             if !t.is_word() || t.cap || t.end - t.start < 3 || t.end - t.start > 12 {
                 continue;
             }
-            // (an ASCII word whose lower case the common first names' Bloom
-            // filter rules out stops here, before any copy or hashing)
-            if b[t.start..t.end].is_ascii()
-                && !self.lex.may_be_common_first_ascii(&b[t.start..t.end])
-            {
+            // (a word whose lower case changes at most its ASCII letters —
+            // an ASCII word, or one with no capital — and that the common
+            // first names' Bloom filter rules out stops here, before any
+            // copy or hashing)
+            let wb = &b[t.start..t.end];
+            if (wb.is_ascii() || no_capital(wb)) && !self.lex.may_be_common_first_ascii(wb) {
                 continue;
             }
             // (a word without capitals is its own lower case: no copy)
@@ -1336,6 +1337,25 @@ impl NameFinder<'_> {
         }
         out
     }
+}
+
+/// Whether a word surely has no capital: ASCII letters in lower case and
+/// Latin-1 letters from U+00DF on (`false` for anything else, capital or not).
+fn no_capital(w: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&c) = w.get(i) {
+        if c < 0x80 {
+            if c.is_ascii_uppercase() {
+                return false;
+            }
+            i += 1;
+        } else if c == 0xC3 && w.get(i + 1).is_some_and(|&d| d >= 0x9F) {
+            i += 2;
+        } else {
+            return false;
+        }
+    }
+    true
 }
 
 /// Whether the word at token `k` starts a user handle: letters joined to
@@ -1629,4 +1649,42 @@ fn glued_to_digit(s: &str, t: &Tok) -> bool {
 /// Whether a token is a capitalised word (for the request-level pass).
 pub fn is_cap_word(t: &Tok) -> bool {
     t.kind == TokKind::Word && t.cap
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_capital_only_when_none() {
+        for w in [
+            "freja",
+            "søren",
+            "åse",
+            "ærø",
+            "Åse",
+            "sØren",
+            "abC",
+            "straße",
+            "ÿ",
+            "÷x",
+            "über",
+            "Über",
+            "émile",
+            "Émile",
+            "ı",
+            "ǆ",
+            "mette\u{1F37A}",
+            "",
+            "a-b",
+            "x'y",
+        ] {
+            if no_capital(w.as_bytes()) {
+                assert!(!w.chars().any(char::is_uppercase), "{w}");
+                assert_eq!(w.to_lowercase(), w, "{w}");
+            }
+        }
+        assert!(no_capital("søren".as_bytes()) && no_capital("straße".as_bytes()));
+        assert!(!no_capital("sØren".as_bytes()) && !no_capital("ǆ".as_bytes()));
+    }
 }
