@@ -174,11 +174,14 @@ fn context_before(s: &str, start: usize, max: usize) -> String {
     while from > 0 && !s.is_char_boundary(from) {
         from -= 1;
     }
-    let t = s[from..start].to_lowercase();
-    t.trim_end_matches(|c: char| {
-        c.is_whitespace() || matches!(c, ':' | '#' | '.' | '-' | '(' | ',')
-    })
-    .to_string()
+    // (trimmed before lower-casing, so one string is made: no letter
+    // lower-cases to whitespace or one of these marks, they lower-case to
+    // themselves, and none is a cased letter for a final sigma)
+    s[from..start]
+        .trim_end_matches(|c: char| {
+            c.is_whitespace() || matches!(c, ':' | '#' | '.' | '-' | '(' | ',')
+        })
+        .to_lowercase()
 }
 
 fn ends_with_word(ctx: &str, w: &str) -> bool {
