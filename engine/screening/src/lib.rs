@@ -509,14 +509,19 @@ impl SpanSet {
     }
 
     /// As [`SpanSet::overlaps`], for spans asked in order of their ends:
-    /// `at` (0 at first) carries the count of starts before the last end
-    /// asked, so the spans are walked once instead of searched each time.
+    /// `at` ((0, 0) at first) carries the count of starts before the last
+    /// end asked and that end, so the spans are walked once instead of
+    /// searched each time (a span asked out of order is searched).
     #[inline]
-    pub(crate) fn overlaps_in_order(&self, x: (usize, usize), at: &mut usize) -> bool {
-        while *at < self.starts.len() && self.starts[*at] < x.1 {
-            *at += 1;
+    pub(crate) fn overlaps_in_order(&self, x: (usize, usize), at: &mut (usize, usize)) -> bool {
+        if x.1 < at.1 {
+            return self.overlaps(x);
         }
-        *at > 0 && self.max_end[*at - 1] > x.0
+        at.1 = x.1;
+        while at.0 < self.starts.len() && self.starts[at.0] < x.1 {
+            at.0 += 1;
+        }
+        at.0 > 0 && self.max_end[at.0 - 1] > x.0
     }
 }
 
@@ -1061,7 +1066,7 @@ impl Screener {
                 .collect(),
         );
         // (token ends only grow: the spans are walked once)
-        let mut at = 0;
+        let mut at = (0, 0);
         let mut loose = Vec::with_capacity(toks.len() / 8);
         for t in toks.iter() {
             if names::is_cap_word(t) && !named.overlaps_in_order((t.start, t.end), &mut at) {
@@ -1912,12 +1917,23 @@ mod tests {
                 })
                 .collect();
             let set = SpanSet::new(spans);
-            let mut at = 0;
+            let mut at = (0, 0);
             let mut x = 0;
             while x < 120 {
                 let y = (x + 1 + r.below(6), x + r.below(3));
                 let q = (y.1, y.0);
                 assert_eq!(set.overlaps_in_order(q, &mut at), set.overlaps(q), "{q:?}");
+                // now and then one out of order
+                let back = (
+                    q.0.saturating_sub(r.below(20)),
+                    q.1.saturating_sub(r.below(20)),
+                );
+                let back = (back.0.min(back.1), back.1);
+                assert_eq!(
+                    set.overlaps_in_order(back, &mut at),
+                    set.overlaps(back),
+                    "{back:?}"
+                );
                 x = q.1;
             }
         }

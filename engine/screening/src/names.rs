@@ -179,7 +179,9 @@ impl NameFinder<'_> {
     /// Finds name candidates in one tokenized text.
     /// `blocked` are spans already taken (addresses): no name runs into one.
     pub fn find(&self, s: &str, toks: &[Tok], blocked: &crate::SpanSet) -> Vec<NameCand> {
-        let inside = |t: &Tok| blocked.overlaps((t.start, t.end));
+        // (asked in token order: the blocked spans are walked once)
+        let mut at = (0, 0);
+        let mut inside = |t: &Tok| blocked.overlaps_in_order((t.start, t.end), &mut at);
         let mut out = Vec::with_capacity(toks.len() / 16);
         let mut buf = String::new();
         let mut arena = String::with_capacity(64);
