@@ -418,8 +418,14 @@ impl NameFinder<'_> {
                 }
                 let pt = toks[p];
                 if pt.is_word() {
-                    lower_into(pt.text(s), &mut buf);
-                    let b = buf.as_str();
+                    // (a word with no capital is its own lower case)
+                    let pw = pt.text(s);
+                    let b: &str = if no_capital(pw.as_bytes()) {
+                        pw
+                    } else {
+                        lower_into(pw, &mut buf);
+                        buf.as_str()
+                    };
                     title_before = if matches!(b, "hilsen" | "mvh" | "vh") {
                         // the line after "Med venlig hilsen" is a signature,
                         // but "Venlig hilsen Borgerservice" is a department:

@@ -242,7 +242,9 @@ pub fn tokenize(s: &str, out: &mut Vec<Tok>) {
             newline_before: newline,
             sent_start,
         });
-        space = false;
+        // (one space after a token, the usual case, without a turn of the loop)
+        space = b.get(i) == Some(&b' ');
+        i += space as usize;
         newline = false;
     }
 }
