@@ -472,7 +472,10 @@ pub fn scan_words(s: &str, toks: &[Tok]) -> Vec<CprHit> {
     for t in toks {
         match t.kind {
             TokKind::Word => {
-                if let Some(d) = word_digits(t.text(s)) {
+                // (the cheap tests on the bytes, before the word is sliced)
+                if !may_be_number_word(&s.as_bytes()[t.start..t.end]) {
+                    // (not a number word: ends the run below)
+                } else if let Some(d) = word_digits(t.text(s)) {
                     run.push((t.start, t.end, d));
                     // "nul-ni-nul-to-fem-otte" is six number words
                     words_in_run += t.text(s).split('-').count();
@@ -620,33 +623,8 @@ static NUMBER_WORD_THIRD: [u32; 26 * 26] = {
 /// The digits a word spells ("nul", "fireogtredive", "nul-et-nul"), if it
 /// is made of Danish number words.
 fn word_digits(w: &str) -> Option<Digits> {
-    // cheap test first: the first two letters of every number word
-    let b = w.as_bytes();
-    if b.len() < 2 || b.len() > 40 {
+    if !may_be_number_word(w.as_bytes()) {
         return None;
-    }
-    // (a table of the second letters allowed after each first letter, both
-    // ASCII-lower-cased: one lookup instead of a chain of comparisons)
-    let (x, y) = (b[0] | 0x20, b[1] | 0x20);
-    let starts = (0x60..0x80).contains(&y) && NUMBER_WORD_STARTS[x as usize] >> (y - 0x60) & 1 != 0
-        || b[0] == 0xc3 && (b[1] == 0xa9 || b[1] == 0x89);
-    if !starts {
-        return None;
-    }
-    // then the third letter, for words opening with two ASCII letters
-    // (`x` and `y` are lower-case letters when the table let them through)
-    if b[0] != 0xc3 {
-        let third = match b.get(2) {
-            None | Some(b'-') => 26,
-            Some(&z) if z >= 0x80 => 27, // (not decided here)
-            Some(&z) if (z | 0x20).is_ascii_lowercase() => (z | 0x20) - b'a',
-            Some(_) => return None,
-        };
-        if third < 27
-            && NUMBER_WORD_THIRD[(x - b'a') as usize * 26 + (y - b'a') as usize] >> third & 1 == 0
-        {
-            return None;
-        }
     }
     let mut d = Digits::default();
     for part in w.split('-') {
@@ -656,6 +634,40 @@ fn word_digits(w: &str) -> Option<Digits> {
         }
     }
     Some(d)
+}
+
+/// The cheap tests of [`word_digits`] on a word's bytes: its length and its
+/// first three letters (`false`: no number word).
+#[inline]
+fn may_be_number_word(b: &[u8]) -> bool {
+    // cheap test first: the first two letters of every number word
+    if b.len() < 2 || b.len() > 40 {
+        return false;
+    }
+    // (a table of the second letters allowed after each first letter, both
+    // ASCII-lower-cased: one lookup instead of a chain of comparisons)
+    let (x, y) = (b[0] | 0x20, b[1] | 0x20);
+    let starts = (0x60..0x80).contains(&y) && NUMBER_WORD_STARTS[x as usize] >> (y - 0x60) & 1 != 0
+        || b[0] == 0xc3 && (b[1] == 0xa9 || b[1] == 0x89);
+    if !starts {
+        return false;
+    }
+    // then the third letter, for words opening with two ASCII letters
+    // (`x` and `y` are lower-case letters when the table let them through)
+    if b[0] != 0xc3 {
+        let third = match b.get(2) {
+            None | Some(b'-') => 26,
+            Some(&z) if z >= 0x80 => 27, // (not decided here)
+            Some(&z) if (z | 0x20).is_ascii_lowercase() => (z | 0x20) - b'a',
+            Some(_) => return false,
+        };
+        if third < 27
+            && NUMBER_WORD_THIRD[(x - b'a') as usize * 26 + (y - b'a') as usize] >> third & 1 == 0
+        {
+            return false;
+        }
+    }
+    true
 }
 
 /// Records a CPR number spelled by a run of number words: at least three
