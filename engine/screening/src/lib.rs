@@ -1107,17 +1107,23 @@ impl Screener {
         if !people.is_empty() {
             // (the byte lengths of the people's words: an ASCII word keeps
             // its length in lower case, and is a person's word only with
-            // that length, or one less without a genitive ending)
+            // that length, or one less without a genitive ending; and their
+            // first bytes, which an ASCII word keeps too)
             let mut lens = 0u64;
+            let mut firsts = [false; 256];
             for k in people {
                 lens |= 1 << k.len().min(63);
+                if let Some(&c) = k.as_bytes().first() {
+                    firsts[c as usize] = true;
+                }
             }
             let mut buf = String::new();
             for &(a, b) in &d.loose {
                 let n = b - a;
+                let w = &s.as_bytes()[a..b];
                 if (1..63).contains(&n)
-                    && lens >> (n - 1) & 0b11 == 0
-                    && s.as_bytes()[a..b].is_ascii()
+                    && (lens >> (n - 1) & 0b11 == 0 || !firsts[w[0].to_ascii_lowercase() as usize])
+                    && w.is_ascii()
                 {
                     continue;
                 }
