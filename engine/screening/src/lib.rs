@@ -391,6 +391,9 @@ struct Doc {
     loose: Vec<(usize, usize)>,
 }
 
+/// A document's marks and protected spans, between the two passes.
+type MarksAndSpans = (Vec<Mark>, Vec<(usize, usize)>);
+
 /// Bytes of text screened at a time. Rules look at most a few lines around
 /// a word, so windows cut at line breaks with a margin on each side give
 /// the same marks as the whole text, in memory bounded by the window.
@@ -616,7 +619,7 @@ impl Screener {
             .collect();
         // (the marks and protected spans go to the second pass; the names
         // stay in `docs`, and the people's words are borrowed from them)
-        let found: Vec<(Vec<Mark>, Vec<(usize, usize)>)> = docs
+        let found: Vec<MarksAndSpans> = docs
             .iter_mut()
             .map(|d| {
                 (
