@@ -1,7 +1,7 @@
 //! Addresses: a street (from the list, or a word with a street suffix) and a
 //! house number, then optional letter, floor and side, postcode and town.
 
-use crate::lexicon::{lower_into, street_key, Lexicon};
+use crate::lexicon::{lower_into, street_first_word, street_key, Lexicon};
 use crate::rules::Rules;
 use crate::token::{Tok, TokKind};
 
@@ -13,7 +13,7 @@ pub struct AddrHit {
     /// "street-key number[letter]", to compare with the parties' addresses
     /// and the allow-list.
     pub key: String,
-    /// Floor, side and door ([`address_unit`]).
+    /// Floor, side and door ([`address_key_unit`]).
     pub unit: String,
     pub confidence: f32,
     pub reason: &'static str,
@@ -105,6 +105,25 @@ const UNITS: &[&str] = &[
 pub fn address_key(addr: &str) -> Option<String> {
     let mut toks = Vec::new();
     crate::token::tokenize(addr, &mut toks);
+    key_of_tokens(addr, &toks)
+}
+
+/// [`address_key`] of an address and its unit: the floor, side and door,
+/// normalised ("Møllegade 3, 1. th. i Haderslev" -> "1th", "12B, stuen
+/// tv." -> "sttv"; empty when none is written): two flats of one house are
+/// two addresses. The address is tokenized once.
+pub(crate) fn address_key_unit(addr: &str) -> Option<(String, String)> {
+    let mut toks = Vec::new();
+    crate::token::tokenize(addr, &mut toks);
+    let key = key_of_tokens(addr, &toks)?;
+    let k = toks
+        .iter()
+        .position(|t| t.kind == TokKind::Number && t.start > 0)?;
+    Some((key, unit_after(addr, &toks, k)))
+}
+
+/// [`address_key`] of an address's tokens.
+fn key_of_tokens(addr: &str, toks: &[Tok]) -> Option<String> {
     let k = toks
         .iter()
         .position(|t| t.kind == TokKind::Number && t.start > 0)?;
@@ -123,24 +142,8 @@ pub fn address_key(addr: &str) -> Option<String> {
     Some(key)
 }
 
-/// The floor, side and door of a written address, normalised
-/// ("Møllegade 3, 1. th. i Haderslev" -> "1th", "12B, stuen tv." ->
-/// "sttv"; empty when none is written): two flats of one house are two
-/// addresses.
-pub fn address_unit(addr: &str) -> String {
-    let mut toks = Vec::new();
-    crate::token::tokenize(addr, &mut toks);
-    let Some(k) = toks
-        .iter()
-        .position(|t| t.kind == TokKind::Number && t.start > 0)
-    else {
-        return String::new();
-    };
-    unit_after(addr, &toks, k)
-}
-
 /// The unit of an address whose house number is token `k` and whose last
-/// token is the last of `toks` (see [`address_unit`]).
+/// token is the last of `toks` (see [`address_key_unit`]).
 fn unit_after(addr: &str, toks: &[Tok], k: usize) -> String {
     let mut unit = String::new();
     let mut i = k + 1;
@@ -186,6 +189,7 @@ pub fn same_address(a: (&str, &str), b: (&str, &str)) -> bool {
 pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit> {
     let mut out = Vec::new();
     let mut key = String::new();
+    let mut first = String::new();
     let mut buf = String::new();
     let maxw = lex.max_street_words().min(8);
     let mut k = 1;
@@ -238,9 +242,13 @@ pub fn find(s: &str, toks: &[Tok], lex: &Lexicon, rules: &Rules) -> Vec<AddrHit>
             }
             let first_ok = (t.is_word() && (t.cap || t.all_caps)) || t.kind == TokKind::Number;
             if first_ok {
-                street_key(&s[t.start..street_end], &mut key);
-                if lex.is_street(&key) {
-                    best = Some(m);
+                // (the whole key only when its first word starts a street)
+                street_first_word(&s[t.start..street_end], &mut first);
+                if lex.is_street_first_word(&first) {
+                    street_key(&s[t.start..street_end], &mut key);
+                    if lex.is_street(&key) {
+                        best = Some(m);
+                    }
                 }
             }
             if toks[m].newline_before {

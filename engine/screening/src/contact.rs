@@ -28,7 +28,7 @@ pub(crate) struct ContactHit {
 }
 
 /// Words before a phone number that say it reaches a person.
-const PERSONAL_LINE: &[&str] = &[
+const PERSONAL_LINE: Words = words(&[
     "direkte",
     "dir",
     "mobil",
@@ -36,7 +36,7 @@ const PERSONAL_LINE: &[&str] = &[
     "mobilnummer",
     "privat",
     "sms",
-];
+]);
 
 /// Whether a Danish number looks like a switchboard: it ends in "00"
 /// ("89 70 10 00"), or repeats one pair ("76 16 16 16"), and no word such as
@@ -59,15 +59,17 @@ fn switchboard(s: &str, h: &ContactHit) -> bool {
     let personal = context_has(
         s,
         h.start,
-        &[
-            "mobil",
-            "mobilnr",
-            "mobilnummer",
-            "direkte",
-            "dir",
-            "privat",
-            "sms",
-        ],
+        &const {
+            words(&[
+                "mobil",
+                "mobilnr",
+                "mobilnummer",
+                "direkte",
+                "dir",
+                "privat",
+                "sms",
+            ])
+        },
     );
     (round || repeated) && !personal
 }
@@ -115,7 +117,7 @@ fn ours_before(s: &str, start: usize) -> bool {
 }
 
 /// Words right before a number that make it a phone number.
-const PHONE_CONTEXT: &[&str] = &[
+const PHONE_CONTEXT: Words = words(&[
     "tlf",
     "tlf.nr",
     "tlfnr",
@@ -138,14 +140,14 @@ const PHONE_CONTEXT: &[&str] = &[
     "phone",
     "mobile",
     "telephone",
-];
+]);
 
 /// Words that make a phone number only when right before it ("ring på
 /// 20304050", "nummer 20 30 40 50").
-const PHONE_BEFORE: &[&str] = &["nummer", "nr", "på", "til"];
+const PHONE_BEFORE: Words = words(&["nummer", "nr", "på", "til"]);
 
 /// Words before a number that make it something other than a phone number.
-const NOT_PHONE: &[&str] = &[
+const NOT_PHONE: Words = words(&[
     "cvr",
     "cvr-nr",
     "se-nr",
@@ -176,10 +178,10 @@ const NOT_PHONE: &[&str] = &[
     "dok.nr",
     "varenr",
     "pin",
-];
+]);
 
 /// Words before a number that make it a bank account.
-const ACCOUNT_CONTEXT: &[&str] = &[
+const ACCOUNT_CONTEXT: Words = words(&[
     "konto",
     "kontonr",
     "kontonummer",
@@ -196,7 +198,7 @@ const ACCOUNT_CONTEXT: &[&str] = &[
     "banken",
     "iban",
     "account",
-];
+]);
 
 /// E-mail local parts that name a function, not a person.
 const ROLE_LOCAL: &[&str] = &[
@@ -292,14 +294,47 @@ fn word_before(s: &str, end: usize) -> &str {
     s[st..e].trim_matches('.')
 }
 
+/// A word list with the lengths and (ASCII-lower-cased) first bytes of
+/// its words, so that most words are ruled out by two bit tests before
+/// any comparison (this runs at every word before every number).
+struct Words {
+    list: &'static [&'static str],
+    /// Bit `len` (63 for any length from 63 on).
+    lens: u64,
+    /// Bit per first byte.
+    firsts: [u64; 4],
+}
+
+const fn words(list: &'static [&'static str]) -> Words {
+    let mut lens = 0u64;
+    let mut firsts = [0u64; 4];
+    let mut i = 0;
+    while i < list.len() {
+        let b = list[i].as_bytes();
+        let l = if b.len() < 63 { b.len() } else { 63 };
+        lens |= 1 << l;
+        if !b.is_empty() {
+            let f = b[0].to_ascii_lowercase() as usize;
+            firsts[f / 64] |= 1 << (f % 64);
+        }
+        i += 1;
+    }
+    Words { list, lens, firsts }
+}
+
 /// Whether `w` is one of `list` (ASCII case ignored; no allocation, this
 /// runs at every number).
-fn one_of(w: &str, list: &[&str]) -> bool {
+fn one_of(w: &str, words: &Words) -> bool {
     let wb = w.as_bytes();
     let Some(&f) = wb.first() else {
         return false;
     };
     let f = f.to_ascii_lowercase();
+    if words.lens >> wb.len().min(63) & 1 == 0 || words.firsts[f as usize / 64] >> (f % 64) & 1 == 0
+    {
+        return false;
+    }
+    let list = words.list;
     // (length and first letter first: most words fail there)
     list.iter().any(|x| {
         let xb = x.as_bytes();
@@ -309,7 +344,13 @@ fn one_of(w: &str, list: &[&str]) -> bool {
 
 /// Whether one of `words` stands in the 40 bytes before `start` (as a whole
 /// word, possibly followed by ':' or '.').
-fn context_has(s: &str, start: usize, words: &[&str]) -> bool {
+fn context_has(s: &str, start: usize, words: &Words) -> bool {
+    context_words(s, start, |w| one_of(w, words))
+}
+
+/// Calls `f` with each word (letters, digits, '.' and '-', those two
+/// trimmed) of the 40 bytes before `start`, until it returns true.
+fn context_words(s: &str, start: usize, mut f: impl FnMut(&str) -> bool) -> bool {
     let mut from = start.saturating_sub(40);
     while from > 0 && !s.is_char_boundary(from) {
         from -= 1;
@@ -341,8 +382,15 @@ fn context_has(s: &str, start: usize, words: &[&str]) -> bool {
             }
             i += l;
         }
-        let word = t[ws..i].trim_matches(|c| c == '.' || c == '-');
-        if !word.is_empty() && one_of(word, words) {
+        // ('.' and '-' are single bytes: trimmed as bytes)
+        let (mut a, mut z) = (ws, i);
+        while a < z && matches!(b[a], b'.' | b'-') {
+            a += 1;
+        }
+        while z > a && matches!(b[z - 1], b'.' | b'-') {
+            z -= 1;
+        }
+        if a < z && f(&t[a..z]) {
             return true;
         }
     }
@@ -390,7 +438,7 @@ pub(crate) fn scan(s: &str) -> Vec<ContactHit> {
     scan_numbers(s, &mut out);
     scan_emails(s, &mut out);
     for h in &mut out {
-        h.personal = h.kind == MarkKind::Phone && context_has(s, h.start, PERSONAL_LINE);
+        h.personal = h.kind == MarkKind::Phone && context_has(s, h.start, &PERSONAL_LINE);
         h.ours = ours_before(s, h.start) || switchboard(s, h);
     }
     out.sort_by_key(|h| h.start);
@@ -401,6 +449,15 @@ fn scan_numbers(s: &str, out: &mut Vec<ContactHit>) {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
+        // Only a digit, '+' or '(' can start a number, and an IBAN has
+        // digits two bytes after its start: jump (eight bytes at a time)
+        // to two bytes before the next such byte; nothing before it can
+        // start anything
+        let next = crate::bytes::next_number_byte(b, i);
+        if next >= b.len() {
+            break;
+        }
+        i = i.max(next.saturating_sub(2));
         let c = b[i];
         // IBAN: two capital letters, two digits, then 11-30 alphanumerics in groups
         if c.is_ascii_uppercase()
@@ -552,10 +609,17 @@ fn classify_number(
     cc: Option<&str>,
 ) -> Option<ContactHit> {
     let before = word_before(s, start);
-    let near_ctx = one_of(before, PHONE_BEFORE) || one_of(before, PHONE_CONTEXT);
-    let phone_ctx = near_ctx || context_has(s, start, PHONE_CONTEXT);
-    let account_ctx = context_has(s, start, ACCOUNT_CONTEXT);
-    let not_phone = one_of(before, NOT_PHONE);
+    let near_ctx = one_of(before, &PHONE_BEFORE) || one_of(before, &PHONE_CONTEXT);
+    // (both lists in one pass over the words before the number)
+    let (mut phone_words, mut account_words) = (false, false);
+    context_words(s, start, |w| {
+        phone_words = phone_words || one_of(w, &PHONE_CONTEXT);
+        account_words = account_words || one_of(w, &ACCOUNT_CONTEXT);
+        phone_words && account_words
+    });
+    let phone_ctx = near_ctx || phone_words;
+    let account_ctx = account_words;
+    let not_phone = one_of(before, &NOT_PHONE);
     // (a few characters only: lower-casing the rest of the text would make
     // the scan quadratic)
     let after: String = s[groups[groups.len() - 1].1..]
@@ -597,7 +661,7 @@ fn classify_number(
         if (6..=10).contains(&lens[0])
             && cc.is_none()
             && lens.len() == 1
-            && one_of(before, ACCOUNT_CONTEXT)
+            && one_of(before, &ACCOUNT_CONTEXT)
         {
             return hit(
                 1,
@@ -664,7 +728,7 @@ fn classify_number(
                 }
                 let (conf, reason) = if cc.is_some() {
                     (0.93, "phone number with country code")
-                } else if context_has(s, start, PERSONAL_LINE) {
+                } else if context_has(s, start, &PERSONAL_LINE) {
                     (
                         0.92,
                         "phone number after a word for a direct or mobile line",
@@ -768,7 +832,7 @@ fn email_local_char(c: u8) -> bool {
 fn scan_emails(s: &str, out: &mut Vec<ContactHit>) {
     let b = s.as_bytes();
     let mut last_end = 0;
-    for at in memchr_all(b, b'@') {
+    for at in crate::bytes::positions(b, b'@') {
         if at < last_end || at == 0 {
             continue;
         }
@@ -834,16 +898,6 @@ fn scan_emails(s: &str, out: &mut Vec<ContactHit>) {
             personal: false,
         });
     }
-}
-
-/// Positions of `needle` in `b`.
-fn memchr_all(b: &[u8], needle: u8) -> impl Iterator<Item = usize> + '_ {
-    let mut from = 0;
-    std::iter::from_fn(move || {
-        let i = from + b.get(from..)?.iter().position(|&c| c == needle)?;
-        from = i + 1;
-        Some(i)
-    })
 }
 
 #[cfg(test)]

@@ -174,11 +174,14 @@ fn context_before(s: &str, start: usize, max: usize) -> String {
     while from > 0 && !s.is_char_boundary(from) {
         from -= 1;
     }
-    let t = s[from..start].to_lowercase();
-    t.trim_end_matches(|c: char| {
-        c.is_whitespace() || matches!(c, ':' | '#' | '.' | '-' | '(' | ',')
-    })
-    .to_string()
+    // (trimmed before lower-casing, so one string is made: no letter
+    // lower-cases to whitespace or one of these marks, they lower-case to
+    // themselves, and none is a cased letter for a final sigma)
+    s[from..start]
+        .trim_end_matches(|c: char| {
+            c.is_whitespace() || matches!(c, ':' | '#' | '.' | '-' | '(' | ',')
+        })
+        .to_lowercase()
 }
 
 fn ends_with_word(ctx: &str, w: &str) -> bool {
@@ -221,10 +224,11 @@ fn scan_view(orig: &str, view: &str, base: usize, ocr: bool, hits: &mut Vec<CprH
     let s = view;
     let b = s.as_bytes();
     let mut i = 0;
-    while i < b.len() {
-        if !b[i].is_ascii_digit() {
-            i += 1;
-            continue;
+    loop {
+        // (eight bytes at a time to the next digit: most text has few)
+        i = crate::bytes::next_digit(b, i);
+        if i >= b.len() {
+            break;
         }
         // a digit run starts here; collect up to 4 groups
         let e = digit_run(b, i);
@@ -386,10 +390,10 @@ fn scan_ocr(s: &str, hits: &mut Vec<CprHit>) {
     let is_part = |c: u8| c.is_ascii_alphanumeric() || c == b'|' || c == b'!';
     let mut chunks: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
-    while i < b.len() {
-        if !b[i].is_ascii_digit() {
-            i += 1;
-            continue;
+    loop {
+        i = crate::bytes::next_digit(b, i);
+        if i >= b.len() {
+            break;
         }
         let mut st = i;
         while st > 0 && is_part(b[st - 1]) {
@@ -468,7 +472,10 @@ pub fn scan_words(s: &str, toks: &[Tok]) -> Vec<CprHit> {
     for t in toks {
         match t.kind {
             TokKind::Word => {
-                if let Some(d) = word_digits(t.text(s)) {
+                // (the cheap tests on the bytes, before the word is sliced)
+                if !may_be_number_word(&s.as_bytes()[t.start..t.end]) {
+                    // (not a number word: ends the run below)
+                } else if let Some(d) = word_digits(t.text(s)) {
                     run.push((t.start, t.end, d));
                     // "nul-ni-nul-to-fem-otte" is six number words
                     words_in_run += t.text(s).split('-').count();
@@ -486,9 +493,11 @@ pub fn scan_words(s: &str, toks: &[Tok]) -> Vec<CprHit> {
             TokKind::Punct(',' | '-' | '\u{2013}' | '/') if !run.is_empty() => continue,
             _ => {}
         }
-        flush_words(s, &run, words_in_run, &mut hits);
-        run.clear();
-        words_in_run = 0;
+        if !run.is_empty() {
+            flush_words(s, &run, words_in_run, &mut hits);
+            run.clear();
+            words_in_run = 0;
+        }
     }
     flush_words(s, &run, words_in_run, &mut hits);
     hits
@@ -516,26 +525,105 @@ impl Digits {
     }
 }
 
+/// For each first letter (ASCII lower case), the second letters (bit
+/// `letter - 0x60`) with which a Danish number word starts: nu ni, en et ee
+/// el, to tr ti ty, fi fe fj fy, se sy, ot, at, ha.
+static NUMBER_WORD_STARTS: [u32; 256] = {
+    const fn bits(letters: &[u8]) -> u32 {
+        let mut m = 0;
+        let mut i = 0;
+        while i < letters.len() {
+            m |= 1 << (letters[i] - 0x60);
+            i += 1;
+        }
+        m
+    }
+    let mut t = [0u32; 256];
+    t[b'n' as usize] = bits(b"ui");
+    t[b'e' as usize] = bits(b"ntel");
+    t[b't' as usize] = bits(b"oriy");
+    t[b'f' as usize] = bits(b"iejy");
+    t[b's' as usize] = bits(b"ey");
+    t[b'o' as usize] = bits(b"t");
+    t[b'a' as usize] = bits(b"t");
+    t[b'h' as usize] = bits(b"a");
+    t
+};
+
+/// The words `marc_model::number_word` reads, in lower case (of the
+/// compounds "fireogtredive" only the part before "og" with it: their first
+/// three letters are what [`NUMBER_WORD_THIRD`] needs; "én" and "ét" are let
+/// through by their first byte).
+const NUMBER_WORDS: &[&str] = &[
+    "nul",
+    "en",
+    "to",
+    "tre",
+    "fire",
+    "fem",
+    "seks",
+    "syv",
+    "otte",
+    "ni",
+    "ti",
+    "elleve",
+    "tolv",
+    "tretten",
+    "fjorten",
+    "femten",
+    "seksten",
+    "sytten",
+    "atten",
+    "nitten",
+    "tyve",
+    "tredive",
+    "fyrre",
+    "halvtreds",
+    "tres",
+    "halvfjerds",
+    "firs",
+    "halvfems",
+    "et",
+    "een",
+    "fyrretyve",
+    "halvtredsindstyve",
+    "tresindstyve",
+    "halvfjerdsindstyve",
+    "firsindstyve",
+    "halvfemsindstyve",
+    "tredve",
+    "enog",
+    "etog",
+    "toog",
+    "treog",
+    "fireog",
+    "femog",
+    "seksog",
+    "syvog",
+    "otteog",
+    "niog",
+];
+
+/// For each first two letters of a number word (`a`..`z` twice), its
+/// possible third letters (bit `letter - 'a'`; bit 26: the word ends
+/// there): "han", "har", "til", "at" and "selv" stop here, before the
+/// lower-casing and list lookups of `number_word`.
+static NUMBER_WORD_THIRD: [u32; 26 * 26] = {
+    let mut t = [0u32; 26 * 26];
+    let mut i = 0;
+    while i < NUMBER_WORDS.len() {
+        let w = NUMBER_WORDS[i].as_bytes();
+        let bit = if w.len() == 2 { 26 } else { w[2] - b'a' };
+        t[(w[0] - b'a') as usize * 26 + (w[1] - b'a') as usize] |= 1 << bit;
+        i += 1;
+    }
+    t
+};
+
 /// The digits a word spells ("nul", "fireogtredive", "nul-et-nul"), if it
 /// is made of Danish number words.
 fn word_digits(w: &str) -> Option<Digits> {
-    // cheap test first: the first two letters of every number word
-    let b = w.as_bytes();
-    if b.len() < 2 || b.len() > 40 {
-        return None;
-    }
-    let starts = matches!(
-        (b[0] | 0x20, b[1] | 0x20),
-        (b'n', b'u' | b'i')
-            | (b'e', b'n' | b't' | b'e' | b'l')
-            | (b't', b'o' | b'r' | b'i' | b'y')
-            | (b'f', b'i' | b'e' | b'j' | b'y')
-            | (b's', b'e' | b'y')
-            | (b'o', b't')
-            | (b'a', b't')
-            | (b'h', b'a')
-    ) || b[0] == 0xc3 && (b[1] == 0xa9 || b[1] == 0x89);
-    if !starts {
+    if !may_be_number_word(w.as_bytes()) {
         return None;
     }
     let mut d = Digits::default();
@@ -546,6 +634,40 @@ fn word_digits(w: &str) -> Option<Digits> {
         }
     }
     Some(d)
+}
+
+/// The cheap tests of [`word_digits`] on a word's bytes: its length and its
+/// first three letters (`false`: no number word).
+#[inline]
+fn may_be_number_word(b: &[u8]) -> bool {
+    // cheap test first: the first two letters of every number word
+    if b.len() < 2 || b.len() > 40 {
+        return false;
+    }
+    // (a table of the second letters allowed after each first letter, both
+    // ASCII-lower-cased: one lookup instead of a chain of comparisons)
+    let (x, y) = (b[0] | 0x20, b[1] | 0x20);
+    let starts = (0x60..0x80).contains(&y) && NUMBER_WORD_STARTS[x as usize] >> (y - 0x60) & 1 != 0
+        || b[0] == 0xc3 && (b[1] == 0xa9 || b[1] == 0x89);
+    if !starts {
+        return false;
+    }
+    // then the third letter, for words opening with two ASCII letters
+    // (`x` and `y` are lower-case letters when the table let them through)
+    if b[0] != 0xc3 {
+        let third = match b.get(2) {
+            None | Some(b'-') => 26,
+            Some(&z) if z >= 0x80 => 27, // (not decided here)
+            Some(&z) if (z | 0x20).is_ascii_lowercase() => (z | 0x20) - b'a',
+            Some(_) => return false,
+        };
+        if third < 27
+            && NUMBER_WORD_THIRD[(x - b'a') as usize * 26 + (y - b'a') as usize] >> third & 1 == 0
+        {
+            return false;
+        }
+    }
+    true
 }
 
 /// Records a CPR number spelled by a run of number words: at least three
@@ -605,9 +727,12 @@ pub fn scan_bad_dates(s: &str) -> Vec<(usize, usize, bool)> {
     let b = s.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    while i + 11 <= b.len() {
-        if !b[i].is_ascii_digit() || i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'-')
-        {
+    loop {
+        i = crate::bytes::next_digit(b, i);
+        if i + 11 > b.len() {
+            break;
+        }
+        if i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'-') {
             i += 1;
             continue;
         }
@@ -664,6 +789,82 @@ pub fn digits_of(s: &str) -> Option<[u8; 10]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `word_digits` before the third-letter table (the reference).
+    fn word_digits_reference(w: &str) -> Option<Digits> {
+        let b = w.as_bytes();
+        if b.len() < 2 || b.len() > 40 {
+            return None;
+        }
+        let (x, y) = (b[0] | 0x20, b[1] | 0x20);
+        let starts = (0x60..0x80).contains(&y)
+            && NUMBER_WORD_STARTS[x as usize] >> (y - 0x60) & 1 != 0
+            || b[0] == 0xc3 && (b[1] == 0xa9 || b[1] == 0x89);
+        if !starts {
+            return None;
+        }
+        let mut d = Digits::default();
+        for part in w.split('-') {
+            let x = marc_model::number_word(part)?;
+            if x >= 10 && !d.push(x / 10) || !d.push(x % 10) {
+                return None;
+            }
+        }
+        Some(d)
+    }
+
+    #[test]
+    fn number_word_third_letters_lose_no_number_word() {
+        let ones = [
+            "en", "et", "to", "tre", "fire", "fem", "seks", "syv", "otte", "ni",
+        ];
+        let tens = [
+            "tyve",
+            "tredive",
+            "fyrre",
+            "halvtreds",
+            "tres",
+            "halvfjerds",
+            "firs",
+            "halvfems",
+        ];
+        let mut words: Vec<String> = NUMBER_WORDS.iter().map(|w| w.to_string()).collect();
+        for o in ones {
+            for t in tens {
+                words.push(format!("{o}og{t}"));
+            }
+        }
+        words.extend(
+            ["én", "ét", "Én", "ÉT", "nul-et-nul", "to-tre", "en-", "ti-"].map(String::from),
+        );
+        let mut all = Vec::new();
+        for w in &words {
+            all.push(w.clone());
+            all.push(w.to_uppercase());
+            let mut c = w.chars();
+            if let Some(f) = c.next() {
+                all.push(f.to_uppercase().chain(c).collect());
+            }
+        }
+        // and words made of their letters
+        let letters: Vec<char> = "aeilnorstvyfhkdgjæøé-'\u{212A}".chars().collect();
+        let mut r = crate::corpus::Rng::new(7);
+        for _ in 0..20_000 {
+            let n = 2 + r.below(10);
+            all.push((0..n).map(|_| letters[r.below(letters.len())]).collect());
+        }
+        let mut numbers = 0;
+        for w in &all {
+            let (a, b) = (word_digits(w), word_digits_reference(w));
+            assert_eq!(
+                a.map(|d| d.as_slice().to_vec()),
+                b.map(|d| d.as_slice().to_vec()),
+                "{w}"
+            );
+            numbers += a.is_some() as usize;
+        }
+        assert!(numbers > 300, "{numbers}");
+    }
 
     fn found(s: &str) -> Vec<&str> {
         scan(s)

@@ -36,10 +36,37 @@ pub struct Lexicon {
     /// The last word of every street key: most words before a number are
     /// not, and then no longer key needs building.
     street_last: FxHashSet<Box<str>>,
+    /// The first word of every street key: a span whose first word is
+    /// none of these is no listed street, and its whole key need not be
+    /// built.
+    street_first: FxHashSet<Box<str>>,
     max_street_words: usize,
     /// The most common first names (lower case): small enough to stay in
     /// the cache, for the test run at every lower-case word.
     common_first: FxHashSet<Box<str>>,
+    /// A one-hash Bloom filter over `common_first` (65,536 bits): most
+    /// lower-case words are ruled out by one bit before any hashing of the
+    /// whole word. Empty = not built (every word is looked up).
+    common_first_bits: Vec<u64>,
+}
+
+/// The bit of a word in [`Lexicon::common_first_bits`]: its length, first
+/// two and last byte, mixed.
+#[inline]
+fn common_first_bit(w: &[u8]) -> usize {
+    let (Some(&a), Some(&z)) = (w.first(), w.last()) else {
+        return 0;
+    };
+    let b = w.get(1).copied().unwrap_or(0);
+    common_first_bit_of([a, b, z], w.len())
+}
+
+/// [`common_first_bit`] from a word's first two and last byte (0 for a
+/// missing second) and its length.
+#[inline]
+fn common_first_bit_of([a, b, z]: [u8; 3], len: usize) -> usize {
+    let x = a as u32 | (b as u32) << 8 | (z as u32) << 16 | (len as u32 & 0xFF) << 24;
+    (x.wrapping_mul(0x9E37_79B1) >> 16) as usize
 }
 
 /// First names up to this rank count as common in lower case ("mette").
@@ -63,10 +90,24 @@ pub fn street_key(s: &str, out: &mut String) {
     }
 }
 
+/// The first word of [`street_key`]`(s)`, without building the rest.
+pub fn street_first_word(s: &str, out: &mut String) {
+    out.clear();
+    for c in s.chars() {
+        if c == '.' || c.is_whitespace() {
+            if out.is_empty() {
+                continue;
+            }
+            break;
+        }
+        push_lower(c, out);
+    }
+}
+
 /// Pushes the lower case of one character: ASCII and Latin-1 (æ, ø, å, é,
 /// ü ...) without the general Unicode tables, which cost more than the
 /// rest of a word's lookup.
-#[inline]
+#[inline(always)]
 fn push_lower(c: char, out: &mut String) {
     match c {
         'A'..='Z' => out.push(c.to_ascii_lowercase()),
@@ -187,6 +228,12 @@ impl Lexicon {
             .filter(|(_, i)| i.first_rank > 0 && i.first_rank <= COMMON_FIRST_RANK)
             .map(|(k, _)| k.clone())
             .collect();
+        let mut bits = vec![0u64; 1 << 10];
+        for k in &self.common_first {
+            let i = common_first_bit(k.as_bytes());
+            bits[i / 64] |= 1 << (i % 64);
+        }
+        self.common_first_bits = bits;
     }
 
     fn add_street(&mut self, key: &str) {
@@ -194,12 +241,50 @@ impl Lexicon {
         if let Some(last) = key.rsplit(' ').next() {
             self.street_last.insert(last.into());
         }
+        if let Some(first) = key.split(' ').next() {
+            self.street_first.insert(first.into());
+        }
         self.streets.insert(key.into());
     }
 
     /// Whether a lower-case word is one of the most common first names.
     pub(crate) fn is_common_first(&self, lower: &str) -> bool {
+        if let Some(&word) = self
+            .common_first_bits
+            .get(common_first_bit(lower.as_bytes()) / 64)
+        {
+            if word >> (common_first_bit(lower.as_bytes()) % 64) & 1 == 0 {
+                return false;
+            }
+        }
         self.common_first.contains(lower)
+    }
+
+    /// For a word whose lower case changes at most its ASCII letters:
+    /// whether its lower case may be one of the most common first names
+    /// (`false`: it is not; the Bloom filter of [`Lexicon::is_common_first`]
+    /// on the ASCII lower case of the bytes it reads).
+    pub(crate) fn may_be_common_first_ascii(&self, w: &[u8]) -> bool {
+        let (Some(&a), Some(&z)) = (w.first(), w.last()) else {
+            return true;
+        };
+        let b = w.get(1).copied().unwrap_or(0);
+        let low = [
+            a.to_ascii_lowercase(),
+            b.to_ascii_lowercase(),
+            z.to_ascii_lowercase(),
+        ];
+        let i = common_first_bit_of(low, w.len());
+        match self.common_first_bits.get(i / 64) {
+            Some(&word) => word >> (i % 64) & 1 != 0,
+            None => true,
+        }
+    }
+
+    /// Whether some street key starts with this word (see
+    /// [`street_first_word`]).
+    pub fn is_street_first_word(&self, w: &str) -> bool {
+        self.street_first.contains(w)
     }
 
     /// Whether some street name ends with this lower-case word.
@@ -337,6 +422,37 @@ mod tests {
         let e = Lexicon::load(&dir).unwrap_err().to_string();
         assert!(e.contains("surnames.jsonl") && e.contains("line 2"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn lower_into_is_unicode_lower_case() {
+        let mut o = String::new();
+        for w in [
+            "",
+            "ABC",
+            "Ærø",
+            "ÆØÅ×÷ÞßÿÀ",
+            "İstanbul",
+            "ΣΑΣ",
+            "Anne-Marie's",
+            "æble\u{1F37A}X",
+        ] {
+            lower_into(w, &mut o);
+            let want: String = w
+                .chars()
+                .map(|c| {
+                    let mut t = String::new();
+                    push_lower(c, &mut t);
+                    t
+                })
+                .collect();
+            assert_eq!(o, want, "{w}");
+        }
+        for cp in 0xC0u32..=0xFF {
+            let c = char::from_u32(cp).unwrap();
+            lower_into(&c.to_string(), &mut o);
+            assert_eq!(o, c.to_lowercase().to_string(), "{c}");
+        }
     }
 
     #[test]

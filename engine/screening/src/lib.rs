@@ -10,6 +10,7 @@
 
 mod address;
 pub mod builtin;
+mod bytes;
 mod contact;
 pub mod corpus;
 mod cpr;
@@ -124,7 +125,7 @@ pub struct Party {
     /// more words: with another surname after them it is the party's
     /// former or maiden name ("Camilla Bak Fjeldsø" for "Camilla Bak Iversen").
     given: Vec<String>,
-    /// Street key and unit ([`address::address_unit`]).
+    /// Street key and unit ([`address::address_key_unit`]).
     address: Option<(String, String)>,
     /// Given from [`PartyData`]: phone keys ([`phone_key`]), lower-case
     /// e-mail addresses, account digits, address keys, former names.
@@ -149,7 +150,10 @@ impl Party {
         for w in &words {
             for p in std::iter::once(w.as_str()).chain(w.split('-')) {
                 tokens.insert(p.to_string());
-                tokens.insert(format!("{p}s"));
+                let mut genitive = String::with_capacity(p.len() + 1);
+                genitive.push_str(p);
+                genitive.push('s');
+                tokens.insert(genitive);
                 // e-mail addresses spell æ, ø, å in ASCII ("hoejgaard@",
                 // "hojgaard@"): those forms are the party's too
                 if !p.is_ascii() {
@@ -191,8 +195,7 @@ impl Party {
             } else {
                 Vec::new()
             },
-            address: address::address_key(&s.address)
-                .map(|k| (k, address::address_unit(&s.address))),
+            address: address::address_key_unit(&s.address),
             ..Party::default()
         }
     }
@@ -221,7 +224,7 @@ impl Party {
         p.addresses = d
             .addresses
             .iter()
-            .filter_map(|a| address::address_key(a).map(|k| (k, address::address_unit(a))))
+            .filter_map(|a| address::address_key_unit(a))
             .collect();
         p.former = d
             .names
@@ -333,28 +336,34 @@ impl Party {
             return true;
         }
         // "Jensen-familien": judge the parts of a hyphenated word, not
-        // counting ordinary words
-        let keys: Vec<String> = keys
+        // counting ordinary words (walked without copying the keys)
+        let mut kept = keys
             .iter()
-            .filter(|k| !rules.is_function(k) && (!k.contains('-') || self.has_token(k)))
-            .cloned()
-            .collect();
-        if keys.is_empty() {
+            .filter(|k| !rules.is_function(k) && (!k.contains('-') || self.has_token(k)));
+        let Some(first) = kept.next() else {
             return false;
+        };
+        let mut n = 1;
+        let mut last = first;
+        let mut all = self.has_token(first);
+        for k in kept {
+            n += 1;
+            last = k;
+            all = all && self.has_token(k);
         }
-        if keys.iter().all(|k| self.has_token(k)) {
+        if all {
             return true;
         }
         // "Anna Marie Jensen" for a subject registered as "Anna Jensen"
-        keys.len() >= 2
+        n >= 2
             && self
                 .first
                 .as_deref()
-                .is_some_and(|f| self.last.is_some() && (keys[0] == f))
+                .is_some_and(|f| self.last.is_some() && (first == f))
             && self
                 .last
                 .as_deref()
-                .is_some_and(|l| keys.last().is_some_and(|k| k == l || format!("{k}s") == l))
+                .is_some_and(|l| last == l || l.strip_suffix('s') == Some(last.as_str()))
     }
 }
 
@@ -381,6 +390,9 @@ struct Doc {
     /// request-level rule ("Xaviero" alone after "Xaviero Bundgaard").
     loose: Vec<(usize, usize)>,
 }
+
+/// A document's marks and protected spans, between the two passes.
+type MarksAndSpans = (Vec<Mark>, Vec<(usize, usize)>);
 
 /// Bytes of text screened at a time. Rules look at most a few lines around
 /// a word, so windows cut at line breaks with a margin on each side give
@@ -498,6 +510,22 @@ impl SpanSet {
         let i = self.starts.partition_point(|&s| s < x.1);
         i > 0 && self.max_end[i - 1] > x.0
     }
+
+    /// As [`SpanSet::overlaps`], for spans asked in order of their ends:
+    /// `at` ((0, 0) at first) carries the count of starts before the last
+    /// end asked and that end, so the spans are walked once instead of
+    /// searched each time (a span asked out of order is searched).
+    #[inline]
+    pub(crate) fn overlaps_in_order(&self, x: (usize, usize), at: &mut (usize, usize)) -> bool {
+        if x.1 < at.1 {
+            return self.overlaps(x);
+        }
+        at.1 = x.1;
+        while at.0 < self.starts.len() && self.starts[at.0] < x.1 {
+            at.0 += 1;
+        }
+        at.0 > 0 && self.max_end[at.0 - 1] > x.0
+    }
 }
 
 fn priority(k: MarkKind) -> u8 {
@@ -589,14 +617,25 @@ impl Screener {
             .iter()
             .map(|t| self.first_pass(t, &parties, extra))
             .collect();
+        // (the marks and protected spans go to the second pass; the names
+        // stay in `docs`, and the people's words are borrowed from them)
+        let found: Vec<MarksAndSpans> = docs
+            .iter_mut()
+            .map(|d| {
+                (
+                    std::mem::take(&mut d.marks),
+                    std::mem::take(&mut d.protected),
+                )
+            })
+            .collect();
         // people named in full anywhere in the request
-        let mut people: FxHashSet<String> = FxHashSet::default();
+        let mut people: FxHashSet<&str> = FxHashSet::default();
         for d in &docs {
             for c in &d.names {
                 if c.words >= 2 && c.confidence >= 0.7 {
                     for k in &c.keys {
                         if !parties.iter().any(|p| p.has_token(k)) && !self.rules.is_function(k) {
-                            people.insert(k.clone());
+                            people.insert(k);
                         }
                     }
                 }
@@ -604,25 +643,47 @@ impl Screener {
         }
         texts
             .iter()
-            .zip(docs.iter_mut())
-            .map(|(t, d)| self.second_pass(t, d, &people, &parties))
+            .zip(&docs)
+            .zip(found)
+            .map(|((t, d), (marks, protected))| {
+                self.second_pass(t, d, marks, protected, &people, &parties)
+            })
             .collect()
     }
 
     /// Screens a document one window at a time; marks, names and protected
     /// spans are kept from the window whose range they start in.
     fn first_pass(&self, s: &str, parties: &[Party], extra: Option<&WordMatcher>) -> Doc {
-        let mut toks = Vec::new();
+        // (the token buffer is kept by the thread from document to
+        // document: a document's tokens take about six times its bytes,
+        // at most a window's, and allocating them anew was a tenth of the
+        // cost of a short document)
+        thread_local! {
+            static TOKS: std::cell::RefCell<Vec<Tok>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        TOKS.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut toks) => self.first_pass_with(s, parties, extra, &mut toks),
+            Err(_) => self.first_pass_with(s, parties, extra, &mut Vec::new()),
+        })
+    }
+
+    fn first_pass_with(
+        &self,
+        s: &str,
+        parties: &[Party],
+        extra: Option<&WordMatcher>,
+        toks: &mut Vec<Tok>,
+    ) -> Doc {
         let ws = windows(s);
         // one window (most documents): its findings are the document's
         if ws.len() == 1 && ws[0] == (0, s.len()) {
-            return self.window(s, parties, extra, &mut toks);
+            return self.window(s, parties, extra, toks);
         }
         let mut doc = Doc::default();
         for (from, to) in ws {
             let (ws, we) = with_margin(s, (from, to));
             let keep = |start: usize| (from..to).contains(&(ws + start));
-            let w = self.window(&s[ws..we], parties, extra, &mut toks);
+            let w = self.window(&s[ws..we], parties, extra, toks);
             let shift = |(a, b): (usize, usize)| (a + ws, b + ws);
             doc.marks
                 .extend(w.marks.into_iter().filter(|m| keep(m.start)).map(|mut m| {
@@ -654,8 +715,8 @@ impl Screener {
     ) -> Doc {
         token::tokenize(s, toks);
         let toks: &mut [Tok] = toks;
-        let mut marks = Vec::new();
-        let mut protected = Vec::new();
+        let mut marks = Vec::with_capacity(16);
+        let mut protected = Vec::with_capacity(16);
         let contacts = contact::scan(s);
         let accounts = SpanSet::new(
             contacts
@@ -697,7 +758,7 @@ impl Screener {
         // as a name (accents aside) is that person, for review
         self.lower_case_names(s, toks, &mut found);
         // who each span belongs to, for the addresses and contact details after them
-        let mut owners: Vec<(usize, usize, Owner)> = Vec::new();
+        let mut owners: Vec<(usize, usize, Owner)> = Vec::with_capacity(found.len());
         let mut names = Vec::with_capacity(found.len());
         for c in found {
             if parties.iter().any(|p| p.owns_name(&c.keys, &self.rules)) {
@@ -1007,11 +1068,14 @@ impl Screener {
                 .map(|c| (c.start, c.end))
                 .collect(),
         );
-        let loose = toks
-            .iter()
-            .filter(|t| names::is_cap_word(t) && !named.overlaps((t.start, t.end)))
-            .map(|t| (t.start, t.end))
-            .collect();
+        // (token ends only grow: the spans are walked once)
+        let mut at = (0, 0);
+        let mut loose = Vec::with_capacity(toks.len() / 8);
+        for t in toks.iter() {
+            if names::is_cap_word(t) && !named.overlaps_in_order((t.start, t.end), &mut at) {
+                loose.push((t.start, t.end));
+            }
+        }
         Doc {
             marks,
             protected,
@@ -1023,15 +1087,19 @@ impl Screener {
     fn second_pass(
         &self,
         s: &str,
-        d: &mut Doc,
-        people: &FxHashSet<String>,
+        d: &Doc,
+        mut marks: Vec<Mark>,
+        protected: Vec<(usize, usize)>,
+        people: &FxHashSet<&str>,
         parties: &[Party],
     ) -> Vec<Mark> {
-        let mut marks = std::mem::take(&mut d.marks);
         for c in &d.names {
             let mut conf = c.confidence;
             let mut reason = c.reason;
-            if conf < 0.7 && !c.keys.is_empty() && c.keys.iter().all(|k| people.contains(k)) {
+            if conf < 0.7
+                && !c.keys.is_empty()
+                && c.keys.iter().all(|k| people.contains(k.as_str()))
+            {
                 conf = 0.8;
                 reason = "name of a person named in full elsewhere in the request";
             }
@@ -1040,8 +1108,28 @@ impl Screener {
             }
         }
         if !people.is_empty() {
+            // (the byte lengths of the people's words: an ASCII word keeps
+            // its length in lower case, and is a person's word only with
+            // that length, or one less without a genitive ending; and their
+            // first bytes, which an ASCII word keeps too)
+            let mut lens = 0u64;
+            let mut firsts = [false; 256];
+            for k in people {
+                lens |= 1 << k.len().min(63);
+                if let Some(&c) = k.as_bytes().first() {
+                    firsts[c as usize] = true;
+                }
+            }
             let mut buf = String::new();
             for &(a, b) in &d.loose {
+                let n = b - a;
+                let w = &s.as_bytes()[a..b];
+                if (1..63).contains(&n)
+                    && (lens >> (n - 1) & 0b11 == 0 || !firsts[w[0].to_ascii_lowercase() as usize])
+                    && w.is_ascii()
+                {
+                    continue;
+                }
                 lexicon::lower_into(&s[a..b], &mut buf);
                 let full = buf.as_str();
                 // (towns are never taken for a person's name named
@@ -1063,7 +1151,7 @@ impl Screener {
                 }
             }
         }
-        let protected = SpanSet::new(std::mem::take(&mut d.protected));
+        let protected = SpanSet::new(protected);
         marks.retain(|m| !protected.overlaps((m.start, m.end)));
         resolve(marks)
     }
@@ -1212,6 +1300,8 @@ fn citizen_words(s: &str, toks: &[Tok]) -> Vec<(usize, usize, Owner)> {
     toks.iter()
         .filter(|t| {
             t.is_word()
+                // (6 to 10 bytes: "borger" .. "ansøgeren")
+                && (6..=10).contains(&(t.end - t.start))
                 && matches!(s.as_bytes()[t.start], b'b' | b'B' | b'a' | b'A')
                 && matches!(
                     t.text(s),
@@ -1269,8 +1359,15 @@ impl Screener {
         }
         let mut add = Vec::new();
         let mut low_buf = String::new();
+        let bytes = s.as_bytes();
         for t in toks {
             if !t.is_word() || t.cap || t.end - t.start < 3 {
+                continue;
+            }
+            // (a word whose first byte is ASCII keeps it when folded: most
+            // words stop at this byte)
+            let b0 = bytes[t.start];
+            if b0 < 0x80 && !first_bytes[b0 as usize] {
                 continue;
             }
             let w = t.text(s);
@@ -1816,6 +1913,39 @@ mod tests {
         // one line without breaks is cut at spaces, and still screened whole
         let line = DENSE.replace('\n', " ").repeat(reps);
         assert!(sc.screen(&line, &[subject()]).len() >= unit.len() * reps * 9 / 10);
+    }
+
+    #[test]
+    fn spans_asked_in_order_as_searched() {
+        let mut r = crate::corpus::Rng::new(3);
+        for _ in 0..200 {
+            let spans: Vec<(usize, usize)> = (0..r.below(12))
+                .map(|_| {
+                    let a = r.below(100);
+                    (a, a + 1 + r.below(15))
+                })
+                .collect();
+            let set = SpanSet::new(spans);
+            let mut at = (0, 0);
+            let mut x = 0;
+            while x < 120 {
+                let y = (x + 1 + r.below(6), x + r.below(3));
+                let q = (y.1, y.0);
+                assert_eq!(set.overlaps_in_order(q, &mut at), set.overlaps(q), "{q:?}");
+                // now and then one out of order
+                let back = (
+                    q.0.saturating_sub(r.below(20)),
+                    q.1.saturating_sub(r.below(20)),
+                );
+                let back = (back.0.min(back.1), back.1);
+                assert_eq!(
+                    set.overlaps_in_order(back, &mut at),
+                    set.overlaps(back),
+                    "{back:?}"
+                );
+                x = q.1;
+            }
+        }
     }
 
     #[test]

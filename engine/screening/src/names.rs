@@ -105,8 +105,9 @@ impl NameFinder<'_> {
         if flags & FUNCTION != 0 {
             return (Class::Function, full.len());
         }
-        let known = |k: &str| -> Option<Class> {
-            if self.rules.flags(k) & (NAME_WORD | TOWN) != 0 {
+        // (the flags of `full` are known already: `k_flags`)
+        let known = |k: &str, k_flags: u8| -> Option<Class> {
+            if k_flags & (NAME_WORD | TOWN) != 0 {
                 return Some(Class::Weak);
             }
             self.lex.name(k).map(|info| {
@@ -117,7 +118,7 @@ impl NameFinder<'_> {
                 }
             })
         };
-        if let Some(c) = known(full) {
+        if let Some(c) = known(full, flags) {
             return (c, full.len());
         }
         // without a genitive ending: "Peters", "Lars'", "Anna's"
@@ -133,7 +134,7 @@ impl NameFinder<'_> {
                 }
             });
         if let Some(st) = stripped {
-            if let Some(c) = known(st) {
+            if let Some(c) = known(st, self.rules.flags(st)) {
                 return (c, st.len());
             }
         }
@@ -178,11 +179,13 @@ impl NameFinder<'_> {
     /// Finds name candidates in one tokenized text.
     /// `blocked` are spans already taken (addresses): no name runs into one.
     pub fn find(&self, s: &str, toks: &[Tok], blocked: &crate::SpanSet) -> Vec<NameCand> {
-        let inside = |t: &Tok| blocked.overlaps((t.start, t.end));
-        let mut out = Vec::new();
+        // (asked in token order: the blocked spans are walked once)
+        let mut at = (0, 0);
+        let mut inside = |t: &Tok| blocked.overlaps_in_order((t.start, t.end), &mut at);
+        let mut out = Vec::with_capacity(toks.len() / 16);
         let mut buf = String::new();
-        let mut arena = String::new();
-        let mut run: Vec<RunTok> = Vec::new();
+        let mut arena = String::with_capacity(64);
+        let mut run: Vec<RunTok> = Vec::with_capacity(8);
         let mut k = 0;
         while k < toks.len() {
             let t = toks[k];
@@ -201,7 +204,7 @@ impl NameFinder<'_> {
             loop {
                 let tj = toks[j];
                 let w = tj.text(s);
-                let single = w.chars().count() == 1;
+                let single = one_char(w);
                 // "Erik Sv. Bjerregaard", "Hans Chr. Madsen": an abbreviated
                 // given name between names
                 let abbrev = !run.is_empty()
@@ -229,12 +232,12 @@ impl NameFinder<'_> {
                     // "Hansen-familien": the name ends before a lower-case part
                     let name_len = lower_part_at(w).unwrap_or(w.len());
                     let w = &w[..name_len];
-                    if w.chars().count() < 2 {
+                    if w.is_empty() || one_char(w) {
                         break; // "P-nummer"
                     }
                     // "AM-bidrag": the capitals of the cut word count
                     let caps = if name_len < tj.end - tj.start {
-                        w.chars().count() >= 2
+                        !(w.is_empty() || one_char(w))
                             && w.chars().all(|c| !c.is_alphabetic() || c.is_uppercase())
                     } else {
                         tj.all_caps
@@ -415,8 +418,14 @@ impl NameFinder<'_> {
                 }
                 let pt = toks[p];
                 if pt.is_word() {
-                    lower_into(pt.text(s), &mut buf);
-                    let b = buf.as_str();
+                    // (a word with no capital is its own lower case)
+                    let pw = pt.text(s);
+                    let b: &str = if no_capital(pw.as_bytes()) {
+                        pw
+                    } else {
+                        lower_into(pw, &mut buf);
+                        buf.as_str()
+                    };
                     title_before = if matches!(b, "hilsen" | "mvh" | "vh") {
                         // the line after "Med venlig hilsen" is a signature,
                         // but "Venlig hilsen Borgerservice" is a department:
@@ -1008,6 +1017,13 @@ fn org_cand(start: usize, end: usize) -> NameCand {
     not_person(start, end, "institution or company name", true)
 }
 
+/// Whether a word is one character (without counting the characters of
+/// a longer one).
+#[inline]
+fn one_char(w: &str) -> bool {
+    w.len() == 1 || (w.len() <= 4 && w.chars().nth(1).is_none() && !w.is_empty())
+}
+
 /// The lower-case key of a run word.
 fn key_of<'a>(arena: &'a str, r: &RunTok) -> &'a str {
     &arena[r.key.0 as usize..r.key.1 as usize]
@@ -1016,6 +1032,9 @@ fn key_of<'a>(arena: &'a str, r: &RunTok) -> &'a str {
 /// Byte offset of the hyphen before the first lower-case part of a
 /// hyphenated word ("Hansen-familien" -> 6), if any.
 fn lower_part_at(w: &str) -> Option<usize> {
+    if !w.as_bytes().contains(&b'-') {
+        return None;
+    }
     let mut off = 0;
     for (i, part) in w.split('-').enumerate() {
         if i > 0 && part.chars().next().is_some_and(char::is_lowercase) {
@@ -1146,121 +1165,149 @@ impl NameFinder<'_> {
                     list.iter().any(|x| x.eq_ignore_ascii_case(w))
                 }
             };
-            let after_user_word = || {
-                k >= 2
-                    && toks[k - 1].end - toks[k - 1].start <= 3
-                    && is(k - 1, &["af", "fra", "by"])
-                    && is(k - 2, USER_BEFORE)
-            };
-            let after_label = || k >= 2 && toks[k - 1].is_punct(':') && is(k - 2, USER_LABEL);
-            let after_at = k >= 1
-                && toks[k - 1].is_punct('@')
-                && toks[k - 1].end == t.start
-                && (k < 2 || toks[k - 1].space_before || toks[k - 1].newline_before);
-            // a handle, not a word: a digit, '_', or a capital inside ("SørenK")
-            let handle = || {
-                let w = t.text(s);
-                let tail = b
-                    .get(t.end)
-                    .is_some_and(|&c| c == b'_' || c.is_ascii_digit());
-                tail || w.bytes().any(|c| c.is_ascii_digit() || c == b'_')
-                    || w.chars().skip(1).any(char::is_uppercase)
-            };
-            // a handle anywhere: letters joined by '_' ("mor_til_tre") or
-            // letters and a number ("Sanne1979"), not a file name or a code
-            let standalone_handle = t.is_word() && t.space_before && handle_at(s, toks, k);
-            // staff initials as a signature: "/MKN", "Notat ved: LJ"
-            let initials = t.is_word()
-                && t.all_caps
-                && (2..=4).contains(&(t.end - t.start))
-                && k >= 1
-                && (toks[k - 1].is_punct('/')
+            // Initials and user names need a word in capitals, a byte glued
+            // after the token (a digit, '_', a letter or symbol beyond
+            // ASCII), or before it one of '@', ':', '/', '|' or a word that
+            // may be "af", "fra" or "by"; any other token can only be a
+            // lower-case first name (this runs at every token: most skip
+            // the tests below)
+            let special = t.all_caps
+                || b.get(t.end)
+                    .is_some_and(|&c| c >= 0x80 || c.is_ascii_alphanumeric() || c == b'_')
+                || k >= 1 && {
+                    let p = &toks[k - 1];
+                    matches!(p.kind, TokKind::Punct('@' | ':' | '/' | '|'))
+                        || p.is_word()
+                            && (2..=3).contains(&(p.end - p.start))
+                            && matches!(b[p.start] | 0x20, b'a' | b'f' | b'b')
+                };
+            if special {
+                let after_user_word = || {
+                    k >= 2
+                        && toks[k - 1].end - toks[k - 1].start <= 3
+                        && is(k - 1, &["af", "fra", "by"])
+                        && is(k - 2, USER_BEFORE)
+                };
+                let after_label = || k >= 2 && toks[k - 1].is_punct(':') && is(k - 2, USER_LABEL);
+                let after_at = k >= 1
+                    && toks[k - 1].is_punct('@')
                     && toks[k - 1].end == t.start
-                    && toks[k - 1].space_before
-                    // a table's initials column: "| 03.03.2024 | Besøg | AKS |"
-                    || toks[k - 1].is_punct('|')
-                        && toks
-                            .get(k + 1)
-                            .is_none_or(|n| n.is_punct('|') || n.newline_before)
-                        && !matches!(
-                            t.text(s),
-                            "OK" | "NB" | "PS" | "EU" | "DK" | "SFO" | "PPR" | "CPR" | "AKT"
-                                | "JA" | "NEJ" | "IKKE" | "ID" | "NR" | "TLF" | "KL"
-                        )
-                    || toks[k - 1].is_punct(':')
-                        && k >= 2
-                        && is(
-                            k - 2,
-                            &[
-                                "ved",
-                                "init",
-                                "initialer",
-                                "sagsbehandler",
-                                "udarbejdet",
-                                "notat",
-                                "referent",
-                                "skrevet",
-                                "journalført",
-                            ],
-                        )
-                    // "Vores ref.: JGR"
-                    || toks[k - 1].is_punct(':')
-                        && k >= 3
-                        && toks[k - 2].is_punct('.')
-                        && is(k - 3, &["ref", "init"])
-                    // a signature line of its own closing a note ("\n\nLS")
-                    || t.newline_before && {
-                        let rest = &s[t.end..];
-                        let line_end = rest.find('\n').unwrap_or(rest.len());
-                        rest[..line_end].trim().is_empty()
-                            && (rest[line_end..].trim().is_empty()
-                                || rest[line_end..].starts_with("\n\n"))
-                            && s[..t.start].ends_with("\n\n")
+                    && (k < 2 || toks[k - 1].space_before || toks[k - 1].newline_before);
+                // a handle, not a word: a digit, '_', or a capital inside ("SørenK")
+                let handle = || {
+                    let w = t.text(s);
+                    let tail = b
+                        .get(t.end)
+                        .is_some_and(|&c| c == b'_' || c.is_ascii_digit());
+                    tail || w.bytes().any(|c| c.is_ascii_digit() || c == b'_')
+                        || w.chars().skip(1).any(char::is_uppercase)
+                };
+                // a handle anywhere: letters joined by '_' ("mor_til_tre") or
+                // letters and a number ("Sanne1979"), not a file name or a code
+                let standalone_handle = t.is_word() && t.space_before && handle_at(s, toks, k);
+                // staff initials as a signature: "/MKN", "Notat ved: LJ"
+                let initials = t.is_word()
+                    && t.all_caps
+                    && (2..=4).contains(&(t.end - t.start))
+                    && k >= 1
+                    && (toks[k - 1].is_punct('/')
+                        && toks[k - 1].end == t.start
+                        && toks[k - 1].space_before
+                        // a table's initials column: "| 03.03.2024 | Besøg | AKS |"
+                        || toks[k - 1].is_punct('|')
+                            && toks
+                                .get(k + 1)
+                                .is_none_or(|n| n.is_punct('|') || n.newline_before)
                             && !matches!(
                                 t.text(s),
                                 "OK" | "NB" | "PS" | "EU" | "DK" | "SFO" | "PPR" | "CPR" | "AKT"
+                                    | "JA" | "NEJ" | "IKKE" | "ID" | "NR" | "TLF" | "KL"
                             )
+                        || toks[k - 1].is_punct(':')
+                            && k >= 2
+                            && is(
+                                k - 2,
+                                &[
+                                    "ved",
+                                    "init",
+                                    "initialer",
+                                    "sagsbehandler",
+                                    "udarbejdet",
+                                    "notat",
+                                    "referent",
+                                    "skrevet",
+                                    "journalført",
+                                ],
+                            )
+                        // "Vores ref.: JGR"
+                        || toks[k - 1].is_punct(':')
+                            && k >= 3
+                            && toks[k - 2].is_punct('.')
+                            && is(k - 3, &["ref", "init"])
+                        // a signature line of its own closing a note ("\n\nLS")
+                        || t.newline_before && {
+                            let rest = &s[t.end..];
+                            let line_end = rest.find('\n').unwrap_or(rest.len());
+                            rest[..line_end].trim().is_empty()
+                                && (rest[line_end..].trim().is_empty()
+                                    || rest[line_end..].starts_with("\n\n"))
+                                && s[..t.start].ends_with("\n\n")
+                                && !matches!(
+                                    t.text(s),
+                                    "OK" | "NB" | "PS" | "EU" | "DK" | "SFO" | "PPR" | "CPR" | "AKT"
+                                )
+                        });
+                if initials {
+                    out.push(NameCand {
+                        start: t.start,
+                        end: t.end,
+                        keys: Vec::new(),
+                        words: 1,
+                        confidence: 0.75,
+                        reason: "staff initials as a signature",
+                        org: false,
                     });
-            if initials {
-                out.push(NameCand {
-                    start: t.start,
-                    end: t.end,
-                    keys: Vec::new(),
-                    words: 1,
-                    confidence: 0.75,
-                    reason: "staff initials as a signature",
-                    org: false,
-                });
-                continue;
-            }
-            if after_at || standalone_handle || (after_user_word() || after_label()) && handle() {
-                // ("@" is not part of the name: "@Kenneth", "@TorbenJ")
-                let start = t.start;
-                let mut e = t.end;
-                while e < b.len()
-                    && (b[e].is_ascii_alphanumeric()
-                        || matches!(b[e], b'_' | b'-' | b'.')
-                        || b[e] >= 0x80 && s[e..].chars().next().is_some_and(char::is_alphanumeric))
+                    continue;
+                }
+                if after_at || standalone_handle || (after_user_word() || after_label()) && handle()
                 {
-                    e += s[e..].chars().next().map_or(1, char::len_utf8);
+                    // ("@" is not part of the name: "@Kenneth", "@TorbenJ")
+                    let start = t.start;
+                    let mut e = t.end;
+                    while e < b.len()
+                        && (b[e].is_ascii_alphanumeric()
+                            || matches!(b[e], b'_' | b'-' | b'.')
+                            || b[e] >= 0x80
+                                && s[e..].chars().next().is_some_and(char::is_alphanumeric))
+                    {
+                        e += s[e..].chars().next().map_or(1, char::len_utf8);
+                    }
+                    while e > t.end && matches!(b[e - 1], b'.' | b'-') {
+                        e -= 1;
+                    }
+                    out.push(NameCand {
+                        start,
+                        end: e,
+                        keys: Vec::new(),
+                        words: 1,
+                        confidence: 0.85,
+                        reason: "user name",
+                        org: false,
+                    });
+                    continue;
                 }
-                while e > t.end && matches!(b[e - 1], b'.' | b'-') {
-                    e -= 1;
-                }
-                out.push(NameCand {
-                    start,
-                    end: e,
-                    keys: Vec::new(),
-                    words: 1,
-                    confidence: 0.85,
-                    reason: "user name",
-                    org: false,
-                });
-                continue;
             }
             // a common first name in lower case, beside a word that says so
             // (a line of a chat may open in lower case: "freja kan ikke")
             if !t.is_word() || t.cap || t.end - t.start < 3 || t.end - t.start > 12 {
+                continue;
+            }
+            // (a word whose lower case changes at most its ASCII letters —
+            // an ASCII word, or one with no capital — and that the common
+            // first names' Bloom filter rules out stops here, before any
+            // copy or hashing)
+            let wb = &b[t.start..t.end];
+            if (wb.is_ascii() || no_capital(wb)) && !self.lex.may_be_common_first_ascii(wb) {
                 continue;
             }
             // (a word without capitals is its own lower case: no copy)
@@ -1300,6 +1347,25 @@ impl NameFinder<'_> {
     }
 }
 
+/// Whether a word surely has no capital: ASCII letters in lower case and
+/// Latin-1 letters from U+00DF on (`false` for anything else, capital or not).
+fn no_capital(w: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&c) = w.get(i) {
+        if c < 0x80 {
+            if c.is_ascii_uppercase() {
+                return false;
+            }
+            i += 1;
+        } else if c == 0xC3 && w.get(i + 1).is_some_and(|&d| d >= 0x9F) {
+            i += 2;
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
 /// Whether the word at token `k` starts a user handle: letters joined to
 /// more letters by '_' ("mor_til_tre", "VW_Kenneth"), or three or more
 /// letters glued to two or more digits ("Sanne1979", "madmor1967"), and not
@@ -1307,6 +1373,12 @@ impl NameFinder<'_> {
 fn handle_at(s: &str, toks: &[Tok], k: usize) -> bool {
     let b = s.as_bytes();
     let t = toks[k];
+    // (most words end at a space or a punctuation mark: no handle)
+    match b.get(t.end) {
+        None => return false,
+        Some(&c) if c < 0x80 && !c.is_ascii_alphanumeric() && c != b'_' => return false,
+        _ => {}
+    }
     let mut e = t.end;
     let mut underscore = false;
     while e < b.len()
@@ -1585,4 +1657,42 @@ fn glued_to_digit(s: &str, t: &Tok) -> bool {
 /// Whether a token is a capitalised word (for the request-level pass).
 pub fn is_cap_word(t: &Tok) -> bool {
     t.kind == TokKind::Word && t.cap
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_capital_only_when_none() {
+        for w in [
+            "freja",
+            "søren",
+            "åse",
+            "ærø",
+            "Åse",
+            "sØren",
+            "abC",
+            "straße",
+            "ÿ",
+            "÷x",
+            "über",
+            "Über",
+            "émile",
+            "Émile",
+            "ı",
+            "ǆ",
+            "mette\u{1F37A}",
+            "",
+            "a-b",
+            "x'y",
+        ] {
+            if no_capital(w.as_bytes()) {
+                assert!(!w.chars().any(char::is_uppercase), "{w}");
+                assert_eq!(w.to_lowercase(), w, "{w}");
+            }
+        }
+        assert!(no_capital("søren".as_bytes()) && no_capital("straße".as_bytes()));
+        assert!(!no_capital("sØren".as_bytes()) && !no_capital("ǆ".as_bytes()));
+    }
 }

@@ -7,7 +7,7 @@
 //! inflection rules, then the phrase's further words are checked in turn.
 
 use crate::lexicon::lower;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
 
 /// Danish noun and verb endings accepted after a word.
 const SUFFIXES: &[&str] = &[
@@ -21,6 +21,8 @@ const SUFFIXES: &[&str] = &[
 #[derive(Clone, Debug)]
 pub struct WordMatcher {
     ac: Option<AhoCorasick>,
+    /// Bytes of the longest pattern.
+    max_len: usize,
     /// For each pattern, the phrase it opens.
     pattern_phrase: Vec<usize>,
     phrases: Vec<Vec<String>>,
@@ -102,6 +104,7 @@ impl WordMatcher {
         };
         WordMatcher {
             ac,
+            max_len: pats.iter().map(String::len).max().unwrap_or(0),
             pattern_phrase,
             phrases,
         }
@@ -113,11 +116,58 @@ impl WordMatcher {
     }
 
     /// Finds the list's words in `s`: (start, end, confidence).
+    ///
+    /// The automaton ignores ASCII case, so it has no prefilter, and its
+    /// overlapping walk (every match, in the order they end) is slow. So
+    /// the fast walk for the first match looks for where matches are, and
+    /// the overlapping walk runs only over a window around them: from the
+    /// longest pattern's length before the end of the first match (no
+    /// match starts earlier: it would have ended first) to that length
+    /// after it (every match starting before its end has ended); windows
+    /// that touch are joined, so each window holds every match that ends
+    /// in it, in the order of a walk over the whole text.
     pub fn find(&self, s: &str, out: &mut Vec<(usize, usize, f32)>) {
         let Some(ac) = &self.ac else { return };
         let mut last_end = 0;
-        for m in ac.find_overlapping_iter(s) {
-            if m.start() < last_end {
+        let n = s.len();
+        let max = self.max_len.max(1);
+        let mut at = 0;
+        let mut win: Option<(usize, usize)> = None;
+        while at < n {
+            let Some(m) = ac.find(Input::new(s).range(at..n)) else {
+                break;
+            };
+            let e = m.end();
+            let ws = at.max(e.saturating_sub(max));
+            let we = (e + max - 1).min(n);
+            win = match win {
+                Some((a, b)) if ws < b => Some((a, b.max(we))),
+                Some((a, b)) => {
+                    self.find_in(ac, s, Input::new(s).range(a..b), &mut last_end, out);
+                    Some((ws, we))
+                }
+                None => Some((ws, we)),
+            };
+            // (matches are never empty: `e` > `at`)
+            at = e.max(at + 1);
+        }
+        if let Some((a, b)) = win {
+            self.find_in(ac, s, Input::new(s).range(a..b), &mut last_end, out);
+        }
+    }
+
+    /// The words whose first word's stem the automaton finds in `input`
+    /// (part of `s`), every match in the order they end.
+    fn find_in(
+        &self,
+        ac: &AhoCorasick,
+        s: &str,
+        input: Input<'_>,
+        last_end: &mut usize,
+        out: &mut Vec<(usize, usize, f32)>,
+    ) {
+        for m in ac.find_overlapping_iter(input) {
+            if m.start() < *last_end {
                 continue;
             }
             let phrase = &self.phrases[self.pattern_phrase[m.pattern().as_usize()]];
@@ -162,7 +212,7 @@ impl WordMatcher {
             }
             if ok && pos > ws {
                 out.push((ws, pos, conf));
-                last_end = pos;
+                *last_end = pos;
             }
         }
     }
@@ -193,5 +243,45 @@ mod tests {
         let mut out = Vec::new();
         m.find("mis brugt og brug", &mut out);
         assert!(out.is_empty());
+    }
+
+    /// Every match of the automaton over the whole text, as before the
+    /// windows (the reference).
+    fn find_whole(m: &WordMatcher, s: &str) -> Vec<(usize, usize, f32)> {
+        let mut out = Vec::new();
+        let mut last_end = 0;
+        if let Some(ac) = &m.ac {
+            m.find_in(ac, s, Input::new(s), &mut last_end, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn windows_find_what_the_whole_walk_finds() {
+        let words: Vec<&str> = crate::corpus::WORDS.iter().map(|(w, _)| *w).collect();
+        let lists = vec![
+            words.clone(),
+            vec!["vold", "volden", "old", "ld", "bo", "æble", "Ølejr", "lde"],
+            vec!["a", "anbringelse", "ab", "abcdefghij", "cd", "bcdef"],
+        ];
+        let mut texts = vec![
+            "Anbringelsen og ANBRINGELSER; misbruget, stofmisbrug og psykiske sygdomme. aNbRiNgElSeSsAgEn".to_string(),
+            "voldvoldvold VOLDEN vOLD øvold ÆBLE æblerne ølejren ØLEJR bo boede psykisk  sygdom\n\npsykisk sygdom".to_string(),
+            "abcdefghij abcdefghi xabcdef abab cdcd aaaa abcd-efghij bo-old oldeolde".to_string(),
+        ];
+        for (_, forms) in crate::corpus::WORDS {
+            texts.push(forms.join(" ").to_uppercase());
+            texts.push(forms.concat());
+        }
+        for list in &lists {
+            let m = WordMatcher::new(list);
+            for t in &texts {
+                for (i, _) in t.char_indices() {
+                    let mut a = Vec::new();
+                    m.find(&t[i..], &mut a);
+                    assert_eq!(a, find_whole(&m, &t[i..]), "{list:?} {:?}", &t[i..]);
+                }
+            }
+        }
     }
 }
