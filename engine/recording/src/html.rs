@@ -233,7 +233,8 @@ fn render_page(session: &Session, missing: &BTreeSet<String>) -> String {
             missing.len()
         );
     }
-    h.push_str("<main>\n<ol id=\"steps\">\n");
+    // Scrolls on its own, so it takes the keyboard focus (arrow keys scroll it).
+    h.push_str("<main tabindex=\"0\" aria-label=\"Steps\">\n<ol id=\"steps\">\n");
     for s in &session.steps {
         let (cls, st) = status(s);
         let _ = write!(
