@@ -169,7 +169,10 @@ fn settled(cwd: &Path, url: &str, data: &Path, id: &str, within: Duration) -> se
     loop {
         let rec = request(cwd, url, data, id);
         let state = rec["state"].as_str().unwrap_or_default().to_string();
-        if !matches!(state.as_str(), "received" | "collecting" | "collected") {
+        if !matches!(
+            state.as_str(),
+            "received" | "collecting" | "collected" | "ready"
+        ) {
             return rec;
         }
         assert!(

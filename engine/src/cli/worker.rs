@@ -172,6 +172,10 @@ mod tests {
         assert!(installed("sh"));
         assert!(installed("/bin/sh"));
         assert!(!installed("no-such-program-here"));
-        assert!(!installed("/etc/hostname"));
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let plain = dir.path().join("not-a-program");
+        std::fs::write(&plain, "text").expect("a plain file");
+        assert!(!installed(plain.to_str().expect("a UTF-8 path")));
+        assert!(!installed(dir.path().to_str().expect("a UTF-8 path")));
     }
 }

@@ -1402,16 +1402,19 @@ impl RequestService {
         .ok_or_else(|| anyhow!("no robot for system {system}"))?;
         let previous = rec.runs.get(system).cloned().unwrap_or_default();
         let run = runner.run_robot(&self.settings, &rec, &manifest, previous);
-        let (_, last) = crate::requests::update(store, request, |r| {
+        let (rec, _) = crate::requests::update(store, request, |r| {
             r.runs.insert(system.to_string(), run.clone());
             let all_done = r.runs.values().all(|x| x.status != RunStatus::Pending);
             if all_done && r.state == RequestState::Collecting {
                 r.set_state(RequestState::Collected, chrono::Utc::now());
-                return Ok(true);
             }
-            Ok(false)
+            Ok(())
         })?;
-        Ok(last.then(|| Job::Finish {
+        // Whichever robot job sees the request collected queues its
+        // finishing job, not only the one that moved it there: that one may
+        // have died after storing (a worker that lost its database), and a
+        // second push of the same step is no second job.
+        Ok((rec.state == RequestState::Collected).then(|| Job::Finish {
             request: request.to_string(),
         }))
     }

@@ -145,7 +145,7 @@ impl Pool {
                 // back after their lease) starts when the database answers.
                 for n in 0u64.. {
                     let worker = WorkerBuilder::new(worker_name(&name, n))
-                        .backend(queue.storage(&name))
+                        .backend(queue.storage(&name).with_pubsub())
                         .concurrency(limit)
                         .data(pool.clone())
                         .build(handle);

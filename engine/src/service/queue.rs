@@ -115,9 +115,11 @@ impl SharedQueue {
             format!("apalis, \"{}\"", types.replace('"', "\"\""))
         };
         let pool = PgPoolOptions::new()
-            // apalis holds connections of its own per worker (polling,
-            // heart-beats) and each running robot job one for its slot.
-            .max_connections(32)
+            // apalis holds connections of its own: per queue a worker
+            // takes from, one listening for new jobs (LISTEN/NOTIFY) and
+            // others for polling and heart-beats; each running robot job
+            // holds one for its slot.
+            .max_connections(48)
             .acquire_timeout(Duration::from_secs(10))
             .test_before_acquire(true)
             .connect_with(options.options([("search_path", search_path.as_str())]))
@@ -138,8 +140,16 @@ impl SharedQueue {
         format!("marc:{}:{name}", self.namespace)
     }
 
-    /// A storage on the queue of `name`, with this queue's lease.
+    /// A storage on the queue of `name`, with this queue's lease. A worker
+    /// takes from it `with_pubsub()`: an idle worker then hears of a new job
+    /// at once (PostgreSQL NOTIFY) instead of at its next heart-beat.
     pub fn storage(&self, name: &str) -> Storage {
+        self.storage_of(name)
+    }
+
+    /// As [`SharedQueue::storage`], for jobs of any type (the queue
+    /// benchmark's own).
+    pub fn storage_of<A>(&self, name: &str) -> PostgresStorage<A> {
         let config = Config::default()
             .queue(self.queue_name(name))
             .heartbeat_interval(self.lease.heartbeat)
