@@ -15,9 +15,8 @@ mod support;
 
 use marc_e2e::*;
 use std::collections::BTreeSet;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::*;
 
@@ -39,46 +38,24 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// A Grid process (standalone, hub or node) in a process group of its
-/// own: killing it takes its chromedrivers and browsers along.
-struct GridProc {
-    child: Child,
-}
-
-impl GridProc {
-    fn start(dir: &Path, name: &str, role: &str, config: &str) -> GridProc {
-        let toml = dir.join(format!("{name}.toml"));
-        std::fs::write(&toml, config).unwrap();
-        let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
-        let child = Command::new("java")
+/// A Grid process (standalone, hub or node) with its configuration and log
+/// in `dir`; killing it takes its chromedrivers and browsers along.
+fn grid(dir: &Path, name: &str, role: &str, config: &str) -> Group {
+    let toml = dir.join(format!("{name}.toml"));
+    std::fs::write(&toml, config).unwrap();
+    let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
+    Group::spawn(
+        Command::new("java")
             .arg("-jar")
             .arg(jar())
             .arg(role)
             .arg("--config")
             .arg(&toml)
             .current_dir(dir)
-            .process_group(0)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("cannot start java (openjdk-17-jre-headless, from packages.txt)");
-        GridProc { child }
-    }
-
-    fn kill(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for GridProc {
-    fn drop(&mut self) {
-        self.kill();
-    }
+            .stderr(log),
+    )
 }
 
 /// The node part of a Grid configuration: Debian's chromium through
@@ -202,7 +179,7 @@ fn robots_run_on_a_selenium_grid_and_find_every_document() {
     let dir = tempfile::tempdir().unwrap();
     let cwd = dir.path();
     let port = free_port();
-    let _grid = GridProc::start(
+    let _grid = grid(
         cwd,
         "standalone",
         "standalone",
@@ -234,7 +211,7 @@ fn a_grid_node_killed_in_the_middle_of_a_robot_is_replaced_by_the_other_node() {
     let events = format!(
         "[events]\npublish = \"tcp://127.0.0.1:{publish}\"\nsubscribe = \"tcp://127.0.0.1:{subscribe}\"\n"
     );
-    let _hub = GridProc::start(
+    let _hub = grid(
         cwd,
         "hub",
         "hub",
@@ -243,10 +220,10 @@ fn a_grid_node_killed_in_the_middle_of_a_robot_is_replaced_by_the_other_node() {
         ),
     );
     let hub = format!("http://127.0.0.1:{hub_port}");
-    let mut nodes: Vec<GridProc> = (0..2)
+    let mut nodes: Vec<Group> = (0..2)
         .map(|i| {
             let port = free_port();
-            GridProc::start(
+            grid(
                 cwd,
                 &format!("node{i}"),
                 "node",

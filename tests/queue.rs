@@ -19,57 +19,33 @@ mod support;
 use marc_e2e::*;
 use marc_store::testing::{PgCluster, TestDatabase};
 use std::collections::BTreeSet;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 use support::*;
 
-/// A `marc worker` in a process group of its own, killed with the group.
-struct Worker {
-    child: Child,
-}
-
-impl Worker {
-    fn start(cwd: &Path, url: &str, data: &Path, common: &Common, extra: &[&str]) -> Worker {
-        let mut a = args(&[
-            "--database",
-            url,
-            "--data",
-            data.to_str().unwrap(),
-            "--config",
-            common.config.to_str().unwrap(),
-            "worker",
-            "--robots",
-            common.robots.to_str().unwrap(),
-            "--scripts",
-            root().join("scripts").to_str().unwrap(),
-        ]);
-        a.extend(common.base_urls.iter().cloned());
-        a.extend(args(extra));
-        let child = marc_cmd(cwd, &a)
-            .process_group(0)
+/// `marc worker` with the test's robots and lease, in a process group of its own.
+fn worker(cwd: &Path, url: &str, data: &Path, common: &Common, extra: &[&str]) -> Group {
+    let mut a = args(&[
+        "--database",
+        url,
+        "--data",
+        data.to_str().unwrap(),
+        "--config",
+        common.config.to_str().unwrap(),
+        "worker",
+        "--robots",
+        common.robots.to_str().unwrap(),
+        "--scripts",
+        root().join("scripts").to_str().unwrap(),
+    ]);
+    a.extend(common.base_urls.iter().cloned());
+    a.extend(args(extra));
+    Group::spawn(
+        marc_cmd(cwd, &a)
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("cannot start marc worker");
-        Worker { child }
-    }
-
-    /// SIGKILL to the worker and everything it started.
-    fn kill(&mut self) {
-        let _ = std::process::Command::new("kill")
-            .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        self.kill();
-    }
+            .stderr(Stdio::inherit()),
+    )
 }
 
 /// What every command of a test shares.
@@ -305,7 +281,7 @@ fn a_worker_killed_in_the_middle_of_a_robot_leaves_its_job_to_another_worker() {
     join(cwd, url, &data_a);
     join(cwd, url, &data_b);
     // Worker A runs the esdh robot only; it dies while the robot reads.
-    let mut a = Worker::start(cwd, url, &data_a, &c, &["--systems", "esdh"]);
+    let mut a = worker(cwd, url, &data_a, &c, &["--systems", "esdh"]);
     documents_served(&tb, "esdh", 2, Duration::from_secs(120));
     a.kill();
     let killed_at = Instant::now();
@@ -317,7 +293,7 @@ fn a_worker_killed_in_the_middle_of_a_robot_leaves_its_job_to_another_worker() {
 
     // Worker B takes both systems and finishes; the esdh job comes back
     // to it once A's lease has run out.
-    let _b = Worker::start(cwd, url, &data_b, &c, &["--finish"]);
+    let _b = worker(cwd, url, &data_b, &c, &["--finish"]);
     let rec = settled(cwd, url, &data_b, &id, Duration::from_secs(240));
     assert_eq!(rec["state"], "delivered", "{rec}");
     eprintln!("delivered {:?} after the kill", killed_at.elapsed());
@@ -367,7 +343,7 @@ fn a_worker_carries_on_after_postgresql_restarts_in_the_middle_of_a_run() {
     let data = cwd.join("w");
 
     let id = queue_request(cwd, url, &data, &c, &tb);
-    let _w = Worker::start(cwd, url, &data, &c, &["--finish"]);
+    let _w = worker(cwd, url, &data, &c, &["--finish"]);
     documents_served(&tb, "esdh", 2, Duration::from_secs(120));
     cluster.restart().expect("restart PostgreSQL");
     let rec = settled(cwd, url, &data, &id, Duration::from_secs(240));
@@ -431,12 +407,12 @@ fn a_systems_session_limit_holds_across_workers() {
     let ids: Vec<String> = (0..3)
         .map(|_| queue_request(cwd, url, &data_q, &c, &tb))
         .collect();
-    let workers: Vec<Worker> = ["a", "b"]
+    let workers: Vec<Group> = ["a", "b"]
         .iter()
         .map(|n| {
             let data = cwd.join(n);
             join(cwd, url, &data);
-            Worker::start(cwd, url, &data, &c, &["--finish", "--workers", "3"])
+            worker(cwd, url, &data, &c, &["--finish", "--workers", "3"])
         })
         .collect();
     for id in &ids {
@@ -521,15 +497,13 @@ fn a_web_node_without_robots_finishes_what_a_worker_collects() {
         c.robots.to_str().unwrap(),
     ]);
     a.extend(c.base_urls.iter().cloned());
-    let web = marc_cmd(cwd, &a)
-        .process_group(0)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("cannot start marc serve");
-    let _web = Worker { child: web };
+    let _web = Group::spawn(
+        marc_cmd(cwd, &a)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit()),
+    );
     join(cwd, url, &data_w);
-    let _w = Worker::start(cwd, url, &data_w, &c, &[]);
+    let _w = worker(cwd, url, &data_w, &c, &[]);
     let rec = settled(cwd, url, &data_web, &id, Duration::from_secs(240));
     assert_eq!(rec["state"], "delivered", "{rec}");
     every_document_once(url, &id);

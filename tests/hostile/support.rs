@@ -289,3 +289,77 @@ pub fn starttime(pid: u32) -> Option<u64> {
     // Fields after comm start at field 3 (state); starttime is field 22.
     rest.split_whitespace().nth(19)?.parse().ok()
 }
+
+/// A child in a process group of its own (`marc worker`, `marc serve`, a
+/// Grid server): killed with SIGKILL together with everything it started
+/// (chromedriver, browsers, robot processes), as when its machine dies;
+/// also on drop, so a failing test leaves nothing behind.
+pub struct Group {
+    pub child: Child,
+}
+
+impl Group {
+    /// Spawns `cmd` as the leader of a new process group.
+    pub fn spawn(cmd: &mut Command) -> Group {
+        use std::os::unix::process::CommandExt;
+        let child = cmd
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        Group { child }
+    }
+
+    /// SIGKILL to the whole group.
+    pub fn kill(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.wait();
+    }
+
+    /// The resident memory of the group's processes now, in KiB: the leader's
+    /// own and all of them together.
+    pub fn rss_kib(&self) -> (u64, u64) {
+        let pgid = self.child.id();
+        let (mut own, mut all) = (0, 0);
+        for pid in std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            // Field 5 (pgrp), after the command in parentheses.
+            let group = stat
+                .rfind(')')
+                .and_then(|i| stat[i + 2..].split_whitespace().nth(2))
+                .and_then(|g| g.parse::<u32>().ok());
+            if group != Some(pgid) {
+                continue;
+            }
+            let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find(|l| l.starts_with("VmRSS:"))
+                        .and_then(|l| l.split_whitespace().nth(1))
+                        .and_then(|v| v.parse::<u64>().ok())
+                })
+                .unwrap_or(0);
+            all += rss;
+            if pid == pgid {
+                own = rss;
+            }
+        }
+        (own, all)
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
