@@ -20,7 +20,7 @@ NPM_DIRS ?= testbed/idp tests
 # oidc-provider 9 needs Node.js 20 or later (Debian 12's nodejs is 18).
 NODE_MIN ?= 20
 
-.PHONY: all deps build demo test check lint dsl clean bench-selenium bench-serve
+.PHONY: all deps build demo test check lint dsl clean bench-selenium bench-serve bench-workers
 
 all: build
 
@@ -75,6 +75,15 @@ bench-serve: deps
 	$(MAKE) deps PACKAGES=packages-bench.txt
 	$(CARGO) build --release -p marc --features testbed
 	MARC_BIN=$(CURDIR)/target/release/marc $(CARGO) test -p marc-e2e --bench serve -- $(BENCH_SECONDS)
+
+## Workers on PostgreSQL on the load testbed (12 systems, 500 documents):
+## one request end to end, requests per hour with 1, 2 and 4 worker
+## processes, memory per worker (tests/benches/workers.rs); and the shared
+## queue's own cost per job (engine/benches/queue.rs).
+bench-workers: deps
+	$(CARGO) build --release -p marc --features testbed
+	$(CARGO) bench -p marc --bench queue
+	MARC_BIN=$(CURDIR)/target/release/marc $(CARGO) bench -p marc-e2e --bench workers
 
 ## Static checks.
 lint:

@@ -7,7 +7,6 @@
 mod support;
 
 use marc_e2e::*;
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use support::*;
@@ -20,52 +19,16 @@ const SEED: &str = "11";
 fn marc_run_extracts_exactly_the_load_citizens_ground_truth() {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let robots = dir.path().join("robots");
-    let truth_file = dir.path().join("truth.json");
-    let log = dir.path().join("testbed.jsonl");
-    let (_tb, mut lines) = TestbedProc::spawn(
-        &log,
-        vec![
-            "--seed".into(),
-            SEED.into(),
-            "--systems".into(),
-            SYSTEMS.to_string().into(),
-            "--documents".into(),
-            DOCUMENTS.to_string().into(),
-            "--robots-out".into(),
-            robots.clone().into(),
-            "--truth-out".into(),
-            truth_file.clone().into(),
-        ],
-    );
-    // `<system> <url>` per system; the `load citizen:` line comes last,
-    // after the robots and the truth are written.
-    let mut urls = BTreeMap::new();
-    let citizen = loop {
-        let line = match lines.next() {
-            Some(Ok(l)) => l,
-            _ => panic!("`marc testbed serve --systems` ended before it was ready"),
-        };
-        if let Some(rest) = line.strip_prefix("load citizen: ") {
-            break rest.to_string();
-        }
-        let mut w = line.split_whitespace();
-        if let (Some(id), Some(url)) = (w.next(), w.next()) {
-            if url.starts_with("http://127.0.0.1:") {
-                urls.insert(id.to_string(), url.to_string());
-            }
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+    let load = LoadTestbed::start(dir.path(), SEED, SYSTEMS, DOCUMENTS);
+    let (urls, robots, truth_file, log) = (&load.urls, &load.robots, &load.truth, &load.tb.log);
     assert_eq!(
         urls.keys().collect::<Vec<_>>(),
         ["esdh01", "esdh02", "legacy01", "legacy02"]
     );
-    let cpr = citizen.split_whitespace().next().unwrap().to_string();
-    let name = citizen[cpr.len() + 1..citizen.find(" (").unwrap()].to_string();
+    let (cpr, name) = (load.cpr.clone(), load.name.clone());
 
     // The robots: the shipped manifest of each kind, pointed at its instance.
-    for (id, url) in &urls {
+    for (id, url) in urls {
         let m = read_toml(&robots.join(id).join("robot.toml"));
         let kind = id.trim_end_matches(|c: char| c.is_ascii_digit());
         let shipped = read_toml(&root().join("robots").join(kind).join("robot.toml"));

@@ -291,9 +291,10 @@ pub fn starttime(pid: u32) -> Option<u64> {
 }
 
 /// A child in a process group of its own (`marc worker`, `marc serve`, a
-/// Grid server): killed with SIGKILL together with everything it started
-/// (chromedriver, browsers, robot processes), as when its machine dies;
-/// also on drop, so a failing test leaves nothing behind.
+/// Grid server), killed with SIGKILL as a group, as when its machine dies;
+/// what marc started in groups of their own (robot processes, chromedriver
+/// and its browsers) follows by its parent-death signal. Also on drop, so a
+/// failing test leaves nothing behind.
 pub struct Group {
     pub child: Child,
 }
@@ -318,29 +319,12 @@ impl Group {
         let _ = self.child.wait();
     }
 
-    /// The resident memory of the group's processes now, in KiB: the leader's
-    /// own and all of them together.
+    /// The resident memory now, in KiB: the leader's own, and with every
+    /// descendant (robot processes, chromedriver and browsers, which keep
+    /// process groups of their own).
     pub fn rss_kib(&self) -> (u64, u64) {
-        let pgid = self.child.id();
-        let (mut own, mut all) = (0, 0);
-        for pid in std::fs::read_dir("/proc")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                continue;
-            };
-            // Field 5 (pgrp), after the command in parentheses.
-            let group = stat
-                .rfind(')')
-                .and_then(|i| stat[i + 2..].split_whitespace().nth(2))
-                .and_then(|g| g.parse::<u32>().ok());
-            if group != Some(pgid) {
-                continue;
-            }
-            let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        let rss = |pid: u32| {
+            std::fs::read_to_string(format!("/proc/{pid}/status"))
                 .ok()
                 .and_then(|s| {
                     s.lines()
@@ -348,18 +332,87 @@ impl Group {
                         .and_then(|l| l.split_whitespace().nth(1))
                         .and_then(|v| v.parse::<u64>().ok())
                 })
-                .unwrap_or(0);
-            all += rss;
-            if pid == pgid {
-                own = rss;
-            }
-        }
-        (own, all)
+                .unwrap_or(0)
+        };
+        let leader = self.child.id();
+        let own = rss(leader);
+        (
+            own,
+            own + descendants(leader).into_iter().map(rss).sum::<u64>(),
+        )
     }
 }
 
 impl Drop for Group {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// `marc testbed serve --systems N --documents M` running, with the robots
+/// and the ground truth it wrote and the load citizen it printed.
+pub struct LoadTestbed {
+    pub tb: TestbedProc,
+    /// Each system's URL, by id (`esdh01`, `legacy01`, …).
+    pub urls: std::collections::BTreeMap<String, String>,
+    pub cpr: String,
+    pub name: String,
+    pub robots: PathBuf,
+    pub truth: PathBuf,
+}
+
+impl LoadTestbed {
+    pub fn start(dir: &Path, seed: &str, systems: usize, documents: usize) -> LoadTestbed {
+        let robots = dir.join("robots");
+        let truth = dir.join("truth.json");
+        let (tb, mut lines) = TestbedProc::spawn(
+            &dir.join("testbed.jsonl"),
+            vec![
+                "--seed".into(),
+                seed.into(),
+                "--systems".into(),
+                systems.to_string().into(),
+                "--documents".into(),
+                documents.to_string().into(),
+                "--robots-out".into(),
+                robots.clone().into(),
+                "--truth-out".into(),
+                truth.clone().into(),
+            ],
+        );
+        // `<system> <url>` per system; the `load citizen:` line comes last,
+        // after the robots and the truth are written.
+        let mut urls = std::collections::BTreeMap::new();
+        let citizen = loop {
+            let line = match lines.next() {
+                Some(Ok(l)) => l,
+                _ => panic!("`marc testbed serve --systems` ended before it was ready"),
+            };
+            if let Some(rest) = line.strip_prefix("load citizen: ") {
+                break rest.to_string();
+            }
+            let mut w = line.split_whitespace();
+            if let (Some(id), Some(url)) = (w.next(), w.next()) {
+                if url.starts_with("http://127.0.0.1:") {
+                    urls.insert(id.to_string(), url.to_string());
+                }
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        let cpr = citizen
+            .split_whitespace()
+            .next()
+            .expect("the citizen's CPR number")
+            .to_string();
+        let name =
+            citizen[cpr.len() + 1..citizen.find(" (").expect("the citizen's name")].to_string();
+        LoadTestbed {
+            tb,
+            urls,
+            cpr,
+            name,
+            robots,
+            truth,
+        }
     }
 }
