@@ -167,23 +167,6 @@ fn a_run_on_postgresql_delivers_every_document_once_and_its_audit_chain_verifies
     eprintln!("run on PostgreSQL: {:?}", t0.elapsed());
 }
 
-/// `marc audit log --json` with `--database`.
-fn audit_entries_on(cwd: &Path, url: &str, data: &Path) -> Vec<serde_json::Value> {
-    let out = marc_out(
-        cwd,
-        &on(
-            url,
-            &args(&["--data", data.to_str().unwrap(), "audit", "log", "--json"]),
-        ),
-    );
-    assert!(out.status.success(), "marc audit log: {}", said(&out));
-    stdout(&out)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad audit line {l:?}: {e}")))
-        .collect()
-}
-
 const PASSWORD: &str = "s3cret-Pw-9";
 
 /// Runs `marc --data DATA a…` and checks the outcome: a non-zero exit, a

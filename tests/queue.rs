@@ -222,28 +222,6 @@ fn answers(data: &Path) -> usize {
         .count()
 }
 
-/// How many robot sessions of `system` the audit log shows started.
-fn robot_starts(cwd: &Path, url: &str, data: &Path, system: &str) -> usize {
-    let out = marc_out(
-        cwd,
-        &args(&[
-            "--database",
-            url,
-            "--data",
-            data.to_str().unwrap(),
-            "audit",
-            "log",
-            "--json",
-        ]),
-    );
-    assert!(out.status.success(), "marc audit log: {}", stderr(&out));
-    stdout(&out)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|e| e["action"] == "robot.started" && e["system"] == system)
-        .count()
-}
-
 #[test]
 fn a_worker_killed_in_the_middle_of_a_robot_leaves_its_job_to_another_worker() {
     let t0 = Instant::now();
@@ -306,7 +284,7 @@ fn a_worker_killed_in_the_middle_of_a_robot_leaves_its_job_to_another_worker() {
     );
     assert_eq!(answers(&data_a), 0, "the killed worker sent nothing");
     assert!(
-        robot_starts(cwd, url, &data_b, "esdh") >= 2,
+        robot_times(cwd, url, &data_b, "esdh", "robot.started").len() >= 2,
         "the esdh robot ran again after its worker died"
     );
     let verify = marc_out(
@@ -361,22 +339,8 @@ fn robot_times(
     system: &str,
     action: &str,
 ) -> Vec<(String, String)> {
-    let out = marc_out(
-        cwd,
-        &args(&[
-            "--database",
-            url,
-            "--data",
-            data.to_str().unwrap(),
-            "audit",
-            "log",
-            "--json",
-        ]),
-    );
-    assert!(out.status.success(), "marc audit log: {}", stderr(&out));
-    stdout(&out)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    audit_entries_on(cwd, url, data)
+        .into_iter()
         .filter(|e| e["action"] == action && e["system"] == system)
         .map(|e| {
             (

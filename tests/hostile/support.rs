@@ -238,10 +238,22 @@ pub fn args(a: &[&str]) -> Vec<String> {
 
 /// The whole audit log as JSON values (`marc audit log --json`).
 pub fn audit_entries(cwd: &Path, data: &Path) -> Vec<serde_json::Value> {
-    let out = marc_out(
+    audit_entries_with(cwd, &args(&["--data", data.to_str().unwrap()]))
+}
+
+/// The whole audit log of a data directory beside the PostgreSQL database `url`.
+pub fn audit_entries_on(cwd: &Path, url: &str, data: &Path) -> Vec<serde_json::Value> {
+    audit_entries_with(
         cwd,
-        &args(&["--data", data.to_str().unwrap(), "audit", "log", "--json"]),
-    );
+        &args(&["--database", url, "--data", data.to_str().unwrap()]),
+    )
+}
+
+/// `marc GLOBAL… audit log --json`, parsed.
+fn audit_entries_with(cwd: &Path, global: &[String]) -> Vec<serde_json::Value> {
+    let mut a = global.to_vec();
+    a.extend(args(&["audit", "log", "--json"]));
+    let out = marc_out(cwd, &a);
     assert!(
         out.status.success(),
         "marc audit log failed: {}",
