@@ -19,17 +19,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// Where the robots are and what their browsers and systems are: the
+/// options of every long-running command (`marc serve`, `marc worker`).
 #[derive(Args, Debug)]
-pub struct ServeArgs {
-    /// Robot sessions that may run at once in this process, over all
-    /// systems (each system also keeps to its manifest's `max_sessions`).
-    /// 0 (with a PostgreSQL store only): run no robot here, leave them to
-    /// `marc worker`s.
-    #[arg(long, default_value_t = 2)]
-    pub workers: u32,
-    /// Address to listen on (default: `[web] listen` in marc.toml, 127.0.0.1:8080).
-    #[arg(long)]
-    pub listen: Option<String>,
+pub struct RobotArgs {
     /// Use this WebDriver server (e.g. a Selenium Grid) instead of starting chromedriver.
     #[arg(long)]
     pub webdriver: Option<String>,
@@ -42,6 +35,21 @@ pub struct ServeArgs {
     /// Override a system's base URL: SYSTEM=URL (repeatable).
     #[arg(long = "base-url", value_parser = super::request::parse_kv)]
     pub base_urls: Vec<(String, String)>,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Robot sessions that may run at once in this process, over all
+    /// systems (each system also keeps to its manifest's `max_sessions`).
+    /// 0 (with a PostgreSQL store only): run no robot here, leave them to
+    /// `marc worker`s.
+    #[arg(long, default_value_t = 2)]
+    pub workers: u32,
+    /// Address to listen on (default: `[web] listen` in marc.toml, 127.0.0.1:8080).
+    #[arg(long)]
+    pub listen: Option<String>,
+    #[command(flatten)]
+    pub robots: RobotArgs,
     /// Everything on this machine, for trying marc: the testbed's case
     /// systems, a test identity provider (not MitID) with test logins, and
     /// the web app, in a data directory of their own (`out/serve-demo`).
@@ -73,10 +81,10 @@ pub fn serve(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<i
         &g.data,
         database.as_deref(),
         &config,
-        a.robots.clone(),
-        a.scripts.clone(),
+        a.robots.robots.clone(),
+        a.robots.scripts.clone(),
     )?;
-    check_base_urls(&settings.robots_dir, &a.base_urls)?;
+    check_base_urls(&settings.robots_dir, &a.robots.base_urls)?;
     let secrets: Arc<dyn SecretSource> = Arc::new(CliSecrets::open(&settings)?);
     let listen = a
         .listen
@@ -96,8 +104,8 @@ pub fn serve(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<i
             org_name_claim: o.org_name_claim.clone(),
         }),
         workers: a.workers as usize,
-        base_urls: a.base_urls.iter().cloned().collect(),
-        webdriver: a.webdriver.clone(),
+        base_urls: a.robots.base_urls.iter().cloned().collect(),
+        webdriver: a.robots.webdriver.clone(),
         secrets,
         topics: config.topics.clone(),
         systems: a.systems.clone(),
@@ -347,7 +355,7 @@ fn serve_demo(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<
         }),
         workers: a.workers as usize,
         base_urls: testbed.base_urls.clone(),
-        webdriver: a.webdriver.clone(),
+        webdriver: a.robots.webdriver.clone(),
         secrets: Arc::new(secrets),
         topics: config.topics.clone(),
         systems: a.systems.clone(),

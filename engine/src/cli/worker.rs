@@ -11,7 +11,7 @@
 //! directory.
 
 use super::request::{check_base_urls, settings_at, CliSecrets};
-use super::serve::{robot_runner, session_limits};
+use super::serve::{robot_runner, session_limits, RobotArgs};
 use super::{exit, usage, Global};
 use crate::config::Config;
 use crate::robot::Manifest;
@@ -21,7 +21,7 @@ use crate::service::queue::SharedQueue;
 use crate::service::RequestService;
 use anyhow::Result;
 use clap::Args;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 #[derive(Args, Debug)]
@@ -37,21 +37,11 @@ pub struct WorkerArgs {
     /// write into this worker's data directory.
     #[arg(long)]
     pub finish: bool,
-    /// Use this WebDriver server (e.g. a Selenium Grid) instead of starting chromedriver.
-    #[arg(long)]
-    pub webdriver: Option<String>,
     /// Run screen robots' desktop programs on this X11 display.
     #[arg(long)]
     pub display: Option<String>,
-    /// Robot manifests directory.
-    #[arg(long)]
-    pub robots: Option<PathBuf>,
-    /// Robot scripts directory.
-    #[arg(long)]
-    pub scripts: Option<PathBuf>,
-    /// Override a system's base URL: SYSTEM=URL (repeatable).
-    #[arg(long = "base-url", value_parser = super::request::parse_kv)]
-    pub base_urls: Vec<(String, String)>,
+    #[command(flatten)]
+    pub robots: RobotArgs,
 }
 
 pub fn worker(g: &Global, rt: &tokio::runtime::Runtime, a: WorkerArgs) -> Result<i32> {
@@ -65,10 +55,10 @@ pub fn worker(g: &Global, rt: &tokio::runtime::Runtime, a: WorkerArgs) -> Result
         &g.data,
         Some(&url),
         &config,
-        a.robots.clone(),
-        a.scripts.clone(),
+        a.robots.robots.clone(),
+        a.robots.scripts.clone(),
     )?;
-    check_base_urls(&settings.robots_dir, &a.base_urls)?;
+    check_base_urls(&settings.robots_dir, &a.robots.base_urls)?;
     let manifests =
         crate::robot::select(crate::robot::load_all(&settings.robots_dir)?, &a.systems)?;
     let manifests = runnable(manifests, a.display.is_some(), !a.systems.is_empty())?;
@@ -85,14 +75,14 @@ pub fn worker(g: &Global, rt: &tokio::runtime::Runtime, a: WorkerArgs) -> Result
     let wd = if manifests.is_empty() {
         super::WebDriver::none()
     } else {
-        super::WebDriver::start(rt, a.webdriver.clone())?
+        super::WebDriver::start(rt, a.robots.webdriver.clone())?
     };
     let runner = robot_runner(
         g,
         rt,
         &wd,
         secrets,
-        a.base_urls.iter().cloned().collect(),
+        a.robots.base_urls.iter().cloned().collect(),
         a.display.clone(),
     );
     let systems: Vec<&str> = manifests.iter().map(|m| m.system.as_str()).collect();
