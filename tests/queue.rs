@@ -1,10 +1,10 @@
 //! The shared job queue in PostgreSQL (issue 13): `marc run --queue` puts a
 //! request's robot jobs on it, `marc worker` processes take them.
 //!
-//! - A worker killed with SIGKILL in the middle of a robot (its process
-//!   group; its robot process and chromedriver follow by their parent-death
-//!   signal, as when its machine dies) leaves its job to another worker once
-//!   the lease ends; the request is delivered once, with every document once.
+//! - A worker killed with SIGKILL in the middle of a robot, with its robot
+//!   process, chromedriver and browser (as when its machine dies), leaves
+//!   its job to another worker once the lease ends; the request is
+//!   delivered once, with every document once.
 //! - PostgreSQL restarted in the middle of a run: the worker reconnects and
 //!   the request completes.
 //! - A system's `max_sessions` holds over two workers with three requests.

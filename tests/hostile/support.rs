@@ -303,10 +303,8 @@ pub fn starttime(pid: u32) -> Option<u64> {
 }
 
 /// A child in a process group of its own (`marc worker`, `marc serve`, a
-/// Grid server), killed with SIGKILL as a group, as when its machine dies;
-/// what marc started in groups of their own (robot processes, chromedriver
-/// and its browsers) follows by its parent-death signal. Also on drop, so a
-/// failing test leaves nothing behind.
+/// Grid server), killed with SIGKILL with all it started, as when its
+/// machine dies; also on drop, so a failing test leaves nothing behind.
 pub struct Group {
     pub child: Child,
 }
@@ -322,12 +320,21 @@ impl Group {
         Group { child }
     }
 
-    /// SIGKILL to the whole group.
+    /// SIGKILL to the whole group and to every descendant, as when the
+    /// machine dies: chromedriver leaves by its parent-death signal, but the
+    /// browsers it started would outlive it and load the machine.
     pub fn kill(&mut self) {
+        let below = descendants(self.child.id());
         let _ = Command::new("kill")
             .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
             .stderr(Stdio::null())
             .status();
+        for pid in below {
+            let _ = Command::new("kill")
+                .args(["-s", "KILL", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
+        }
         let _ = self.child.wait();
     }
 
