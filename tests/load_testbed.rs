@@ -42,7 +42,7 @@ fn marc_run_extracts_exactly_the_load_citizens_ground_truth() {
     // The truth: the load citizen's documents, spread over every system, and
     // the same as `marc testbed truth` gives for the same flags.
     let truth: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&truth_file).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(truth_file).unwrap()).unwrap();
     let docs = truth["documents"].as_array().unwrap();
     assert_eq!(docs.len(), DOCUMENTS);
     assert!(docs.iter().all(|d| d["cpr"] == cpr.as_str()));
@@ -124,7 +124,7 @@ fn marc_run_extracts_exactly_the_load_citizens_ground_truth() {
     }
 
     // Every instance was worked, read-only, with its own account.
-    let entries = read_jsonl(&log);
+    let entries = read_jsonl(log);
     assert!(entries.iter().all(|e| e["forbidden"] == false));
     for id in urls.keys() {
         let logins = entries

@@ -17,7 +17,6 @@
 //!   cargo bench -p marc-e2e --bench workers [-- SYSTEMS DOCUMENTS REQUESTS]
 //!   (after `cargo build -p marc --features testbed`; MARC_BIN picks the binary)
 
-#[allow(dead_code)]
 #[path = "../hostile/support.rs"]
 mod support;
 
