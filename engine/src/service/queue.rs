@@ -24,7 +24,6 @@ use marc_request::{RequestRecord, RunState};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 use std::collections::BTreeMap;
-use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -221,24 +220,6 @@ impl SharedQueue {
             }
             tokio::time::sleep(SLOT_POLL).await;
         }
-    }
-
-    /// Jobs per queue of this namespace by status, for `marc worker --status`
-    /// and the tests.
-    pub async fn counts(&self) -> Result<HashMap<(String, String), i64>, QueueError> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT job_type, status, count(*) FROM apalis.jobs WHERE job_type LIKE $1 GROUP BY 1, 2",
-        )
-        .bind(format!("marc:{}:%", self.namespace))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(q, s, n)| {
-                let q = q.rsplit(':').next().unwrap_or(&q).to_string();
-                ((q, s), n)
-            })
-            .collect())
     }
 }
 
