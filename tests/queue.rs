@@ -71,19 +71,16 @@ fn setup(cwd: &Path, tb: &TestbedProc) -> Common {
     }
 }
 
+/// `marc --database URL --data DATA REST…`, run to completion.
+fn marc_on(cwd: &Path, url: &str, data: &Path, rest: &[&str]) -> std::process::Output {
+    let mut a = args(&["--database", url, "--data", data.to_str().unwrap()]);
+    a.extend(args(rest));
+    marc_out(cwd, &a)
+}
+
 /// `marc audit join` for a new worker's data directory.
 fn join(cwd: &Path, url: &str, data: &Path) {
-    let out = marc_out(
-        cwd,
-        &args(&[
-            "--database",
-            url,
-            "--data",
-            data.to_str().unwrap(),
-            "audit",
-            "join",
-        ]),
-    );
+    let out = marc_on(cwd, url, data, &["audit", "join"]);
     assert!(
         out.status.success(),
         "marc audit join: {}{}",
@@ -123,18 +120,7 @@ fn queue_request(cwd: &Path, url: &str, data: &Path, c: &Common, tb: &TestbedPro
 
 /// `marc requests ID --json` on the database.
 fn request(cwd: &Path, url: &str, data: &Path, id: &str) -> serde_json::Value {
-    let out = marc_out(
-        cwd,
-        &args(&[
-            "--database",
-            url,
-            "--data",
-            data.to_str().unwrap(),
-            "requests",
-            id,
-            "--json",
-        ]),
-    );
+    let out = marc_on(cwd, url, data, &["requests", id, "--json"]);
     assert!(out.status.success(), "marc requests: {}", stderr(&out));
     serde_json::from_str(stdout(&out).trim()).expect("request JSON")
 }
@@ -236,19 +222,17 @@ fn a_worker_killed_in_the_middle_of_a_robot_leaves_its_job_to_another_worker() {
     let id = queue_request(cwd, url, &data_q, &c, &tb);
     // A new data directory beside a shared database must join the audit
     // log before it writes: a worker that did not is refused.
-    let refused = marc_out(
+    let refused = marc_on(
         cwd,
-        &args(&[
-            "--database",
-            url,
-            "--data",
-            data_a.to_str().unwrap(),
+        url,
+        &data_a,
+        &[
             "--config",
             c.config.to_str().unwrap(),
             "worker",
             "--robots",
             c.robots.to_str().unwrap(),
-        ]),
+        ],
     );
     assert!(!refused.status.success(), "a worker that did not join ran");
     assert!(
@@ -287,17 +271,7 @@ fn a_worker_killed_in_the_middle_of_a_robot_leaves_its_job_to_another_worker() {
         robot_times(cwd, url, &data_b, "esdh", "robot.started").len() >= 2,
         "the esdh robot ran again after its worker died"
     );
-    let verify = marc_out(
-        cwd,
-        &args(&[
-            "--database",
-            url,
-            "--data",
-            data_b.to_str().unwrap(),
-            "audit",
-            "verify",
-        ]),
-    );
+    let verify = marc_on(cwd, url, &data_b, &["audit", "verify"]);
     assert!(
         verify.status.success(),
         "the audit chain written by two workers verifies: {}{}",
