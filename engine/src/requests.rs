@@ -162,38 +162,130 @@ impl ListFields {
     }
 }
 
+/// What a request is listed by ([`marc_store::Doc`]): the fields
+/// [`marc_request::worklist::select`] searches, filters and sorts by, in the
+/// form they compare in there (lowercased names, dates that sort as text),
+/// and [`marc_request::viewer_tags`] for [`marc_request::may_view`]. Made
+/// from the stored JSON without decoding the rest of the record.
+fn list_doc(key: &[u8], value: &[u8]) -> marc_store::Result<marc_store::Doc> {
+    let f: ListFields =
+        serde_json::from_slice(value).map_err(|e| marc_store::StoreError::Decode {
+            table: REQUESTS.to_string(),
+            key: String::from_utf8_lossy(key).into_owned(),
+            reason: e.to_string(),
+        })?;
+    let (id, name) = (f.id.to_lowercase(), f.name.to_lowercase());
+    let search = format!("{id}\n{name}\n{}\n{}", f.cpr, f.cpr.replace('-', ""));
+    let caseworker = match &f.caseworker {
+        // Sorts as `Option` does: nobody before anybody.
+        None => String::new(),
+        Some(c) => format!("={c}"),
+    };
+    let fields = [
+        ("id", f.id.clone()),
+        ("name", name),
+        // Nanoseconds from the earliest time chrono's nanoseconds reach,
+        // zero-padded: sorts as text as the times do.
+        (
+            "ordered",
+            format!(
+                "{:020}",
+                i128::from(f.created.timestamp_nanos_opt().unwrap_or(i64::MIN))
+                    - i128::from(i64::MIN)
+            ),
+        ),
+        ("deadline", f.deadline.to_string()),
+        ("status", f.state.as_str().to_string()),
+        ("caseworker", caseworker),
+        ("test_run", if f.test_run { "1" } else { "" }.to_string()),
+    ];
+    let tags = marc_request::viewer_tags(&f.into_record());
+    Ok(marc_store::Doc {
+        search,
+        tags,
+        fields: fields
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    })
+}
+
+/// The tags a list for `who` asks for ([`marc_request::viewers`]).
+fn any_tag(who: &marc_request::Principal) -> Option<Vec<String>> {
+    match marc_request::viewers(who) {
+        marc_request::Viewers::All => None,
+        marc_request::Viewers::AnyTag(tags) => Some(tags),
+    }
+}
+
 /// The caseworkers' list as [`list`], [`marc_request::may_view`] and
-/// [`marc_request::worklist::select`] make it, without decoding every
-/// request in full: the rows are chosen from the fields the list searches,
-/// filters and sorts by, and only the page's requests are read whole. With
-/// 10,000 requests most of a full list's time is decoding and freeing
-/// records it never shows.
+/// [`marc_request::worklist::select`] make it, asked of the store as one
+/// query ([`marc_store::Table::query_docs`]): on PostgreSQL an indexed
+/// query, on sled a scan that decodes only the listed fields. Only the
+/// page's requests are read whole. An administrator's test run is not a
+/// case and is never listed.
 pub fn worklist(
     store: &Store,
     who: &marc_request::Principal,
     q: &marc_request::worklist::Query,
 ) -> Result<marc_request::worklist::Page> {
-    let t = store.table(REQUESTS)?;
-    let mut rows = Vec::new();
-    for (k, v) in t.scan_prefix("")? {
-        let f: ListFields =
-            serde_json::from_slice(&v).map_err(|e| marc_store::StoreError::Decode {
-                table: REQUESTS.to_string(),
-                key: String::from_utf8_lossy(&k).into_owned(),
-                reason: e.to_string(),
-            })?;
-        let r = f.into_record();
-        // An administrator's test run is not a case.
-        if marc_request::may_view(who, &r) && !r.test_run {
-            rows.push(r);
-        }
+    use marc_request::worklist::{search_words, waits_for_a_person};
+    use marc_request::RequestState;
+    let mut field_in = vec![("test_run".to_string(), vec![String::new()])];
+    if let Some(s) = q.state {
+        field_in.push(("status".into(), vec![s.as_str().to_string()]));
     }
-    rows.sort_by_key(|r| r.created);
-    let mut page = marc_request::worklist::select(rows, q);
-    for row in &mut page.rows {
-        *row = get(store, &row.id)?;
+    if q.waiting {
+        let waiting = RequestState::ALL
+            .iter()
+            .filter(|s| waits_for_a_person(**s))
+            .map(|s| s.as_str().to_string())
+            .collect();
+        field_in.push(("status".into(), waiting));
     }
-    Ok(page)
+    let query = marc_store::DocQuery {
+        any_tag: any_tag(who),
+        field_in,
+        words: search_words(&q.search),
+        sort: q.sort.as_str().to_string(),
+        descending: q.descending,
+        page: q.page,
+        per_page: q.per_page,
+    };
+    let found = store.table(REQUESTS)?.query_docs(&query, list_doc)?;
+    let rows = found
+        .keys
+        .iter()
+        .map(|k| get(store, &String::from_utf8_lossy(k)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(marc_request::worklist::Page {
+        rows,
+        total: found.total,
+        page: found.page,
+        pages: found.pages,
+    })
+}
+
+/// Every request `who` may see ([`marc_request::may_view`]), newest first,
+/// without an administrator's test runs: a citizen's own list. An indexed
+/// query on PostgreSQL, like [`worklist`].
+pub fn visible_to(store: &Store, who: &marc_request::Principal) -> Result<Vec<RequestRecord>> {
+    let query = marc_store::DocQuery {
+        any_tag: any_tag(who),
+        field_in: vec![("test_run".to_string(), vec![String::new()])],
+        sort: "ordered".into(),
+        descending: true,
+        page: 1,
+        per_page: usize::MAX,
+        ..Default::default()
+    };
+    store
+        .table(REQUESTS)?
+        .query_docs(&query, list_doc)?
+        .keys
+        .iter()
+        .map(|k| get(store, &String::from_utf8_lossy(k)))
+        .collect()
 }
 
 /// Remembers that a form submission made request `id`; returns the request
@@ -222,11 +314,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_worklist_shows_what_the_full_list_shows() {
+    fn the_worklist_shows_what_the_full_list_shows_on_sled() {
+        the_worklist_shows_what_the_full_list_shows(&Store::temporary().unwrap());
+    }
+
+    #[test]
+    fn the_worklist_shows_what_the_full_list_shows_on_postgres() {
+        let db = marc_store::testing::TestDatabase::new().unwrap();
+        the_worklist_shows_what_the_full_list_shows(&Store::connect(db.url()).unwrap());
+    }
+
+    fn the_worklist_shows_what_the_full_list_shows(store: &Store) {
         use marc_request::access::Role;
         use marc_request::worklist::{select, Query, SortBy};
         use marc_request::{may_view, Principal, RequestState};
-        let store = Store::temporary().unwrap();
         let t0 = chrono::DateTime::UNIX_EPOCH;
         let names = ["Anna Holm", "Bo Berg", "Åse Østergaard", "carl holm"];
         let states = ["received", "held_for_review", "delivered", "incomplete"];
@@ -239,18 +340,27 @@ mod tests {
                 "address": "Vestergade 1", "requester": names[u % 4],
                 "period_from": "2020-01-01", "period_to": "2026-01-01",
                 "topics": ["sundhed"], "systems": ["esdh", "sbsys"],
-                // Ids in one order, creation times in another.
-                "created": t0 + chrono::Duration::seconds((i * 7919) % 300),
+                // Ids in one order, creation times in another (some with
+                // fractions of a second, which must not sort as text does).
+                "created": t0 + chrono::Duration::seconds((i * 7919) % 300)
+                    + chrono::Duration::milliseconds(if u % 6 == 1 { 500 } else { 0 }),
                 "deadline": format!("2026-01-{:02}", 1 + u % 28),
                 "state": states[u % 4],
                 "runs": {"esdh": {"status": "complete", "documents": 3, "attempts": 1,
                     "error": null, "sessions": ["s1"], "webdriver_commands": 10, "seconds": 1.5}},
                 "pdf": null, "marks": 0, "documents": u, "note": format!("note {i}"),
                 "caseworker": u.is_multiple_of(3).then_some("kbh"),
-                "requested_by": u.is_multiple_of(5).then(|| serde_json::json!({"kind": "cpr", "id": "050607-4321"})),
+                "requested_by": if u.is_multiple_of(5) {
+                    serde_json::json!({"kind": "cpr", "id": "050607-4321"})
+                } else if u % 11 == 1 {
+                    serde_json::json!({"kind": "cvr", "id": "12345678"})
+                } else {
+                    serde_json::Value::Null
+                },
+                "test_run": u % 7 == 3,
             }))
             .unwrap();
-            insert(&store, &rec).unwrap();
+            insert(store, &rec).unwrap();
         }
         let staff = Principal::Staff {
             user: "kbh".into(),
@@ -260,46 +370,87 @@ mod tests {
             cpr: "050607-4321".into(),
             name: "Bo".into(),
         };
-        for who in [&staff, &citizen] {
-            for (search, state, sort, descending, page) in [
-                ("", None, SortBy::Deadline, false, 1),
-                ("holm", None, SortBy::Name, true, 2),
-                ("0102011", None, SortBy::Ordered, false, 1),
-                (
-                    "",
-                    Some(RequestState::HeldForReview),
-                    SortBy::Caseworker,
-                    true,
-                    3,
-                ),
-                ("", None, SortBy::Status, false, 99),
-                ("nobody", None, SortBy::Id, false, 1),
-            ] {
-                let q = Query {
-                    search: search.into(),
-                    state,
-                    sort,
-                    descending,
-                    page,
-                    ..Default::default()
-                };
-                let all: Vec<_> = list(&store)
+        let firm = Principal::ThirdParty {
+            party: marc_request::Party::Cvr("12345678".into()),
+            name: "Advokat ApS".into(),
+        };
+        let manager = Principal::Staff {
+            user: "m".into(),
+            role: Role::Manager,
+        };
+        let check = || {
+            for who in [&staff, &citizen, &firm, &manager] {
+                let mut want: Vec<String> = list(store)
                     .unwrap()
                     .into_iter()
-                    .filter(|r| may_view(who, r))
+                    .filter(|r| may_view(who, r) && !r.test_run)
+                    .map(|r| r.id)
                     .collect();
-                let want = select(all, &q);
-                let got = worklist(&store, who, &q).unwrap();
-                let json =
-                    |p: &marc_request::worklist::Page| serde_json::to_value(&p.rows).unwrap();
-                assert_eq!(json(&got), json(&want), "{q:?}");
-                assert_eq!(
-                    (got.total, got.page, got.pages),
-                    (want.total, want.page, want.pages),
-                    "{q:?}"
-                );
+                want.reverse();
+                let got: Vec<String> = visible_to(store, who)
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.id)
+                    .collect();
+                assert_eq!(got, want, "visible_to {who:?}");
+                for (search, state, sort, descending, page) in [
+                    ("", None, SortBy::Deadline, false, 1),
+                    ("holm", None, SortBy::Name, true, 2),
+                    ("0102011", None, SortBy::Ordered, false, 1),
+                    (
+                        "",
+                        Some(RequestState::HeldForReview),
+                        SortBy::Caseworker,
+                        true,
+                        3,
+                    ),
+                    ("", None, SortBy::Status, false, 99),
+                    ("nobody", None, SortBy::Id, false, 1),
+                    ("ai-2026-0001 åse", None, SortBy::Caseworker, false, 1),
+                    ("", None, SortBy::Ordered, true, 2),
+                ] {
+                    for waiting in [false, true] {
+                        let q = Query {
+                            search: search.into(),
+                            state,
+                            waiting,
+                            sort,
+                            descending,
+                            page,
+                            ..Default::default()
+                        };
+                        let all: Vec<_> = list(store)
+                            .unwrap()
+                            .into_iter()
+                            .filter(|r| may_view(who, r) && !r.test_run)
+                            .collect();
+                        let want = select(all, &q);
+                        let got = worklist(store, who, &q).unwrap();
+                        let json = |p: &marc_request::worklist::Page| {
+                            serde_json::to_value(&p.rows).unwrap()
+                        };
+                        assert_eq!(json(&got), json(&want), "{q:?}");
+                        assert_eq!(
+                            (got.total, got.page, got.pages),
+                            (want.total, want.page, want.pages),
+                            "{q:?}"
+                        );
+                    }
+                }
             }
+        };
+        check();
+        // Changes after a list was made show in the next one.
+        for i in [1, 7, 150, 299] {
+            update(store, &format!("AI-2026-{i:06}-abcd"), |r| {
+                r.name = format!("Zoë Ændret {i}");
+                r.state = RequestState::HeldForReview;
+                r.caseworker = Some("ny".into());
+                Ok(())
+            })
+            .unwrap();
         }
+        check();
         store
             .table(REQUESTS)
             .unwrap()

@@ -99,10 +99,98 @@ pub fn may_view(who: &Principal, rec: &RequestRecord) -> bool {
     }
 }
 
+/// Whom a list of requests shows to someone, as tags ([`viewer_tags`]):
+/// what [`may_view`] decides record by record, said once for a whole list
+/// so a store can answer it with an index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Viewers {
+    /// Every request.
+    All,
+    /// Requests with at least one of these tags (none: no request).
+    AnyTag(Vec<String>),
+}
+
+fn cpr_tag(cpr: &str) -> String {
+    format!("cpr:{cpr}")
+}
+
+fn party_tag(p: &Party) -> String {
+    match p {
+        Party::Cpr(c) => format!("by-cpr:{c}"),
+        Party::Cvr(c) => format!("by-cvr:{c}"),
+    }
+}
+
+/// The tags of a request that [`viewers`] asks for: the person it is about
+/// and the party who asked.
+pub fn viewer_tags(rec: &RequestRecord) -> Vec<String> {
+    let mut tags = vec![cpr_tag(&rec.cpr)];
+    tags.extend(rec.requested_by.as_ref().map(party_tag));
+    tags
+}
+
+/// Which requests `who` may see, as [`may_view`] decides: `may_view(who,
+/// rec)` holds exactly when `viewers(who)` is `All` or shares a tag with
+/// [`viewer_tags`]`(rec)`.
+pub fn viewers(who: &Principal) -> Viewers {
+    match who {
+        Principal::Citizen { cpr, .. } => {
+            Viewers::AnyTag(vec![cpr_tag(cpr), party_tag(&Party::Cpr(cpr.clone()))])
+        }
+        Principal::ThirdParty { party, .. } => Viewers::AnyTag(vec![party_tag(party)]),
+        Principal::Staff { role, .. } => match role {
+            Role::Caseworker | Role::Auditor => Viewers::All,
+            Role::Manager | Role::Admin => Viewers::AnyTag(Vec::new()),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::record::RequestRecord;
+
+    #[test]
+    fn viewer_tags_decide_as_may_view_does() {
+        let cprs = ["010203-1234", "020304-2345"];
+        let parties = [
+            None,
+            Some(Party::Cpr("010203-1234".into())),
+            Some(Party::Cpr("020304-2345".into())),
+            Some(Party::Cvr("12345678".into())),
+            // A CVR whose digits are a CPR's without its hyphen.
+            Some(Party::Cvr("01020312".into())),
+        ];
+        let mut who: Vec<Principal> = cprs
+            .iter()
+            .map(|c| Principal::Citizen {
+                cpr: c.to_string(),
+                name: "x".into(),
+            })
+            .collect();
+        who.extend(parties.iter().flatten().map(|p| Principal::ThirdParty {
+            party: p.clone(),
+            name: "y".into(),
+        }));
+        for role in [Role::Caseworker, Role::Manager, Role::Admin, Role::Auditor] {
+            who.push(Principal::Staff {
+                user: "s".into(),
+                role,
+            });
+        }
+        for w in &who {
+            for c in cprs {
+                for p in &parties {
+                    let r = rec(c, p.clone());
+                    let by_tags = match viewers(w) {
+                        Viewers::All => true,
+                        Viewers::AnyTag(want) => viewer_tags(&r).iter().any(|t| want.contains(t)),
+                    };
+                    assert_eq!(by_tags, may_view(w, &r), "{w:?} {c} {p:?}");
+                }
+            }
+        }
+    }
 
     fn rec(cpr: &str, by: Option<Party>) -> RequestRecord {
         let mut r = crate::record::tests_support::record("AI-1", cpr, "");

@@ -26,7 +26,7 @@ pub mod review;
 pub mod stats;
 pub mod worklist;
 
-pub use access::{may_view, Principal};
+pub use access::{may_view, viewer_tags, viewers, Principal, Viewers};
 pub use consent::{Consent, ConsentError, Party};
 pub use deadline::{deadline, is_working_day};
 pub use record::{InternalNote, RequestRecord, RequestState, RunState, RunStatus, StateChange};

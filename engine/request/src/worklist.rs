@@ -120,7 +120,7 @@ fn matches(rec: &RequestRecord, words: &[String]) -> bool {
 }
 
 /// The words of a search, lowercased once.
-fn search_words(search: &str) -> Vec<String> {
+pub fn search_words(search: &str) -> Vec<String> {
     search.split_whitespace().map(str::to_lowercase).collect()
 }
 

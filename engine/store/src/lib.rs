@@ -18,7 +18,9 @@
 //! The API is synchronous on both backends and may be called from plain
 //! threads and from inside tokio runtimes alike (`postgres.rs` says how).
 
+pub mod docs;
 mod files;
+mod pg_docs;
 mod postgres;
 mod seal;
 mod sled_backend;
@@ -27,6 +29,7 @@ pub mod testing;
 #[cfg(test)]
 mod tests;
 
+pub use docs::{Doc, DocPage, DocQuery};
 pub use files::{private_dir, write_private};
 
 /// `url` without its password (in the user part or a `password=`
@@ -300,6 +303,34 @@ impl Table {
         match &self.backend {
             TableBackend::Sled(t) => t.is_empty(),
             TableBackend::Postgres(t) => t.try_is_empty().unwrap_or(true),
+        }
+    }
+
+    /// One page of the table listed by its records' [`Doc`]s ([`docs`]):
+    /// `doc_of` makes a row's doc from its key and value, and an error from
+    /// it ends the query. sled makes every row's doc and selects in memory;
+    /// PostgreSQL keeps the docs beside the values and answers with indexed
+    /// SQL. The table's name and the fields listed by are plain names
+    /// (`a-z`, `0-9`, `_`).
+    pub fn query_docs(
+        &self,
+        q: &DocQuery,
+        doc_of: impl Fn(&[u8], &[u8]) -> Result<Doc>,
+    ) -> Result<DocPage> {
+        docs::check_names(&self.name, q)?;
+        match &self.backend {
+            TableBackend::Sled(t) => {
+                let rows = t
+                    .iter()
+                    .map(|r| {
+                        let (k, v) = r?;
+                        let d = doc_of(&k, &v)?;
+                        Ok((k, d))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(docs::select(rows, q))
+            }
+            TableBackend::Postgres(t) => t.query_docs(q, &doc_of),
         }
     }
 

@@ -79,10 +79,12 @@ impl Default for Limits {
 type Job = Box<dyn FnOnce(PgPool) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 
 /// The background thread, its channel and the pool; shut down with the last handle.
-struct Worker {
+pub(crate) struct Worker {
     jobs: Option<tokio::sync::mpsc::UnboundedSender<Job>>,
     thread: Option<std::thread::JoinHandle<()>>,
     limits: Limits,
+    /// The doc indexes this process has made sure of (`pg_docs.rs`).
+    pub(crate) doc_indexes: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Drop for Worker {
@@ -100,7 +102,7 @@ impl Drop for Worker {
 /// A connected PostgreSQL store (cheap to clone: one worker per `connect`).
 #[derive(Clone)]
 pub(crate) struct PgStore {
-    worker: Arc<Worker>,
+    pub(crate) worker: Arc<Worker>,
 }
 
 impl PgStore {
@@ -153,6 +155,7 @@ impl PgStore {
             jobs: Some(jobs),
             thread: Some(thread),
             limits,
+            doc_indexes: Default::default(),
         });
         match ready_rx.recv() {
             Ok(Ok(())) => Ok(PgStore { worker }),
@@ -163,7 +166,7 @@ impl PgStore {
 
     /// Runs `op` on the worker's runtime and waits for its answer, within
     /// the call limit.
-    fn run<T, F, Fut>(&self, op: F) -> Result<T>
+    pub(crate) fn run<T, F, Fut>(&self, op: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(PgPool, Limits) -> Fut + Send + 'static,
@@ -264,7 +267,7 @@ fn store_error(e: sqlx::Error) -> StoreError {
 /// Runs `attempt` again on connection errors, with a growing pause, until
 /// `limits.retry_for` has passed. Only for operations whose repetition
 /// changes nothing.
-async fn retrying<T, F, Fut>(limits: Limits, mut attempt: F) -> Result<T>
+pub(crate) async fn retrying<T, F, Fut>(limits: Limits, mut attempt: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = std::result::Result<T, sqlx::Error>>,
@@ -301,8 +304,8 @@ type Entry = (Vec<u8>, Vec<u8>);
 /// One named table: the rows of `marc_kv` whose `tbl` is its name.
 #[derive(Clone)]
 pub(crate) struct PgTable {
-    store: PgStore,
-    name: Arc<str>,
+    pub(crate) store: PgStore,
+    pub(crate) name: Arc<str>,
 }
 
 impl PgTable {
@@ -327,7 +330,7 @@ impl PgTable {
             retrying(limits, || {
                 sqlx::query(
                     "INSERT INTO marc_kv (tbl, key, value) VALUES ($1, $2, $3) \
-                     ON CONFLICT (tbl, key) DO UPDATE SET value = EXCLUDED.value",
+                     ON CONFLICT (tbl, key) DO UPDATE SET value = EXCLUDED.value, doc = NULL",
                 )
                 .bind(&*tbl)
                 .bind(&key)
@@ -393,7 +396,8 @@ impl PgTable {
                 .await
                 .map(|r| r.rows_affected() == 1),
                 (Some(old), Some(new)) => sqlx::query(
-                    "UPDATE marc_kv SET value = $4 WHERE tbl = $1 AND key = $2 AND value = $3",
+                    "UPDATE marc_kv SET value = $4, doc = NULL \
+                     WHERE tbl = $1 AND key = $2 AND value = $3",
                 )
                 .bind(tbl)
                 .bind(&key)

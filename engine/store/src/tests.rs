@@ -63,7 +63,142 @@ both!(
     next_id_is_unique_across_threads,
     json_helpers,
     flush_succeeds,
+    query_docs_agrees_with_select_and_follows_writes,
 );
+
+/// A record for [`query_docs_agrees_with_select_and_follows_writes`]:
+/// `name|state|tag`, listed by its lowercased name and state.
+fn doc_of_record(key: &[u8], value: &[u8]) -> crate::Result<crate::Doc> {
+    let text = String::from_utf8_lossy(value);
+    let mut parts = text.split('|');
+    let (Some(name), Some(state), Some(tag)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(StoreError::Decode {
+            table: "people".into(),
+            key: String::from_utf8_lossy(key).into_owned(),
+            reason: "not name|state|tag".into(),
+        });
+    };
+    let mut fields = std::collections::BTreeMap::new();
+    fields.insert("name".to_string(), name.to_lowercase());
+    if !state.is_empty() {
+        fields.insert("state".to_string(), state.to_string());
+    }
+    Ok(crate::Doc {
+        search: format!("{}\n{}", String::from_utf8_lossy(key), name.to_lowercase()),
+        tags: vec![tag.to_string()],
+        fields,
+    })
+}
+
+fn query_docs_agrees_with_select_and_follows_writes(s: &Store) {
+    use crate::docs::{select, DocQuery};
+    let t = s.table("people").unwrap();
+    let names = ["Åse Holm", "bo berg", "Carl HOLM", "Dorte 50%_x", "Ærø"];
+    let states = ["open", "done", "", "held"];
+    for i in 0..120usize {
+        let v = format!("{}|{}|{}", names[i % 5], states[i % 4], i % 3);
+        t.put(format!("p{:03}", (i * 37) % 120), v).unwrap();
+    }
+    let all = |t: &crate::Table| -> Vec<(Vec<u8>, crate::Doc)> {
+        t.iter()
+            .map(|r| {
+                let (k, v) = r.unwrap();
+                let d = doc_of_record(&k, &v).unwrap();
+                (k, d)
+            })
+            .collect()
+    };
+    let queries = [
+        DocQuery {
+            sort: "name".into(),
+            page: 1,
+            per_page: 7,
+            ..Default::default()
+        },
+        DocQuery {
+            sort: "name".into(),
+            descending: true,
+            page: 3,
+            per_page: 7,
+            ..Default::default()
+        },
+        DocQuery {
+            sort: "state".into(),
+            words: vec!["holm".into()],
+            page: 99,
+            per_page: 5,
+            ..Default::default()
+        },
+        DocQuery {
+            sort: "name".into(),
+            words: vec!["åse".into(), "p0".into()],
+            page: 1,
+            per_page: 50,
+            ..Default::default()
+        },
+        DocQuery {
+            sort: "name".into(),
+            words: vec!["50%_".into()],
+            page: 1,
+            per_page: 50,
+            ..Default::default()
+        },
+        DocQuery {
+            sort: "name".into(),
+            words: vec!["%".into()],
+            page: 1,
+            per_page: 50,
+            ..Default::default()
+        },
+        DocQuery {
+            sort: "state".into(),
+            any_tag: Some(vec!["1".into(), "2".into()]),
+            field_in: vec![("state".into(), vec!["".into(), "held".into()])],
+            page: 2,
+            per_page: 4,
+            ..Default::default()
+        },
+        DocQuery {
+            sort: "name".into(),
+            any_tag: Some(vec![]),
+            page: 1,
+            per_page: 4,
+            ..Default::default()
+        },
+    ];
+    let check = |t: &crate::Table| {
+        for q in &queries {
+            let got = t.query_docs(q, doc_of_record).unwrap();
+            assert_eq!(got, select(all(t), q), "{q:?}");
+        }
+    };
+    check(&t);
+    // Writes after the first query: the next answer follows them.
+    t.put("p005", "Zelda|done|1").unwrap();
+    assert!(t
+        .compare_and_swap(
+            "p006",
+            t.get("p006").unwrap().as_deref(),
+            Some(b"aaron|held|2")
+        )
+        .unwrap());
+    t.remove("p007").unwrap();
+    assert!(t
+        .compare_and_swap("p999", None, Some(b"Ny|open|0"))
+        .unwrap());
+    check(&t);
+    // A value the caller cannot list fails the query, naming the key.
+    t.put("p050", "broken").unwrap();
+    let e = t.query_docs(&queries[0], doc_of_record).unwrap_err();
+    assert!(e.to_string().contains("p050"), "{e}");
+    // A field name that is not plain never reaches SQL.
+    let bad = DocQuery {
+        sort: "name'--".into(),
+        ..Default::default()
+    };
+    t.remove("p050").unwrap();
+    assert!(t.query_docs(&bad, doc_of_record).is_err());
+}
 
 /// Callers share stores and tables across threads and tasks and hold an
 /// iterator across an `.await`: both backends must keep that so.
@@ -590,6 +725,43 @@ fn postgres_scan_prefix_is_an_index_range_query() {
         "{plan}"
     );
     assert!(!plan.contains("Seq Scan"), "{plan}");
+}
+
+#[test]
+fn postgres_lists_a_page_off_its_sort_index() {
+    let db = TestDatabase::new().unwrap();
+    let s = Store::connect(db.url()).unwrap();
+    let t = s.table("people").unwrap();
+    for i in 0..300u64 {
+        t.put(format!("p{i:04}"), format!("n{}|open|{}", i % 97, i % 3))
+            .unwrap();
+    }
+    let q = crate::DocQuery {
+        sort: "name".into(),
+        descending: true,
+        page: 2,
+        per_page: 10,
+        ..Default::default()
+    };
+    let page = t.query_docs(&q, doc_of_record).unwrap();
+    assert_eq!((page.total, page.keys.len()), (300, 10));
+    let plan = crate::testing::query_text(
+        db.url(),
+        "ANALYZE marc_kv; SET enable_seqscan = off",
+        "EXPLAIN SELECT key FROM marc_kv WHERE tbl = 'people' AND doc IS NOT NULL \
+         ORDER BY coalesce(doc->'f'->>'name', '') COLLATE \"C\" DESC, key DESC \
+         OFFSET 10 LIMIT 10",
+    )
+    .unwrap()
+    .join("\n");
+    assert!(
+        plan.contains("Index Scan Backward using marc_kv_doc_people_name"),
+        "{plan}"
+    );
+    assert!(
+        !plan.contains("Sort"),
+        "no sort step: the index gives the order\n{plan}"
+    );
 }
 
 #[test]
