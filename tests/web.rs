@@ -9,10 +9,34 @@ mod support;
 use marc_e2e::*;
 use support::*;
 
+/// One suite, two stores: each test below runs as `on_sled::NAME` (the
+/// embedded default) and `on_postgres::NAME` (`--database`, its jobs on
+/// the shared queue).
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod on_sled {
+            $( #[test] fn $name() { super::$name(super::Backing::Sled) } )*
+        }
+        mod on_postgres {
+            $( #[test] fn $name() { super::$name(super::Backing::Postgres) } )*
+        }
+    };
+}
+
+on_both_stores!(
+    a_citizen_asks_follows_and_downloads_and_nobody_else_sees_it,
+    third_parties_need_a_valid_consent,
+    bad_input_and_lost_sessions_get_clear_pages,
+    four_requests_at_once_complete_within_the_system_limits,
+    a_caseworker_finds_reveals_takes_approves_and_refuses,
+    a_caseworker_reviews_the_marks_and_documents_and_the_answer_shows_exactly_that,
+    every_route_answers_only_those_it_is_for,
+    an_administrator_adds_a_word_and_the_next_request_marks_it,
+);
+
 /// The whole citizen journey, and what others may not see of it.
-#[test]
-fn a_citizen_asks_follows_and_downloads_and_nobody_else_sees_it() {
-    let s = Served::start(&["--workers", "2"]);
+fn a_citizen_asks_follows_and_downloads_and_nobody_else_sees_it(backing: Backing) {
+    let s = Served::start(backing, &["--workers", "2"]);
     let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
     let citizen = world.demo_citizen().clone();
     let b = s.browser();
@@ -128,9 +152,8 @@ fn a_citizen_asks_follows_and_downloads_and_nobody_else_sees_it() {
 
 /// Third parties ask only inside a valid consent; the citizen grants and
 /// revokes, and each event is audited.
-#[test]
-fn third_parties_need_a_valid_consent() {
-    let s = Served::start(&["--workers", "2"]);
+fn third_parties_need_a_valid_consent(backing: Backing) {
+    let s = Served::start(backing, &["--workers", "2"]);
     let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
     let citizen = world.demo_citizen().clone();
     let firm = s.identities_orgs()[0].clone();
@@ -226,9 +249,8 @@ fn third_parties_need_a_valid_consent() {
 }
 
 /// Bad input gets a clear message and loses nothing.
-#[test]
-fn bad_input_and_lost_sessions_get_clear_pages() {
-    let s = Served::start(&["--workers", "1"]);
+fn bad_input_and_lost_sessions_get_clear_pages(backing: Backing) {
+    let s = Served::start(backing, &["--workers", "1"]);
     let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
     let citizen = world.demo_citizen().clone();
     let b = s.browser();
@@ -331,9 +353,8 @@ fn an_identity_provider_that_is_down_gets_a_clear_page() {
 /// Four requests at once all complete, each right against the ground
 /// truth, with no system serving more robot sessions at once than its
 /// manifest allows.
-#[test]
-fn four_requests_at_once_complete_within_the_system_limits() {
-    let s = Served::start(&["--workers", "4"]);
+fn four_requests_at_once_complete_within_the_system_limits(backing: Backing) {
+    let s = Served::start(backing, &["--workers", "4"]);
     let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
     let people = s.identities_persons();
     let mut ids = Vec::new();
@@ -399,10 +420,9 @@ fn four_requests_at_once_complete_within_the_system_limits() {
 /// held answer (sent) and refuses another request with a reason (a letter
 /// to the citizen); a wrong password, a refusal without a reason and a
 /// citizen at the staff pages are refused.
-#[test]
-fn a_caseworker_finds_reveals_takes_approves_and_refuses() {
+fn a_caseworker_finds_reveals_takes_approves_and_refuses(backing: Backing) {
     // Every answer waits for a caseworker.
-    let s = Served::start_with_config("control = \"review\"\n", &["--workers", "2"]);
+    let s = Served::start_with_config(backing, "control = \"review\"\n", &["--workers", "2"]);
     let people = s.identities_persons();
     let c = s.browser();
     c.go(&s.url("/login"));
@@ -700,9 +720,10 @@ fn a_caseworker_finds_reveals_takes_approves_and_refuses() {
 /// one; a non-PDF binary, a 200 MB file and a stale page are refused with
 /// nothing changed; the approved answer (checked with pdftotext) shows
 /// exactly those changes, and the leak check passed (it was sent).
-#[test]
-fn a_caseworker_reviews_the_marks_and_documents_and_the_answer_shows_exactly_that() {
-    let s = Served::start_with_config("control = \"review\"\n", &["--workers", "2"]);
+fn a_caseworker_reviews_the_marks_and_documents_and_the_answer_shows_exactly_that(
+    backing: Backing,
+) {
+    let s = Served::start_with_config(backing, "control = \"review\"\n", &["--workers", "2"]);
     let people = s.identities_persons();
     let c = s.browser();
     c.go(&s.url("/login"));
@@ -1006,9 +1027,8 @@ fn a_caseworker_reviews_the_marks_and_documents_and_the_answer_shows_exactly_tha
 /// CSRF token, so a `D` is the route's own check, not the token's. `R`:
 /// sent on to a page of their own (a firm at the citizens' form goes to
 /// its consents).
-#[test]
-fn every_route_answers_only_those_it_is_for() {
-    let s = Served::start_with_config("control = \"review\"\n", &["--workers", "2"]);
+fn every_route_answers_only_those_it_is_for(backing: Backing) {
+    let s = Served::start_with_config(backing, "control = \"review\"\n", &["--workers", "2"]);
     let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
     let owner = world.demo_citizen().clone();
     let other = s
@@ -1232,9 +1252,8 @@ fn every_route_answers_only_those_it_is_for() {
 /// The administrator's lists (issue 11): a word added on the page, after a
 /// preview of the forms it marks, is removed from the next request's
 /// answer; the one before it still shows it. The change is audited.
-#[test]
-fn an_administrator_adds_a_word_and_the_next_request_marks_it() {
-    let s = Served::start(&["--workers", "2"]);
+fn an_administrator_adds_a_word_and_the_next_request_marks_it(backing: Backing) {
+    let s = Served::start(backing, &["--workers", "2"]);
     let world = marc_testbed::World::generate(marc_testbed::DEMO_SEED);
     let citizen = world.demo_citizen().clone();
     // The citizen's documents' most frequent long word.

@@ -12,8 +12,20 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// A running `marc serve`, stopped when dropped.
+/// Where a served installation keeps its state: the same suite runs on both.
+#[derive(Clone, Copy, Debug)]
+pub enum Backing {
+    /// The embedded default: a sled data directory.
+    Sled,
+    /// A fresh schema in a throwaway PostgreSQL cluster (or on
+    /// `MARC_TEST_DATABASE_URL`): `--database`, the shared queue included.
+    Postgres,
+}
+
 pub struct Served {
     child: Child,
+    /// The database of a [`Backing::Postgres`] server (dropped after it).
+    db: Option<marc_store::testing::TestDatabase>,
     _dir: tempfile::TempDir,
     pub web: String,
     identities: Identities,
@@ -63,20 +75,36 @@ fn read_lines(child: &mut Child, prefixes: &[&str]) -> Vec<String> {
 
 impl Served {
     /// `marc serve --demo` on the two web systems, with `more` arguments.
-    pub fn start(more: &[&str]) -> Served {
-        Served::start_in(tempfile::tempdir().unwrap(), None, more)
+    pub fn start(backing: Backing, more: &[&str]) -> Served {
+        Served::start_in(backing, tempfile::tempdir().unwrap(), None, more)
     }
 
-    fn start_in(dir: tempfile::TempDir, config: Option<&str>, more: &[&str]) -> Served {
+    fn start_in(
+        backing: Backing,
+        dir: tempfile::TempDir,
+        config: Option<&str>,
+        more: &[&str],
+    ) -> Served {
         let testbed_log = dir.path().join("testbed.jsonl");
-        let mut args = vec![
+        let db = match backing {
+            Backing::Sled => None,
+            Backing::Postgres => Some(
+                marc_store::testing::TestDatabase::new()
+                    .unwrap_or_else(|e| panic!("a test database: {e}")),
+            ),
+        };
+        let mut args = Vec::new();
+        if let Some(db) = &db {
+            args.extend(["--database".to_string(), db.url().to_string()]);
+        }
+        args.extend([
             "serve".to_string(),
             "--demo".into(),
             "--systems".into(),
             "esdh,legacy".into(),
             "--testbed-log".into(),
             testbed_log.display().to_string(),
-        ];
+        ]);
         args.extend(more.iter().map(|s| s.to_string()));
         if let Some(toml) = config {
             let path = dir.path().join("marc.toml");
@@ -97,6 +125,7 @@ impl Served {
         let out = dir.path().join("out/serve-demo");
         Served {
             child,
+            db,
             web: found[0].clone(),
             identities: demo_identities(&world),
             data: out.join("data"),
@@ -108,8 +137,20 @@ impl Served {
     }
 
     /// `marc serve --demo` with a configuration file of `toml`.
-    pub fn start_with_config(toml: &str, more: &[&str]) -> Served {
-        Served::start_in(tempfile::tempdir().unwrap(), Some(toml), more)
+    pub fn start_with_config(backing: Backing, toml: &str, more: &[&str]) -> Served {
+        Served::start_in(backing, tempfile::tempdir().unwrap(), Some(toml), more)
+    }
+
+    /// `marc` as the operator runs it beside the server: its data directory,
+    /// its database if it has one, its vault key.
+    fn marc(&self) -> Command {
+        let mut c = Command::new(marc_bin());
+        c.args(["--data", self.data.to_str().unwrap()]);
+        if let Some(db) = &self.db {
+            c.args(["--database", db.url()]);
+        }
+        c.env("MARC_VAULT_KEY_FILE", &self.key);
+        c
     }
 
     /// A staff member logs in at /personale in this browser.
@@ -158,6 +199,7 @@ impl Served {
         let found = read_lines(&mut child, &["marc serve:"]);
         Served {
             child,
+            db: None,
             web: found[0].clone(),
             identities: Identities::default(),
             data,
@@ -236,11 +278,7 @@ impl Served {
     /// `marc audit log` as the operator runs it while the server holds the
     /// store (the command runs in the server).
     pub fn audit_log(&self) -> String {
-        let out = Command::new(marc_bin())
-            .args(["--data", self.data.to_str().unwrap(), "audit", "log"])
-            .env("MARC_VAULT_KEY_FILE", &self.key)
-            .output()
-            .unwrap();
+        let out = self.marc().args(["audit", "log"]).output().unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
         stdout(&out)
     }
@@ -249,17 +287,9 @@ impl Served {
     /// server holds the store, the password on standard input.
     pub fn staff_add(&self, name: &str, role: &str, password: &str) -> std::process::Output {
         use std::io::Write;
-        let mut child = Command::new(marc_bin())
-            .args([
-                "--data",
-                self.data.to_str().unwrap(),
-                "staff",
-                "add",
-                name,
-                "--role",
-                role,
-            ])
-            .env("MARC_VAULT_KEY_FILE", &self.key)
+        let mut child = self
+            .marc()
+            .args(["staff", "add", name, "--role", role])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -313,7 +313,18 @@ fn serve_demo(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<
     // The demo's own installation, with what a --config file says (the
     // control level, the authority, the topics).
     let config = Config::load(g.config.as_deref())?;
-    let settings = super::request::settings_keyed(&data, None, &config, None, None, Some(&key))?;
+    // The state in the demo's data directory, or in PostgreSQL when a
+    // database is named: the demo is then one node of a shared
+    // installation, queue included (its own robots take the jobs).
+    let database = super::database(g, &config);
+    let settings = super::request::settings_keyed(
+        &data,
+        database.as_deref(),
+        &config,
+        None,
+        None,
+        Some(&key),
+    )?;
     let mut secrets = super::demo::testbed_secrets();
     secrets.0.insert("oidc.client_secret".into(), client_secret);
     println!("marc serve --demo (everything on 127.0.0.1; Ctrl-C stops all of it)");
@@ -359,7 +370,7 @@ fn serve_demo(g: &Global, rt: &tokio::runtime::Runtime, a: ServeArgs) -> Result<
         secrets: Arc::new(secrets),
         topics: config.topics.clone(),
         systems: a.systems.clone(),
-        database: None,
+        database,
         lease: config.store.lease(),
     };
     let r = server.run(g, rt, settings, |_| {});
