@@ -22,7 +22,7 @@ const FILL_ROUNDS: usize = 3;
 type Entry = (Vec<u8>, Vec<u8>);
 
 /// The caller's function from a row's key and value to its doc.
-type DocOf = dyn Fn(&[u8], &[u8]) -> Result<Doc>;
+type DocOf<'a> = dyn Fn(&[u8], &[u8]) -> Result<Doc> + 'a;
 
 /// `%word%` for LIKE, with LIKE's own characters escaped (`\` is the escape).
 fn contains_pattern(word: &str) -> String {
@@ -123,7 +123,7 @@ impl Where {
 
 impl PgTable {
     /// The names were checked ([`crate::docs::check_names`]).
-    pub(crate) fn query_docs(&self, q: &DocQuery, doc_of: &DocOf) -> Result<DocPage> {
+    pub(crate) fn query_docs(&self, q: &DocQuery, doc_of: &DocOf<'_>) -> Result<DocPage> {
         self.ensure_indexes(&q.sort)?;
         self.fill_docs(doc_of)?;
 
@@ -179,7 +179,7 @@ impl PgTable {
     }
 
     /// Makes and stores the docs of rows that have none.
-    fn fill_docs(&self, doc_of: &DocOf) -> Result<()> {
+    fn fill_docs(&self, doc_of: &DocOf<'_>) -> Result<()> {
         for _ in 0..FILL_ROUNDS {
             let tbl = self.name.clone();
             let missing: Vec<Entry> = self.store.run(move |pool, limits| async move {
