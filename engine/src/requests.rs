@@ -456,7 +456,7 @@ mod tests {
             .unwrap()
             .put("AI-2026-000100-abcd", b"[]")
             .unwrap();
-        let e = worklist(&store, &staff, &Query::default()).unwrap_err();
+        let e = worklist(store, &staff, &Query::default()).unwrap_err();
         assert!(e.to_string().contains("AI-2026-000100-abcd"), "{e}");
     }
 

@@ -101,7 +101,7 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(20);
-    let s = Served::start(Backing::Sled, &["--workers", "4"]);
+    let s = Served::start(support::Backing::Sled, &["--workers", "4"]);
     let people = s.identities_persons();
     let browsers: Vec<Browser> = people
         .iter()
